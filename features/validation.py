@@ -1,0 +1,141 @@
+"""The contract's rules (DATA_CONTRACT.md §1) applied to parsed tables: every problem, with its row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.contract import Column, Table
+from features.parsing import parse
+from features.problems import ProblemLog
+from features.readers import TEXT_COLUMNS, RawTable
+
+
+def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | None:
+    """Parse every contract column of ``raw``; extra columns are kept as text. None if a required column is missing."""
+    names = raw.table.column_names
+    missing_cols = [c for c in spec.required_columns if c not in names]
+    header_row = 1 if raw.row_offset == 2 else None
+    for c in missing_cols:
+        log.add(raw.file, header_row, c, f"required column '{c}' is missing (columns are: {', '.join(names) or 'none'})")
+    if missing_cols:
+        return None
+    rows = raw.row_numbers()
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.name not in names:
+            continue
+        parsed = parse(col, raw.table.column(col.name))
+        values = parsed.values.reset_index(drop=True)
+        raw_values = parsed.raw.reset_index(drop=True).to_numpy() if parsed.raw is not None else None
+        if col.required:
+            log.add_rows(raw.file, rows[parsed.missing], col.name, f"'{col.name}' is required but empty")
+        if parsed.invalid.any():
+            bad = parsed.invalid
+            log.add_rows(raw.file, rows[bad], col.name, f"not {parsed.expected}",
+                         values=None if raw_values is None else raw_values[bad])
+        _check_range(raw.file, rows, col, values, log)
+        if col.kind == "str" and col.name not in TEXT_COLUMNS and col.choices is None:
+            broken = values.str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
+            log.add_rows(raw.file, rows[broken], col.name, "line break inside a value (a stray quote?)")
+        out[col.name] = values
+    for extra in names:
+        if extra not in out:
+            out[extra] = pd.Series(raw.table.column(extra).to_pandas(), copy=False).reset_index(drop=True)
+    frame = pd.DataFrame(out)
+    frame.attrs["rows"] = rows
+    frame.attrs["file"] = raw.file
+    return frame
+
+
+def _check_range(file: str, rows: np.ndarray, col: Column, values: pd.Series, log: ProblemLog) -> None:
+    if col.kind not in ("float", "int") or (col.min is None and col.max is None):
+        return
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    present = ~np.isnan(v)
+    if col.min is not None:
+        low = present & ((v <= col.min) if col.min_exclusive else (v < col.min))
+        op = ">" if col.min_exclusive else ">="
+        log.add_rows(file, rows[low], col.name, f"must be {op} {col.min:g}", values=v[low])
+    if col.max is not None:
+        high = present & (v > col.max)
+        log.add_rows(file, rows[high], col.name, f"must be <= {col.max:g}", values=v[high])
+
+
+def check_keys(table: Table, df: pd.DataFrame, log: ProblemLog) -> None:
+    if not table.key or any(k not in df for k in table.key):
+        return
+    rows, file = df.attrs["rows"], df.attrs["file"]
+    dup = df.duplicated(list(table.key), keep="first").to_numpy()
+    what = " and ".join(table.key)
+    log.add_rows(file, rows[dup], table.key[-1] if len(table.key) > 1 else table.key[0],
+                 f"duplicate {what}: each must appear once", values=df.loc[dup, table.key[0]].to_numpy())
+
+
+def check_refs(table: Table, df: pd.DataFrame, frames: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    rows, file = df.attrs["rows"], df.attrs["file"]
+    for col in table.columns:
+        if col.refs is None or col.name not in df:
+            continue
+        ref_table, ref_col = col.refs.split(".")
+        if ref_table not in frames:
+            continue  # the referenced table is broken; its own problems are reported
+        known = pd.Index(frames[ref_table][ref_col].dropna().unique())
+        values = df[col.name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            unknown_cats = ~values.cat.categories.isin(known)
+            bad = unknown_cats[values.cat.codes.to_numpy()] & (values.cat.codes.to_numpy() >= 0)
+        else:
+            bad = (values.notna() & ~values.isin(known)).to_numpy(dtype=bool)
+        log.add_rows(file, rows[bad], col.name, f"unknown id: not in {ref_table}.{ref_col}", values=values[bad].to_numpy())
+
+
+def check_rules(frames: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    """Rules across columns and tables that the column declarations cannot say."""
+    lic = frames.get("licences")
+    if lic is not None:
+        bad = (lic["valid_from"] > lic["valid_to"]).to_numpy(dtype=bool)
+        log.add_rows(lic.attrs["file"], lic.attrs["rows"][bad], "valid_to", "valid_to is before valid_from")
+    man = frames.get("manifests")
+    if man is not None:
+        if "received_at" in man:
+            bad = (man["received_at"] < man["departed_at"]).to_numpy(dtype=bool)
+            log.add_rows(man.attrs["file"], man.attrs["rows"][bad], "received_at", "received_at is before departed_at")
+        if "received_t" in man and "received_at" in man:
+            half = (man["received_t"].notna() ^ man["received_at"].notna()).to_numpy(dtype=bool)
+            log.add_rows(man.attrs["file"], man.attrs["rows"][half], "received_at",
+                         "received_t and received_at should both be given or both be empty", "warning")
+    ele = frames.get("electricity")
+    if ele is not None and "night_kwh" in ele:
+        bad = (ele["night_kwh"] > ele["kwh"] * (1 + 1e-9) + 1e-6).to_numpy(dtype=bool)
+        log.add_rows(ele.attrs["file"], ele.attrs["rows"][bad], "night_kwh", "night_kwh is more than the day's kwh")
+    cases = frames.get("cases")
+    if cases is not None and "violation" in cases:
+        odd = (cases["violation"].notna() & (cases["outcome"] != "confirmed")).to_numpy(dtype=bool)
+        log.add_rows(cases.attrs["file"], cases.attrs["rows"][odd], "violation",
+                     "a violation is given for a case that is not confirmed; it is ignored", "warning")
+    _check_roles(frames, log)
+
+
+def _check_roles(frames: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+    ent = frames.get("enterprises")
+    if ent is None:
+        return
+    roles = ent.drop_duplicates("enterprise_id").set_index("enterprise_id")["roles"].astype("str")
+    uses = [
+        ("manifests", "producer_id", "producer"),
+        ("manifests", "transporter_id", "transporter"),
+        ("manifests", "receiver_id", "receiver"),
+        ("vehicles", "transporter_id", "transporter"),
+        ("ledgers", "enterprise_id", "producer"),
+    ]
+    for table, column, role in uses:
+        df = frames.get(table)
+        if df is None or column not in df:
+            continue
+        listed = roles.reindex(df[column].astype("str").to_numpy()).fillna("")
+        lacks = ~listed.str.split(";").map(lambda r, role=role: role in r).to_numpy(dtype=bool)
+        lacks = lacks & df[column].notna().to_numpy() & df[column].isin(roles.index).to_numpy()
+        log.add_rows(df.attrs["file"], df.attrs["rows"][lacks], column,
+                     f"enterprise is used as {role} but its roles do not list '{role}'", "warning",
+                     values=df.loc[lacks, column].to_numpy())

@@ -1,0 +1,1 @@
+"""The ``hazleads`` command line."""

@@ -1,0 +1,73 @@
+"""The one settings object. Every value can be set by an environment variable ``HAZLEADS_<NAME>``.
+
+State lives in the home folder (``HAZLEADS_HOME``, default ``.hazleads/`` under the working
+directory): the service's SQLite database, the MLflow SQLite store and its artifacts, the
+snapshot last trained on. Pointing ``database_url`` at PostgreSQL, ``mlflow_tracking_uri`` at a
+tracking server and ``dask_scheduler`` at a Dask cluster is how hazleads grows beyond one machine.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAZLEADS_", extra="ignore")
+
+    home: Path = Field(default=Path(".hazleads"), description="state folder; relative to the working directory")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default MLFLOW_TRACKING_URI, else SQLite in home"
+    )
+    dask_scheduler: str | None = Field(default=None, description="tcp://host:port of a Dask scheduler; unset = pandas")
+    lang: str = Field(default="zh", description="language of reasons: zh or en")
+    exploration_share: float = Field(default=0.10, ge=0.0, le=0.5, description="share of each lead list drawn below the cut")
+    gate_k: int = Field(default=20, ge=1, description="k at which a new model must match the champion to be promoted")
+    lead_list_size: int = Field(default=200, ge=10, le=100_000, description="entries stored per lead list")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if v not in ("zh", "en"):
+            raise ValueError("lang must be 'zh' or 'en'")
+        return v
+
+    @cached_property
+    def home_dir(self) -> Path:
+        """The home folder as an absolute path, created on first use."""
+        path = self.home.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'hazleads.db'}"
+
+    @property
+    def mlflow_uri(self) -> str:
+        uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        return uri or f"sqlite:///{self.home_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.home_dir / "mlartifacts"
+
+    @property
+    def models_dir(self) -> Path:
+        """Local copies of registered models, verified by checksum before loading."""
+        path = self.home_dir / "models"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def get_settings() -> Settings:
+    """A fresh settings object read from the environment (cheap; tests change the environment)."""
+    return Settings()

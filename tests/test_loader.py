@@ -1,0 +1,154 @@
+"""The loader accepts the minimal snapshot with the right types, and reports every broken rule exactly."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from features import SnapshotError, load_snapshot
+from tests.minimal_snapshot import TABLES, edit, write_minimal
+
+
+def test_minimal_snapshot_loads_with_types_and_counts(tmp_path):
+    snap = load_snapshot(write_minimal(tmp_path / "s"))
+    assert len(snap.enterprises) == 4
+    assert snap.enterprises["lat"].dtype == "float64"
+    assert snap.enterprises["employees"].dtype == "Int64"
+    assert snap.enterprises["key_discharge_unit"].tolist() == [True, False, True, False]
+    assert snap.enterprises["opened"].dtype == "datetime64[ns]"
+    assert snap.ledgers["month"].dtype == "period[M]"
+    assert str(snap.ledgers["month"].iloc[1]) == "2021-02"
+    assert snap.vehicles["hazmat_permit"].tolist() == [True, False]
+    assert snap.cases["criminal"].tolist()[0] is True
+    assert pd.isna(snap.cases["criminal"].tolist()[1])
+    # zoned datetimes are converted to local time, naive ones are local already
+    m3 = snap.manifests.set_index("manifest_id").loc["M3"]
+    assert m3["departed_at"] == pd.Timestamp("2021-02-10 10:00:00")
+    m2 = snap.manifests.set_index("manifest_id").loc["M2"]
+    assert pd.isna(m2["received_t"]) and pd.isna(m2["received_at"])
+    assert snap.manifests["departed_at"].dtype == "datetime64[ns]"
+    # trajectories: sorted by vehicle then time, one duplicate dropped, one fix out of order
+    t = snap.trajectories
+    assert len(t) == 5
+    assert snap.report.trajectories.fixes_read == 6
+    assert snap.report.trajectories.duplicates_dropped == 1
+    assert isinstance(t["vehicle_id"].dtype, pd.CategoricalDtype)
+    for _, g in t.groupby("vehicle_id", observed=True):
+        assert g["ts"].is_monotonic_increasing
+    assert {p.kind for p in snap.places} == {"river", "karst", "reservoir"}
+    assert snap.licences.set_index("licence_id").loc["L1", "waste_codes"] == "HW08;900-041-49"
+    assert snap.last_day == pd.Timestamp("2021-03-05")
+    assert snap.report.rows["tips"] == 2
+
+
+def test_optional_tables_may_be_absent(tmp_path):
+    folder = write_minimal(tmp_path / "s", tables={"tips": None, "cases": None})
+    snap = load_snapshot(folder)
+    assert snap.tips.empty and list(snap.tips.columns)[:3] == ["tip_id", "received_at", "channel"]
+    assert snap.cases.empty
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-8-sig"])
+def test_chinese_office_encodings_load_like_utf8(tmp_path, encoding):
+    ref = load_snapshot(write_minimal(tmp_path / "utf8"))
+    other = load_snapshot(write_minimal(tmp_path / encoding, encoding=encoding))
+    for name in TABLES:
+        pd.testing.assert_frame_equal(ref.table(name), other.table(name), check_dtype=True)
+
+
+def test_gb18030_file_with_ascii_head_longer_than_the_sniff(tmp_path):
+    # A GBK file whose first megabyte is ASCII: the sniff says UTF-8, the read must still succeed.
+    rows = "".join(f"E{i},公司{i},,C2662,临桂区,25.2,110.2,,,producer,,\n" for i in range(5, 6))
+    filler = "".join(f"X{i:07d},name,,C2662,county,25.2,110.2,,,producer,,\n" for i in range(40000))
+    text = TABLES["enterprises"] + filler + rows
+    folder = write_minimal(tmp_path / "s", tables={"enterprises": text})
+    (folder / "enterprises.csv").write_bytes(text.encode("gb18030"))
+    snap = load_snapshot(folder)
+    assert snap.enterprises.set_index("enterprise_id").loc["E5", "name"] == "公司5"
+
+
+def test_parquet_tables_load_like_csv(tmp_path):
+    ref = load_snapshot(write_minimal(tmp_path / "csv"))
+    folder = write_minimal(tmp_path / "pq")
+    for name in ("ledgers", "trajectories", "manifests", "enterprises"):
+        frame = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        if name == "trajectories":
+            frame["ts"] = pd.to_datetime(frame["ts"])
+            for c in ("lat", "lon", "speed_kmh"):
+                frame[c] = frame[c].astype(float)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / f"{name}.parquet")
+        (folder / f"{name}.csv").unlink()
+    snap = load_snapshot(folder)
+    for name in ("ledgers", "trajectories", "manifests", "enterprises"):
+        pd.testing.assert_frame_equal(ref.table(name), snap.table(name))
+
+
+def test_zoned_parquet_timestamps_become_local_time(tmp_path):
+    folder = write_minimal(tmp_path / "s")
+    (folder / "trajectories.csv").unlink()
+    ts = pd.to_datetime(["2021-01-20T01:00:00Z", "2021-01-20T01:00:30Z"], utc=True)
+    frame = pd.DataFrame({"vehicle_id": ["桂C12345"] * 2, "ts": ts, "lat": [25.0, 25.0], "lon": [110.0, 110.0]})
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / "trajectories.parquet")
+    snap = load_snapshot(folder)
+    assert snap.trajectories["ts"].iloc[0] == pd.Timestamp("2021-01-20 09:00:00")
+
+
+def test_parquet_folder_of_parts_is_one_table(tmp_path):
+    folder = write_minimal(tmp_path / "s")
+    (folder / "trajectories.csv").unlink()
+    parts = folder / "trajectories.parquet"
+    parts.mkdir()
+    for i in range(3):
+        frame = pd.DataFrame({"vehicle_id": ["桂C12345"] * 2,
+                              "ts": pd.date_range(f"2021-01-2{i}", periods=2, freq="30s"),
+                              "lat": [25.0, 25.0], "lon": [110.0, 110.0]})
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), parts / f"part-{i}.parquet")
+    snap = load_snapshot(folder)
+    assert len(snap.trajectories) == 6
+
+
+def test_extra_columns_are_kept(tmp_path):
+    text = TABLES["vehicles"].replace("capacity_t\n", "capacity_t,colour\n").replace(",10\n", ",10,red\n").replace(",5\n", ",5,blue\n")
+    snap = load_snapshot(write_minimal(tmp_path / "s", tables={"vehicles": text}))
+    assert snap.vehicles["colour"].tolist() == ["red", "blue"]
+
+
+def test_warnings_do_not_block(tmp_path):
+    # E1 is a producer only; using it as a receiver is a warning, not an error
+    folder = write_minimal(tmp_path / "s", tables=edit("manifests", "M1,E1,E2,E3", "M1,E4,E2,E1"))
+    snap = load_snapshot(folder)
+    assert any(w.file == "manifests.csv" and w.row == 2 and w.column == "receiver_id" for w in snap.report.warnings)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SnapshotError, match="not a folder"):
+        load_snapshot(tmp_path / "nope")
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    tables = {**edit("ledgers", "E1,2021-01,900-214-08,10.0", "E1,2021-01,900-214-08,-10.0"),
+              **edit("vehicles", "桂C54321,E2,否,5", "桂C54321,E9,否,5")}
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(write_minimal(tmp_path / "s", tables=tables))
+    where = {(p.file, p.row, p.column) for p in info.value.errors}
+    assert ("ledgers.csv", 2, "generated_t") in where
+    assert ("vehicles.csv", 3, "transporter_id") in where
+
+
+def test_trajectory_duplicates_are_counted_not_rejected(tmp_path):
+    rows = "".join("桂C12345,2021-01-20T09:00:00,25.24,110.20,0\n" for _ in range(4))
+    folder = write_minimal(tmp_path / "s", tables={"trajectories": TABLES["trajectories"] + rows})
+    snap = load_snapshot(folder)
+    assert snap.report.trajectories.duplicates_dropped == 5
+    assert np.all(np.diff(snap.trajectories.loc[snap.trajectories.vehicle_id == "桂C12345", "ts"].to_numpy().view("i8")) > 0)
+
+
+def test_copying_a_snapshot_keeps_it_valid(tmp_path):
+    src = write_minimal(tmp_path / "a")
+    shutil.copytree(src, tmp_path / "b")
+    assert len(load_snapshot(tmp_path / "b").manifests) == 3
