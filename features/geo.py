@@ -9,7 +9,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import shapely
-from shapely.ops import transform
 
 from features.places import Place
 
@@ -42,8 +41,7 @@ class LocalProjection:
 
     def geometry(self, geom: shapely.Geometry) -> shapely.Geometry:
         """A lon/lat shapely geometry in projected metres."""
-        return transform(lambda lon, lat, z=None: ((np.asarray(lon) - self.lon0) * self.kx,
-                                                    (np.asarray(lat) - self.lat0) * self.ky), geom)
+        return shapely.transform(geom, lambda c: np.column_stack(((c[:, 0] - self.lon0) * self.kx, (c[:, 1] - self.lat0) * self.ky)))
 
     @classmethod
     def around(cls, lat: Iterable[float], lon: Iterable[float]) -> LocalProjection:
