@@ -1,0 +1,187 @@
+"""Baselines the LightGBM model must beat: random, the action plan's own rules, logistic regression
+on the same features, and an unsupervised anomaly score that needs no labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin
+from sklearn.ensemble import IsolationForest
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+class RandomScorer(ClassifierMixin, BaseEstimator):
+    """Scores drawn uniformly at random: the base rate any list must beat."""
+
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        if y is None:
+            X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=None)
+            self.classes_ = np.array([0, 1])
+        else:
+            X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=None)
+            check_classification_targets(y)
+            self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=None)
+        p = np.random.default_rng(self.random_state).random(X.shape[0])
+        if len(self.classes_) == 1:
+            return np.ones((X.shape[0], 1))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+
+@dataclass(frozen=True)
+class Rule:
+    feature: str
+    threshold: float
+    weight: float
+    zh: str
+    en: str
+
+
+# The action plan's behaviours turned into checks an officer could run by hand (附件3 三(二)).
+ACTION_PLAN_RULES: tuple[Rule, ...] = (
+    Rule("unaccounted_t_365d", 3.0, 3.0, "去向不明危废达3吨", "3 t or more unaccounted for"),
+    Rule("unlicensed_receiver_t_365d", 0.01, 3.0, "交给无许可单位", "handed to an unlicensed receiver"),
+    Rule("received_unlicensed_t_365d", 0.01, 2.0, "超范围接收", "received outside its licence"),
+    Rule("expired_licence_manifests_365d", 1.0, 1.0, "接收方许可过期", "receiver's licence expired"),
+    Rule("unlicensed_transport_manifests_365d", 1.0, 2.0, "无资质运输", "carried without licence or permit"),
+    Rule("unconfirmed_t_365d", 1.0, 1.0, "联单超期未确认", "manifests unconfirmed after 30 days"),
+    Rule("shrinkage_t_365d", 1.0, 2.0, "运输途中短少", "loads lost in transit"),
+    Rule("night_stops_near_water_90d", 1.0, 2.0, "夜间在水体附近停车", "night stops near water"),
+    Rule("offbook_pickups_90d", 1.0, 2.0, "无联单收运", "pickups without a manifest"),
+    Rule("night_share_excess_90d", 0.2, 1.0, "夜间用电异常偏高", "unusually high night-time power"),
+    Rule("tips_naming_90d", 1.0, 1.0, "被举报", "named in tips"),
+    Rule("prior_confirmed_cases", 1.0, 1.0, "曾被查实", "confirmed before"),
+)
+
+
+class RuleScorer(ClassifierMixin, BaseEstimator):
+    """The share of the action plan's rules an entity trips, weighted. Needs named feature columns;
+    rules whose feature is absent are skipped (listed in ``rules_used_``)."""
+
+    def __init__(self, rules: tuple[Rule, ...] = ACTION_PLAN_RULES):
+        self.rules = rules
+
+    def fit(self, X: pd.DataFrame, y=None):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("RuleScorer needs a DataFrame with feature names")
+        self.rules_used_ = tuple(r for r in self.rules if r.feature in X.columns)
+        self.classes_ = np.array([0, 1]) if y is None else np.unique(y)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def hits(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        return pd.DataFrame({r.feature: (X[r.feature].fillna(-np.inf) >= r.threshold) for r in self.rules_used_}, index=X.index)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        h = self.hits(X)
+        w = np.array([r.weight for r in self.rules_used_])
+        p = (h.to_numpy(dtype=float) @ w) / max(w.sum(), 1e-9) if len(w) else np.zeros(len(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] > 0).astype(int)
+
+
+class LogisticBaseline(ClassifierMixin, BaseEstimator):
+    """Logistic regression on the same features: median imputation with missing-value indicators,
+    standardisation, L2 penalty, balanced class weights."""
+
+    def __init__(self, C: float = 0.3, max_iter: int = 2000):
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, X, y, sample_weight=None):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype="float64")
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        X = np.where(np.isinf(X), np.nan, X)
+        self.pipeline_ = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight="balanced"),
+        )
+        self.pipeline_.fit(X, y, logisticregression__sample_weight=sample_weight)
+        self.n_iter_ = self.pipeline_[-1].n_iter_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype="float64")
+        return self.pipeline_.predict_proba(np.where(np.isinf(X), np.nan, X))
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class AnomalyScorer(OutlierMixin, BaseEstimator):
+    """IsolationForest on median-imputed features: how unusual an entity is, with no labels.
+
+    Follows scikit-learn's outlier conventions (``score_samples``: lower is more abnormal;
+    ``predict``: -1 for the most abnormal ``contamination`` share). ``predict_proba``'s second
+    column is the share of training rows less anomalous than the row, in [0, 1], so that the
+    anomaly score can be ranked beside the classifiers.
+    """
+
+    def __init__(self, n_estimators: int = 200, contamination: float = 0.1, random_state: int = 0):
+        self.n_estimators = n_estimators
+        self.contamination = contamination
+        self.random_state = random_state
+
+    def _prep(self, X: np.ndarray) -> np.ndarray:
+        return self.imputer_.transform(np.where(np.isinf(X), np.nan, X))
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype="float64")
+        self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(np.where(np.isinf(X), np.nan, X))
+        self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.random_state).fit(self._prep(X))
+        train = self.forest_.score_samples(self._prep(X))
+        self.offset_ = float(np.quantile(train, self.contamination))
+        self.train_anomaly_ = np.sort(-train)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def score_samples(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype="float64")
+        return self.forest_.score_samples(self._prep(X))
+
+    def decision_function(self, X) -> np.ndarray:
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        anomaly = -self.score_samples(X)
+        p = np.searchsorted(self.train_anomaly_, anomaly, side="right") / max(len(self.train_anomaly_), 1)
+        return np.column_stack([1 - p, p])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
