@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from models import AnomalyScorer, CalibratedLeadModel, LeadClassifier, LogisticBaseline, RandomScorer, RuleScorer
+from models import (
+    AnomalyScorer,
+    CalibratedLeadModel,
+    LeadClassifier,
+    LogisticBaseline,
+    RandomScorer,
+    RuleScorer,
+)
 from models.exploration import order_with_exploration
 from models.propensity import PropensityWeights
 from models.text import TipTextScorer
