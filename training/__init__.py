@@ -1,1 +1,1 @@
-"""training."""
+"""Training reads as the pipeline: labels -> splits -> dataset -> fit -> evaluate -> register."""
