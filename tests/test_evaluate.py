@@ -1,0 +1,43 @@
+"""Metrics at k worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.evaluate import bias_audit, evaluate, list_overlap, ndcg_at_k, precision_at_k, recall_at_k
+
+
+def test_precision_and_recall_at_k():
+    y = [1, 0, 1, 0, 0, 1]
+    s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.1]
+    assert precision_at_k(y, s, 2) == 0.5
+    assert precision_at_k(y, s, 3) == pytest.approx(2 / 3)
+    assert recall_at_k(y, s, 3) == pytest.approx(2 / 3)
+    assert precision_at_k(y, s, 50) == pytest.approx(0.5)  # fewer rows than k: all rows
+    assert ndcg_at_k([1, 0], [0.9, 0.1], 2) == pytest.approx(1.0)
+    assert ndcg_at_k([0, 1], [0.9, 0.1], 2) == pytest.approx(1 / np.log2(3))
+
+
+def test_evaluate_separates_labels_and_truth():
+    f = pd.DataFrame({
+        "as_of": ["d1"] * 4 + ["d2"] * 4,
+        "score": [0.9, 0.8, 0.2, 0.1, 0.9, 0.8, 0.2, 0.1],
+        "label": [1, np.nan, 0, np.nan, np.nan, 0, np.nan, 1],
+        "truth": [1, 1, 0, 0, 0, 0, 1, 1],
+    })
+    m = evaluate(f, ks=(1, 2))
+    assert m["labels/precision@1"] == pytest.approx((1 + 0) / 2)
+    assert m["truth/precision@2"] == pytest.approx((1 + 0) / 2)
+    assert m["labels/brier"] == pytest.approx(((0.9 - 1) ** 2 + 0.2**2) / 2 / 2 + (0.8**2 + 0.9**2) / 2 / 2)
+
+
+def test_overlap_and_bias_audit():
+    f = pd.DataFrame({"as_of": ["a", "a", "b", "b"], "entity_id": ["x", "y", "x", "z"], "score": [0.9, 0.1, 0.9, 0.8],
+                      "label": [1, np.nan, np.nan, np.nan], "truth": [1, 0, 1, 0], "county": ["c1", "c2", "c1", "c2"]})
+    assert list_overlap(f, k=1) == 1.0
+    assert list_overlap(f, k=2) == pytest.approx(1 / 3)
+    audit = bias_audit(f, "county", k=1).set_index("county")
+    assert audit.loc["c1", "investigated"] == 0.5 and audit.loc["c2", "investigated"] == 0.0
+    assert audit.loc["c1", "violating"] == 1.0
