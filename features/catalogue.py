@@ -87,3 +87,9 @@ def as_table(entity: Entity | None = None) -> pd.DataFrame:
     """The catalogue as a table (for docs and the web page)."""
     rows = [spec.__dict__ for spec in CATALOGUE.values() if entity is None or spec.entity == entity]
     return pd.DataFrame(rows)
+
+
+feature("anomaly_score", "enterprise", "model", "share",
+        "无监督异常程度（与全体企业相比）", "how unusual the enterprise is among all enterprises (unsupervised)",
+        "各项指标组合异常，比 {value:.0%} 的企业更反常", "its indicators together are more unusual than {value:.0%} of enterprises",
+        direction=1, min_reason=0.9)

@@ -174,3 +174,9 @@ def tip_features(tips: pd.DataFrame, enterprises: pd.DataFrame, places: PlaceInd
 
 def tip_local_projection(enterprises: pd.DataFrame) -> LocalProjection:
     return LocalProjection.around(enterprises["lat"].to_numpy(), enterprises["lon"].to_numpy())
+
+
+feature("tip_text_score", "tip", "tips", "share", "举报文字与以往查实举报的相似度（字符n元模型）",
+        "how much the text resembles tips that were confirmed (character n-gram model)",
+        "举报内容与以往查实的线索相似（{value:.0%}）", "the wording resembles confirmed tips ({value:.0%})",
+        direction=1, min_reason=0.5)

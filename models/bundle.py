@@ -1,0 +1,158 @@
+"""The models that get registered and served: a calibrated LightGBM over named catalogue features,
+for enterprises, and the same with a character n-gram text score for tips.
+
+Each is a scikit-learn estimator whose input is the feature frame (extra columns are ignored), so
+that MLflow's sklearn flavour can log it with a signature and the service can call it directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from models.baselines import AnomalyScorer
+from models.calibration import CalibratedLeadModel
+from models.explain import render_reasons
+from models.lgbm import LeadClassifier
+from models.text import TipTextScorer
+
+TEXT_SCORE = "tip_text_score"
+ANOMALY_SCORE = "anomaly_score"
+
+
+def matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """The model's columns of ``frame`` as float64 (absent columns are missing values)."""
+    out = frame.reindex(columns=features)
+    return out.apply(pd.to_numeric, errors="coerce").astype("float64")
+
+
+class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
+    """LightGBM fitted on earlier as-of dates, calibrated on later ones (``fit``'s ``calibrate_on``).
+
+    With ``anomaly=True`` an IsolationForest fitted on the whole population (``fit``'s
+    ``population``: every entity, labelled or not) adds its anomaly score as a feature: a signal
+    learned without labels, so not shaped by whom investigators chose.
+    """
+
+    def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
+                 calibration: str = "sigmoid", anomaly: bool = False):
+        self.features = features
+        self.base = base
+        self.calibration = calibration
+        self.anomaly = anomaly
+
+    def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
+        if getattr(self, "anomaly_", None) is None:
+            return X
+        return X.assign(**{ANOMALY_SCORE: self.anomaly_.predict_proba(matrix(X, self.anomaly_features_))[:, 1]})
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None, groups=None, calibrate_on: tuple | None = None,
+            population: pd.DataFrame | None = None):
+        feats = list(self.features) if self.features is not None else list(X.columns)
+        self.anomaly_ = None
+        if self.anomaly:
+            self.anomaly_features_ = [f for f in feats if f != ANOMALY_SCORE]
+            pop = population if population is not None else X
+            self.anomaly_ = AnomalyScorer(n_estimators=100).fit(matrix(pop, self.anomaly_features_))
+            X = self._with_anomaly(X)
+            if calibrate_on is not None:
+                calibrate_on = (self._with_anomaly(calibrate_on[0]), calibrate_on[1])
+            if ANOMALY_SCORE not in feats:
+                feats = [*feats, ANOMALY_SCORE]
+        self.features_ = feats
+        base = clone(self.base) if self.base is not None else LeadClassifier()
+        fit_kw = {"sample_weight": sample_weight}
+        if getattr(base, "objective", "binary") == "lambdarank":
+            fit_kw["groups"] = groups
+        base.fit(matrix(X, self.features_), np.asarray(y).astype(int), **fit_kw)
+        self.model_ = CalibratedLeadModel(base, method=self.calibration)
+        if calibrate_on is not None and len(calibrate_on[1]):
+            Xc, yc = calibrate_on
+            self.model_.fit(matrix(Xc, self.features_), np.asarray(yc).astype(int))
+        else:
+            self.model_.fit(matrix(X, self.features_), np.asarray(y).astype(int))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        return self.model_.predict_proba(matrix(self._with_anomaly(X), self.features_))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        c = self.model_.contributions(matrix(self._with_anomaly(X), self.features_))
+        c.index = X.index
+        return c
+
+    def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
+        return render_reasons(self.contributions(X), self._with_anomaly(X), lang)
+
+    def importances(self) -> pd.Series:
+        return self.model_.base.importances()
+
+
+class TipLeadModel(EnterpriseLeadModel):
+    """As the enterprise model, plus a text score learned from the tips' words (character n-grams).
+
+    The text score of each training tip comes from a scorer that did not see it (``text_folds``-fold
+    out-of-fold predictions), so that the trees do not learn to trust an overfitted score.
+    """
+
+    def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
+                 calibration: str = "sigmoid", text_folds: int = 5):
+        self.features = features
+        self.base = base
+        self.calibration = calibration
+        self.text_folds = text_folds
+
+    def _with_text(self, X: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
+        return X.assign(**{TEXT_SCORE: scores})
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None, groups=None, calibrate_on: tuple | None = None,
+            population: pd.DataFrame | None = None):
+        y = np.asarray(y).astype(int)
+        texts = X["text"].fillna("").astype(str).to_numpy()
+        oof = np.full(len(X), y.mean() if len(y) else 0.5)
+        folds = min(self.text_folds, max(2, min(np.bincount(y, minlength=2)))) if len(y) else 2
+        idx = np.arange(len(X))
+        for f in range(folds):
+            test = idx % folds == f
+            if test.all() or len(np.unique(y[~test])) < 2:
+                continue
+            oof[test] = TipTextScorer().fit(texts[~test], y[~test]).predict_proba(texts[test])[:, 1]
+        self.text_ = TipTextScorer().fit(texts, y)
+        feats = list(self.features) if self.features is not None else [c for c in X.columns if c != "text"]
+        if TEXT_SCORE not in feats:
+            feats = [*feats, TEXT_SCORE]
+        cal = None
+        if calibrate_on is not None and len(calibrate_on[1]):
+            Xc, yc = calibrate_on
+            cal = (self._with_text(Xc, self._text_scores(Xc)), yc)
+        inner = EnterpriseLeadModel(feats, self.base, self.calibration)
+        self.anomaly_ = None
+        inner.fit(self._with_text(X, oof), y, sample_weight=sample_weight, groups=groups, calibrate_on=cal)
+        self.features_ = inner.features_
+        self.model_ = inner.model_
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _text_scores(self, X: pd.DataFrame) -> np.ndarray:
+        return self.text_.predict_proba(X["text"].fillna("").astype(str).to_numpy())[:, 1]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        return self.model_.predict_proba(matrix(self._with_text(X, self._text_scores(X)), self.features_))
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        c = self.model_.contributions(matrix(self._with_text(X, self._text_scores(X)), self.features_))
+        c.index = X.index
+        return c
+
+    def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
+        return render_reasons(self.contributions(X), self._with_text(X, self._text_scores(X)), lang)

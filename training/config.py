@@ -1,0 +1,76 @@
+"""Experiment configurations: one TOML file per experiment, validated before any work starts."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from training.labels import LABEL_DAYS
+
+EnterpriseModelName = Literal["lgbm", "logistic", "rules", "anomaly", "random"]
+TipModelName = Literal["lgbm", "channel", "random"]
+
+
+class LgbmParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    objective: Literal["binary", "lambdarank"] = "binary"
+    n_estimators: int = Field(300, ge=10, le=5000)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    num_leaves: int = Field(15, ge=2, le=1024)
+    min_child_samples: int = Field(20, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+
+
+class SplitParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_folds: int = Field(3, ge=1, le=12)
+    test_days: int = Field(90, ge=28)
+    step_days: int = Field(90, ge=28)
+    calib_days: int = Field(90, ge=0)
+    label_days: int = Field(LABEL_DAYS, ge=30, le=730)
+    min_label_days: int = Field(60, ge=0)
+    min_history_days: int = Field(90, ge=0)
+
+
+class TrainConfig(BaseModel):
+    """What one ``hazleads train`` run does. Unknown keys are errors (a typo must not be ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "default"
+    description: str = ""
+    enterprise_models: list[EnterpriseModelName] = ["lgbm", "logistic", "rules", "anomaly", "random"]
+    tip_models: list[TipModelName] = ["lgbm", "channel", "random"]
+    lgbm: LgbmParams = LgbmParams()
+    selective_labels: Literal["none", "propensity"] = "propensity"
+    anomaly_feature: bool = True
+    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+    splits: SplitParams = SplitParams()
+    k: int = Field(20, ge=1, le=1000)
+    seed: int = 0
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_config(path: str | Path | None) -> TrainConfig:
+    """Read and validate a TOML experiment file; ``None`` gives the defaults."""
+    if path is None:
+        return TrainConfig()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such experiment file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{p}: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,81 @@
+"""Training rows: features at every as-of date a run needs, built once and cached.
+
+Enterprise rows are (as_of, enterprise_id); tip rows are each tip once, at the first as-of date
+after it was received. The cache (in the home folder) is keyed by the snapshot's digest, the
+feature code's digest and the date, so a second run on the same snapshot skips the building.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+import features
+from features.build import FeatureSet, build, place_index
+from features.snapshot import Snapshot
+
+Progress = Callable[[str], None]
+
+
+def feature_code_digest() -> str:
+    """Digest of the feature code: a change to any feature module invalidates cached tables."""
+    h = hashlib.sha256()
+    for f in sorted(Path(features.__file__).parent.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Dataset:
+    enterprise: pd.DataFrame  # columns as_of, enterprise_id, features, evidence, context
+    tip: pd.DataFrame  # columns as_of, tip_id, ...
+    dates: list[pd.Timestamp]
+
+
+def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, cache_dir: Path | None = None,
+                  progress: Progress | None = None, latest: bool = False) -> tuple[Dataset, FeatureSet | None]:
+    """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too."""
+    from features.trajectory_features import build_stop_index  # heavy: numba
+
+    say = progress or (lambda _m: None)
+    places = place_index(snapshot)
+    index = None
+    key_dir = cache_dir / digest[:16] / feature_code_digest() if cache_dir else None
+    ent_frames, tip_frames = [], []
+    last_fs = None
+    dates = sorted(dates)
+    prev = None
+    for i, d in enumerate(dates):
+        say(f"特征 features {d.date()} ({i + 1}/{len(dates)})")
+        cached = key_dir is not None and (key_dir / f"{d.date()}-enterprise.parquet").exists()
+        need_fs = latest and i == len(dates) - 1
+        if cached and not need_fs:
+            ent = pd.read_parquet(key_dir / f"{d.date()}-enterprise.parquet")
+            tip = pd.read_parquet(key_dir / f"{d.date()}-tip.parquet")
+        else:
+            if index is None:
+                say("停车点检测 detecting stops")
+                index = build_stop_index(snapshot)
+            fs = build(snapshot, d, trajectory_index=index, places=places)
+            ent, tip = fs.enterprise.reset_index(), fs.tip.reset_index()
+            if need_fs:
+                last_fs = fs
+            if key_dir is not None:
+                key_dir.mkdir(parents=True, exist_ok=True)
+                ent.to_parquet(key_dir / f"{d.date()}-enterprise.parquet")
+                tip.to_parquet(key_dir / f"{d.date()}-tip.parquet")
+        ent.insert(0, "as_of", d)
+        ent_frames.append(ent)
+        new = tip["received_at"] > prev if prev is not None else pd.Series(True, index=tip.index)
+        t = tip[new.to_numpy()].copy()
+        t.insert(0, "as_of", d)
+        tip_frames.append(t)
+        prev = d + pd.Timedelta(days=1)
+    enterprise = pd.concat(ent_frames, ignore_index=True) if ent_frames else pd.DataFrame()
+    tips = pd.concat(tip_frames, ignore_index=True) if tip_frames else pd.DataFrame()
+    return Dataset(enterprise, tips, dates), last_fs

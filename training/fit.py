@@ -1,0 +1,148 @@
+"""Fitting one fold: every configured model on the fold's training rows, scored on its test rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import CATALOGUE
+from models import (
+    AnomalyScorer,
+    CalibratedLeadModel,
+    LeadClassifier,
+    LogisticBaseline,
+    RandomScorer,
+    RuleScorer,
+)
+from models.bundle import EnterpriseLeadModel, TipLeadModel, matrix
+from models.propensity import PropensityWeights
+from training.config import TrainConfig
+from training.labels import enterprise_labels, investigated, tip_labels
+from training.splits import TemporalSplit
+
+
+def enterprise_feature_names(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c in CATALOGUE and CATALOGUE[c].entity == "enterprise"]
+
+
+def tip_feature_names(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c in CATALOGUE and CATALOGUE[c].entity == "tip" and c != "tip_text_score"]
+
+
+def label_rows(rows: pd.DataFrame, cases: pd.DataFrame, label_days: int, known_by=None) -> pd.DataFrame:
+    """``rows`` (as_of, enterprise_id, ...) with ``label`` (NaN unlabelled) and ``investigated`` columns."""
+    out = []
+    for d, g in rows.groupby("as_of", sort=True):
+        lab = enterprise_labels(cases, d, label_days, known_by=known_by)
+        inv = investigated(cases, d, label_days, known_by=known_by)
+        g = g.assign(label=g["enterprise_id"].map(lab).astype("float64"),
+                     investigated=g["enterprise_id"].isin(inv).astype(int))
+        out.append(g)
+    return pd.concat(out, ignore_index=True) if out else rows.assign(label=np.nan, investigated=0)
+
+
+def label_tips(rows: pd.DataFrame, cases: pd.DataFrame, known_by=None) -> pd.DataFrame:
+    lab = tip_labels(cases, known_by=known_by)
+    return rows.assign(label=rows["tip_id"].map(lab).astype("float64"))
+
+
+@dataclass
+class FoldResult:
+    split: TemporalSplit
+    enterprise_scores: pd.DataFrame  # as_of, entity_id, label, truth, county, industry_group, <model> scores
+    tip_scores: pd.DataFrame
+    enterprise_model: EnterpriseLeadModel | None = None
+    tip_model: TipLeadModel | None = None
+    test_enterprise_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    test_tip_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+def lgbm_base(config: TrainConfig) -> LeadClassifier:
+    p = config.lgbm
+    return LeadClassifier(objective=p.objective, n_estimators=p.n_estimators, learning_rate=p.learning_rate,
+                          num_leaves=p.num_leaves, min_child_samples=p.min_child_samples, subsample=p.subsample,
+                          colsample_bytree=p.colsample_bytree, reg_lambda=p.reg_lambda, random_state=config.seed)
+
+
+def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases: pd.DataFrame, config: TrainConfig,
+             truth_fn=None) -> FoldResult:
+    """Fit on the split's fit dates, calibrate on its calibration dates, score its test dates."""
+    dates = sorted(ent["as_of"].unique())
+    fit_d, cal_d, test_d = split.fit_dates(dates), split.calibration_dates(dates), split.test_dates(dates)
+    horizon = split.label_horizon
+    fit = label_rows(ent[ent["as_of"].isin(fit_d)], cases, split.label_days, known_by=horizon)
+    cal = label_rows(ent[ent["as_of"].isin(cal_d)], cases, split.label_days, known_by=horizon)
+    test = label_rows(ent[ent["as_of"].isin(test_d)], cases, split.label_days)
+    feats = enterprise_feature_names(ent)
+    notes: list[str] = []
+    fl = fit[fit["label"].notna()]
+    cl = cal[cal["label"].notna()]
+    y = fl["label"].astype(int).to_numpy()
+    scores = test[["as_of", "enterprise_id", "label", "county", "industry_group"]].rename(columns={"enterprise_id": "entity_id"}).copy()
+    if truth_fn is not None:
+        scores["truth"] = np.concatenate([truth_fn(g["enterprise_id"], d).to_numpy() for d, g in test.groupby("as_of", sort=True)]) \
+            if len(test) else []
+    weights = None
+    if config.selective_labels == "propensity" and fit["investigated"].nunique() == 2:
+        pw = PropensityWeights().fit(matrix(fit, feats), fit["investigated"])
+        weights = pw.weights(matrix(fl, feats))
+    model = None
+    if len(np.unique(y)) < 2:
+        notes.append(f"{split.name}: the training labels have one class only; no supervised model")
+    for name in config.enterprise_models:
+        if name == "lgbm" and len(np.unique(y)) == 2:
+            model = EnterpriseLeadModel(feats, lgbm_base(config), config.calibration, anomaly=config.anomaly_feature)
+            model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(),
+                      calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
+                      population=fit)
+            scores["lgbm"] = model.predict_proba(test)[:, 1]
+        elif name == "logistic" and len(np.unique(y)) == 2:
+            lr = LogisticBaseline().fit(matrix(fl, feats), y, sample_weight=weights)
+            cm = CalibratedLeadModel(lr, config.calibration)
+            cm.fit(matrix(cl, feats), cl["label"].astype(int)) if cl["label"].nunique() == 2 else cm.fit(matrix(fl, feats), y)
+            scores["logistic"] = cm.predict_proba(matrix(test, feats))[:, 1]
+        elif name == "rules":
+            scores["rules"] = RuleScorer().fit(test).predict_proba(test)[:, 1]
+        elif name == "anomaly":
+            an = AnomalyScorer(n_estimators=100, random_state=config.seed).fit(matrix(fit, feats))
+            scores["anomaly"] = an.predict_proba(matrix(test, feats))[:, 1]
+        elif name == "random":
+            scores["random"] = RandomScorer(random_state=config.seed).fit(matrix(test, feats)).predict_proba(matrix(test, feats))[:, 1]
+    result = FoldResult(split, scores, pd.DataFrame(), model, None, test, pd.DataFrame(), notes)
+    _fit_tips(result, split, tips, cases, config, fit_d, cal_d, test_d)
+    return result
+
+
+def _fit_tips(result: FoldResult, split: TemporalSplit, tips: pd.DataFrame, cases: pd.DataFrame, config: TrainConfig,
+              fit_d, cal_d, test_d) -> None:
+    if tips.empty:
+        return
+    horizon = split.label_horizon
+    fit = label_tips(tips[tips["as_of"].isin(fit_d)], cases, known_by=horizon)
+    cal = label_tips(tips[tips["as_of"].isin(cal_d)], cases, known_by=horizon)
+    test = label_tips(tips[tips["as_of"].isin(test_d)], cases)
+    fl, cl = fit[fit["label"].notna()], cal[cal["label"].notna()]
+    y = fl["label"].astype(int).to_numpy()
+    feats = tip_feature_names(tips)
+    scores = test[["as_of", "tip_id", "label", "channel", "county"]].rename(columns={"tip_id": "entity_id"}).copy()
+    if "truth" in tips:
+        scores["truth"] = test["truth"].to_numpy()
+    for name in config.tip_models:
+        if name == "lgbm" and len(np.unique(y)) == 2:
+            model = TipLeadModel(feats, lgbm_base(config).set_params(min_child_samples=min(config.lgbm.min_child_samples, 10)),
+                                 config.calibration)
+            model.fit(fl, y, calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None)
+            scores["lgbm"] = model.predict_proba(test)[:, 1] if len(test) else []
+            result.tip_model = model
+        elif name == "channel":
+            rate = fl.groupby("channel")["label"].mean()
+            scores["channel"] = test["channel"].map(rate).fillna(fl["label"].mean() if len(fl) else 0.0).to_numpy()
+        elif name == "random":
+            scores["random"] = np.random.default_rng(config.seed).random(len(test))
+    if len(np.unique(y)) < 2:
+        result.notes.append(f"{split.name}: tip labels have one class only; no tip model")
+    result.tip_scores = scores
+    result.test_tip_rows = test

@@ -1,0 +1,175 @@
+"""One training run: labels -> splits -> dataset -> fit -> evaluate -> register.
+
+``run_training`` is what ``hazleads train`` and the service's background retraining call. The run
+is recorded in MLflow (parameters, the snapshot's digest, per-fold metrics of every model and
+baseline, plots, the models); the latest fold's models are registered and go through the gate.
+A run that fails at any point leaves the registry's champion untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from features.snapshot import load_snapshot, snapshot_digest
+from hazleads.settings import Settings
+from training import registry
+from training.config import TrainConfig
+from training.dataset import build_dataset
+from training.evaluate import KS, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
+from training.fit import FoldResult, fit_fold
+from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
+from training.report import log_plots, results_table
+from training.splits import RollingSplitter, monthly_as_of_dates
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot produce a model (too little history, no labels); the champion is untouched."""
+
+
+@dataclass
+class TrainingResult:
+    run_id: str
+    as_of: pd.Timestamp
+    metrics: pd.DataFrame  # fold x model x metric
+    decisions: list[registry.GateDecision] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"run_id": self.run_id, "as_of": str(self.as_of.date()),
+                "decisions": [d.__dict__ for d in self.decisions], "notes": self.notes}
+
+
+def _metric_key(*parts: str) -> str:
+    return "/".join(parts).replace("@", "_at_")
+
+
+def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
+                 recorded_outcomes: pd.DataFrame | None = None, progress: Progress | None = None,
+                 register: bool = True) -> TrainingResult:
+    config = config or TrainConfig()
+    say = progress or (lambda _m: None)
+    data = Path(data)
+    say("读取快照 loading snapshot")
+    snap = load_snapshot(data, progress=say)
+    digest = snapshot_digest(data)
+    last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    sp = config.splits
+    dates = monthly_as_of_dates(first_day, last_day, sp.min_history_days)
+    splitter = RollingSplitter(sp.n_folds, sp.test_days, sp.step_days, sp.calib_days, sp.label_days, sp.min_label_days)
+    folds = splitter.splits(dates, last_day)
+    if not folds:
+        raise TrainingError(
+            f"{data}: {first_day.date()} to {last_day.date()} is too short for a leak-free split "
+            f"({sp.min_history_days} days of history, {sp.calib_days}+{sp.label_days}+{sp.test_days}+{sp.min_label_days} days of "
+            "calibration, label window, test and label horizon); use a longer snapshot or shorter windows"
+        )
+    needed = sorted({d for f in folds for d in f.fit_dates(dates) + f.calibration_dates(dates) + f.test_dates(dates)})
+    dataset, _ = build_dataset(snap, needed, digest, cache_dir=settings.home_dir / "cache", progress=say)
+    cases = combine_cases(snap.cases, recorded_outcomes)
+    truth = load_truth(data)
+    truth_fn = (lambda ids, d: truth_enterprise_labels(truth, ids, d)) if truth else None
+    tips = dataset.tip
+    if truth and len(tips):
+        tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
+    results: list[FoldResult] = []
+    for f in folds:
+        say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
+        results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn))
+    metrics = _collect_metrics(results)
+    notes = [n for r in results for n in r.notes]
+    latest = results[0]
+    if latest.enterprise_model is None:
+        raise TrainingError(f"{data}: the latest fold has no labels of both outcomes; nothing to register. " + " ".join(notes))
+    say("记录 recording the run")
+    registry.configure(settings)
+    decisions: list[registry.GateDecision] = []
+    with mlflow.start_run(run_name=f"{config.name}-{last_day.date()}") as run:
+        mlflow.set_tags({"snapshot": str(data.resolve()), "snapshot_digest": digest, "as_of": str(last_day.date()),
+                         "experiment_config": config.name})
+        mlflow.log_params({"config": json.dumps(config.model_dump(), ensure_ascii=False)[:6000],
+                           "snapshot_digest": digest, "as_of": str(last_day.date()), "folds": len(folds),
+                           "rows_enterprise": len(dataset.enterprise), "rows_tip": len(dataset.tip),
+                           "first_day": str(first_day.date()), "label_days": sp.label_days, "k": config.k})
+        for _, row in metrics.iterrows():
+            if np.isfinite(row["value"]):
+                mlflow.log_metric(_metric_key(row["entity"], row["fold"], row["model"], row["metric"]), float(row["value"]))
+        _log_tables(results, metrics, config)
+        log_plots(results, config)
+        if register:
+            decisions = _register(results[0], config, last_day, digest, run.info.run_id)
+    return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes)
+
+
+def _collect_metrics(results: list[FoldResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        for entity, frame, base in (("enterprise", r.enterprise_scores, ["as_of", "entity_id", "label", "truth", "county", "industry_group"]),
+                                    ("tip", r.tip_scores, ["as_of", "entity_id", "label", "truth", "channel", "county"])):
+            if frame is None or frame.empty:
+                continue
+            for model in [c for c in frame.columns if c not in base]:
+                f = frame.rename(columns={model: "score"})
+                m = evaluate(f[[c for c in ("as_of", "score", "label", "truth") if c in f]])
+                m["overlap@20"] = list_overlap(f, 20) if entity == "enterprise" else np.nan
+                for k, v in m.items():
+                    rows.append({"entity": entity, "fold": r.split.name, "model": model, "metric": k, "value": v})
+    return pd.DataFrame(rows)
+
+
+def _log_tables(results: list[FoldResult], metrics: pd.DataFrame, config: TrainConfig) -> None:
+    mlflow.log_text(results_table(metrics), "results.md")
+    mlflow.log_text(metrics.to_csv(index=False), "metrics.csv")
+    r = results[0]
+    f = r.enterprise_scores
+    if "lgbm" in f:
+        g = f.rename(columns={"lgbm": "score"})
+        for col in ("county", "industry_group"):
+            mlflow.log_text(bias_audit(g, col, config.k).to_csv(index=False), f"bias_audit_{col}.csv")
+        mlflow.log_text(calibration_table(g).to_csv(index=False), "calibration.csv")
+    if r.enterprise_model is not None:
+        imp = r.enterprise_model.importances()
+        mlflow.log_text(imp.to_csv(header=["gain"]), "feature_importance.csv")
+
+
+def _gate_metric(k: int):
+    """Mean precision@k on labelled rows over the latest fold's test dates."""
+    def metric_for(frame: pd.DataFrame):
+        def fn(scores: np.ndarray) -> float:
+            f = frame.assign(score=scores)
+            lab = f[f["label"].notna()]
+            vals = [precision_at_k(g["label"], g["score"], k) for _, g in lab.groupby("as_of")]
+            return float(np.nanmean(vals)) if vals else float("nan")
+        return fn
+    return metric_for
+
+
+def _register(r: FoldResult, config: TrainConfig, last_day, digest: str, run_id: str) -> list[registry.GateDecision]:
+    decisions = []
+    tags = {"trained_until": str(r.split.train_end.date()), "test_start": str(r.split.test_start.date()),
+            "as_of": str(last_day.date()), "snapshot_digest": digest, "config": config.name}
+    for kind, model, rows in (("enterprise", r.enterprise_model, r.test_enterprise_rows), ("tip", r.tip_model, r.test_tip_rows)):
+        if model is None or rows.empty:
+            continue
+        in_memory = model.predict_proba(rows)[:, 1]
+        version = registry.log_model(model, kind, rows, tags=tags)
+        fn = _gate_metric(config.k)(rows)
+        decision = registry.gate(kind, version, in_memory, rows, fn, f"precision@{config.k} (labels, latest fold)")
+        mlflow.set_tag(f"{kind}_version", version)
+        mlflow.set_tag(f"{kind}_gate", decision.reason)
+        decisions.append(decision)
+    return decisions
+
+
+__all__ = ["KS", "TrainingError", "TrainingResult", "run_training"]

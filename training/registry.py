@@ -1,0 +1,214 @@
+"""The MLflow model registry: log a model, verify it by checksum, promote it through the gate,
+roll back. Pickled models are loaded only from this registry, and only after the SHA-256 of the
+pickle matches the one recorded when it was logged.
+
+Registered names are ``hazleads-enterprise`` and ``hazleads-tip``; the alias ``champion`` is the
+model in service. Moving an alias is one database write, so promotion is atomic; the previous
+champion is kept in the version's tags, so promotion is reversible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from hazleads.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "hazleads"
+NAMES = {"enterprise": "hazleads-enterprise", "tip": "hazleads-tip"}
+CHAMPION = "champion"
+PICKLE = "model.pkl"
+
+
+class ModelLoadError(RuntimeError):
+    """A registered model that cannot be trusted or loaded: missing, corrupted, wrong checksum."""
+
+
+def configure(settings: Settings) -> str:
+    """Point MLflow at the settings' tracking store; create the experiment with artifacts in home."""
+    uri = settings.mlflow_uri
+    mlflow.set_tracking_uri(uri)
+    os.environ.setdefault("MLFLOW_TRACKING_URI", uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        try:
+            mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
+        except MlflowException:  # created meanwhile by another process
+            pass
+    mlflow.set_experiment(EXPERIMENT)
+    return uri
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def log_model(model, kind: str, example: pd.DataFrame, tags: dict[str, str] | None = None) -> str:
+    """Log ``model`` in the active run, register it, record its checksum; returns the new version."""
+    name = NAMES[kind]
+    ex = example.head(50)
+    signature = infer_signature(ex, model.predict_proba(ex))
+    info = mlflow.sklearn.log_model(
+        model, name=kind, registered_model_name=name, signature=signature,
+        serialization_format="cloudpickle",
+        pip_requirements=["scikit-learn", "lightgbm", "pandas", "numpy", "cloudpickle"],
+    )
+    version = str(info.registered_model_version)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri))
+    client = MlflowClient()
+    client.set_model_version_tag(name, version, "sha256", sha256_file(local / PICKLE))
+    for k, v in (tags or {}).items():
+        client.set_model_version_tag(name, version, k, str(v))
+    return version
+
+
+@dataclass
+class LoadedModel:
+    kind: str
+    version: str
+    model: object
+    tags: dict[str, str]
+
+
+def load_version(kind: str, version: str | None = None, alias: str | None = None, cache: Path | None = None) -> LoadedModel:
+    """Download, verify and load one registered version (by number or alias). Raises ModelLoadError."""
+    name = NAMES[kind]
+    client = MlflowClient()
+    try:
+        mv = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, str(version))
+    except MlflowException as exc:
+        raise ModelLoadError(f"{name} {alias or version}: not in the registry ({exc.error_code})") from None
+    expected = mv.tags.get("sha256")
+    if not expected:
+        raise ModelLoadError(f"{name} v{mv.version}: no checksum recorded; refusing to unpickle it")
+    target = (cache / name / str(mv.version)) if cache else Path(tempfile.mkdtemp(prefix="hazleads-model-"))
+    try:
+        if not (target / PICKLE).exists():
+            tmp = Path(tempfile.mkdtemp(prefix="hazleads-dl-", dir=target.parent if cache else None)) if cache else target
+            if cache:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(tmp)))
+            if cache:
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(local, target)
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                target = local
+        actual = sha256_file(target / PICKLE)
+        if actual != expected:
+            raise ModelLoadError(f"{name} v{mv.version}: checksum mismatch (recorded {expected[:12]}, found {actual[:12]}); not loaded")
+        model = mlflow.sklearn.load_model(str(target))
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # a corrupted artifact fails in many ways; none may reach service
+        raise ModelLoadError(f"{name} v{mv.version}: cannot be loaded: {type(exc).__name__}: {exc}") from None
+    return LoadedModel(kind, str(mv.version), model, dict(mv.tags))
+
+
+def champion_version(kind: str) -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias(NAMES[kind], CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+@dataclass
+class GateDecision:
+    kind: str
+    version: str
+    promoted: bool
+    reason: str
+    new_metric: float
+    champion_version: str | None
+    champion_metric: float | None
+
+
+def gate(kind: str, version: str, in_memory_scores: np.ndarray, rows: pd.DataFrame, metric_fn,
+         metric_name: str) -> GateDecision:
+    """Promote ``version`` to champion if, loaded back from the registry, it reproduces its scores and
+    is at least as good as the current champion on the same rows (``metric_fn(scores) -> float``)."""
+    name = NAMES[kind]
+    client = MlflowClient()
+    try:
+        loaded = load_version(kind, version=version)
+        scores = loaded.model.predict_proba(rows)[:, 1]
+    except (ModelLoadError, Exception) as exc:  # noqa: BLE001 - any failure refuses promotion
+        return _refuse(client, kind, version, f"the new version does not load back: {exc}", np.nan, None, None)
+    if not np.allclose(scores, in_memory_scores, rtol=1e-7, atol=1e-9):
+        return _refuse(client, kind, version, "the new version loaded back does not reproduce its scores", np.nan, None, None)
+    new = float(metric_fn(scores))
+    current = champion_version(kind)
+    champ_metric = None
+    if current is not None:
+        try:
+            champ = load_version(kind, alias=CHAMPION)
+            champ_metric = float(metric_fn(champ.model.predict_proba(rows)[:, 1]))
+        except Exception as exc:  # noqa: BLE001 - a champion that cannot load is replaced
+            log.warning("champion %s v%s cannot be scored (%s); the new version replaces it", name, current, exc)
+    if champ_metric is not None and not (new >= champ_metric - 1e-12 or (np.isnan(champ_metric) and not np.isnan(new))):
+        return _refuse(client, kind, version,
+                       f"{metric_name} {new:.4f} is below the champion v{current}'s {champ_metric:.4f} on the same rows",
+                       new, current, champ_metric)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "previous_champion", current or "")
+    client.set_model_version_tag(name, version, "gate", f"promoted: {metric_name} {new:.4f}" + (f" vs {champ_metric:.4f}" if champ_metric is not None else " (first champion)"))
+    return GateDecision(kind, version, True, "promoted", new, current, champ_metric)
+
+
+def _refuse(client, kind, version, reason, new, current, champ_metric) -> GateDecision:
+    client.set_model_version_tag(NAMES[kind], version, "gate", f"not promoted: {reason}")
+    return GateDecision(kind, version, False, reason, new, current, champ_metric)
+
+
+def promote(kind: str, version: str) -> None:
+    """Make ``version`` the champion by hand (after it loads and verifies)."""
+    load_version(kind, version=version)
+    client = MlflowClient()
+    current = champion_version(kind)
+    client.set_registered_model_alias(NAMES[kind], CHAMPION, version)
+    client.set_model_version_tag(NAMES[kind], version, "previous_champion", current or "")
+
+
+def rollback(kind: str) -> str:
+    """Return the champion alias to the version it replaced; returns that version."""
+    client = MlflowClient()
+    current = champion_version(kind)
+    if current is None:
+        raise ModelLoadError(f"{NAMES[kind]} has no champion to roll back")
+    previous = client.get_model_version(NAMES[kind], current).tags.get("previous_champion")
+    if not previous:
+        raise ModelLoadError(f"{NAMES[kind]} v{current} replaced no earlier champion")
+    load_version(kind, version=previous)
+    client.set_registered_model_alias(NAMES[kind], CHAMPION, previous)
+    return previous
+
+
+def list_versions(kind: str) -> pd.DataFrame:
+    client = MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name='{NAMES[kind]}'")
+    except MlflowException:
+        return pd.DataFrame()
+    champ = champion_version(kind)
+    rows = [{"version": v.version, "champion": v.version == champ, "run_id": v.run_id,
+             "created": pd.Timestamp(v.creation_timestamp, unit="ms"), "gate": v.tags.get("gate", ""),
+             "metric": v.tags.get("gate_metric", "")} for v in versions]
+    return pd.DataFrame(rows).sort_values("version", key=lambda s: s.astype(int)) if rows else pd.DataFrame()

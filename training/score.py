@@ -1,0 +1,154 @@
+"""Scoring at a date: the champion models over a snapshot -> the four lead files (contract §4).
+
+A ``LeadSet`` holds the lists with everything the service stores beside them (English reasons,
+the exploration flag and inclusion probability, model versions, the snapshot digest); ``write``
+puts exactly the contract's columns in the CSV files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureSet, build
+from features.catalogue import CATALOGUE, EVIDENCE_SEP
+from features.ledgers import MISMATCH_COLUMNS
+from features.snapshot import Snapshot
+from models.explain import worth_saying
+from models.exploration import exploration_seed, order_with_exploration
+
+Progress = Callable[[str], None]
+
+CONTRACT_COLUMNS = {
+    "enterprise": ["as_of", "enterprise_id", "score", "rank", "reasons"],
+    "tip": ["as_of", "tip_id", "score", "rank", "reasons", "enterprise_ids", "vehicle_ids"],
+    "site": ["as_of", "site_id", "lat", "lon", "score", "rank", "reasons", "vehicle_ids"],
+}
+FILES = {"enterprise": "enterprise_leads.csv", "tip": "tip_leads.csv", "site": "site_leads.csv"}
+
+
+@dataclass
+class LeadSet:
+    as_of: pd.Timestamp
+    enterprise: pd.DataFrame
+    tip: pd.DataFrame
+    site: pd.DataFrame
+    ledger_mismatch: pd.DataFrame
+    model_versions: dict[str, str]
+    snapshot_digest: str
+    site_scoring: str = "rules"
+    features: FeatureSet | None = field(default=None, repr=False)
+
+    def write(self, out: str | Path) -> list[Path]:
+        """The four files of contract §4, UTF-8 CSV with a header, written atomically."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for kind, frame in (("enterprise", self.enterprise), ("tip", self.tip), ("site", self.site)):
+            paths.append(_write_csv(frame.reindex(columns=CONTRACT_COLUMNS[kind]), out / FILES[kind]))
+        paths.append(_write_csv(self.ledger_mismatch.reindex(columns=MISMATCH_COLUMNS), out / "ledger_mismatch.csv"))
+        return paths
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False, encoding="utf-8", float_format="%.6g")
+    tmp.replace(path)
+    return path
+
+
+def _reasons_json(reasons: list[str]) -> str:
+    return json.dumps(reasons, ensure_ascii=False)
+
+
+def exploration_note(lang: str, rank: int, prob: float) -> str:
+    if lang == "zh":
+        return f"探索性抽样：模型排名第{rank}位，入选概率{prob:.0%}（用于持续学习）"
+    return f"exploration draw: model rank {rank}, inclusion probability {prob:.0%} (keeps the model learning)"
+
+
+def ranked_list(ids: pd.Series, scores: np.ndarray, reasons_zh: list[list[str]], reasons_en: list[list[str]],
+                k: int, share: float, seed: int) -> pd.DataFrame:
+    """Order by score with the exploration draw, and attach reasons (exploration noted as a reason)."""
+    order = order_with_exploration(ids.reset_index(drop=True), pd.Series(scores), k, share, seed)
+    model_rank = {i: r for r, i in enumerate(pd.DataFrame({"id": ids.to_numpy(), "s": scores})
+                                             .sort_values(["s", "id"], ascending=[False, True])["id"], start=1)}
+    rz = dict(zip(ids, reasons_zh, strict=True))
+    re_ = dict(zip(ids, reasons_en, strict=True))
+    zh, en = [], []
+    for i, exp, p in zip(order["id"], order["exploration"], order["inclusion_prob"], strict=True):
+        a, b = list(rz[i]), list(re_[i])
+        if exp:
+            a.append(exploration_note("zh", model_rank[i], p))
+            b.append(exploration_note("en", model_rank[i], p))
+        zh.append(_reasons_json(a))
+        en.append(_reasons_json(b))
+    order["reasons"] = zh
+    order["reasons_en"] = en
+    order["model_rank"] = order["id"].map(model_rank)
+    return order
+
+
+def site_reasons(site: pd.DataFrame, lang: str) -> list[list[str]]:
+    """Rule-scored sites: the site features worth saying, strongest (most extreme) first."""
+    specs = [s for s in CATALOGUE.values() if s.entity == "site" and s.name in site.columns and s.direction != 0]
+    out = []
+    for _, row in site.iterrows():
+        said = []
+        for spec in specs:
+            v = row[spec.name]
+            if pd.notna(v) and worth_saying(spec.name, float(v)):
+                ev = {c.split(EVIDENCE_SEP, 1)[1]: row[c] for c in site.columns if c.startswith(spec.name + EVIDENCE_SEP)}
+                said.append(spec.render(float(v), ev, lang))
+        out.append(said[:4] or (["多次停留的可疑地点"] if lang == "zh" else ["repeated stops at an unregistered place"]))
+    return out
+
+
+def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versions: dict[str, str], digest: str,
+                   k: int = 20, share: float = 0.10, features: FeatureSet | None = None,
+                   progress: Progress | None = None) -> LeadSet:
+    """Score every enterprise, open tip and candidate site at ``as_of`` with the given (champion) models."""
+    fs = features or build(snapshot, as_of, progress=progress)
+    day = fs.as_of
+    as_of_s = day.strftime("%Y-%m-%d")
+    ent = fs.enterprise
+    p = enterprise_model.predict_proba(ent)[:, 1]
+    order = ranked_list(pd.Series(ent.index), p, enterprise_model.reasons(ent, "zh"), enterprise_model.reasons(ent, "en"),
+                        k, share, exploration_seed(versions.get("enterprise"), digest, as_of_s, "enterprise"))
+    enterprise = order.rename(columns={"id": "enterprise_id"}).assign(as_of=as_of_s)
+    tips = _open_tips(fs, snapshot, day)
+    if len(tips) and tip_model is not None:
+        pt = tip_model.predict_proba(tips)[:, 1]
+        rz, ren = tip_model.reasons(tips, "zh"), tip_model.reasons(tips, "en")
+    else:
+        pt = np.zeros(len(tips))
+        rz = ren = [[] for _ in range(len(tips))]
+    torder = ranked_list(pd.Series(tips.index), pt, rz, ren, k, share,
+                         exploration_seed(versions.get("tip"), digest, as_of_s, "tip"))
+    t_ent = tips.get("tip_names_enterprise@enterprise_ids", pd.Series("", index=tips.index)).fillna("")
+    t_veh = tips.get("tip_stops_nearby_7d@vehicle_ids", pd.Series("", index=tips.index)).fillna("")
+    tip = torder.rename(columns={"id": "tip_id"}).assign(as_of=as_of_s)
+    tip["enterprise_ids"] = tip["tip_id"].map(t_ent).fillna("")
+    tip["vehicle_ids"] = tip["tip_id"].map(t_veh).fillna("")
+    site_f = fs.site
+    if len(site_f):
+        sorder = ranked_list(pd.Series(site_f.index), site_f["score"].to_numpy(float), site_reasons(site_f, "zh"),
+                             site_reasons(site_f, "en"), k, 0.0, 0)
+        site = sorder.rename(columns={"id": "site_id"}).assign(as_of=as_of_s)
+        for c in ("lat", "lon", "vehicle_ids", "enterprise_ids"):
+            site[c] = site["site_id"].map(site_f[c]) if c in site_f else ""
+    else:
+        site = pd.DataFrame(columns=[*CONTRACT_COLUMNS["site"], "enterprise_ids", "exploration", "inclusion_prob", "reasons_en"])
+    return LeadSet(day, enterprise, tip, site, fs.ledger_mismatch, dict(versions), digest, "rules", fs)
+
+
+def _open_tips(fs: FeatureSet, snapshot: Snapshot, day: pd.Timestamp) -> pd.DataFrame:
+    """Tips known at ``day`` that no case has taken up yet (a case opened on or before ``day``)."""
+    c = snapshot.cases
+    taken = set(c.loc[c["tip_id"].notna() & (c["opened"] <= day), "tip_id"])
+    return fs.tip[~fs.tip.index.isin(taken)]
