@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hazleads.cli import data
+from hazleads.cli import data, models
 
 app = typer.Typer(
     name="hazleads",
@@ -14,6 +14,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("validate")(data.validate)
+app.command("train")(models.train)
+app.command("score")(models.score)
+app.add_typer(models.models_app, name="models")
 
 
 @app.callback()
