@@ -1,1 +1,1 @@
-"""experiments."""
+"""Experiment configurations (TOML, validated by ``training.config``) and their recorded results."""
