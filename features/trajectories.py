@@ -1,0 +1,337 @@
+"""GPS fixes → clean tracks → stops (DATA_CONTRACT.md §5), once for the whole table and at any as-of date.
+
+Public and stable: ``clean_fixes`` and ``detect_stops``. ``StopIndex.build`` detects the stops of a
+whole snapshot once; ``stops_as_of`` derives from it, exactly, the stops that ``detect_stops``
+would find on the cleaned fixes dated before ``cutoff(as_of)`` (tests prove the equality).
+
+Times are datetime64[ns] local time (Asia/Shanghai, zone-free) as the loader gives them;
+distances are metres, durations seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from features.geo import haversine_m
+from features.stops_kernel import scan_stops, stop_medians
+from features.timeutil import cutoff
+
+NS = 1_000_000_000
+
+STOP_COLUMNS = ["vehicle_id", "start", "end", "lat", "lon", "n_fixes"]
+
+
+@dataclass(frozen=True)
+class StopParams:
+    """Stop detection for waste trucks: a stop stays within ``max_diameter_m`` for at least
+    ``min_duration_s``; a GPS gap longer than ``max_gap_s`` ends any run (engine off, terminal off)."""
+
+    max_diameter_m: float = 100.0
+    min_duration_s: float = 300.0
+    max_gap_s: float | None = 1800.0
+
+
+TRUCK_STOPS = StopParams()
+MAX_SPEED_KMH = 150.0  # faster than any loaded truck on the region's roads
+MIN_JUMP_M = 100.0  # below this a "jump" is GPS jitter, not an impossible move
+
+
+@dataclass
+class CleanReport:
+    fixes_in: int = 0
+    invalid_positions: int = 0  # missing, out of range, or (0, 0)
+    duplicates: int = 0  # same vehicle and time as an earlier row (the first is kept)
+    jumps: int = 0  # fixes implying > MAX_SPEED_KMH from both neighbours
+    fixes_out: int = 0
+
+
+@dataclass
+class FixArrays:
+    """Fixes as columns, sorted by (vehicle, ts), one fix per (vehicle, ts)."""
+
+    vehicle: np.ndarray  # int32 codes into ``vehicles``; codes follow sorted ids
+    ts: np.ndarray  # int64 ns, local time
+    lat: np.ndarray
+    lon: np.ndarray
+    vehicles: np.ndarray  # object array of vehicle ids, sorted
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # input row of each fix
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+    def take(self, idx: np.ndarray) -> FixArrays:
+        return FixArrays(self.vehicle[idx], self.ts[idx], self.lat[idx], self.lon[idx], self.vehicles,
+                         self.rows[idx] if self.rows.size else self.rows)
+
+    def vehicle_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """First and one-past-last fix of each vehicle code (empty ranges for absent vehicles)."""
+        codes = np.arange(len(self.vehicles))
+        return (np.searchsorted(self.vehicle, codes, side="left"),
+                np.searchsorted(self.vehicle, codes, side="right"))
+
+
+def _ts_ns(values: pd.Series) -> np.ndarray:
+    ts = pd.to_datetime(values)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    return ts.astype("datetime64[ns]").to_numpy().view("int64")
+
+
+def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays, int, int]:
+    """Columns of ``fixes`` sorted by (vehicle, ts) with repeats of (vehicle, ts) dropped (the
+    first row kept). Rows with a missing value are dropped, and with ``drop_zero`` also positions
+    out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
+    vid = fixes["vehicle_id"]
+    if isinstance(vid.dtype, pd.CategoricalDtype):
+        cats = np.asarray(vid.cat.categories, dtype=object).astype(str)
+        order = np.argsort(cats, kind="stable")
+        remap = np.empty(len(cats), dtype=np.int32)
+        remap[order] = np.arange(len(cats), dtype=np.int32)
+        raw = vid.cat.codes.to_numpy()
+        codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1).astype(np.int32)
+        vehicles = cats[order]
+    else:
+        codes, uniques = pd.factorize(vid.astype(str).where(vid.notna()), sort=True)
+        codes = codes.astype(np.int32)
+        vehicles = np.asarray(uniques, dtype=object)
+    ts = _ts_ns(fixes["ts"]) if len(fixes) else np.empty(0, dtype=np.int64)
+    lat = fixes["lat"].to_numpy(dtype="float64", na_value=np.nan)
+    lon = fixes["lon"].to_numpy(dtype="float64", na_value=np.nan)
+    ok = (codes >= 0) & (ts != np.iinfo(np.int64).min) & np.isfinite(lat) & np.isfinite(lon)
+    if drop_zero:
+        ok &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~((np.abs(lat) < 1e-9) & (np.abs(lon) < 1e-9))
+    invalid = int(ok.size - np.count_nonzero(ok))
+    rows = np.flatnonzero(ok)
+    c, t = codes[rows], ts[rows]
+    if c.size > 1 and not (np.all(c[1:] >= c[:-1]) and np.all((c[1:] > c[:-1]) | (t[1:] >= t[:-1]))):
+        order = np.lexsort((t, c))  # stable: the first of equal (vehicle, ts) rows stays first
+        rows, c, t = rows[order], c[order], t[order]
+    dup = np.zeros(rows.size, dtype=bool)
+    dup[1:] = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
+    if dup.any():
+        keep = ~dup
+        rows, c, t = rows[keep], c[keep], t[keep]
+    arrays = FixArrays(c, t, lat[rows], lon[rows], vehicles, rows)
+    return arrays, invalid, int(dup.sum())
+
+
+def jump_mask(a: FixArrays, max_speed_kmh: float = MAX_SPEED_KMH, min_jump_m: float = MIN_JUMP_M) -> np.ndarray:
+    """Fixes that are physically impossible: more than ``max_speed_kmh`` and ``min_jump_m`` away
+    from BOTH the previous and the next fix of the same vehicle. First and last fixes of a vehicle
+    have one neighbour and are kept, so the decision for a fix never needs a later neighbour than
+    the next one (see ``stops_as_of``)."""
+    n = len(a)
+    out = np.zeros(n, dtype=bool)
+    if n < 3:
+        return out
+    d = haversine_m(a.lat[:-1], a.lon[:-1], a.lat[1:], a.lon[1:])
+    dt = (a.ts[1:] - a.ts[:-1]) / NS
+    same = a.vehicle[1:] == a.vehicle[:-1]
+    too_fast = same & (d > min_jump_m) & (d > max_speed_kmh / 3.6 * dt)
+    out[1:-1] = too_fast[:-1] & too_fast[1:]
+    return out
+
+
+def clean_fixes(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
+                min_jump_m: float = MIN_JUMP_M) -> tuple[pd.DataFrame, CleanReport]:
+    """Sort by (vehicle_id, ts), drop repeats of (vehicle, ts) (the first row is kept), positions
+    that are missing, out of range or (0, 0), and single-fix impossible jumps (see ``jump_mask``).
+    Returns the remaining rows (all columns, new index) and the counts of what was dropped."""
+    rep = CleanReport(fixes_in=len(fixes))
+    a, rep.invalid_positions, rep.duplicates = fix_arrays(fixes, drop_zero=True)
+    jumps = jump_mask(a, max_speed_kmh, min_jump_m)
+    rep.jumps = int(jumps.sum())
+    rows = a.rows[~jumps]
+    rep.fixes_out = int(rows.size)
+    return fixes.iloc[rows].reset_index(drop=True), rep
+
+
+def run_bounds(vehicle: np.ndarray, ts: np.ndarray, max_gap_s: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of each run: a vehicle's fixes, cut where consecutive fixes are
+    more than ``max_gap_s`` apart."""
+    n = ts.size
+    brk = np.ones(n, dtype=bool)
+    if n > 1:
+        brk[1:] = vehicle[1:] != vehicle[:-1]
+        if max_gap_s is not None:
+            brk[1:] |= (ts[1:] - ts[:-1]) > int(round(max_gap_s * NS))
+    starts = np.flatnonzero(brk)
+    ends = np.append(starts[1:], n).astype(np.int64)
+    return starts.astype(np.int64), ends
+
+
+def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s: float | None):
+    starts, ends = run_bounds(a.vehicle, a.ts, max_gap_s)
+    lo, hi, close = scan_stops(a.lat, a.lon, a.ts, starts, ends, float(max_diameter_m), int(round(min_duration_s * NS)))
+    return lo, hi, close, starts, ends
+
+
+def _frame(vehicles: np.ndarray, vehicle: np.ndarray, start: np.ndarray, end: np.ndarray,
+           lat: np.ndarray, lon: np.ndarray, n: np.ndarray) -> pd.DataFrame:
+    order = np.lexsort((start, vehicle))
+    return pd.DataFrame({
+        "vehicle_id": pd.Series(vehicles[vehicle[order]] if vehicle.size else np.empty(0, dtype=object), dtype="str"),
+        "start": pd.Series(start[order].astype("datetime64[ns]")),
+        "end": pd.Series(end[order].astype("datetime64[ns]")),
+        "lat": lat[order].astype("float64"),
+        "lon": lon[order].astype("float64"),
+        "n_fixes": n[order].astype("int64"),
+    })
+
+
+def stops_from_arrays(a: FixArrays, max_diameter_m: float, min_duration_s: float,
+                      max_gap_s: float | None = None) -> pd.DataFrame:
+    """``detect_stops`` on fixes already sorted and de-duplicated."""
+    lo, hi, _, _, _ = _scan(a, max_diameter_m, min_duration_s, max_gap_s)
+    mlat, mlon = stop_medians(a.lat, a.lon, lo, hi)
+    return _frame(a.vehicles, a.vehicle[lo], a.ts[lo], a.ts[hi], mlat, mlon, hi - lo + 1)
+
+
+def detect_stops(fixes: pd.DataFrame, max_diameter_m: float, min_duration_s: float,
+                 max_gap_s: float | None = None) -> pd.DataFrame:
+    """Stops of each vehicle: one row per stop with ``vehicle_id, start, end, lat, lon, n_fixes``
+    (``lat, lon`` the median of the stop's fixes; ``start``/``end`` its first and last fix time).
+
+    ``fixes`` has columns ``vehicle_id, ts, lat, lon`` in any row order; rows repeating a
+    (vehicle, ts) are dropped (the first kept), rows with a missing value ignored. With
+    ``max_gap_s=None`` a stop is exactly what MovingPandas 0.23's ``TrajectoryStopDetector``
+    finds with ``max_diameter`` (metres, geodesic diagonal of the minimum rotated rectangle) and
+    ``min_duration`` (seconds); with ``max_gap_s`` set a run also ends wherever consecutive fixes
+    are more than ``max_gap_s`` seconds apart. Rows are ordered by vehicle_id, then start.
+    """
+    a, _, _ = fix_arrays(fixes)
+    return stops_from_arrays(a, max_diameter_m, min_duration_s, max_gap_s)
+
+
+@dataclass
+class StopIndex:
+    """Stops of a whole fix table, detected once, with what ``stops_as_of`` needs to cut them at
+    any date: for each stop the time it became final (the fix that closed it, the first fix of
+    the next run, or the vehicle's last fix) and where detection may safely restart."""
+
+    params: StopParams
+    fixes: FixArrays  # cleaned
+    jumps: FixArrays  # fixes dropped as impossible jumps
+    report: CleanReport
+    lo: np.ndarray
+    hi: np.ndarray
+    final_ts: np.ndarray  # int64 ns: the stop is the same for every cutoff after this time
+    lat: np.ndarray
+    lon: np.ndarray
+    run_start: np.ndarray  # first fix of each run (sorted)
+    last_valid_ts: np.ndarray  # per vehicle code: latest valid fix, cleaned or dropped as a jump
+
+    @classmethod
+    def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS) -> StopIndex:
+        """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``."""
+        rep = CleanReport(fixes_in=len(fixes))
+        raw, rep.invalid_positions, rep.duplicates = fix_arrays(fixes, drop_zero=True)
+        jumps = jump_mask(raw, MAX_SPEED_KMH, MIN_JUMP_M)
+        rep.jumps = int(jumps.sum())
+        a = raw.take(np.flatnonzero(~jumps))
+        dropped = raw.take(np.flatnonzero(jumps))
+        rep.fixes_out = len(a)
+        lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s)
+        nv = len(a.vehicles)
+        last_valid = np.full(nv, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last_valid, a.vehicle, a.ts)
+        np.maximum.at(last_valid, dropped.vehicle, dropped.ts)
+        # closed by a fix: that fix's time; closed by the end of a run: the next run's first fix of
+        # the same vehicle, or else (the vehicle's last run) the vehicle's last valid fix.
+        nxt = hi + 1
+        has_next = nxt < len(a)
+        same_vehicle_next = np.zeros(lo.size, dtype=bool)
+        same_vehicle_next[has_next] = a.vehicle[nxt[has_next]] == a.vehicle[lo[has_next]]
+        final_ts = np.where(close >= 0, a.ts[np.maximum(close, 0)], 0)
+        run_end = close < 0
+        by_next_run = run_end & same_vehicle_next
+        final_ts[by_next_run] = a.ts[nxt[by_next_run]]
+        by_vehicle_end = run_end & ~same_vehicle_next
+        final_ts[by_vehicle_end] = last_valid[a.vehicle[lo[by_vehicle_end]]]
+        mlat, mlon = stop_medians(a.lat, a.lon, lo, hi)
+        return cls(params, a, dropped, rep, lo, hi, final_ts, mlat, mlon, starts, last_valid)
+
+    @property
+    def stops(self) -> pd.DataFrame:
+        """Every stop of the whole table (as ``detect_stops`` gives them on the cleaned fixes)."""
+        a = self.fixes
+        return _frame(a.vehicles, a.vehicle[self.lo], a.ts[self.lo], a.ts[self.hi], self.lat, self.lon,
+                      self.hi - self.lo + 1)
+
+
+def stops_as_of(index: StopIndex, as_of) -> pd.DataFrame:
+    """The stops known at ``as_of``: what ``detect_stops`` (with ``index.params``) finds on
+    ``clean_fixes`` of the fixes dated on or before ``as_of`` (before ``cutoff(as_of)``)."""
+    return stops_before(index, cutoff(as_of))
+
+
+def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
+    """The stops of the cleaned fixes strictly before ``when`` (local time), derived from the index:
+    stops final before ``when`` are taken as they are; each vehicle's track after the last of them
+    is scanned again, truncated at ``when``."""
+    c = int(pd.Timestamp(when).as_unit("ns").value)
+    a, p = index.fixes, index.params
+    nv = len(a.vehicles)
+    decided = index.final_ts < c
+    starts, ends = a.vehicle_bounds()
+    n_before = _count_before(a.ts, starts, ends, c)
+    e = starts + n_before  # first cleaned fix at or after the cutoff, per vehicle
+    # restart point: the vehicle's first fix, the last run start before the cutoff, after the last decided stop
+    restart = starts.copy()
+    rs = index.run_start
+    k = np.searchsorted(rs, e, side="left") - 1  # last run start < e
+    ok = k >= 0
+    restart[ok] = np.maximum(restart[ok], np.minimum(rs[np.maximum(k[ok], 0)], e[ok]))
+    dv = a.vehicle[index.lo[decided]]
+    np.maximum.at(restart, dv, index.hi[decided] + 1)
+    restart = np.minimum(restart, e)
+    # a fix dropped as a jump only because of its later neighbour is kept when it is the last one
+    j = index.jumps
+    jstarts, jends = j.vehicle_bounds() if len(j) else (np.zeros(nv, np.int64), np.zeros(nv, np.int64))
+    jn = _count_before(j.ts, jstarts, jends, c) if len(j) else np.zeros(nv, np.int64)
+    has_j = jn > 0
+    jlast = jstarts + jn - 1
+    last_clean_ts = np.where(n_before > 0, a.ts[np.maximum(e - 1, 0)], np.iinfo(np.int64).min)
+    restore = np.zeros(nv, dtype=bool)
+    restore[has_j] = j.ts[jlast[has_j]] > last_clean_ts[has_j]
+    lengths = e - restart
+    tail_idx = _ranges(restart, lengths)
+    tail = a.take(tail_idx)
+    if restore.any():
+        extra = j.take(jlast[restore])
+        tail = FixArrays(np.concatenate([tail.vehicle, extra.vehicle]), np.concatenate([tail.ts, extra.ts]),
+                         np.concatenate([tail.lat, extra.lat]), np.concatenate([tail.lon, extra.lon]), a.vehicles)
+        order = np.lexsort((tail.ts, tail.vehicle))
+        tail = tail.take(order)
+    tlo, thi, _, _, _ = _scan(tail, p.max_diameter_m, p.min_duration_s, p.max_gap_s)
+    tlat, tlon = stop_medians(tail.lat, tail.lon, tlo, thi)
+    dlo, dhi = index.lo[decided], index.hi[decided]
+    return _frame(a.vehicles,
+                  np.concatenate([a.vehicle[dlo], tail.vehicle[tlo]]),
+                  np.concatenate([a.ts[dlo], tail.ts[tlo]]),
+                  np.concatenate([a.ts[dhi], tail.ts[thi]]),
+                  np.concatenate([index.lat[decided], tlat]),
+                  np.concatenate([index.lon[decided], tlon]),
+                  np.concatenate([dhi - dlo + 1, thi - tlo + 1]))
+
+
+@njit(cache=True)
+def _count_before(ts, starts, ends, c):
+    out = np.zeros(starts.size, dtype=np.int64)
+    for v in range(starts.size):
+        out[v] = np.searchsorted(ts[starts[v]:ends[v]], c)
+    return out
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + n)`` for each (s, n)."""
+    lengths = np.maximum(lengths, 0)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offs = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offs + np.arange(total)
