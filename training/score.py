@@ -152,3 +152,71 @@ def _open_tips(fs: FeatureSet, snapshot: Snapshot, day: pd.Timestamp) -> pd.Data
     c = snapshot.cases
     taken = set(c.loc[c["tip_id"].notna() & (c["opened"] <= day), "tip_id"])
     return fs.tip[~fs.tip.index.isin(taken)]
+
+
+def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, lang: str = "zh",
+              places=None) -> dict:
+    """Score one new tip at intake, against the evidence of the latest feature set.
+
+    ``tip`` has the contract's tip columns (tip_id, received_at, channel, text, and optionally lat,
+    lon, county, enterprise_id). Returns score, reasons (zh and en), the enterprises and vehicles it
+    points at, and the corroboration an investigator reads first.
+    """
+    from features.build import NAMED, place_index
+    from features.tips import tip_features
+
+    received = pd.Timestamp(tip["received_at"])
+    if received.tzinfo is not None:
+        received = received.tz_convert("Asia/Shanghai").tz_localize(None)
+    row = {c: tip.get(c) for c in ("tip_id", "channel", "text", "lat", "lon", "county", "enterprise_id")}
+    row["received_at"] = received
+    one = pd.DataFrame([row])
+    for c in ("lat", "lon"):
+        one[c] = pd.to_numeric(one[c], errors="coerce").astype("float64")
+    known_tips = snapshot.tips[snapshot.tips["received_at"] <= received]
+    both = pd.concat([known_tips, one.astype({"received_at": "datetime64[ns]"})], ignore_index=True)
+    stops = features.stops
+    offsite = stops[~stops["registered"]] if len(stops) and "registered" in stops else stops
+    tf = tip_features(both, snapshot.enterprises, places or place_index(snapshot), offsite, received)
+    frame = tf.loc[[row["tip_id"]]].copy()
+    ent = features.enterprise
+    for f in NAMED:
+        frame[f"named_{f}"] = float(ent.at[row["enterprise_id"], f]) if row["enterprise_id"] in ent.index and f in ent else np.nan
+    for c in ("channel", "text", "county", "lat", "lon", "enterprise_id", "received_at"):
+        frame[c] = row[c]
+    if tip_model is not None:
+        score = float(tip_model.predict_proba(frame)[:, 1][0])
+        reasons_zh, reasons_en = tip_model.reasons(frame, "zh")[0], tip_model.reasons(frame, "en")[0]
+    else:
+        score, reasons_zh, reasons_en = float("nan"), [], []
+    near = _stops_near(offsite, row.get("lat"), row.get("lon"), received)
+    corroboration = {
+        "stops_nearby": near,
+        "similar_tips_7d": int(frame["tip_similar_7d"].iloc[0]),
+        "named_enterprise": None,
+    }
+    eid = row["enterprise_id"]
+    if eid and eid in ent.index:
+        corroboration["named_enterprise"] = {
+            "enterprise_id": eid,
+            **{f: (None if pd.isna(ent.at[eid, f]) else float(ent.at[eid, f])) for f in NAMED if f in ent},
+        }
+    vehicles = sorted({s["vehicle_id"] for s in near})
+    enterprises = frame["tip_names_enterprise@enterprise_ids"].iloc[0] if "tip_names_enterprise@enterprise_ids" in frame else ""
+    return {"tip_id": row["tip_id"], "score": score, "reasons": reasons_zh, "reasons_en": reasons_en,
+            "enterprise_ids": enterprises or "", "vehicle_ids": ";".join(vehicles), "corroboration": corroboration}
+
+
+def _stops_near(stops: pd.DataFrame, lat, lon, when: pd.Timestamp, radius_m: float = 2000.0, days: int = 7, limit: int = 20) -> list[dict]:
+    from features.geo import haversine_m
+
+    if lat is None or lon is None or pd.isna(lat) or pd.isna(lon) or stops is None or stops.empty:
+        return []
+    s = stops[(stops["start"] <= when) & (stops["start"] >= when - pd.Timedelta(days=days))]
+    if s.empty:
+        return []
+    d = haversine_m(float(lat), float(lon), s["lat"].to_numpy(float), s["lon"].to_numpy(float))
+    s = s.assign(distance_m=d)[d <= radius_m].sort_values("distance_m").head(limit)
+    return [{"vehicle_id": str(r.vehicle_id), "start": r.start.isoformat(), "end": r.end.isoformat(),
+             "lat": float(r.lat), "lon": float(r.lon), "distance_m": round(float(r.distance_m), 1),
+             "night": bool(getattr(r, "night", False))} for r in s.itertuples()]
