@@ -275,7 +275,6 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
     is scanned again, truncated at ``when``."""
     c = int(pd.Timestamp(when).as_unit("ns").value)
     a, p = index.fixes, index.params
-    nv = len(a.vehicles)
     decided = index.final_ts < c
     starts, ends = a.vehicle_bounds()
     n_before = _count_before(a.ts, starts, ends, c)
@@ -289,20 +288,11 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
     dv = a.vehicle[index.lo[decided]]
     np.maximum.at(restart, dv, index.hi[decided] + 1)
     restart = np.minimum(restart, e)
-    # a fix dropped as a jump only because of its later neighbour is kept when it is the last one
-    j = index.jumps
-    jstarts, jends = j.vehicle_bounds() if len(j) else (np.zeros(nv, np.int64), np.zeros(nv, np.int64))
-    jn = _count_before(j.ts, jstarts, jends, c) if len(j) else np.zeros(nv, np.int64)
-    has_j = jn > 0
-    jlast = jstarts + jn - 1
-    last_clean_ts = np.where(n_before > 0, a.ts[np.maximum(e - 1, 0)], np.iinfo(np.int64).min)
-    restore = np.zeros(nv, dtype=bool)
-    restore[has_j] = j.ts[jlast[has_j]] > last_clean_ts[has_j]
+    restore, extra = restored_fixes(index, c, n_before)
     lengths = e - restart
     tail_idx = _ranges(restart, lengths)
     tail = a.take(tail_idx)
     if restore.any():
-        extra = j.take(jlast[restore])
         tail = FixArrays(np.concatenate([tail.vehicle, extra.vehicle]), np.concatenate([tail.ts, extra.ts]),
                          np.concatenate([tail.lat, extra.lat]), np.concatenate([tail.lon, extra.lon]), a.vehicles)
         order = np.lexsort((tail.ts, tail.vehicle))
@@ -317,6 +307,29 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
                   np.concatenate([index.lat[decided], tlat]),
                   np.concatenate([index.lon[decided], tlon]),
                   np.concatenate([dhi - dlo + 1, thi - tlo + 1]))
+
+
+def restored_fixes(index: StopIndex, c: int, n_before: np.ndarray | None = None) -> tuple[np.ndarray, FixArrays]:
+    """Fixes the truncated table keeps that the whole table drops: a fix is dropped as a jump on
+    the evidence of its next neighbour, so when that neighbour is at or after the cutoff ``c``
+    (ns) the fix is the last one and stays. Returns a mask by vehicle code and those fixes."""
+    a, j = index.fixes, index.jumps
+    nv = len(a.vehicles)
+    if n_before is None:
+        starts, ends = a.vehicle_bounds()
+        n_before = _count_before(a.ts, starts, ends, c)
+    restore = np.zeros(nv, dtype=bool)
+    if not len(j):
+        return restore, j
+    starts = a.vehicle_bounds()[0]
+    jstarts, jends = j.vehicle_bounds()
+    jn = _count_before(j.ts, jstarts, jends, c)
+    has_j = jn > 0
+    jlast = jstarts + jn - 1
+    e = starts + n_before
+    last_clean_ts = np.where(n_before > 0, a.ts[np.maximum(e - 1, 0)], np.iinfo(np.int64).min)
+    restore[has_j] = j.ts[jlast[has_j]] > last_clean_ts[has_j]
+    return restore, j.take(jlast[restore])
 
 
 @njit(cache=True)

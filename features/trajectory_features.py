@@ -1,0 +1,325 @@
+"""Trajectory evidence at an as-of date: classified stops, manifest trips, features by enterprise
+and vehicle, and candidate sites — one call, ``trajectory_evidence(snapshot, as_of, index)``.
+
+Stops are detected once for the whole snapshot (``build_stop_index``); each as-of date derives
+its stops from that index exactly as if only the fixes before ``cutoff(as_of)`` existed.
+
+Attribution: a stop made with a load (inside a manifest trip) counts for the manifest's
+producer, transporter and receiver; a stop without a load counts for the vehicle's owner. A visit
+to a producer (off-book, or by a vehicle without a hazmat permit) counts for that producer and
+the owner. Trip evidence counts for the manifest's three parties. Windows end at as_of inclusive
+and are dated by the stop's start or the manifest's departure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import feature
+from features.geo import LocalProjection, PlaceIndex
+from features.sites import candidate_sites
+from features.snapshot import Snapshot
+from features.timeutil import as_of_day
+from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, stops_as_of
+from features.trips import (
+    NEAR_KARST_M,
+    NEAR_PROTECTED_M,
+    NEAR_WATER_M,
+    as_of_window,
+    classify_stops,
+    trip_table,
+)
+
+STOP_WINDOW_DAYS = 365  # stops older than this at as_of feed no feature
+
+STOP_FIELDS = ["when", "where", "vehicle_id", "manifest_id", "place", "dist_m", "minutes"]
+TRIP_FIELDS = ["manifest_id", "vehicle_id", "when", "hours", "usual"]
+
+
+@dataclass
+class TrajectoryEvidence:
+    """Everything the trajectories say at ``as_of``. ``stops``: classified stops started in the 365
+    days to as_of; ``trips``: one row per manifest known at as_of; ``enterprise`` / ``vehicle``:
+    features (with ``<feature>@<field>`` evidence) by enterprise_id / vehicle_id; ``sites``:
+    candidate illegal sites (see ``features.sites``)."""
+
+    as_of: pd.Timestamp
+    stops: pd.DataFrame
+    trips: pd.DataFrame
+    enterprise: pd.DataFrame
+    vehicle: pd.DataFrame
+    sites: pd.DataFrame
+    params: StopParams = field(default_factory=StopParams)
+
+    @property
+    def offsite_stops(self) -> pd.DataFrame:
+        """Stops more than 300 m from every registered enterprise (vehicle_id, start, end, lat, lon, night, …)."""
+        return self.stops[~self.stops["registered"]].reset_index(drop=True)
+
+
+def build_stop_index(snapshot: Snapshot, params: StopParams = TRUCK_STOPS) -> StopIndex:
+    """Clean the snapshot's fixes and detect every stop once (truck parameters by default)."""
+    return StopIndex.build(snapshot.trajectories, params)
+
+
+def snapshot_places(snapshot: Snapshot) -> PlaceIndex:
+    e = snapshot.enterprises
+    return PlaceIndex(snapshot.places, LocalProjection.around(e["lat"].to_numpy(), e["lon"].to_numpy()))
+
+
+def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = None,
+                        places: PlaceIndex | None = None) -> TrajectoryEvidence:
+    """Trajectory evidence known at ``as_of`` (a day; fixes and manifests before the next midnight).
+
+    Pass the same ``index`` (``build_stop_index``) and ``places`` for many as-of dates: stops are
+    then detected once. Without them they are built here from the whole snapshot, which gives the
+    same result.
+    """
+    as_of = as_of_day(as_of)
+    index = index if index is not None else build_stop_index(snapshot)
+    places = places if places is not None else snapshot_places(snapshot)
+    stops = stops_as_of(index, as_of)
+    stops = as_of_window(stops, "start", as_of, STOP_WINDOW_DAYS)
+    s = classify_stops(stops, snapshot.enterprises, snapshot.vehicles, snapshot.manifests, places, as_of)
+    s["suspicion"] = stop_suspicion(s)
+    trips = trip_table(snapshot.manifests, index, snapshot.enterprises, s, as_of)
+    ent_ids = pd.Index(snapshot.enterprises["enterprise_id"].astype("str"), name="enterprise_id")
+    veh_ids = pd.Index(snapshot.vehicles["vehicle_id"].astype("str"), name="vehicle_id")
+    enterprise = enterprise_features(s, trips, ent_ids, as_of)
+    vehicle = vehicle_features(s, trips, veh_ids, as_of)
+    sites = candidate_sites(s, trips, places, as_of)
+    return TrajectoryEvidence(as_of, s, trips, enterprise, vehicle, sites, index.params)
+
+
+def stop_suspicion(s: pd.DataFrame) -> pd.Series:
+    """How strongly one stop calls for a look, to pick the evidence stop of a feature: loaded,
+    night, by water, karst or a protected area, and long (up to an hour) each add."""
+    return (s["loaded"].astype(float) + s["night"].astype(float) + (s["water_m"] <= NEAR_WATER_M).astype(float)
+            + 0.8 * (s["karst_m"] <= NEAR_KARST_M).astype(float) + 0.8 * (s["protected_m"] <= NEAR_PROTECTED_M).astype(float)
+            + 0.5 * (s["duration_min"] / 60.0).clip(upper=1.0) - 0.001 * s["water_m"].clip(upper=1000.0) / 1000.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the catalogue
+
+def _stop_feature(name: str, unit: str, zh: str, en: str, rzh: str, ren: str, min_reason: float = 1) -> None:
+    feature(name, "enterprise", "trajectories", unit, zh, en, rzh, ren, direction=1, min_reason=min_reason)
+
+
+WINDOW_ZH = {30: "近30天", 90: "近90天", 365: "近12个月"}
+WINDOW_EN = {30: "last 30 days", 90: "last 90 days", 365: "last 12 months"}
+ENTERPRISE_STOP_FEATURES = {
+    # name stem: (windows, zh description, en description, zh reason, en reason)
+    "night_stops_near_water": (
+        (30, 90, 365), "关联车辆夜间（22时至6时）在河流、水库{m}米内的停留次数",
+        "stops by its vehicles at night (22:00–06:00) within {m} m of a river or reservoir",
+        "{w}{value:.0f} 次夜间水边停留（如 {when} 车辆 {vehicle_id} 在{place}旁 {dist_m} 米停 {minutes} 分钟，联单 {manifest_id}）",
+        "{value:.0f} night stops by water, {w} (e.g. {when}, vehicle {vehicle_id}, {dist_m} m from {place}, {minutes} min, manifest {manifest_id})"),
+    "offsite_stops_loaded": (
+        (30, 90, 365), "载有联单危废途中在登记场所{r}米以外的停留次数",
+        "stops with a manifest load on board more than {r} m from any registered enterprise",
+        "{w}{value:.0f} 次载货途中在非登记地点停留（如 {when} 车辆 {vehicle_id} 在 {where} 停 {minutes} 分钟，联单 {manifest_id}）",
+        "{value:.0f} stops with a load away from registered sites, {w} (e.g. {when}, vehicle {vehicle_id} at {where}, {minutes} min, manifest {manifest_id})"),
+    "offbook_pickups": (
+        (30, 90, 365), "车辆到访产废单位但前后{h}小时内无该车该单位联单的次数（疑似无联单拉运）",
+        "visits of vehicles to a producer with no manifest of that vehicle and producer within {h} hours (off-book pickups)",
+        "{w}{value:.0f} 次无联单到厂拉运嫌疑（如 {when} 车辆 {vehicle_id} 在 {where} 停 {minutes} 分钟）",
+        "{value:.0f} producer visits without a manifest, {w} (e.g. {when}, vehicle {vehicle_id} at {where}, {minutes} min)"),
+    "offsite_stops_near_karst": (
+        (90, 365), "关联车辆在岩溶（溶洞、落水洞）{k}米内的停留次数",
+        "stops by its vehicles within {k} m of a karst feature (caves, sinkholes)",
+        "{w}{value:.0f} 次在岩溶地貌旁停留（如 {when} 车辆 {vehicle_id} 在 {where}，距 {dist_m} 米）",
+        "{value:.0f} stops by karst features, {w} (e.g. {when}, vehicle {vehicle_id} at {where}, {dist_m} m away)"),
+    "unpermitted_vehicle_visits": (
+        (90, 365), "无危险货物运输资质的车辆到访产废单位的次数",
+        "visits to producers by vehicles without a hazmat permit",
+        "{w}{value:.0f} 次无危货资质车辆到厂（如 {when} 车辆 {vehicle_id}）",
+        "{value:.0f} producer visits by vehicles without a hazmat permit, {w} (e.g. {when}, vehicle {vehicle_id})"),
+    "stops_in_protected_area": (
+        (365,), "关联车辆在自然保护区、水源保护区内（{p}米内）的停留次数",
+        "stops by its vehicles inside (within {p} m of) a protected area",
+        "{w}{value:.0f} 次在保护区内停留（如 {when} 车辆 {vehicle_id} 在 {where}）",
+        "{value:.0f} stops inside protected areas, {w} (e.g. {when}, vehicle {vehicle_id} at {where})"),
+}
+FMT = {"m": int(NEAR_WATER_M), "r": 300, "h": 6, "k": int(NEAR_KARST_M), "p": int(NEAR_PROTECTED_M)}
+for _stem, (_windows, _zh, _en, _rzh, _ren) in ENTERPRISE_STOP_FEATURES.items():
+    for _w in _windows:
+        for _prefix, _entity in (("", "enterprise"), ("vehicle_", "vehicle")):
+            feature(f"{_prefix}{_stem}_{_w}d", _entity, "trajectories", "count",
+                    WINDOW_ZH[_w] + _zh.format(**FMT), _en.format(**FMT) + ", " + WINDOW_EN[_w],
+                    _rzh.replace("{w}", WINDOW_ZH[_w]), _ren.replace("{w}", WINDOW_EN[_w]), direction=1, min_reason=1)
+
+TRIP_FEATURES = {
+    "manifest_gps_gap_max_h": ("h", "联单运输途中最长的GPS信号中断（小时）", "longest GPS silence while a manifest load was on the road (hours)",
+                               "联单 {manifest_id} 途中 GPS 中断 {value:.1f} 小时（车辆 {vehicle_id}，自 {when}）",
+                               "GPS silent {value:.1f} h during manifest {manifest_id} (vehicle {vehicle_id}, from {when})", 1.0),
+    "manifest_gps_gaps_over_10min": ("count", "联单运输途中超过10分钟的GPS中断次数", "GPS silences over 10 minutes while a manifest load was on the road",
+                                     "{value:.0f} 次载货途中 GPS 中断超10分钟（如联单 {manifest_id}）",
+                                     "{value:.0f} GPS silences over 10 min with a load (e.g. manifest {manifest_id})", 2.0),
+    "trip_duration_excess_ratio": ("ratio", "联单运输用时与同线路以往通常用时之比（最大）", "longest trip relative to the usual duration of earlier trips on the route",
+                                   "联单 {manifest_id} 用时 {hours:.1f} 小时，是该线路通常（{usual:.1f} 小时）的 {value:.1f} 倍",
+                                   "manifest {manifest_id} took {hours:.1f} h, {value:.1f} times the route's usual {usual:.1f} h", 2.0),
+    "detour_excess_ratio": ("ratio", "联单实际行驶里程绕行系数与同线路通常之比（最大）", "largest detour (path over straight line) relative to the route's usual",
+                            "联单 {manifest_id} 绕行系数 {hours:.1f}，是该线路通常（{usual:.1f}）的 {value:.1f} 倍",
+                            "manifest {manifest_id} detour {hours:.1f}, {value:.1f} times the route's usual {usual:.1f}", 1.5),
+    "receipts_without_gps_visit": ("count", "已确认接收但车辆轨迹从未到达接收单位1公里内的联单数", "receipts confirmed although the vehicle's fixes never came within 1 km of the receiver",
+                                   "{value:.0f} 张联单已确认接收但车辆未到过接收单位（如 {manifest_id}，车辆 {vehicle_id}）",
+                                   "{value:.0f} receipts without the vehicle ever reaching the receiver (e.g. {manifest_id}, vehicle {vehicle_id})", 1.0),
+    "manifests_without_gps": ("count", "车辆在运输期间没有任何轨迹数据的联单数", "manifests whose vehicle has no GPS data at all",
+                              "{value:.0f} 张联单的车辆无任何轨迹（如 {manifest_id}，车辆 {vehicle_id}）",
+                              "{value:.0f} manifests on vehicles without any GPS data (e.g. {manifest_id}, vehicle {vehicle_id})", 1.0),
+}
+TRIP_WINDOWS = {"manifest_gps_gap_max_h": (90, 365), "manifest_gps_gaps_over_10min": (90, 365),
+                "trip_duration_excess_ratio": (365,), "detour_excess_ratio": (365,),
+                "receipts_without_gps_visit": (365,), "manifests_without_gps": (365,)}
+VEHICLE_TRIP_FEATURES = ("manifest_gps_gap_max_h", "manifest_gps_gaps_over_10min", "receipts_without_gps_visit")
+for _stem, (_unit, _zh, _en, _rzh, _ren, _min) in TRIP_FEATURES.items():
+    for _w in TRIP_WINDOWS[_stem]:
+        feature(f"{_stem}_{_w}d", "enterprise", "trajectories", _unit, WINDOW_ZH[_w] + _zh, _en + ", " + WINDOW_EN[_w],
+                _rzh, _ren, direction=1, min_reason=_min)
+        if _stem in VEHICLE_TRIP_FEATURES:
+            feature(f"vehicle_{_stem}_{_w}d", "vehicle", "trajectories", _unit, WINDOW_ZH[_w] + _zh, _en + ", " + WINDOW_EN[_w],
+                    _rzh, _ren, direction=1, min_reason=_min)
+feature("vehicle_offsite_stops_365d", "vehicle", "trajectories", "count",
+        "近12个月在登记场所300米以外的停留次数", "stops more than 300 m from any registered enterprise, last 12 months",
+        "近12个月 {value:.0f} 次在非登记地点停留", "{value:.0f} stops away from registered sites in 12 months", direction=0)
+feature("vehicle_night_offsite_stop_share_365d", "vehicle", "trajectories", "share",
+        "近12个月非登记地点停留中夜间停留的比例", "share of its stops away from registered sites made at night, last 12 months",
+        "非登记地点停留中 {value:.0%} 在夜间", "{value:.0%} of its stops away from registered sites were at night",
+        direction=1, min_reason=0.3)
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregation
+
+
+def _stop_evidence(s: pd.DataFrame) -> pd.DataFrame:
+    """Evidence fields of each stop, as reason templates use them."""
+    return pd.DataFrame({
+        "when": s["start"],
+        "where": s["lat"].map("{:.5f}".format) + "," + s["lon"].map("{:.5f}".format),
+        "vehicle_id": s["vehicle_id"],
+        "manifest_id": s["manifest_id"],
+        "place": s["water_name"].where(s["water_m"] < np.inf, None) if "water_name" in s else None,
+        "dist_m": np.where(np.isfinite(s["water_m"]), s["water_m"].round(0), np.nan),
+        "minutes": s["duration_min"].round(0),
+        "suspicion": s["suspicion"],
+    }, index=s.index)
+
+
+def _attributed(s: pd.DataFrame, how: str) -> pd.DataFrame:
+    """One row per (stop, enterprise) it counts for: ``load`` → the manifest's parties when loaded,
+    else the owner; ``visit`` → the producer visited and the owner."""
+    if how == "load":
+        cols = [s["m_producer_id"].where(s["loaded"]), s["m_transporter_id"].where(s["loaded"]),
+                s["m_receiver_id"].where(s["loaded"]), s["owner_id"].where(~s["loaded"])]
+    else:
+        cols = [s["at_enterprise_id"], s["owner_id"]]
+    parts = [pd.DataFrame({"stop": s.index, "entity_id": c.to_numpy(object)}) for c in cols]
+    a = pd.concat(parts, ignore_index=True).dropna().drop_duplicates()
+    a["entity_id"] = a["entity_id"].astype("str")
+    return a
+
+
+class _Columns(dict):
+    """Feature columns collected for one frame (built at once: no fragmented inserts)."""
+
+    def __init__(self, index: pd.Index):
+        super().__init__()
+        self.index = index
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(dict(self), index=self.index)
+
+
+def _put_count(out: _Columns, name: str, rows: pd.DataFrame, ev: pd.DataFrame, fields: list[str]) -> None:
+    """``rows`` (stop, entity_id): count per entity and the most suspicious stop's evidence."""
+    counts = rows.groupby("entity_id").size() if len(rows) else pd.Series(dtype=float)
+    out[name] = counts.reindex(out.index).fillna(0.0).astype("float64")
+    top = rows.join(ev, on="stop").sort_values(["suspicion", "when"], ascending=[False, False])
+    top = top.drop_duplicates("entity_id").set_index("entity_id")
+    for f in fields:
+        out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)
+
+
+def _stop_masks(s: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+    off = ~s["registered"]
+    return {
+        "night_stops_near_water": (off & s["night"] & (s["water_m"] <= NEAR_WATER_M), "load"),
+        "offsite_stops_loaded": (off & s["loaded"], "load"),
+        "offbook_pickups": (s["offbook"], "visit"),
+        "offsite_stops_near_karst": (off & (s["karst_m"] <= NEAR_KARST_M), "load"),
+        "unpermitted_vehicle_visits": (s["unpermitted_visit"], "visit"),
+        "stops_in_protected_area": (off & (s["protected_m"] <= NEAR_PROTECTED_M), "load"),
+    }
+
+
+def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of) -> pd.DataFrame:
+    """Trajectory features by enterprise_id (every id in ``ids``; counts 0 where nothing was seen,
+    ratios NaN where there is no trip)."""
+    out = _Columns(ids)
+    ev = _stop_evidence(s)
+    attributed = {how: _attributed(s, how) for how in ("load", "visit")}
+    for stem, (mask, how) in _stop_masks(s).items():
+        for w in ENTERPRISE_STOP_FEATURES[stem][0]:
+            inw = mask & (s["start"] >= as_of_window_start(as_of, w))
+            rows = attributed[how][attributed[how]["stop"].isin(s.index[inw.to_numpy(bool)])]
+            _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS)
+    parties = pd.concat([trips.assign(entity_id=trips[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
+    parties = parties.drop_duplicates(["manifest_id", "entity_id"])
+    _trip_features(out, parties, as_of, TRIP_FEATURES)
+    return out.frame()
+
+
+def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of) -> pd.DataFrame:
+    """The same evidence by vehicle_id, with the prefix ``vehicle_``."""
+    out = _Columns(ids)
+    ev = _stop_evidence(s)
+    rows_all = pd.DataFrame({"stop": s.index, "entity_id": s["vehicle_id"].astype("str").to_numpy()})
+    for stem, (mask, _how) in _stop_masks(s).items():
+        for w in ENTERPRISE_STOP_FEATURES[stem][0]:
+            inw = mask & (s["start"] >= as_of_window_start(as_of, w))
+            _put_count(out, f"vehicle_{stem}_{w}d", rows_all[inw.to_numpy(bool)], ev, STOP_FIELDS)
+    off = ~s["registered"]
+    out["vehicle_offsite_stops_365d"] = off.groupby(s["vehicle_id"]).sum().reindex(ids).fillna(0.0).astype(float)
+    share = (s["night"] & off).groupby(s["vehicle_id"]).sum() / off.groupby(s["vehicle_id"]).sum()
+    out["vehicle_night_offsite_stop_share_365d"] = share.where(np.isfinite(share)).reindex(ids)
+    _trip_features(out, trips.assign(entity_id=trips["vehicle_id"].astype("str")), as_of,
+                   {k: TRIP_FEATURES[k] for k in VEHICLE_TRIP_FEATURES}, prefix="vehicle_")
+    return out.frame()
+
+
+def as_of_window_start(as_of, days: int) -> pd.Timestamp:
+    return as_of_day(as_of) + pd.Timedelta(days=1) - pd.Timedelta(days=days)
+
+
+def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str = "") -> None:
+    rows = rows.assign(
+        when=rows["gps_gap_at"], hours=np.nan, usual=np.nan,
+        no_visit=rows["receipt_without_visit"].astype(float),
+        no_gps=(~rows["has_gps"]).astype(float))
+    spec = {
+        "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", None, None),
+        "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", None, None),
+        "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "duration_h", "route_duration_median_h"),
+        "detour_excess_ratio": ("detour_excess_ratio", "max", "detour_ratio", "route_detour_median"),
+        "receipts_without_gps_visit": ("no_visit", "sum", None, None),
+        "manifests_without_gps": ("no_gps", "sum", None, None),
+    }
+    for stem in stems:
+        col, how, hours, usual = spec[stem]
+        for w in TRIP_WINDOWS[stem]:
+            name = f"{prefix}{stem}_{w}d"
+            r = rows[rows["departed_at"] >= as_of_window_start(as_of, w)]
+            if hours:
+                r = r.assign(hours=r[hours], usual=r[usual])
+            vals = getattr(r.groupby("entity_id")[col], how)() if len(r) else pd.Series(dtype=float)
+            vals = vals.reindex(out.index).astype("float64")
+            out[name] = vals.fillna(0.0) if how == "sum" else vals
+            top = r[r[col].notna() & (r[col] > 0)].sort_values([col, "departed_at"], ascending=[False, False])
+            top = top.drop_duplicates("entity_id").set_index("entity_id")
+            for f in TRIP_FIELDS:
+                out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)

@@ -1,0 +1,263 @@
+"""Trajectory evidence at an as-of date, on a hand-built night where every number is on paper.
+
+2021-03-10: truck 桂C10001 (T1, hazmat permit) loads at producer P1 22:00–22:30 and leaves under
+manifest M1 (P1 → R1, 10 t) at 22:30; it parks 20 minutes (22:50–23:10) about 48 m from the
+Li River, 12 km from P1 and far from every enterprise; drives on to R1 at 20 km/h, its terminal
+silent from 23:15 to 23:45; parks at R1 until 01:40. R1 confirms 8 t at 01:30 (2 t short).
+2021-03-20: truck 桂C10002 (T1, no hazmat permit) parks at producer P2 10:00–10:30 with no
+manifest, then 15 minutes at the same river spot, then goes home to T1's depot.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import load_snapshot
+from features.catalogue import CATALOGUE
+from features.trajectories import StopIndex
+from features.trajectory_features import build_stop_index, trajectory_evidence
+from tests.minimal_snapshot import write_minimal
+
+AS_OF = pd.Timestamp("2021-03-31")
+P1, P2 = (25.20, 110.20), (25.22, 110.25)
+T1, R1 = (25.28, 110.42), (25.06, 110.30)
+RIVER = [[110.29, 25.30], [110.35, 25.10]]  # lon, lat
+# 50 m east of the river's midpoint (25.20, 110.32): 48 m from the line, which runs NNE–SSW
+X = (25.20, 110.32 + 50.0 / (111_195.0 * np.cos(np.radians(25.20))))
+
+ENTERPRISES = """enterprise_id,name,industry_code,county,lat,lon,roles
+P1,化工一厂,C2661,临桂区,25.20,110.20,producer
+P2,电镀二厂,C3360,临桂区,25.22,110.25,producer
+T1,运输公司,G5430,七星区,25.28,110.42,transporter
+R1,处置公司,N7724,雁山区,25.06,110.30,receiver
+"""
+VEHICLES = """vehicle_id,transporter_id,hazmat_permit,capacity_t
+桂C10001,T1,true,10
+桂C10002,T1,false,5
+"""
+LICENCES = """licence_id,enterprise_id,kind,waste_codes,capacity_t,valid_from,valid_to
+L1,R1,disposal,HW08,1000,2020-01-01,2022-12-31
+L2,T1,transport,HW08,,2020-01-01,2022-12-31
+"""
+MANIFEST_HEAD = "manifest_id,producer_id,transporter_id,receiver_id,vehicle_id,waste_code,quantity_t,departed_at,received_t,received_at\n"
+MANIFESTS = MANIFEST_HEAD + "M1,P1,T1,R1,桂C10001,900-249-08,10,2021-03-10T22:30:00,8,2021-03-11T01:30:00\n"
+PLACES = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"kind": "river", "name": "漓江"}, "geometry": {"type": "LineString", "coordinates": RIVER}},
+    {"type": "Feature", "properties": {"kind": "karst", "name": "某溶洞"}, "geometry": {"type": "Point", "coordinates": [110.60, 24.90]}},
+]}
+
+
+def park(vehicle: str, where, start: str, end: str, every_s: int = 30) -> list[tuple]:
+    times = pd.date_range(start, end, freq=f"{every_s}s")
+    return [(vehicle, t, *where) for t in times]
+
+
+def drive(vehicle: str, a, b, start: str, kmh: float, skip: tuple[str, str] | None = None) -> list[tuple]:
+    """30-s fixes on the straight line a → b (excluding a, including b) at ``kmh``."""
+    dist = float(np.hypot((b[0] - a[0]) * 111_195, (b[1] - a[1]) * 111_195 * np.cos(np.radians(a[0]))))
+    n = max(1, int(np.ceil(dist / (kmh / 3.6 * 30))))
+    rows = []
+    for k in range(1, n + 1):
+        t = pd.Timestamp(start) + pd.Timedelta(seconds=30 * k)
+        if skip and pd.Timestamp(skip[0]) < t < pd.Timestamp(skip[1]):
+            continue
+        f = k / n
+        rows.append((vehicle, t, a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])))
+    return rows
+
+
+def night_rows() -> list[tuple]:
+    v1, v2 = "桂C10001", "桂C10002"
+    rows = park(v1, P1, "2021-03-10 22:00", "2021-03-10 22:30")
+    rows += drive(v1, P1, X, "2021-03-10 22:30", 40)
+    rows += park(v1, X, "2021-03-10 22:50", "2021-03-10 23:10")
+    rows += drive(v1, X, R1, "2021-03-10 23:10", 20, skip=("2021-03-10 23:15", "2021-03-10 23:45"))
+    last = rows[-1][1]
+    rows += park(v1, R1, str(last + pd.Timedelta(seconds=30)), "2021-03-11 01:40")
+    rows += park(v2, P2, "2021-03-20 10:00", "2021-03-20 10:30")
+    rows += drive(v2, P2, X, "2021-03-20 10:30", 40)
+    rows += park(v2, X, "2021-03-20 10:45", "2021-03-20 11:00")
+    rows += drive(v2, X, T1, "2021-03-20 11:00", 50)
+    rows += park(v2, T1, str(rows[-1][1] + pd.Timedelta(seconds=30)), "2021-03-20 12:00", every_s=180)
+    return rows
+
+
+def csv(rows: list[tuple]) -> str:
+    return "vehicle_id,ts,lat,lon\n" + "".join(f"{v},{t:%Y-%m-%dT%H:%M:%S},{la:.7f},{lo:.7f}\n" for v, t, la, lo in rows)
+
+
+def write(folder, rows: list[tuple], manifests: str = MANIFESTS):
+    tables = {"enterprises": ENTERPRISES, "vehicles": VEHICLES, "licences": LICENCES, "manifests": manifests,
+              "trajectories": csv(rows), "ledgers": None, "electricity": None, "tips": None, "cases": None}
+    write_minimal(folder, tables=tables)
+    for name, head in (("ledgers", "enterprise_id,month,waste_code,generated_t,transferred_t,onsite_t,stock_end_t\n"),
+                       ("electricity", "enterprise_id,date,kwh,night_kwh\n")):
+        (folder / f"{name}.csv").write_text(head, encoding="utf-8")
+    (folder / "places.geojson").write_text(json.dumps(PLACES, ensure_ascii=False), encoding="utf-8")
+    return load_snapshot(folder)
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    snap = write(tmp_path_factory.mktemp("night"), night_rows())
+    return snap, trajectory_evidence(snap, AS_OF)
+
+
+def test_stops_are_classified_as_on_paper(night):
+    _, ev = night
+    s = ev.stops.set_index(["vehicle_id", "start"])
+    loading = s.loc[("桂C10001", pd.Timestamp("2021-03-10 22:00"))]
+    assert loading["at_enterprise_id"] == "P1" and loading["registered"] and not loading["loaded"]
+    assert not loading["offbook"]  # M1 departed from P1 right after
+    # 12.1 km at 40 km/h in 30-s steps of 333 m: 37 fixes, the last on the spot at 22:48:30
+    river = s.loc[("桂C10001", pd.Timestamp("2021-03-10 22:48:30"))]
+    assert not river["registered"] and river["night"] and river["loaded"] and river["manifest_id"] == "M1"
+    assert river["end"] == pd.Timestamp("2021-03-10 23:10") and river["duration_min"] == pytest.approx(21.5)
+    assert river["water_m"] == pytest.approx(48.3, abs=1.5) and river["water_name"] == "漓江"
+    visit = s.loc[("桂C10002", pd.Timestamp("2021-03-20 10:00"))]
+    assert visit["at_producer"] and visit["offbook"] and visit["unpermitted_visit"]
+    day = s.loc[("桂C10002", pd.Timestamp("2021-03-20 10:41:30"))]
+    assert not day["registered"] and not day["night"] and not day["loaded"]
+
+
+def test_trip_evidence_of_m1(night):
+    """M1: departed 22:30, confirmed 01:30 → 3 h; the terminal's longest silence is the 30 min
+    from 23:15 to 23:45 (the only one over 10 min); the truck reached R1 (0 m)."""
+    _, ev = night
+    t = ev.trips.set_index("manifest_id").loc["M1"]
+    assert t["duration_h"] == pytest.approx(3.0)
+    assert t["gps_gap_max_h"] == pytest.approx(0.5) and t["gps_gaps_over_10min"] == 1
+    assert t["gps_gap_at"] == pd.Timestamp("2021-03-10 23:15")
+    assert t["receiver_min_m"] == pytest.approx(0.0, abs=1.0) and not t["receipt_without_visit"]
+    assert t["offsite_stops"] == 1 and t["night_offsite_stops"] == 1 and t["offsite_stop_min"] == pytest.approx(21.5)
+    # P1 → R1: 0.14° north (15.6 km) and 0.10° east (10.1 km): 18.5 km; via the river spot 12.1 + 15.7 km
+    assert t["direct_km"] == pytest.approx(18.5, abs=0.1) and t["path_km"] == pytest.approx(27.8, abs=0.2)
+    assert t["detour_ratio"] == pytest.approx(t["path_km"] / t["direct_km"])
+    assert np.isnan(t["route_duration_median_h"])  # no earlier trips on the route
+
+
+def test_enterprise_features_as_on_paper(night):
+    _, ev = night
+    e = ev.enterprise
+    for who in ("P1", "T1", "R1"):  # the loaded night stop by the river counts for M1's three parties
+        assert e.loc[who, "night_stops_near_water_30d"] == 1
+        assert e.loc[who, "offsite_stops_loaded_30d"] == 1
+        assert e.loc[who, "manifest_gps_gap_max_h_90d"] == pytest.approx(0.5)
+        assert e.loc[who, "manifest_gps_gaps_over_10min_365d"] == 1
+    assert e.loc["P1", "night_stops_near_water_30d@vehicle_id"] == "桂C10001"
+    assert e.loc["P1", "night_stops_near_water_30d@manifest_id"] == "M1"
+    assert e.loc["P1", "night_stops_near_water_30d@place"] == "漓江"
+    assert e.loc["P1", "night_stops_near_water_30d@when"] == pd.Timestamp("2021-03-10 22:48:30")
+    assert e.loc["P2", "night_stops_near_water_30d"] == 0
+    # the off-book visit by the vehicle without a permit counts for P2 and the owner T1
+    for who in ("P2", "T1"):
+        assert e.loc[who, "offbook_pickups_30d"] == 1
+        assert e.loc[who, "unpermitted_vehicle_visits_90d"] == 1
+    assert e.loc["P1", "offbook_pickups_30d"] == 0
+    assert e.loc["R1", "receipts_without_gps_visit_365d"] == 0
+    # the window: on 2021-04-15 the 30-day window (03-17 .. 04-15) has lost M1's night
+    ev2 = trajectory_evidence(night[0], "2021-04-15")
+    assert ev2.enterprise.loc["P1", "night_stops_near_water_30d"] == 0
+    assert ev2.enterprise.loc["P1", "night_stops_near_water_90d"] == 1
+    assert ev2.enterprise.loc["P2", "offbook_pickups_30d"] == 1
+
+
+def test_vehicle_features(night):
+    _, ev = night
+    v = ev.vehicle
+    assert v.loc["桂C10001", "vehicle_night_stops_near_water_30d"] == 1
+    assert v.loc["桂C10002", "vehicle_offbook_pickups_30d"] == 1
+    assert v.loc["桂C10001", "vehicle_offsite_stops_365d"] == 1
+    assert v.loc["桂C10002", "vehicle_night_offsite_stop_share_365d"] == 0.0
+    assert v.loc["桂C10001", "vehicle_manifest_gps_gap_max_h_365d"] == pytest.approx(0.5)
+
+
+def test_every_feature_column_is_declared(night):
+    _, ev = night
+    for frame, entity in ((ev.enterprise, "enterprise"), (ev.vehicle, "vehicle"), (ev.sites, "site")):
+        names = [c for c in frame.columns if "@" not in c and c not in
+                 ("lat", "lon", "score", "reasons", "vehicle_ids", "enterprise_ids", "first_seen", "last_seen")]
+        assert names
+        for c in names:
+            assert c in CATALOGUE and CATALOGUE[c].entity == entity, c
+        for c in frame.columns:
+            if "@" in c:
+                assert c.split("@")[0] in CATALOGUE
+    spec = CATALOGUE["night_stops_near_water_90d"]
+    row = ev.enterprise.loc["P1"]
+    text = spec.render(row["night_stops_near_water_90d"], {k.split("@")[1]: row[k] for k in ev.enterprise.columns
+                                                             if k.startswith("night_stops_near_water_90d@")})
+    assert "漓江" in text and "桂C10001" in text and "M1" in text
+
+
+def test_the_river_spot_is_one_candidate_site(night):
+    """Both trucks stopped at the river spot: one site, 2 visits by 2 vehicles of one carrier;
+    night 1/2, loaded 1/2, both after a producer visit that day (P1, P2), M1 arrived 2 t short
+    (1/2). Score: z = -4 + 2·1 + 1.5·0.5 + 2·e^(-48/250) + (1 - e^(-1/4)) + 1.5·0.5 ≈ 1.4 → 0.80."""
+    _, ev = night
+    sites = ev.sites
+    assert len(sites) == 1
+    site = sites.iloc[0]
+    assert site["site_visits_365d"] == 2 and site["site_vehicles_365d"] == 2 and site["site_transporters_365d"] == 1
+    assert site["site_night_share_365d"] == 0.5 and site["site_loaded_share_365d"] == 0.5
+    assert site["site_linked_share_365d"] == 1.0 and site["site_linked_producers_365d"] == 2
+    assert site["site_shortfall_share_365d"] == 0.5
+    assert site["vehicle_ids"] == "桂C10001;桂C10002" and site["enterprise_ids"] == "P1;P2;T1"
+    assert site["site_water_distance_m"] == pytest.approx(48.3, abs=1.5)
+    z = -4 + 2 + 0.75 + 2 * np.exp(-site["site_water_distance_m"] / 250) + (1 - np.exp(-0.25)) + 0.75
+    assert site["score"] == pytest.approx(1 / (1 + np.exp(-z)))
+    assert 0.75 < site["score"] < 0.85
+    assert (site["lat"], site["lon"]) == pytest.approx(X, abs=1e-6)
+    assert sites.index[0].startswith("S") and len(sites.index[0]) == 8
+    reasons = json.loads(site["reasons"])
+    assert any("漓江" in r for r in reasons)
+    assert trajectory_evidence(night[0], AS_OF).sites.index.tolist() == sites.index.tolist()  # stable ids
+
+
+def after_as_of_rows() -> list[tuple]:
+    """Fixes after as_of — and one that changes what the last fix before the cutoff is: 桂C10001
+    parks at X from 23:50 on 03-31 until 00:30 on 04-01; its fix at 23:59:45 is a 5 km spike,
+    which the full table drops (impossible from both neighbours) but a table cut at midnight
+    keeps (its last fix); a new trip on 04-02."""
+    v1 = "桂C10001"
+    rows = park(v1, X, "2021-03-31 23:50", "2021-03-31 23:59:30")
+    spike = (v1, pd.Timestamp("2021-03-31 23:59:45"), X[0] + 0.045, X[1])
+    later = park(v1, X, "2021-04-01 00:00:15", "2021-04-01 00:30:15")
+    later += park(v1, P1, "2021-04-02 09:00", "2021-04-02 09:30")
+    later += drive(v1, P1, X, "2021-04-02 09:30", 40)
+    later += park("桂C10002", X, "2021-04-02 23:00", "2021-04-02 23:40")
+    return rows, [spike], later
+
+
+def test_rows_after_as_of_change_no_feature_value(tmp_path):
+    """World A: everything known at 2021-03-31 (M2 departed that evening, not yet confirmed).
+    World B: the same plus fixes after the cutoff, a new manifest M3, and M2's receipt on 04-01.
+    Every frame of the evidence at as_of is identical."""
+    before, spike, later = after_as_of_rows()
+    m2 = "M2,P1,T1,R1,桂C10001,900-249-08,5,2021-03-31T20:00:00,{rt},{ra}\n"
+    a = write(tmp_path / "a", night_rows() + before + spike, MANIFESTS + m2.format(rt="", ra=""))
+    b = write(tmp_path / "b", night_rows() + before + spike + later,
+              MANIFESTS + m2.format(rt="4.0", ra="2021-04-01T01:00:00")
+              + "M3,P2,T1,R1,桂C10002,900-249-08,3,2021-04-02T09:30:00,3,2021-04-02T12:00:00\n")
+    ia, ib = build_stop_index(a), build_stop_index(b)
+    assert ia.report.jumps == 0 and ib.report.jumps == 1  # the spike is a jump only with its later neighbour
+    ea, eb = trajectory_evidence(a, AS_OF, ia), trajectory_evidence(b, AS_OF, ib)
+    pd.testing.assert_frame_equal(ea.stops, eb.stops)
+    pd.testing.assert_frame_equal(ea.trips, eb.trips)
+    pd.testing.assert_frame_equal(ea.enterprise, eb.enterprise)
+    pd.testing.assert_frame_equal(ea.vehicle, eb.vehicle)
+    pd.testing.assert_frame_equal(ea.sites, eb.sites)
+    straddling = ea.stops[(ea.stops.vehicle_id == "桂C10001") & (ea.stops.start == pd.Timestamp("2021-03-31 23:50"))]
+    assert straddling["end"].tolist() == [pd.Timestamp("2021-03-31 23:59:30")]  # cut by the spike, as in world A
+    m2row = ea.trips.set_index("manifest_id").loc["M2"]
+    assert pd.isna(m2row["received_known"]) and np.isnan(m2row["duration_h"])
+
+
+def test_evidence_without_an_index_equals_evidence_with_one(night):
+    snap, ev = night
+    again = trajectory_evidence(snap, AS_OF, StopIndex.build(snap.trajectories))
+    pd.testing.assert_frame_equal(ev.enterprise, again.enterprise)
