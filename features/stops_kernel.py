@@ -51,6 +51,15 @@ def geodesic_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 @njit(cache=True)
+def haversine_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (the same sphere as ``features.geo.haversine_m``)."""
+    p1 = lat1 * DEG
+    p2 = lat2 * DEG
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * DEG / 2) ** 2
+    return 2.0 * 6_371_008.8 * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+
+
+@njit(cache=True)
 def _cross(ox, oy, ax, ay, bx, by):
     return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox)
 

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from features.geo import haversine_m
-from features.stops_kernel import scan_stops, stop_medians
+from features.stops_kernel import haversine_scalar, scan_stops, stop_medians
 from features.timeutil import cutoff
 
 NS = 1_000_000_000
@@ -87,6 +86,7 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
     vid = fixes["vehicle_id"]
     if isinstance(vid.dtype, pd.CategoricalDtype):
+        vid = vid.cat.remove_unused_categories()
         cats = np.asarray(vid.cat.categories, dtype=object).astype(str)
         order = np.argsort(cats, kind="stable")
         remap = np.empty(len(cats), dtype=np.int32)
@@ -108,7 +108,7 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     rows = np.flatnonzero(ok)
     c, t = codes[rows], ts[rows]
     if c.size > 1 and not (np.all(c[1:] >= c[:-1]) and np.all((c[1:] > c[:-1]) | (t[1:] >= t[:-1]))):
-        order = np.lexsort((t, c))  # stable: the first of equal (vehicle, ts) rows stays first
+        order = _sort_order(c, t)  # stable: the first of equal (vehicle, ts) rows stays first
         rows, c, t = rows[order], c[order], t[order]
     dup = np.zeros(rows.size, dtype=bool)
     dup[1:] = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
@@ -119,21 +119,58 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     return arrays, invalid, int(dup.sum())
 
 
+def _sort_order(c: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Stable order by (vehicle code, ts): one int64 key sorted (ties put back in input order)
+    when vehicle and whole-second time fit in 63 bits, else ``np.lexsort``."""
+    if c.size and np.all(t % NS == 0):
+        sec = (t - t.min()) // NS
+        bits = int(sec.max()).bit_length()
+        if bits + int(c.max()).bit_length() < 63:
+            key = (c.astype(np.int64) << bits) | sec
+            order = np.argsort(key)
+            _stabilise(key, order)
+            return order
+    return np.lexsort((t, c))
+
+
+@njit(cache=True)
+def _stabilise(key, order):
+    """Within runs of equal keys, put ``order`` back in increasing (input) order."""
+    n = order.size
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and key[order[j]] == key[order[i]]:
+            j += 1
+        if j - i > 1:
+            order[i:j] = np.sort(order[i:j])
+        i = j
+
+
+@njit(cache=True)
+def _jumps(vehicle, ts, lat, lon, max_mps, min_jump_m):
+    n = ts.size
+    fast = np.zeros(n, dtype=np.bool_)  # fast[i]: the step from fix i-1 to fix i is impossible
+    for i in range(1, n):
+        if vehicle[i] != vehicle[i - 1]:
+            continue
+        d = haversine_scalar(lat[i - 1], lon[i - 1], lat[i], lon[i])
+        if d > min_jump_m and d > max_mps * (ts[i] - ts[i - 1]) / 1e9:
+            fast[i] = True
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(1, n - 1):
+        out[i] = fast[i] and fast[i + 1]
+    return out
+
+
 def jump_mask(a: FixArrays, max_speed_kmh: float = MAX_SPEED_KMH, min_jump_m: float = MIN_JUMP_M) -> np.ndarray:
     """Fixes that are physically impossible: more than ``max_speed_kmh`` and ``min_jump_m`` away
     from BOTH the previous and the next fix of the same vehicle. First and last fixes of a vehicle
     have one neighbour and are kept, so the decision for a fix never needs a later neighbour than
     the next one (see ``stops_as_of``)."""
-    n = len(a)
-    out = np.zeros(n, dtype=bool)
-    if n < 3:
-        return out
-    d = haversine_m(a.lat[:-1], a.lon[:-1], a.lat[1:], a.lon[1:])
-    dt = (a.ts[1:] - a.ts[:-1]) / NS
-    same = a.vehicle[1:] == a.vehicle[:-1]
-    too_fast = same & (d > min_jump_m) & (d > max_speed_kmh / 3.6 * dt)
-    out[1:-1] = too_fast[:-1] & too_fast[1:]
-    return out
+    if len(a) < 3:
+        return np.zeros(len(a), dtype=bool)
+    return _jumps(a.vehicle, a.ts, a.lat, a.lon, max_speed_kmh / 3.6, float(min_jump_m))
 
 
 def clean_fixes(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
@@ -254,6 +291,44 @@ class StopIndex:
         final_ts[by_vehicle_end] = last_valid[a.vehicle[lo[by_vehicle_end]]]
         mlat, mlon = stop_medians(a.lat, a.lon, lo, hi)
         return cls(params, a, dropped, rep, lo, hi, final_ts, mlat, mlon, starts, last_valid)
+
+    @classmethod
+    def merge(cls, parts: list[StopIndex]) -> StopIndex:
+        """One index from indexes built on disjoint sets of vehicles (for example by Dask workers,
+        one partition of vehicles each): the same as building it on all the fixes at once."""
+        if not parts:
+            raise ValueError("merge needs at least one StopIndex")
+        params = parts[0].params
+        if any(p.params != params for p in parts):
+            raise ValueError("cannot merge stop indexes built with different parameters")
+        vehicles = np.concatenate([p.fixes.vehicles for p in parts])
+        if len(np.unique(vehicles)) != len(vehicles):
+            raise ValueError("stop indexes to merge must cover disjoint vehicles")
+        vehicles = np.sort(vehicles)
+        remap = [np.searchsorted(vehicles, p.fixes.vehicles).astype(np.int32) for p in parts]
+
+        def joined(arrays: list[FixArrays]) -> tuple[FixArrays, np.ndarray]:
+            code = np.concatenate([r[a.vehicle] for r, a in zip(remap, arrays, strict=True)]).astype(np.int32)
+            order = np.argsort(code, kind="stable")  # each vehicle's fixes stay in time order
+            inv = np.empty_like(order)
+            inv[order] = np.arange(order.size)
+            cat = FixArrays(code, np.concatenate([a.ts for a in arrays]), np.concatenate([a.lat for a in arrays]),
+                            np.concatenate([a.lon for a in arrays]), vehicles)
+            return cat.take(order), inv
+
+        fixes, inv = joined([p.fixes for p in parts])
+        jumps, _ = joined([p.jumps for p in parts])
+        offsets = np.cumsum([0] + [len(p.fixes) for p in parts[:-1]])
+        lo = np.concatenate([inv[p.lo + o] for p, o in zip(parts, offsets, strict=True)])
+        hi = np.concatenate([inv[p.hi + o] for p, o in zip(parts, offsets, strict=True)])
+        run_start = np.sort(np.concatenate([inv[p.run_start + o] for p, o in zip(parts, offsets, strict=True)]))
+        last_valid = np.full(len(vehicles), np.iinfo(np.int64).min, dtype=np.int64)
+        for r, p in zip(remap, parts, strict=True):
+            last_valid[r] = p.last_valid_ts
+        rep = CleanReport(*(sum(getattr(p.report, f) for p in parts) for f in
+                            ("fixes_in", "invalid_positions", "duplicates", "jumps", "fixes_out")))
+        return cls(params, fixes, jumps, rep, lo, hi, np.concatenate([p.final_ts for p in parts]),
+                   np.concatenate([p.lat for p in parts]), np.concatenate([p.lon for p in parts]), run_start, last_valid)
 
     @property
     def stops(self) -> pd.DataFrame:

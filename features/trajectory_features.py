@@ -60,9 +60,34 @@ class TrajectoryEvidence:
         return self.stops[~self.stops["registered"]].reset_index(drop=True)
 
 
-def build_stop_index(snapshot: Snapshot, params: StopParams = TRUCK_STOPS) -> StopIndex:
-    """Clean the snapshot's fixes and detect every stop once (truck parameters by default)."""
-    return StopIndex.build(snapshot.trajectories, params)
+def build_stop_index(snapshot: Snapshot, params: StopParams = TRUCK_STOPS, client=None,
+                     partitions: int | None = None) -> StopIndex:
+    """Clean the snapshot's fixes and detect every stop once (truck parameters by default).
+
+    With a Dask ``client`` the vehicles are split into ``partitions`` groups (default: two per
+    worker), each group's index is built on a worker, and the parts are merged: the same index.
+    """
+    fixes = snapshot.trajectories
+    if client is None:
+        return StopIndex.build(fixes, params)
+    vid = fixes["vehicle_id"].astype("str")
+    ids = np.sort(vid.unique())
+    k = partitions or max(1, 2 * len(client.scheduler_info().get("workers", {})))
+    groups = [g for g in np.array_split(ids, min(k, max(len(ids), 1))) if len(g)]
+    if not groups:
+        return StopIndex.build(fixes, params)
+    parts = [fixes[vid.isin(g).to_numpy()] for g in groups]
+    futures = client.map(StopIndex.build, parts, params=params, pure=False)
+    return StopIndex.merge(client.gather(futures))
+
+
+def trajectory_part(snapshot: Snapshot, as_of, index: StopIndex | None = None, places: PlaceIndex | None = None,
+                    checks: pd.DataFrame | None = None, engine: str = "pandas", dask_client=None) -> TrajectoryEvidence:
+    """``trajectory_evidence`` for ``features.build``: with ``engine="dask"`` and no index, stops are
+    detected on the Dask cluster, partitioned by vehicle. ``checks`` is accepted and not needed."""
+    if index is None and engine == "dask":
+        index = build_stop_index(snapshot, client=dask_client)
+    return trajectory_evidence(snapshot, as_of, index, places)
 
 
 def snapshot_places(snapshot: Snapshot) -> PlaceIndex:

@@ -367,3 +367,17 @@ def _simulated_trucks(rng: np.random.Generator, n_vehicles: int, hours: float,
                 t += pd.Timedelta(seconds=float(rng.uniform(300, 3 * 3600)))
         frames.append(pd.DataFrame({"vehicle_id": f"桂C{v:05d}", "ts": ts, "lat": la, "lon": lo}))
     return pd.concat(frames, ignore_index=True)
+
+
+def test_indexes_built_on_vehicle_partitions_merge_into_the_whole_index():
+    rng = np.random.default_rng(12)
+    f = _simulated_trucks(rng, n_vehicles=5, hours=30)
+    f.loc[rng.choice(len(f), 20, replace=False), "lat"] += 0.3
+    f["vehicle_id"] = f["vehicle_id"].astype("category")
+    whole = StopIndex.build(f)
+    groups = [["桂C00003", "桂C00000"], ["桂C00001"], ["桂C00004", "桂C00002"]]
+    merged = StopIndex.merge([StopIndex.build(f[f.vehicle_id.isin(g)]) for g in groups])
+    pd.testing.assert_frame_equal(merged.stops, whole.stops)
+    assert merged.report == whole.report
+    for t in f.ts.sample(8, random_state=1):
+        pd.testing.assert_frame_equal(stops_before(merged, t), stops_before(whole, t))
