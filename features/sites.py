@@ -5,17 +5,17 @@ Stops more than 300 m from every registered enterprise, started in the 365 days 
 clustered with DBSCAN (haversine, eps 200 m, two stops make a cluster; a lone stop is a site of
 its own). Labels for sites rarely exist, so the score is a documented rule, not a model:
 
-    carrying   = max(loaded share, linked share)   visits with a manifest load on board, or made
-                                                   after the same vehicle visited a producer that day
+    carrying   = max(loaded share, linked share)   visits with a manifest load on board, or made within
+                                                   12 h after the same vehicle's off-book producer visit
     place      = max(e^(-water_m/250), e^(-karst_m/250), 1 if in a protected area)
     repetition = 1 - e^(-(visits - 1)/4)
-    crowd      = min(max(transporters - 2, 0) / 3, 1)   many unrelated carriers: a public place
-    z = -4 + 2.0·carrying + 1.5·night share + 2.0·place + 1.0·repetition + 1.5·shortfall share - 1.5·crowd
+    crowd      = min(max(vehicles - 2, 0) / 4, 1)   many different vehicles: a public place
+    z = -4 + 2.0·carrying + 1.5·night share (visits under 4 h whose middle is 22:00–06:00) + 2.0·place + 1.0·repetition + 1.5·shortfall share - 1.5·crowd
     score = 1 / (1 + e^-z)
 
 ``shortfall share`` is the share of visits whose manifest arrived lighter (> 2% short) or was not
 confirmed 30 days after departure. Being away from an enterprise alone scores 0.02; a service
-area used by many carriers by day stays low; repeated night visits with loads by the river or a
+area used by many vehicles by day stays low; repeated night visits with loads by the river or a
 sinkhole score near 1.
 """
 
@@ -33,6 +33,8 @@ from features.timeutil import cutoff
 from features.trips import NEAR_PROTECTED_M
 
 SITE_EPS_M = 200.0
+LINK_WINDOW_H = 12.0  # an off-book producer visit this long before a stop links the stop to the producer
+LONG_STAY_H = 4.0  # longer stays are parking, not a night drop: they do not count as night visits
 SITE_MIN_SAMPLES = 2
 SHORTFALL_SHARE = 0.02  # honest weighing differences
 UNCONFIRMED_DAYS = 30
@@ -47,8 +49,8 @@ feature("site_vehicles_365d", "site", "trajectories", "count", "近12个月在�
 feature("site_transporters_365d", "site", "trajectories", "count", "在此停留车辆所属的不同运输单位数",
         "distinct carriers whose vehicles stopped here", "{value:.0f} 家运输单位的车辆到过此处",
         "vehicles of {value:.0f} carriers stopped here", direction=-1)
-feature("site_night_share_365d", "site", "trajectories", "share", "夜间（22时至6时）停留占比",
-        "share of the stops made at night (22:00–06:00)", "{value:.0%} 的停留在夜间", "{value:.0%} of the stops at night",
+feature("site_night_share_365d", "site", "trajectories", "share", "夜间（22时至6时）短暂停留（4小时内）占比",
+        "share of the stops that were short (under 4 h) and at night (22:00–06:00)", "{value:.0%} 的停留在夜间", "{value:.0%} of the stops at night",
         direction=1, min_reason=0.3)
 feature("site_loaded_share_365d", "site", "trajectories", "share", "载有联单危废时的停留占比",
         "share of the stops made with a manifest load on board", "{value:.0%} 的停留发生在载货途中（如联单 {manifest_id}）",
@@ -58,12 +60,13 @@ feature("site_shortfall_share_365d", "site", "trajectories", "share", "停留所
         "{value:.0%} 的停留所属联单到货短少或未确认（如 {manifest_id}）",
         "{value:.0%} of the stops belong to manifests that arrived short or unconfirmed (e.g. {manifest_id})",
         direction=1, min_reason=0.2)
-feature("site_linked_share_365d", "site", "trajectories", "share", "同车当天先到过产废单位后来此停留的占比",
-        "share of the stops made after the same vehicle visited a producer that day",
-        "{value:.0%} 的停留前车辆当天到过产废单位（{enterprise_ids}）",
-        "{value:.0%} of the stops came after a producer visit the same day ({enterprise_ids})", direction=1, min_reason=0.3)
-feature("site_linked_producers_365d", "site", "trajectories", "count", "与此处停留关联的产废单位数（当天先到访或联单产生单位）",
-        "producers linked to the stops here (visited earlier that day, or the load's producer)",
+feature("site_linked_share_365d", "site", "trajectories", "share", "同车12小时内先无联单到过产废单位后来此停留的占比",
+        "share of the stops made within 12 h after the same vehicle visited a producer off the books",
+        "{value:.0%} 的停留前车辆12小时内无联单到过产废单位（{enterprise_ids}）",
+        "{value:.0%} of the stops came within 12 h after an off-book producer visit ({enterprise_ids})",
+        direction=1, min_reason=0.3)
+feature("site_linked_producers_365d", "site", "trajectories", "count", "与此处停留关联的产废单位数（12小时内先无联单到访或联单产生单位）",
+        "producers linked to the stops here (visited off the books in the 12 h before, or the load's producer)",
         "关联 {value:.0f} 家产废单位（{enterprise_ids}）", "linked to {value:.0f} producers ({enterprise_ids})",
         direction=1, min_reason=1)
 feature("site_water_distance_m", "site", "trajectories", "m", "距最近河流、水库的距离（米）", "distance to the nearest river or reservoir (m)",
@@ -91,6 +94,7 @@ def candidate_sites(stops: pd.DataFrame, trips: pd.DataFrame, places: PlaceIndex
     off = stops[~stops["registered"].to_numpy(bool)].copy()
     if off.empty:
         return _empty()
+    off["short_night"] = off["night"].to_numpy(bool) & (off["duration_min"].to_numpy(float) <= LONG_STAY_H * 60)
     off["cluster"] = cluster_stops(off["lat"].to_numpy(float), off["lon"].to_numpy(float))
     off["linked"] = _linked_producers(off, stops)
     short = _shortfall(trips, as_of)
@@ -100,7 +104,7 @@ def candidate_sites(stops: pd.DataFrame, trips: pd.DataFrame, places: PlaceIndex
     out["site_visits_365d"] = g.size().astype(float)
     out["site_vehicles_365d"] = g["vehicle_id"].nunique().astype(float)
     out["site_transporters_365d"] = g["owner_id"].nunique().astype(float)
-    out["site_night_share_365d"] = g["night"].mean()
+    out["site_night_share_365d"] = g["short_night"].mean()
     out["site_loaded_share_365d"] = g["loaded"].mean()
     out["site_shortfall_share_365d"] = g["shortfall"].mean()
     out["site_linked_share_365d"] = g["linked"].apply(lambda x: np.mean([len(v) > 0 for v in x]))
@@ -155,17 +159,20 @@ def cluster_stops(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def _linked_producers(off: pd.DataFrame, stops: pd.DataFrame) -> list[set]:
-    """For each off-site stop, the producers its vehicle stopped at earlier the same (local) day."""
-    prod = stops[stops["at_producer"].to_numpy(bool)]
+    """For each off-site stop, the producers its vehicle visited off the books (no manifest) in
+    the LINK_WINDOW_H before it: waste that may be on board without papers."""
+    prod = stops[stops["offbook"].to_numpy(bool)]
     out: list[set] = [set() for _ in range(len(off))]
     if prod.empty:
         return out
-    left = pd.DataFrame({"i": np.arange(len(off)), "vehicle_id": off["vehicle_id"].astype(str).to_numpy(),
-                         "day": off["start"].dt.normalize().to_numpy(), "start": off["start"].to_numpy()})
-    right = pd.DataFrame({"vehicle_id": prod["vehicle_id"].astype(str).to_numpy(), "day": prod["start"].dt.normalize().to_numpy(),
+    day = off["start"].dt.normalize()
+    left = pd.concat([pd.DataFrame({"i": np.arange(len(off)), "vehicle_id": off["vehicle_id"].astype(str).to_numpy(),
+                                    "day": (day - pd.Timedelta(days=k)).to_numpy(), "start": off["start"].to_numpy()})
+                      for k in range(int(np.ceil(LINK_WINDOW_H / 24.0)) + 1)])
+    right = pd.DataFrame({"vehicle_id": prod["vehicle_id"].astype(str).to_numpy(), "day": prod["end"].dt.normalize().to_numpy(),
                           "p_end": prod["end"].to_numpy(), "producer": prod["at_enterprise_id"].astype(str).to_numpy()})
     m = left.merge(right, on=["vehicle_id", "day"])
-    m = m[m["p_end"] <= m["start"]]
+    m = m[(m["p_end"] <= m["start"]) & (m["p_end"] >= m["start"] - pd.Timedelta(hours=LINK_WINDOW_H))]
     for i, p in zip(m["i"].to_numpy(), m["producer"].to_numpy(), strict=True):
         out[i].add(p)
     return out
@@ -192,7 +199,7 @@ def site_score(sites: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         "place": np.maximum.reduce([np.exp(-water / 250.0), np.exp(-karst / 250.0), (prot <= NEAR_PROTECTED_M).astype(float)]),
         "repetition": 1.0 - np.exp(-(sites["site_visits_365d"].to_numpy(float) - 1.0) / 4.0),
         "shortfall": sites["site_shortfall_share_365d"].to_numpy(float),
-        "crowd": np.clip((sites["site_transporters_365d"].to_numpy(float) - 2.0) / 3.0, 0.0, 1.0),
+        "crowd": np.clip((sites["site_vehicles_365d"].to_numpy(float) - 2.0) / 4.0, 0.0, 1.0),
     }
     z = W["intercept"] + sum(W[k] * v for k, v in parts.items())
     score = 1.0 / (1.0 + np.exp(-z))
@@ -201,7 +208,7 @@ def site_score(sites: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         r = sites.iloc[i]
         said = []
         text = {
-            "carrying": f"{r['site_loaded_share_365d']:.0%} 的停留载有联单危废，{r['site_linked_share_365d']:.0%} 在当天到访产废单位之后",
+            "carrying": f"{r['site_loaded_share_365d']:.0%} 的停留载有联单危废，{r['site_linked_share_365d']:.0%} 在无联单到访产废单位之后12小时内",
             "night": f"{r['site_night_share_365d']:.0%} 的停留在夜间（22时至6时）",
             "place": _place_text(water[i], karst[i], prot[i], r.get("site_water_distance_m@place")),
             "repetition": f"{r['site_visits_365d']:.0f} 次停留，{r['site_vehicles_365d']:.0f} 辆车（{_day(r['first_seen'])} 至 {_day(r['last_seen'])}）",

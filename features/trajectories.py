@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from features.geo import haversine_m
 from features.stops_kernel import haversine_scalar, scan_stops, stop_medians
 from features.timeutil import cutoff
 
@@ -261,6 +262,7 @@ class StopIndex:
     lon: np.ndarray
     run_start: np.ndarray  # first fix of each run (sorted)
     last_valid_ts: np.ndarray  # per vehicle code: latest valid fix, cleaned or dropped as a jump
+    dark: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # see ``dark_stays``
 
     @classmethod
     def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS) -> StopIndex:
@@ -290,7 +292,8 @@ class StopIndex:
         by_vehicle_end = run_end & ~same_vehicle_next
         final_ts[by_vehicle_end] = last_valid[a.vehicle[lo[by_vehicle_end]]]
         mlat, mlon = stop_medians(a.lat, a.lon, lo, hi)
-        return cls(params, a, dropped, rep, lo, hi, final_ts, mlat, mlon, starts, last_valid)
+        return cls(params, a, dropped, rep, lo, hi, final_ts, mlat, mlon, starts, last_valid,
+                   _dark_pairs(a, params))
 
     @classmethod
     def merge(cls, parts: list[StopIndex]) -> StopIndex:
@@ -327,8 +330,10 @@ class StopIndex:
             last_valid[r] = p.last_valid_ts
         rep = CleanReport(*(sum(getattr(p.report, f) for p in parts) for f in
                             ("fixes_in", "invalid_positions", "duplicates", "jumps", "fixes_out")))
+        dark = np.sort(np.concatenate([inv[p.dark + o] for p, o in zip(parts, offsets, strict=True)]))
         return cls(params, fixes, jumps, rep, lo, hi, np.concatenate([p.final_ts for p in parts]),
-                   np.concatenate([p.lat for p in parts]), np.concatenate([p.lon for p in parts]), run_start, last_valid)
+                   np.concatenate([p.lat for p in parts]), np.concatenate([p.lon for p in parts]), run_start, last_valid,
+                   dark)
 
     @property
     def stops(self) -> pd.DataFrame:
@@ -382,6 +387,31 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
                   np.concatenate([index.lat[decided], tlat]),
                   np.concatenate([index.lon[decided], tlon]),
                   np.concatenate([dhi - dlo + 1, thi - tlo + 1]))
+
+
+def _dark_pairs(a: FixArrays, params: StopParams) -> np.ndarray:
+    """Fixes i such that fix i+1 (same vehicle) came more than ``max_gap_s`` later within
+    ``max_diameter_m``: the vehicle stayed put with its terminal silent."""
+    if params.max_gap_s is None or len(a) < 2:
+        return np.empty(0, dtype=np.int64)
+    gap = (a.ts[1:] - a.ts[:-1]) > int(round(params.max_gap_s * NS))
+    i = np.flatnonzero(gap & (a.vehicle[1:] == a.vehicle[:-1]))
+    d = haversine_m(a.lat[i], a.lon[i], a.lat[i + 1], a.lon[i + 1])
+    return i[d <= params.max_diameter_m]
+
+
+def dark_stays(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
+    """Silent stays known before ``when``: two consecutive fixes of a vehicle more than
+    ``max_gap_s`` apart (so ``detect_stops`` splits there and sees no stop) yet within
+    ``max_diameter_m`` of each other — the vehicle sat there with its terminal off. Same columns
+    as the stops (n_fixes 2, centre the midpoint). Both fixes are before the cutoff, and a fix
+    restored at the cutoff (see ``restored_fixes``) is an impossible jump, never within reach."""
+    c = int(pd.Timestamp(when).as_unit("ns").value)
+    a = index.fixes
+    i = index.dark[a.ts[index.dark + 1] < c] if index.dark.size else index.dark
+    j = i + 1
+    return _frame(a.vehicles, a.vehicle[i], a.ts[i], a.ts[j], (a.lat[i] + a.lat[j]) / 2, (a.lon[i] + a.lon[j]) / 2,
+                  np.full(i.size, 2, dtype=np.int64))
 
 
 def restored_fixes(index: StopIndex, c: int, n_before: np.ndarray | None = None) -> tuple[np.ndarray, FixArrays]:

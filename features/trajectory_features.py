@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import feature
-from features.geo import LocalProjection, PlaceIndex
+from features.geo import LocalProjection, PlaceIndex, haversine_m
 from features.sites import candidate_sites
 from features.snapshot import Snapshot
-from features.timeutil import as_of_day
-from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, stops_as_of
+from features.timeutil import as_of_day, cutoff
+from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, dark_stays, stops_as_of
 from features.trips import (
+    GPS_GAP_S,
     NEAR_KARST_M,
     NEAR_PROTECTED_M,
     NEAR_WATER_M,
@@ -41,8 +42,9 @@ TRIP_FIELDS = ["manifest_id", "vehicle_id", "when", "hours", "usual"]
 
 @dataclass
 class TrajectoryEvidence:
-    """Everything the trajectories say at ``as_of``. ``stops``: classified stops started in the 365
-    days to as_of; ``trips``: one row per manifest known at as_of; ``enterprise`` / ``vehicle``:
+    """Everything the trajectories say at ``as_of``. ``stops``: classified stays started in the 365
+    days to as_of — stops and silent stays (``dark``: terminal off, vehicle unmoved, see
+    ``dark_stays``) merged where they continue each other (``merge_stays``); ``trips``: one row per manifest known at as_of; ``enterprise`` / ``vehicle``:
     features (with ``<feature>@<field>`` evidence) by enterprise_id / vehicle_id; ``sites``:
     candidate illegal sites (see ``features.sites``)."""
 
@@ -106,7 +108,9 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
     as_of = as_of_day(as_of)
     index = index if index is not None else build_stop_index(snapshot)
     places = places if places is not None else snapshot_places(snapshot)
-    stops = stops_as_of(index, as_of)
+    stops = pd.concat([stops_as_of(index, as_of).assign(dark=False),
+                       dark_stays(index, cutoff(as_of)).assign(dark=True)], ignore_index=True)
+    stops = merge_stays(stops, index.params.max_diameter_m)
     stops = as_of_window(stops, "start", as_of, STOP_WINDOW_DAYS)
     s = classify_stops(stops, snapshot.enterprises, snapshot.vehicles, snapshot.manifests, places, as_of)
     s["suspicion"] = stop_suspicion(s)
@@ -117,6 +121,34 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
     vehicle = vehicle_features(s, trips, veh_ids, as_of)
     sites = candidate_sites(s, trips, places, as_of)
     return TrajectoryEvidence(as_of, s, trips, enterprise, vehicle, sites, index.params)
+
+
+def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float = GPS_GAP_S) -> pd.DataFrame:
+    """One row per stay: consecutive stops and silent stays of a vehicle less than ``max_break_s``
+    apart with centres within ``max_diameter_m`` are one stay (a terminal that wakes up hourly in a
+    parked truck, or jitter that breaks a stop for a fix). Its centre is the fix-weighted mean of
+    the parts' centres; ``n_parts`` counts them; ``dark`` if any part was silent."""
+    s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
+    if s.empty:
+        return s.assign(n_parts=pd.Series(dtype="int64"))
+    v = s["vehicle_id"].to_numpy(object)
+    lat, lon = s["lat"].to_numpy(float), s["lon"].to_numpy(float)
+    link = np.zeros(len(s), dtype=bool)
+    link[1:] = ((v[1:] == v[:-1])
+                & ((s["start"].to_numpy()[1:] - s["end"].to_numpy()[:-1]) <= np.timedelta64(int(max_break_s * 1e9), "ns"))
+                & (haversine_m(lat[1:], lon[1:], lat[:-1], lon[:-1]) <= max_diameter_m))
+    if not link.any():
+        return s.assign(n_parts=1)
+    g = np.cumsum(~link)
+    w = s["n_fixes"].to_numpy(float)
+    agg = pd.DataFrame({"g": g, "wlat": lat * w, "wlon": lon * w, "w": w}).groupby("g").sum()
+    first = s.groupby(g)
+    out = pd.DataFrame({
+        "vehicle_id": first["vehicle_id"].first(), "start": first["start"].min(), "end": first["end"].max(),
+        "lat": agg["wlat"] / agg["w"], "lon": agg["wlon"] / agg["w"], "n_fixes": first["n_fixes"].sum(),
+        "dark": first["dark"].any(), "n_parts": first.size(),
+    }).reset_index(drop=True)
+    return out
 
 
 def stop_suspicion(s: pd.DataFrame) -> pd.Series:

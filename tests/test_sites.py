@@ -26,13 +26,13 @@ def places() -> PlaceIndex:
 
 def stop(vehicle: str, owner: str, where, start: str, minutes: float = 20, loaded: bool = False,
          manifest: str | None = None, producer: str | None = None, registered: bool = False,
-         at: str | None = None, at_producer: bool = False) -> dict:
+         at: str | None = None, at_producer: bool = False, offbook: bool = False) -> dict:
     t = pd.Timestamp(start)
     hour = (t + pd.Timedelta(minutes=minutes / 2)).hour
     return {"vehicle_id": vehicle, "owner_id": owner, "lat": where[0], "lon": where[1], "start": t,
             "end": t + pd.Timedelta(minutes=minutes), "duration_min": float(minutes), "night": hour >= 22 or hour < 6,
             "loaded": loaded, "manifest_id": manifest, "m_producer_id": producer, "registered": registered,
-            "at_enterprise_id": at, "at_producer": at_producer, "suspicion": 0.0}
+            "at_enterprise_id": at, "at_producer": at_producer, "offbook": offbook, "suspicion": 0.0}
 
 
 def trips(rows: list[tuple]) -> pd.DataFrame:
@@ -101,14 +101,18 @@ def test_no_offsite_stops_give_an_empty_frame():
     assert sites.empty and {"score", "lat", "lon", "vehicle_ids"} <= set(sites.columns)
 
 
-def test_linked_producers_are_those_visited_earlier_the_same_day():
-    """V0 visits P5 at 08:00, then stops off-site at 10:00 (linked) and again the next day (not)."""
+def test_linked_producers_are_off_book_visits_in_the_12_hours_before():
+    """V0 visits P5 off the books at 23:00, stops off-site at 01:00 the next day (linked, across
+    midnight) and again 14 hours later (not); V1 visits P6 with a manifest (not off-book) first."""
     spot = offset(*RIVER_AT, 0, 2000)
     s = pd.DataFrame([
-        stop("V0", "T1", (25.0, 110.0), "2021-06-02 08:00", registered=True, at="P5", at_producer=True),
-        stop("V0", "T1", spot, "2021-06-02 10:00"),
-        stop("V0", "T1", spot, "2021-06-03 10:00"),
+        stop("V0", "T1", (25.0, 110.0), "2021-06-01 23:00", registered=True, at="P5", at_producer=True, offbook=True),
+        stop("V0", "T1", spot, "2021-06-02 01:00"),
+        stop("V0", "T1", spot, "2021-06-02 15:00"),
+        stop("V1", "T1", (25.1, 110.1), "2021-06-03 08:00", registered=True, at="P6", at_producer=True),
+        stop("V1", "T1", spot, "2021-06-03 10:00"),
     ])
     site = candidate_sites(s, trips([]), places(), AS_OF).iloc[0]
-    assert site["site_linked_share_365d"] == 0.5 and site["site_linked_producers_365d"] == 1
+    assert site["site_visits_365d"] == 3
+    assert site["site_linked_share_365d"] == pytest.approx(1 / 3) and site["site_linked_producers_365d"] == 1
     assert site["enterprise_ids"] == "P5;T1"

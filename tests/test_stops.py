@@ -18,6 +18,7 @@ from features.trajectories import (
     StopIndex,
     StopParams,
     clean_fixes,
+    dark_stays,
     detect_stops,
     stops_as_of,
     stops_before,
@@ -304,14 +305,17 @@ def test_stops_derived_from_the_index_equal_detection_on_truncated_fixes(params)
     f = f.sample(frac=1.0, random_state=1)
     index = StopIndex.build(f, params)
     assert index.report.jumps >= 30
+    assert params.max_gap_s is None or index.dark.size > 5
     stops = index.stops
     when = [pd.Timestamp(t) + pd.Timedelta(1) for t in index.jumps.ts[:15]]
     when += list(stops["end"].sample(10, random_state=1)) + list(stops["end"].sample(10, random_state=2) + pd.Timedelta(1))
     when += list(stops["start"].sample(10, random_state=3) + pd.Timedelta(seconds=200))
     when += list(f["ts"].sample(10, random_state=4)) + [f.ts.min(), f.ts.max() + pd.Timedelta(1)]
     for t in when:
-        expected = detect_stops(clean_fixes(f[f.ts < t])[0], params.max_diameter_m, params.min_duration_s, params.max_gap_s)
+        truncated = clean_fixes(f[f.ts < t])[0]
+        expected = detect_stops(truncated, params.max_diameter_m, params.min_duration_s, params.max_gap_s)
         pd.testing.assert_frame_equal(stops_before(index, t), expected)
+        pd.testing.assert_frame_equal(dark_stays(index, t), dark_stays(StopIndex.build(truncated, params), t))
     day = f.ts.min().normalize() + pd.Timedelta(days=1)
     expected = detect_stops(clean_fixes(f[f.ts < day + pd.Timedelta(days=1)])[0], params.max_diameter_m,
                             params.min_duration_s, params.max_gap_s)
