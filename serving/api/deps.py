@@ -1,0 +1,96 @@
+"""Dependencies. A route's signature says who may call it: ``LeadReader``, ``TipReader``, ``Admin``…
+
+Authentication happens in ``serving.middleware.AuthGate`` (so that 401 comes before anything
+else); ``current_user`` reads what it found. Each role check that fails is audited and answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from serving import audit
+from serving.access import allowed, jurisdiction
+from serving.auth import Principal, authenticate, parse_bearer
+from serving.runtime import Runtime
+from serving.schemas.common import Lang
+
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="a token from `hazleads users add NAME --role ROLE [--county C]`")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def current_user(request: Request, rt: RuntimeDep,
+                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    p = getattr(request.state, "principal", None)
+    if p is None:  # the gate did not run (an app mounted without it): authenticate here
+        token = parse_bearer(f"Bearer {creds.credentials}") if creds else None
+        with rt.db.read() as s:
+            p = authenticate(s, token)
+    if p is None:
+        raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return p
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def record(rt: Runtime, request: Request, user: Principal | None, action: str, ids: Iterable[str] = (),
+           result: str = "ok", model_version: str | None = None) -> None:
+    """Append an audit row in its own transaction (reads; writes audit inside their own)."""
+    with rt.db.write() as s:
+        audit.append(s, user, action, ids, result=result, model_version=model_version, request_id=request_id(request))
+
+
+def require(resource: str) -> Callable[..., Principal]:
+    def check(request: Request, user: CurrentUser, rt: RuntimeDep) -> Principal:
+        if not allowed(user, resource):
+            route = getattr(request.scope.get("route"), "path", request.url.path)
+            record(rt, request, user, f"denied {request.method} {route}"[:64], result="forbidden")
+            raise HTTPException(403, f"role {user.role} may not use this resource ({resource})")
+        return user
+
+    check.__name__ = f"require_{resource}"
+    return check
+
+
+LeadReader = Annotated[Principal, Depends(require("leads"))]
+EnterpriseReader = Annotated[Principal, Depends(require("enterprise"))]
+SiteReader = Annotated[Principal, Depends(require("site"))]
+TipReader = Annotated[Principal, Depends(require("tip"))]
+TipWriter = Annotated[Principal, Depends(require("tip_write"))]
+OutcomeUser = Annotated[Principal, Depends(require("outcome"))]
+MismatchReader = Annotated[Principal, Depends(require("mismatch"))]
+RunsReader = Annotated[Principal, Depends(require("runs"))]
+AnyUser = Annotated[Principal, Depends(require("me"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+MetricsReader = Annotated[Principal, Depends(require("metrics"))]
+AuditReader = Annotated[Principal, Depends(require("audit"))]
+DocsReader = Annotated[Principal, Depends(require("docs"))]
+
+MAX_PAGE = 200
+MAX_OFFSET = 100_000
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+
+def lang_of(rt: Runtime, lang: Lang | None) -> str:
+    return lang or rt.settings.lang
+
+
+def county_scope(user: Principal, county: str | None) -> tuple[str | None, str | None]:
+    """(jurisdiction, requested county). A county-scoped reader asking for another county sees nothing."""
+    return jurisdiction(user), county

@@ -1,0 +1,74 @@
+"""The ledger cross-check for the environment bureau: per enterprise, month and waste code, in tonnes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, select
+
+from features.ledgers import CRIMINAL_T
+from serving.access import jurisdiction
+from serving.api.deps import Limit, MismatchReader, Offset, RuntimeDep, record
+from serving.api.present import resolve_run, run_info
+from serving.db.models import Mismatch
+from serving.schemas.common import ERRORS, NOT_FOUND
+from serving.schemas.mismatch import MismatchPage
+
+router = APIRouter(prefix="/ledger-mismatch", tags=["ledger mismatch"], responses={**ERRORS, **NOT_FOUND})
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+
+
+@router.get("", response_model=MismatchPage, summary="Ledger mismatch rows (contract §4), largest gaps first")
+def ledger_mismatch(request: Request, user: MismatchReader, rt: RuntimeDep,
+                    county: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                    enterprise_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                    category: Annotated[str | None, Query(pattern=r"^HW[0-9]{2}$")] = None,
+                    month_from: Month = None, month_to: Month = None,
+                    min_gap_t: Annotated[float | None, Query(ge=0, le=1e6, description="minimum unaccounted tonnes")] = None,
+                    over_3t: Annotated[Literal["row", "enterprise"] | None, Query(
+                        description="row: this month and code reach 3 t; enterprise: its 12 months to as-of do")] = None,
+                    sort: Literal["unaccounted", "score", "month"] = "unaccounted",
+                    as_of: Annotated[dt.date | None, Query()] = None, limit: Limit = 50, offset: Offset = 0):
+    """Every enterprise, month and waste code with generated and accounted tonnes and the four gaps
+    (balance, manifest, receipt, power; positive = missing). ``unaccounted_t`` sums the positive
+    gaps beyond rounding, the power estimate counted half; 3 t is the criminal standard."""
+    with rt.db.read() as s:
+        run = resolve_run(rt, s, as_of, kind="mismatch")
+        first_month = str(pd.Period(run.as_of, "M") - 11)
+        totals = (select(Mismatch.enterprise_id.label("eid"), func.sum(Mismatch.unaccounted_t).label("tot"))
+                  .where(Mismatch.run_id == run.id, Mismatch.month >= first_month).group_by(Mismatch.enterprise_id)
+                  .subquery())
+        tot = func.coalesce(totals.c.tot, 0.0)
+        conds = [Mismatch.run_id == run.id]
+        j = jurisdiction(user)
+        for col, val in ((Mismatch.county, j), (Mismatch.county, county), (Mismatch.enterprise_id, enterprise_id),
+                         (Mismatch.category, category)):
+            if val is not None:
+                conds.append(col == val)
+        if month_from:
+            conds.append(Mismatch.month >= month_from)
+        if month_to:
+            conds.append(Mismatch.month <= month_to)
+        if min_gap_t is not None:
+            conds.append(Mismatch.unaccounted_t >= min_gap_t)
+        if over_3t == "row":
+            conds.append(Mismatch.unaccounted_t >= CRIMINAL_T)
+        elif over_3t == "enterprise":
+            conds.append(tot >= CRIMINAL_T)
+        base = select(Mismatch, tot).outerjoin(totals, totals.c.eid == Mismatch.enterprise_id).where(*conds)
+        total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+        order = {"unaccounted": (Mismatch.unaccounted_t.desc(),), "score": (Mismatch.score.desc(),),
+                 "month": (Mismatch.month.desc(),)}[sort]
+        rows = s.execute(base.order_by(*order, Mismatch.id).limit(limit).offset(offset)).all()
+    names = rt.ctx.enterprises["name"] if rt.ctx is not None else {}
+    items = [{**{c: getattr(m, c) for c in ("enterprise_id", "county", "month", "waste_code", "category", "generated_t",
+                                             "accounted_t", "balance_gap_t", "manifest_gap_t", "receipt_gap_t",
+                                             "power_gap_t", "unaccounted_t", "score")},
+              "name": str(names.get(m.enterprise_id)) if m.enterprise_id in names else None,
+              "over_3t": m.unaccounted_t >= CRIMINAL_T, "enterprise_unaccounted_t_365d": float(t),
+              "enterprise_over_3t": float(t) >= CRIMINAL_T} for m, t in rows]
+    record(rt, request, user, "mismatch.list", sorted({i["enterprise_id"] for i in items}))
+    return {"total": total, "limit": limit, "offset": offset, "run": run_info(run, "mismatch"), "items": items}

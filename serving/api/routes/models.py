@@ -1,0 +1,118 @@
+"""The models in service and in the registry, their evaluation, promotion and rollback (admins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+
+from serving import audit
+from serving.api.deps import Admin, RuntimeDep, request_id
+from serving.jobs import after_champion_change
+from serving.runtime import KINDS
+from serving.schemas.admin import KindModels, ModelsOut, PromoteIn
+from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
+
+router = APIRouter(prefix="/models", tags=["models"], responses={**ERRORS, **NOT_FOUND})
+Kind = Literal["enterprise", "tip"]
+REFUSED = {409: {"model": ErrorBody, "description": "the registry refused: the version does not load or verify"}}
+
+
+def _evaluation(client, run_id: str | None) -> list[dict]:
+    if not run_id:
+        return []
+    try:
+        metrics = client.get_run(run_id).data.metrics
+    except Exception:  # noqa: BLE001 - a missing run shows no table
+        return []
+    rows = []
+    for key, value in sorted(metrics.items()):
+        parts = key.split("/")
+        if len(parts) == 4:
+            rows.append({"entity": parts[0], "fold": parts[1], "model": parts[2],
+                         "metric": parts[3].replace("_at_", "@"), "value": value})
+    return rows[:2000]
+
+
+def _kind(rt, client, registry, kind: str) -> dict:
+    t = registry.list_versions(kind)
+    champ = registry.champion_version(kind)
+    versions = [] if t.empty else [
+        {"version": str(r["version"]), "champion": str(r["version"]) == champ,
+         "created": r["created"].to_pydatetime() if hasattr(r["created"], "to_pydatetime") else None,
+         "gate": r.get("gate") or None, "run_id": r.get("run_id")} for _, r in t.iloc[::-1].head(50).iterrows()]
+    champ_run = next((v["run_id"] for v in versions if v["version"] == champ), None)
+    serving = rt.models.get(kind)
+    return {"kind": kind, "champion": champ, "serving": serving.version if serving else None,
+            "load_error": rt.model_errors.get(kind), "versions": versions,
+            "evaluation": _evaluation(client, champ_run)}
+
+
+def _runs(client, registry) -> list[dict]:
+    exp = client.get_experiment_by_name(registry.EXPERIMENT)
+    if exp is None:
+        return []
+    out = []
+    for r in client.search_runs([exp.experiment_id], max_results=10, order_by=["attributes.start_time DESC"]):
+        tags = r.data.tags
+        out.append({"run_id": r.info.run_id, "status": r.info.status,
+                    "started": dt.datetime.fromtimestamp(r.info.start_time / 1000, dt.UTC) if r.info.start_time else None,
+                    "as_of": tags.get("as_of"),
+                    "decisions": {k: v for k, v in tags.items() if k.endswith("_gate") or k.endswith("_version")}})
+    return out
+
+
+@router.get("", response_model=ModelsOut, summary="Champions, versions, evaluation, last runs")
+def models_info(request: Request, user: Admin, rt: RuntimeDep):
+    from mlflow import MlflowClient
+
+    from training import registry
+
+    registry.configure(rt.settings)
+    client = MlflowClient()
+    return {"models": [KindModels(**_kind(rt, client, registry, k)) for k in KINDS], "runs": _runs(client, registry)}
+
+
+@router.post("/{kind}/promote", response_model=ModelsOut, responses=REFUSED, summary="Make a version the champion")
+def promote(kind: Kind, body: PromoteIn, request: Request, user: Admin, rt: RuntimeDep):
+    """The version must load and verify its checksum; the service then serves it and re-scores."""
+    from training import registry
+
+    registry.configure(rt.settings)
+    try:
+        registry.promote(kind, body.version)
+    except registry.ModelLoadError as exc:
+        _audit(rt, request, user, f"model.promote.{kind}", body.version, "refused")
+        raise HTTPException(409, f"not promoted: {exc}") from None
+    after_champion_change(rt, user)
+    _audit(rt, request, user, f"model.promote.{kind}", body.version, "ok")
+    return models_info(request, user, rt)
+
+
+@router.post("/{kind}/rollback", response_model=ModelsOut, responses=REFUSED, summary="Return to the previous champion")
+def rollback(kind: Kind, request: Request, user: Admin, rt: RuntimeDep):
+    from training import registry
+
+    registry.configure(rt.settings)
+    try:
+        version = registry.rollback(kind)
+    except registry.ModelLoadError as exc:
+        _audit(rt, request, user, f"model.rollback.{kind}", None, "refused")
+        raise HTTPException(409, f"cannot roll back: {exc}") from None
+    after_champion_change(rt, user)
+    _audit(rt, request, user, f"model.rollback.{kind}", version, "ok")
+    return models_info(request, user, rt)
+
+
+@router.post("/reload", response_model=ModelsOut, summary="Pick up champions promoted outside the service")
+def reload(request: Request, user: Admin, rt: RuntimeDep):
+    changed = after_champion_change(rt, user)
+    _audit(rt, request, user, "model.reload", None, "changed" if changed else "unchanged")
+    return models_info(request, user, rt)
+
+
+def _audit(rt, request, user, action: str, version: str | None, result: str) -> None:
+    with rt.db.write() as s:
+        audit.append(s, user, action, [version] if version else [], result=result, model_version=version,
+                     request_id=request_id(request))

@@ -1,0 +1,80 @@
+"""Outcomes: what an investigation found, recorded against an enterprise, a tip or a site.
+
+The row and its audit entry commit in one transaction before the answer is sent; the outcome is
+a label for the next training run (``serving.repo.outcomes.recorded_outcomes``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+
+from serving import audit
+from serving.access import jurisdiction
+from serving.api.deps import Limit, Offset, OutcomeUser, RuntimeDep, record, request_id
+from serving.api.present import enterprise_visible, outcome_out, resolve_run, user_names
+from serving.api.routes.enterprises import not_found
+from serving.db.models import Outcome, Tip
+from serving.repo import leads as leads_repo
+from serving.repo import outcomes as repo
+from serving.schemas.common import ERRORS, NOT_FOUND
+from serving.schemas.outcomes import OutcomeIn, OutcomeOut, OutcomePage
+
+router = APIRouter(prefix="/outcomes", tags=["outcomes"], responses={**ERRORS, **NOT_FOUND})
+
+
+def _target(rt, s, user, body: OutcomeIn) -> tuple[str | None, str | None, str | None] | None:
+    """(jurisdiction, enterprise_id, tip_id) of the entity, or None if the reader cannot see it."""
+    j = jurisdiction(user)
+    if body.entity_kind == "enterprise":
+        if not enterprise_visible(rt, user, body.entity_id):
+            return None
+        return rt.ctx.county_of[body.entity_id], body.entity_id, None
+    if body.entity_kind == "tip":
+        tip = s.get(Tip, body.entity_id)
+        if tip is None or (j is not None and tip.jurisdiction != j):
+            return None
+        return tip.jurisdiction, tip.enterprise_id, tip.tip_id
+    run = resolve_run(rt, s, None)
+    lead = leads_repo.one(s, run, "site", body.entity_id)
+    if lead is None or (j is not None and lead.county != j):
+        return None
+    return lead.county, None, None
+
+
+@router.post("", response_model=OutcomeOut, status_code=201, summary="Record what an investigation found")
+def record_outcome(body: OutcomeIn, request: Request, user: OutcomeUser, rt: RuntimeDep):
+    """Confirmed (with the violation code and tonnes), unfounded, or still open. Stored before the
+    answer; becomes a training label (a tip's outcome also labels the enterprise it names)."""
+    with rt.db.read() as s:
+        target = _target(rt, s, user, body)
+    if target is None:
+        raise not_found(rt, request, user, "outcome.create", body.entity_id, body.entity_kind)
+    county, enterprise_id, tip_id = target
+    opened = body.opened or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    with rt.db.write() as s:
+        o = Outcome(entity_kind=body.entity_kind, entity_id=body.entity_id, jurisdiction=county, outcome=body.outcome,
+                    violation=body.violation, tonnes=body.tonnes, criminal=body.criminal, opened=opened, note=body.note,
+                    enterprise_id=enterprise_id, tip_id=tip_id, recorded_by=user.id)
+        s.add(o)
+        s.flush()
+        audit.append(s, user, f"outcome.create.{body.entity_kind}", [body.entity_id, repo.case_id(o.id)],
+                     result=body.outcome, request_id=request_id(request))
+    rt.metrics.outcomes_recorded.labels(body.outcome).inc()
+    return outcome_out(o, {user.id: user.name})
+
+
+@router.get("", response_model=OutcomePage, summary="Recorded outcomes, newest first")
+def list_outcomes(request: Request, user: OutcomeUser, rt: RuntimeDep,
+                  entity_kind: Literal["enterprise", "tip", "site"] | None = None,
+                  entity_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                  limit: Limit = 50, offset: Offset = 0):
+    with rt.db.read() as s:
+        total, rows = repo.page(s, jurisdiction(user), entity_kind, entity_id, limit, offset)
+        names = user_names(s, [o.recorded_by for o in rows])
+    record(rt, request, user, "outcomes.list", [repo.case_id(o.id) for o in rows])
+    return {"total": total, "limit": limit, "offset": offset, "items": [outcome_out(o, names) for o in rows]}
+
+

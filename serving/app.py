@@ -1,0 +1,121 @@
+"""``create_app(settings)``: the FastAPI app, its lifespan and its middleware.
+
+At start the lifespan opens the database and migrates it to head, recovers jobs a dead process
+left running, then (in the foreground for tests, in a thread when served) loads the snapshot and
+the champion models, scores the lists if none is stored for them, builds the evidence tables and
+scores the past month-ends for the score history. A watcher picks up champions promoted elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI
+
+from hazleads.settings import Settings, get_settings
+from serving.api import errors
+from serving.api.routes import (
+    audit,
+    enterprises,
+    health,
+    jobs,
+    leads,
+    meta,
+    mismatch,
+    models,
+    outcomes,
+    sites,
+    tips,
+    users,
+)
+from serving.db.engine import Database
+from serving.db.migrate import upgrade
+from serving.jobs import after_champion_change, recover, warm_up
+from serving.metrics import Metrics
+from serving.middleware import MAX_BODY, AuthGate, BodyLimit, RequestContext
+from serving.runtime import Runtime
+
+log = logging.getLogger("hazleads.serving")
+PUBLIC_PATHS = frozenset({"/healthz"})
+API_PREFIX = "/v1"
+Warm = Literal["sync", "background", "off"]
+
+
+def api_router() -> APIRouter:
+    v1 = APIRouter(prefix=API_PREFIX)
+    for r in (leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta):
+        v1.include_router(r.router)
+    return v1
+
+
+def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
+    while not stop.wait(interval_s):
+        try:
+            after_champion_change(rt, None)
+        except Exception:  # noqa: BLE001 - the registry may be briefly unavailable; try again later
+            log.warning("champion check failed", exc_info=True)
+
+
+def create_app(settings: Settings | None = None, data: str | Path | None = None, warm: Warm = "background",
+               train_config=None, history_months: int = 6, watch_interval_s: float = 60.0,
+               max_body: int = MAX_BODY) -> FastAPI:
+    """The service over ``data`` (default: the snapshot last trained on)."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        db = Database(settings.db_url)
+        upgrade(db.url, engine=db.write_engine)
+        rt = Runtime(settings, db, metrics, data=Path(data) if data else None, train_config=train_config,
+                     history_months=history_months)
+        app.state.runtime = rt
+        recover(rt)
+        stop = threading.Event()
+        threads = []
+        if warm == "sync":
+            warm_up(rt)
+        elif warm == "background":
+            threads.append(threading.Thread(target=_safe_warm_up, args=(rt,), name="warm-up", daemon=True))
+        if watch_interval_s > 0 and warm != "off":
+            threads.append(threading.Thread(target=_watch, args=(rt, stop, watch_interval_s), name="champion-watch",
+                                            daemon=True))
+        for t in threads:
+            t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            db.dispose()
+
+    app = FastAPI(
+        title="hazleads",
+        version="1",
+        summary="危险废物违法线索 / Leads for hazardous-waste crime investigators",
+        description=("Ranked, explained lead lists of enterprises, tips and candidate illegal sites; evidence; "
+                     "tip intake; outcomes; ledger mismatch; retraining. Every path except /healthz needs "
+                     "`Authorization: Bearer <token>`; 401 without a valid token, 403 for a role without the "
+                     "right, 404 for entities outside the reader's county."),
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    # outermost last: RequestContext -> BodyLimit -> AuthGate -> routes
+    app.add_middleware(AuthGate, get_db=lambda: app.state.runtime.db, public=PUBLIC_PATHS, metrics=metrics)
+    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(RequestContext, metrics=metrics)
+    return app
+
+
+def _safe_warm_up(rt: Runtime) -> None:
+    try:
+        warm_up(rt, lambda m: log.info("warm-up", extra={"step": m}))
+    except Exception as exc:  # noqa: BLE001 - the service stays up and says why it is not ready
+        rt.phase, rt.problem = "degraded", f"start-up failed: {type(exc).__name__}: {exc}"
+        log.exception("warm-up failed")

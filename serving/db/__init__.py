@@ -1,0 +1,1 @@
+"""The service's database: tables (``models``), engines and sessions (``engine``), migrations (``migrate``)."""

@@ -1,0 +1,78 @@
+"""Engines and sessions. SQLite: WAL, a busy timeout, foreign keys, and one writer (a separate
+engine holding a single connection whose transactions begin ``IMMEDIATE``). PostgreSQL: one pooled
+engine with ``pre_ping``, so a restarted server is reconnected to without restarting the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT_MS = 15_000
+PG_CONNECT_TIMEOUT_S = 5
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    kw = {"pool_size": 1, "max_overflow": 0, "pool_timeout": BUSY_TIMEOUT_MS / 1000} if immediate else {}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}, **kw)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own handling is wrong)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_engines(url: str) -> tuple[Engine, Engine]:
+    """(read engine, write engine) for ``url``; the same pooled engine twice for a server database."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True)
+    connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S} if u.get_backend_name() == "postgresql" else {}
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=15,
+                           pool_recycle=1800, connect_args=connect_args)
+    return engine, engine
+
+
+class Database:
+    """The service's database: ``read()`` sessions for queries, ``write()`` sessions that commit on exit."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine, self.write_engine = make_engines(url)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as s:
+            yield s
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._write() as s, s.begin():
+            yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()

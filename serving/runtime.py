@@ -1,0 +1,130 @@
+"""What the running service holds in memory: the snapshot it serves, the champion models, the
+feature set at the latest as-of date (the evidence investigators open) and the map layers.
+
+Swapping any of them is one attribute assignment, so a request sees either the old or the new
+object, never a half-updated one. A champion that fails to load leaves the previous one serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from hazleads.settings import Settings
+from hazleads.state import read_state
+from serving.db.engine import Database
+from serving.metrics import Metrics
+
+log = logging.getLogger("hazleads.serving")
+KINDS = ("enterprise", "tip")
+
+
+class Runtime:
+    def __init__(self, settings: Settings, db: Database, metrics: Metrics, data: Path | None = None,
+                 train_config=None, history_months: int = 6) -> None:
+        self.settings = settings
+        self.db = db
+        self.metrics = metrics
+        self.data = Path(data).resolve() if data else None
+        self.train_config = train_config
+        self.history_months = history_months
+        self.snapshot = None
+        self.snapshot_path: Path | None = None
+        self.digest: str | None = None
+        self.ctx = None  # serving.context.SnapshotContext
+        self.places = None  # features.geo.PlaceIndex
+        self.places_geojson: dict | None = None
+        self.features = None  # features.build.FeatureSet at the snapshot's last day
+        self.models: dict[str, object | None] = dict.fromkeys(KINDS)  # training.registry.LoadedModel
+        self.model_errors: dict[str, str] = {}
+        self.phase = "starting"  # starting, loading, scoring, ready, degraded
+        self.problem: str | None = None
+        self.scoring_lock = threading.Lock()
+        self.training_lock = threading.Lock()
+        self.progress: dict[int, str] = {}  # job id -> last progress message
+        self._swap = threading.Lock()
+
+    # ---- snapshot -------------------------------------------------------------------------
+
+    def snapshot_source(self) -> Path | None:
+        if self.data is not None:
+            return self.data
+        last = read_state(self.settings).get("last_trained_snapshot")
+        return Path(last) if last else None
+
+    def load_snapshot(self) -> bool:
+        """Load the snapshot to serve; False (with ``problem`` set) if there is none or it is unusable."""
+        from features import SnapshotError, load_snapshot
+        from features.build import place_index
+        from features.snapshot import snapshot_digest
+        from serving.context import SnapshotContext
+        from serving.geo import places_collection
+
+        path = self.snapshot_source()
+        if path is None:
+            self.problem = "no snapshot: run `hazleads train --data DATA` or start with `--data DATA`"
+            return False
+        try:
+            snap = load_snapshot(path)
+        except SnapshotError as exc:
+            self.problem = f"snapshot {path} is unusable: {len(exc.errors)} problem(s); see `hazleads validate`"
+            return False
+        except OSError as exc:
+            self.problem = f"snapshot {path} cannot be read: {exc.strerror or exc}"
+            return False
+        places = place_index(snap)
+        self.snapshot, self.snapshot_path, self.digest = snap, path, snapshot_digest(path)
+        self.ctx, self.places = SnapshotContext(snap), places
+        self.places_geojson = places_collection(snap.places)
+        log.info("snapshot loaded", extra={"snapshot": str(path), "digest": self.digest[:12],
+                                           "last_day": str(snap.last_day.date())})
+        return True
+
+    # ---- models ---------------------------------------------------------------------------
+
+    def versions(self) -> dict[str, str | None]:
+        return {k: (m.version if m is not None else None) for k, m in self.models.items()}
+
+    def load_champions(self) -> bool:
+        """Load each kind's champion if it is not the one serving; True if any changed.
+
+        A version that fails to load (checksum, unpickling) is recorded in ``model_errors`` and the
+        one already serving stays."""
+        from training import registry
+
+        registry.configure(self.settings)
+        changed = False
+        with self._swap:
+            for kind in KINDS:
+                current = self.models.get(kind)
+                want = registry.champion_version(kind)
+                if want is None or (current is not None and current.version == want):
+                    continue
+                (self.settings.models_dir / registry.NAMES[kind]).mkdir(parents=True, exist_ok=True)
+                try:
+                    loaded = registry.load_version(kind, alias=registry.CHAMPION, cache=self.settings.models_dir)
+                except registry.ModelLoadError as exc:
+                    self.model_errors[kind] = str(exc)
+                    self.metrics.model_load_failures.labels(kind).inc()
+                    log.error("champion failed to load; the previous model keeps serving",
+                              extra={"kind": kind, "version": want, "error": str(exc),
+                                     "serving": current.version if current else None})
+                    continue
+                self.models = {**self.models, kind: loaded}
+                self.model_errors.pop(kind, None)
+                self.metrics.set_model(kind, loaded.version)
+                log.info("champion loaded", extra={"kind": kind, "version": loaded.version})
+                changed = True
+        return changed
+
+    # ---- readiness ------------------------------------------------------------------------
+
+    def readiness(self) -> dict[str, object]:
+        return {
+            "phase": self.phase,
+            "snapshot": self.snapshot is not None,
+            "features": self.features is not None,
+            "enterprise_model": (self.models.get("enterprise") or None) is not None,
+            "problem": self.problem,
+        }

@@ -1,0 +1,118 @@
+"""Users, jobs (training, scoring), models and scoring runs: the administrator's resources."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from serving.schemas.common import In, Num, Out
+from serving.schemas.leads import ListInfo
+
+Role = Literal["investigator", "env_bureau", "admin", "auditor"]
+
+
+class UserIn(In):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[\w.\-]+$")
+    role: Role
+    county: str | None = Field(None, min_length=1, max_length=64, description="investigator or env_bureau only")
+
+    @model_validator(mode="after")
+    def _county(self) -> UserIn:
+        if self.county is not None and self.role not in ("investigator", "env_bureau"):
+            raise ValueError(f"a county applies to investigator and env_bureau only; {self.role} is city-wide")
+        return self
+
+
+class UserOut(Out):
+    id: int
+    name: str
+    role: str
+    county: str | None = None
+    created_at: dt.datetime
+    disabled: bool
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="the bearer token: shown once, stored only as a hash")
+
+
+class UserList(Out):
+    items: list[UserOut]
+
+
+class TrainingIn(In):
+    as_of: dt.date | None = Field(None, description="train up to this day; default the snapshot's last day")
+    experiment: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]+$",
+                                   description="an experiment of experiments/*.toml; default the service's")
+
+
+class ScoringIn(In):
+    as_of: dt.date | None = Field(None, description="default the snapshot's last day")
+
+
+class JobOut(Out):
+    id: int
+    kind: str
+    status: Literal["running", "succeeded", "failed"]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    requested_by: str | None = None
+    params: dict[str, Any] = {}
+    progress: str | None = None
+    result: dict[str, Any] = {}
+    error: str | None = None
+    promoted: bool | None = Field(None, description="training: whether any new model became champion")
+
+
+class JobList(Out):
+    items: list[JobOut]
+
+
+class PromoteIn(In):
+    version: str = Field(min_length=1, max_length=16, pattern=r"^[0-9]+$")
+
+
+class ModelVersionOut(Out):
+    version: str
+    champion: bool
+    created: dt.datetime | None = None
+    gate: str | None = None
+    run_id: str | None = None
+
+
+class EvaluationRow(Out):
+    entity: str
+    fold: str
+    model: str
+    metric: str
+    value: Num = None
+
+
+class TrainingRunOut(Out):
+    run_id: str
+    started: dt.datetime | None = None
+    status: str | None = None
+    as_of: str | None = None
+    decisions: dict[str, str] = {}
+
+
+class KindModels(Out):
+    kind: str
+    champion: str | None = None
+    serving: str | None = Field(None, description="the version this service is scoring with")
+    load_error: str | None = None
+    versions: list[ModelVersionOut] = []
+    evaluation: list[EvaluationRow] = Field(default_factory=list, description="the champion's run: metrics per fold and model")
+
+
+class ModelsOut(Out):
+    models: list[KindModels]
+    runs: list[TrainingRunOut] = Field(default_factory=list, description="the last training runs")
+
+
+class RunList(Out):
+    items: list[ListInfo]
+    snapshot_digest: str | None = None
+    as_of_dates: list[dt.date] = []

@@ -1,0 +1,77 @@
+"""Shared types: error bodies, numbers that are never NaN, GeoJSON, language."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+Lang = Literal["zh", "en"]
+EntityId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _finite(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    try:
+        import numpy as np
+
+        if isinstance(v, np.generic):
+            v = v.item()
+            return None if isinstance(v, float) and (math.isnan(v) or math.isinf(v)) else v
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+Num = Annotated[float | None, BeforeValidator(_finite)]
+
+
+class Out(BaseModel):
+    """Base of every response body."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class In(BaseModel):
+    """Base of every request body: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorBody(Out):
+    detail: str = Field(description="what went wrong, and what would be accepted")
+    request_id: str | None = Field(None, description="quote it when reporting a problem")
+
+
+class Page(Out):
+    total: int = Field(description="rows matching the filters within the reader's jurisdiction")
+    limit: int
+    offset: int
+
+
+class Geometry(Out):
+    type: Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class Feature(Out):
+    type: Literal["Feature"] = "Feature"
+    geometry: Geometry
+    properties: dict[str, Any] = {}
+
+
+class FeatureCollection(Out):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+
+
+ERRORS = {
+    401: {"model": ErrorBody, "description": "missing or invalid bearer token"},
+    403: {"model": ErrorBody, "description": "the token is valid but its role may not do this"},
+    503: {"model": ErrorBody, "description": "not ready (no lead list or model yet) or the database is unavailable"},
+}
+NOT_FOUND = {404: {"model": ErrorBody, "description": "no such entity within your jurisdiction"}}
