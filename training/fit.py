@@ -127,7 +127,7 @@ def _fit_tips(result: FoldResult, split: TemporalSplit, tips: pd.DataFrame, case
     fl, cl = fit[fit["label"].notna()], cal[cal["label"].notna()]
     y = fl["label"].astype(int).to_numpy()
     feats = tip_feature_names(tips)
-    scores = test[["as_of", "tip_id", "label", "channel", "county"]].rename(columns={"tip_id": "entity_id"}).copy()
+    scores = test[["as_of", "tip_id", "label", "county"]].rename(columns={"tip_id": "entity_id"}).copy()
     if "truth" in tips:
         scores["truth"] = test["truth"].to_numpy()
     for name in config.tip_models:

@@ -21,7 +21,7 @@ import pandas as pd
 from features.snapshot import load_snapshot, snapshot_digest
 from hazleads.settings import Settings
 from training import registry
-from training.config import TrainConfig
+from training.config import SplitParams, TrainConfig
 from training.dataset import build_dataset
 from training.evaluate import KS, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
@@ -50,6 +50,33 @@ class TrainingResult:
                 "decisions": [d.__dict__ for d in self.decisions], "notes": self.notes}
 
 
+# Shorter windows tried, in order, when a snapshot is too short for the configured ones.
+FALLBACK_WINDOWS = (
+    dict(n_folds=2, test_days=60, step_days=60, calib_days=60, min_label_days=30, min_history_days=60),
+    dict(n_folds=2, test_days=45, step_days=45, calib_days=45, min_label_days=30, min_history_days=45, label_days=120),
+    dict(n_folds=2, test_days=30, step_days=30, calib_days=30, min_label_days=30, min_history_days=30, label_days=90),
+)
+
+
+def _fit_windows(sp: SplitParams, first_day, last_day):
+    """The configured windows, or the first fallback that yields at least one fold (with a note)."""
+    notes: list[str] = []
+    for i, change in enumerate(({}, *FALLBACK_WINDOWS)):
+        cand = sp.model_copy(update={k: v for k, v in change.items() if k != "n_folds" or v < sp.n_folds})
+        if i and cand.label_days > sp.label_days:
+            continue
+        dates = monthly_as_of_dates(first_day, last_day, cand.min_history_days)
+        splitter = RollingSplitter(cand.n_folds, cand.test_days, cand.step_days, cand.calib_days, cand.label_days,
+                                   cand.min_label_days)
+        folds = splitter.splits(dates, last_day)
+        if folds:
+            if i:
+                notes.append(f"snapshot too short for the configured windows; used label {cand.label_days} d, "
+                             f"test {cand.test_days} d, calibration {cand.calib_days} d, {len(folds)} fold(s)")
+            return cand, dates, folds, notes
+    return sp, [], [], notes
+
+
 def _metric_key(*parts: str) -> str:
     return "/".join(parts).replace("@", "_at_")
 
@@ -65,10 +92,7 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     digest = snapshot_digest(data)
     last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
-    sp = config.splits
-    dates = monthly_as_of_dates(first_day, last_day, sp.min_history_days)
-    splitter = RollingSplitter(sp.n_folds, sp.test_days, sp.step_days, sp.calib_days, sp.label_days, sp.min_label_days)
-    folds = splitter.splits(dates, last_day)
+    sp, dates, folds, notes = _fit_windows(config.splits, first_day, last_day)
     if not folds:
         raise TrainingError(
             f"{data}: {first_day.date()} to {last_day.date()} is too short for a leak-free split "
@@ -88,7 +112,7 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
         results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn))
     metrics = _collect_metrics(results)
-    notes = [n for r in results for n in r.notes]
+    notes += [n for r in results for n in r.notes]
     latest = results[0]
     if latest.enterprise_model is None:
         raise TrainingError(f"{data}: the latest fold has no labels of both outcomes; nothing to register. " + " ".join(notes))
@@ -116,7 +140,7 @@ def _collect_metrics(results: list[FoldResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         for entity, frame, base in (("enterprise", r.enterprise_scores, ["as_of", "entity_id", "label", "truth", "county", "industry_group"]),
-                                    ("tip", r.tip_scores, ["as_of", "entity_id", "label", "truth", "channel", "county"])):
+                                    ("tip", r.tip_scores, ["as_of", "entity_id", "label", "truth", "county"])):
             if frame is None or frame.empty:
                 continue
             for model in [c for c in frame.columns if c not in base]:

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +65,15 @@ def log_model(model, kind: str, example: pd.DataFrame, tags: dict[str, str] | No
     """Log ``model`` in the active run, register it, record its checksum; returns the new version."""
     name = NAMES[kind]
     ex = example.head(50)
-    signature = infer_signature(ex, model.predict_proba(ex))
-    info = mlflow.sklearn.log_model(
-        model, name=kind, registered_model_name=name, signature=signature,
-        serialization_format="cloudpickle",
-        pip_requirements=["scikit-learn", "lightgbm", "pandas", "numpy", "cloudpickle"],
-    )
+    with warnings.catch_warnings():
+        # integer columns in the example, and the pickle caution: our own checksum guards loading
+        warnings.simplefilter("ignore", UserWarning)
+        signature = infer_signature(ex, model.predict_proba(ex))
+        info = mlflow.sklearn.log_model(
+            model, name=kind, registered_model_name=name, signature=signature,
+            serialization_format="cloudpickle",
+            pip_requirements=["scikit-learn", "lightgbm", "pandas", "numpy", "cloudpickle"],
+        )
     version = str(info.registered_model_version)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri))
     client = MlflowClient()

@@ -52,7 +52,7 @@ def train(
         raise typer.Exit(1) from None
     write_state(settings, last_trained_snapshot=str(Path(data).resolve()), last_run_id=result.run_id,
                 last_as_of=str(result.as_of.date()))
-    console.print(results_table(result.metrics), markup=False)
+    console.print(results_table(result.metrics), markup=False, soft_wrap=True)
     for d in result.decisions:
         verdict = "已晋升 promoted" if d.promoted else "未晋升 not promoted"
         console.print(f"{d.kind} v{d.version}: {verdict} — {d.reason}", markup=False)

@@ -1,0 +1,129 @@
+"""``build(snapshot, as_of)``: every source's features at one as-of date, assembled per entity.
+
+Returns a ``FeatureSet``: the enterprise, tip and site tables (catalogue features plus evidence
+pointers ``<feature>@<field>`` and a few context columns), the ledger-mismatch table exactly as
+the contract's ``ledger_mismatch.csv``, and the evidence tables an investigator opens (manifest
+checks, classified stops). Only rows dated on or before ``as_of`` are used anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import CATALOGUE, EVIDENCE_SEP, feature
+from features.geo import LocalProjection, PlaceIndex
+from features.ledgers import ledger_features, ledger_mismatch
+from features.manifests import manifest_checks, manifest_features
+from features.network import case_features, network_features, tip_count_features
+from features.power import power_features
+from features.profile import industry_group, profile_features
+from features.snapshot import Snapshot
+from features.timeutil import as_of_day, known
+from features.tips import tip_features
+from features.trajectory_features import trajectory_part
+
+Progress = Callable[[str], None]
+
+ENTERPRISE_CONTEXT = ["county", "industry_code", "industry_group", "roles", "name"]
+TIP_CONTEXT = ["received_at", "channel", "county", "text", "lat", "lon", "enterprise_id"]
+
+
+@dataclass
+class FeatureSet:
+    as_of: pd.Timestamp
+    enterprise: pd.DataFrame  # by enterprise_id
+    tip: pd.DataFrame  # by tip_id
+    site: pd.DataFrame  # by site_id, with the rule score
+    ledger_mismatch: pd.DataFrame  # contract §4 columns
+    manifest_checks: pd.DataFrame  # one row per manifest known at as_of
+    stops: pd.DataFrame  # classified stops known at as_of
+    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def place_index(snapshot: Snapshot) -> PlaceIndex:
+    proj = LocalProjection.around(snapshot.enterprises["lat"].to_numpy(), snapshot.enterprises["lon"].to_numpy())
+    return PlaceIndex(snapshot.places, proj)
+
+
+def _stringify_evidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Evidence pointers as plain strings (times as 'YYYY-MM-DD HH:MM'), so tables store anywhere."""
+    for c in frame.columns:
+        if EVIDENCE_SEP in c:
+            s = frame[c]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                s = s.dt.strftime("%Y-%m-%d %H:%M").str.replace(" 00:00", "", regex=False)
+            frame[c] = s.astype("object").where(s.notna(), None).map(lambda v: None if v is None else str(v))
+    return frame
+
+
+def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIndex | None = None,
+          progress: Progress | None = None, engine: str = "pandas", dask_client=None) -> FeatureSet:
+    """All feature tables at ``as_of`` (default: the snapshot's last day).
+
+    ``trajectory_index`` is a precomputed stop index (from ``features.trajectory_features``), so that
+    building at many as-of dates detects stops once. ``engine="dask"`` computes the trajectory part
+    on a Dask cluster (``dask_client``), partitioned by vehicle; the result is the same.
+    """
+    say = progress or (lambda _m: None)
+    as_of = as_of_day(as_of if as_of is not None else snapshot.last_day)
+    places = places or place_index(snapshot)
+    s = snapshot
+    say("台账核对 ledgers")
+    mm = ledger_mismatch(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of)
+    parts = [profile_features(s.enterprises, as_of)]
+    parts.append(ledger_features(mm, s.ledgers, s.electricity, s.enterprises, as_of))
+    say("用电 power")
+    parts.append(power_features(s.electricity, s.enterprises, as_of))
+    say("联单 manifests")
+    checks = manifest_checks(s.manifests, s.licences, s.vehicles, s.enterprises, as_of)
+    parts.append(manifest_features(checks, s.ledgers, s.licences, s.vehicles, s.enterprises, as_of))
+    parts.append(network_features(checks, s.cases, s.enterprises, as_of))
+    parts.append(case_features(s.cases, s.enterprises, as_of))
+    parts.append(tip_count_features(s.tips, s.enterprises, as_of))
+    say("轨迹 trajectories")
+    traj = trajectory_part(s, as_of, trajectory_index, places, checks, engine=engine, dask_client=dask_client)
+    parts.append(traj.enterprise)
+    enterprise = pd.concat(parts, axis=1)
+    enterprise = enterprise.loc[:, ~enterprise.columns.duplicated()]
+    e = s.enterprises.set_index("enterprise_id")
+    for c in ("county", "industry_code", "roles", "name"):
+        enterprise[c] = e[c].reindex(enterprise.index)
+    enterprise["industry_group"] = industry_group(enterprise["industry_code"])
+    say("举报 tips")
+    offsite = traj.offsite_stops
+    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of)
+    tip = _with_named_enterprise(tip, s.tips, enterprise)
+    t = known(s.tips, "received_at", as_of).set_index("tip_id")
+    for c in TIP_CONTEXT:
+        tip[c] = t[c].reindex(tip.index) if c in t else np.nan
+    return FeatureSet(
+        as_of=as_of,
+        enterprise=_stringify_evidence(enterprise),
+        tip=_stringify_evidence(tip),
+        site=_stringify_evidence(traj.sites),
+        ledger_mismatch=mm,
+        manifest_checks=checks,
+        stops=traj.stops,
+        vehicle=traj.vehicle,
+    )
+
+
+NAMED = ("unaccounted_t_365d", "unlicensed_receiver_t_365d", "night_share_excess_90d", "prior_confirmed_cases")
+for _f in NAMED:
+    _base = CATALOGUE[_f]
+    feature(f"named_{_f}", "tip", "network", _base.unit, f"举报点名企业的{_base.description_zh}",
+            f"the named enterprise's {_base.description_en}", f"被点名企业：{_base.description_zh} {{value:.2f}}",
+            f"named enterprise: {_base.description_en} {{value:.2f}}", _base.direction, _base.min_reason)
+
+
+def _with_named_enterprise(tip: pd.DataFrame, tips: pd.DataFrame, enterprise: pd.DataFrame) -> pd.DataFrame:
+    """The named enterprise's own evidence, as tip features ``named_<feature>``."""
+    named = tips.set_index("tip_id")["enterprise_id"].reindex(tip.index)
+    for f in NAMED:
+        col = enterprise[f] if f in enterprise else pd.Series(dtype=float)
+        tip[f"named_{f}"] = named.map(col).astype("float64").to_numpy()
+    return tip
