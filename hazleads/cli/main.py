@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from hazleads.cli import data, models
+from hazleads.cli import data, models, service
+from simulation.cli import simulate
 
 app = typer.Typer(
     name="hazleads",
@@ -14,9 +15,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("validate")(data.validate)
+app.command("simulate")(simulate)
 app.command("train")(models.train)
 app.command("score")(models.score)
 app.add_typer(models.models_app, name="models")
+app.command("serve")(service.serve)
+app.command("demo")(service.demo)
+app.add_typer(service.users_app, name="users")
+app.add_typer(service.audit_app, name="audit")
 
 
 @app.callback()
