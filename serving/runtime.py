@@ -58,8 +58,6 @@ class Runtime:
         from features import SnapshotError, load_snapshot
         from features.build import place_index
         from features.snapshot import snapshot_digest
-        from serving.context import SnapshotContext
-        from serving.geo import places_collection
 
         path = self.snapshot_source()
         if path is None:
@@ -73,13 +71,19 @@ class Runtime:
         except OSError as exc:
             self.problem = f"snapshot {path} cannot be read: {exc.strerror or exc}"
             return False
-        places = place_index(snap)
-        self.snapshot, self.snapshot_path, self.digest = snap, path, snapshot_digest(path)
+        self.use_snapshot(snap, path, snapshot_digest(path), place_index(snap))
+        return True
+
+    def use_snapshot(self, snap, path: Path, digest: str, places) -> None:
+        """Serve ``snap`` (already loaded and validated)."""
+        from serving.context import SnapshotContext
+        from serving.geo import places_collection
+
+        self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
         self.ctx, self.places = SnapshotContext(snap), places
         self.places_geojson = places_collection(snap.places)
-        log.info("snapshot loaded", extra={"snapshot": str(path), "digest": self.digest[:12],
+        log.info("snapshot loaded", extra={"snapshot": str(path), "digest": digest[:12],
                                            "last_day": str(snap.last_day.date())})
-        return True
 
     # ---- models ---------------------------------------------------------------------------
 
