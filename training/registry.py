@@ -42,6 +42,8 @@ class ModelLoadError(RuntimeError):
 def configure(settings: Settings) -> str:
     """Point MLflow at the settings' tracking store; create the experiment with artifacts in home."""
     uri = settings.mlflow_uri
+    # MLflow warns on every pickle save; our own checksum is what guards loading (see load_version)
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     mlflow.set_tracking_uri(uri)
     os.environ.setdefault("MLFLOW_TRACKING_URI", uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
@@ -83,6 +85,29 @@ def log_model(model, kind: str, example: pd.DataFrame, tags: dict[str, str] | No
     return version
 
 
+def _fetch(name: str, version: str, cache: Path | None) -> Path:
+    """The version's artifacts in a local folder: ``cache/name/version`` (downloaded once, moved into
+    place atomically) or a fresh temporary folder. The checksum is verified by the caller every time."""
+    uri = f"models:/{name}/{version}"
+    if cache is None:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tempfile.mkdtemp(prefix="hazleads-model-")))
+    target = cache / name / version
+    if (target / PICKLE).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=target.parent))
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp)))
+        try:
+            os.replace(local, target)
+        except OSError:  # another process put it there first
+            if not (target / PICKLE).exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
 @dataclass
 class LoadedModel:
     kind: str
@@ -102,20 +127,8 @@ def load_version(kind: str, version: str | None = None, alias: str | None = None
     expected = mv.tags.get("sha256")
     if not expected:
         raise ModelLoadError(f"{name} v{mv.version}: no checksum recorded; refusing to unpickle it")
-    target = (cache / name / str(mv.version)) if cache else Path(tempfile.mkdtemp(prefix="hazleads-model-"))
     try:
-        if not (target / PICKLE).exists():
-            tmp = Path(tempfile.mkdtemp(prefix="hazleads-dl-", dir=target.parent if cache else None)) if cache else target
-            if cache:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(tmp)))
-            if cache:
-                if target.exists():
-                    shutil.rmtree(target)
-                os.replace(local, target)
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                target = local
+        target = _fetch(name, str(mv.version), cache)
         actual = sha256_file(target / PICKLE)
         if actual != expected:
             raise ModelLoadError(f"{name} v{mv.version}: checksum mismatch (recorded {expected[:12]}, found {actual[:12]}); not loaded")

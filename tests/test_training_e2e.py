@@ -1,0 +1,182 @@
+"""A training run end to end on a simulated snapshot: metrics, registry, gate, rollback, scoring."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from features import load_snapshot
+from features.build import build
+from features.snapshot import snapshot_digest
+from training import registry
+from training.score import CONTRACT_COLUMNS, score_snapshot, score_tip
+from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def mlflow_at(trained_home):  # noqa: F811
+    home, settings, result = trained_home
+    registry.configure(settings)
+    return settings, result
+
+
+def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
+    settings, result = mlflow_at
+    m = result.metrics
+    assert {"lgbm", "logistic", "rules", "anomaly", "random"} <= set(m[m.entity == "enterprise"]["model"])
+    assert {"lgbm", "channel", "random"} <= set(m[m.entity == "tip"]["model"])
+    assert {"labels/precision@20", "truth/precision@20", "truth/recall@20", "labels/ap", "truth/ndcg@20"} <= set(m["metric"])
+    assert [d.promoted for d in result.decisions] == [True, True]
+    assert registry.champion_version("enterprise") == result.decisions[0].version
+
+
+def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snapshot):  # noqa: F811
+    settings, result = mlflow_at
+    loaded = registry.load_version("enterprise", alias=registry.CHAMPION, cache=settings.models_dir)
+    snap = load_snapshot(small_snapshot)
+    fs = build(snap, result.as_of)
+    a = loaded.model.predict_proba(fs.enterprise)[:, 1]
+    again = registry.load_version("enterprise", alias=registry.CHAMPION)  # fresh download, no cache
+    b = again.model.predict_proba(fs.enterprise)[:, 1]
+    np.testing.assert_allclose(a, b)
+    assert ((a >= 0) & (a <= 1)).all()
+
+
+def _rows_and_metric(result):
+    loaded = registry.load_version("enterprise", alias=registry.CHAMPION)
+    return loaded
+
+
+def test_gate_refuses_a_worse_model_and_keeps_the_champion(mlflow_at, small_snapshot):  # noqa: F811
+    settings, result = mlflow_at
+    champion = registry.champion_version("enterprise")
+    snap = load_snapshot(small_snapshot)
+    fs = build(snap, result.as_of)
+    rows = fs.enterprise.reset_index()
+    good = registry.load_version("enterprise", alias=registry.CHAMPION).model
+    # a model whose scores are reversed: the gate metric prefers the champion's order
+    worse = clone(good)
+    worse.__dict__.update(good.__dict__)
+    rows = rows.assign(label=np.where(good.predict_proba(rows)[:, 1] > np.median(good.predict_proba(rows)[:, 1]), 1.0, 0.0),
+                       as_of=result.as_of)
+
+    def metric(scores):
+        return float(np.mean(rows["label"].to_numpy()[np.argsort(-scores)[:10]]))
+
+    class Reversed(type(good)):
+        def predict_proba(self, X):
+            p = super().predict_proba(X)
+            return p[:, ::-1]
+
+    worse.__class__ = Reversed
+    import mlflow
+
+    with mlflow.start_run():
+        version = registry.log_model(worse, "enterprise", rows)
+        decision = registry.gate("enterprise", version, worse.predict_proba(rows)[:, 1], rows, metric, "precision@10")
+    assert not decision.promoted and "below the champion" in decision.reason
+    assert registry.champion_version("enterprise") == champion
+
+
+def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot):  # noqa: F811
+    settings, result = mlflow_at
+    champion = registry.champion_version("enterprise")
+    good = registry.load_version("enterprise", alias=registry.CHAMPION).model
+    snap = load_snapshot(small_snapshot)
+    rows = build(snap, result.as_of).enterprise
+    import mlflow
+
+    with mlflow.start_run():
+        version = registry.log_model(good, "enterprise", rows)
+    # corrupt the stored pickle behind the registry's back
+    src = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{registry.NAMES['enterprise']}/{version}")
+    stored = mlflow.MlflowClient().get_model_version(registry.NAMES["enterprise"], version).source
+    model_dir = next(p for p in (settings.mlflow_artifacts).rglob("model.pkl") if stored.split("/")[-1] in str(p))
+    model_dir.write_bytes(b"not a pickle")
+    with pytest.raises(registry.ModelLoadError, match="checksum"):
+        registry.load_version("enterprise", version=version)
+    decision = registry.gate("enterprise", version, good.predict_proba(rows)[:, 1], rows, lambda s: 1.0, "m")
+    assert not decision.promoted and "does not load back" in decision.reason
+    assert registry.champion_version("enterprise") == champion
+    with pytest.raises(registry.ModelLoadError):
+        registry.promote("enterprise", version)
+    assert src
+
+
+def test_promote_and_rollback(mlflow_at, small_snapshot):  # noqa: F811
+    settings, result = mlflow_at
+    first = registry.champion_version("enterprise")
+    good = registry.load_version("enterprise", alias=registry.CHAMPION).model
+    rows = build(load_snapshot(small_snapshot), result.as_of).enterprise
+    import mlflow
+
+    with mlflow.start_run():
+        version = registry.log_model(good, "enterprise", rows)
+    registry.promote("enterprise", version)
+    assert registry.champion_version("enterprise") == version
+    assert registry.rollback("enterprise") == first
+    assert registry.champion_version("enterprise") == first
+
+
+def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, tmp_path):  # noqa: F811
+    settings, result = mlflow_at
+    snap = load_snapshot(small_snapshot)
+    ent = registry.load_version("enterprise", alias=registry.CHAMPION)
+    tip = registry.load_version("tip", alias=registry.CHAMPION)
+    digest = snapshot_digest(small_snapshot)
+    versions = {"enterprise": ent.version, "tip": tip.version}
+    a = score_snapshot(snap, result.as_of, ent.model, tip.model, versions, digest)
+    a.write(tmp_path / "a")
+    b = score_snapshot(snap, result.as_of, ent.model, tip.model, versions, digest)
+    b.write(tmp_path / "b")
+    for name in ("enterprise_leads.csv", "tip_leads.csv", "site_leads.csv", "ledger_mismatch.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    e = pd.read_csv(tmp_path / "a" / "enterprise_leads.csv")
+    assert list(e.columns) == CONTRACT_COLUMNS["enterprise"]
+    assert e["score"].between(0, 1).all() and list(e["rank"]) == list(range(1, len(e) + 1))
+    reasons = [json.loads(r) for r in e["reasons"]]
+    assert all(isinstance(r, list) and r for r in reasons)
+    assert sum("探索性抽样" in " ".join(r) for r in reasons[:20]) == 2  # 10% of the first 20
+    t = pd.read_csv(tmp_path / "a" / "tip_leads.csv", keep_default_na=False)
+    assert list(t.columns) == CONTRACT_COLUMNS["tip"]
+    s = pd.read_csv(tmp_path / "a" / "site_leads.csv")
+    assert list(s.columns) == CONTRACT_COLUMNS["site"]
+    # a different model version draws a different exploration sample (seeded by the version)
+    c = score_snapshot(snap, result.as_of, ent.model, tip.model, {**versions, "enterprise": "999"}, digest)
+    assert list(c.enterprise["enterprise_id"].head(18)) == list(a.enterprise["enterprise_id"].head(18))
+
+
+def test_score_one_tip_at_intake(mlflow_at, small_snapshot):  # noqa: F811
+    settings, result = mlflow_at
+    snap = load_snapshot(small_snapshot)
+    fs = build(snap, result.as_of)
+    tip = registry.load_version("tip", alias=registry.CHAMPION)
+    stops = fs.stops[~fs.stops["registered"]]
+    s = stops.iloc[len(stops) // 2]
+    out = score_tip({"tip_id": "NEW1", "received_at": (s["end"] + pd.Timedelta(hours=5)).isoformat(), "channel": "12369",
+                     "text": "晚上有罐车在河边倒黑色的油，很臭", "lat": float(s["lat"]), "lon": float(s["lon"])},
+                    snap, fs, tip.model)
+    assert 0 <= out["score"] <= 1 and out["reasons"]
+    assert out["corroboration"]["stops_nearby"], "the stop we placed the tip at must corroborate it"
+    assert str(s["vehicle_id"]) in out["vehicle_ids"]
+
+
+def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from hazleads.cli.main import app
+
+    settings, result = mlflow_at
+    monkeypatch.setenv("HAZLEADS_HOME", str(settings.home_dir))
+    res = CliRunner().invoke(app, ["score", "--data", str(small_snapshot), "--as-of", str(result.as_of.date()), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(
+        ["enterprise_leads.csv", "tip_leads.csv", "site_leads.csv", "ledger_mismatch.csv"])
+    shutil.rmtree(tmp_path / "o")
