@@ -29,7 +29,6 @@ from features.trips import (
     NEAR_KARST_M,
     NEAR_PROTECTED_M,
     NEAR_WATER_M,
-    as_of_window,
     classify_stops,
     trip_table,
 )
@@ -37,16 +36,19 @@ from features.trips import (
 STOP_WINDOW_DAYS = 365  # stops older than this at as_of feed no feature
 
 STOP_FIELDS = ["when", "where", "vehicle_id", "manifest_id", "place", "dist_m", "minutes"]
-TRIP_FIELDS = ["manifest_id", "vehicle_id", "when", "hours", "usual"]
+TRIP_FIELDS = ["manifest_id", "vehicle_id", "when"]
 
 
 @dataclass
 class TrajectoryEvidence:
-    """Everything the trajectories say at ``as_of``. ``stops``: classified stays started in the 365
-    days to as_of — stops and silent stays (``dark``: terminal off, vehicle unmoved, see
-    ``dark_stays``) merged where they continue each other (``merge_stays``); ``trips``: one row per manifest known at as_of; ``enterprise`` / ``vehicle``:
-    features (with ``<feature>@<field>`` evidence) by enterprise_id / vehicle_id; ``sites``:
-    candidate illegal sites (see ``features.sites``)."""
+    """Everything the trajectories say at ``as_of``.
+
+    ``stops``: classified stays started in the 365 days to as_of — stops and silent stays
+    (``dark``: terminal off, vehicle unmoved, see ``dark_stays``) merged where they continue each
+    other (``merge_stays``); ``trips``: one row per manifest known at as_of; ``enterprise`` /
+    ``vehicle``: features (with ``<feature>@<field>`` evidence) by enterprise_id / vehicle_id;
+    ``sites``: candidate illegal sites by site_id (see ``features.sites``).
+    """
 
     as_of: pd.Timestamp
     stops: pd.DataFrame
@@ -110,8 +112,7 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
     places = places if places is not None else snapshot_places(snapshot)
     stops = pd.concat([stops_as_of(index, as_of).assign(dark=False),
                        dark_stays(index, cutoff(as_of)).assign(dark=True)], ignore_index=True)
-    stops = merge_stays(stops, index.params.max_diameter_m)
-    stops = as_of_window(stops, "start", as_of, STOP_WINDOW_DAYS)
+    stops = merge_stays(stops, index.params.max_diameter_m, since=as_of_window_start(as_of, STOP_WINDOW_DAYS))
     s = classify_stops(stops, snapshot.enterprises, snapshot.vehicles, snapshot.manifests, places, as_of)
     s["suspicion"] = stop_suspicion(s)
     trips = trip_table(snapshot.manifests, index, snapshot.enterprises, s, as_of)
@@ -123,11 +124,13 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
     return TrajectoryEvidence(as_of, s, trips, enterprise, vehicle, sites, index.params)
 
 
-def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float = GPS_GAP_S) -> pd.DataFrame:
+def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float = GPS_GAP_S,
+                since: pd.Timestamp | None = None) -> pd.DataFrame:
     """One row per stay: consecutive stops and silent stays of a vehicle less than ``max_break_s``
     apart with centres within ``max_diameter_m`` are one stay (a terminal that wakes up hourly in a
     parked truck, or jitter that breaks a stop for a fix). Its centre is the fix-weighted mean of
-    the parts' centres; ``n_parts`` counts them; ``dark`` if any part was silent."""
+    the parts' centres; ``n_parts`` counts them; ``dark`` if any part was silent. With ``since``,
+    only stays starting then or later are returned (chains are still found on all the stops)."""
     s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
     if s.empty:
         return s.assign(n_parts=pd.Series(dtype="int64"))
@@ -137,18 +140,21 @@ def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float =
     link[1:] = ((v[1:] == v[:-1])
                 & ((s["start"].to_numpy()[1:] - s["end"].to_numpy()[:-1]) <= np.timedelta64(int(max_break_s * 1e9), "ns"))
                 & (haversine_m(lat[1:], lon[1:], lat[:-1], lon[:-1]) <= max_diameter_m))
+    g = np.cumsum(~link)
+    if since is not None:
+        first_start = s["start"].to_numpy()[~link]  # the start of each chain, chains numbered 1..
+        keep = first_start[g - 1] >= np.datetime64(pd.Timestamp(since).as_unit("ns"))
+        s, g, link, lat, lon = s[keep].reset_index(drop=True), g[keep], link[keep], lat[keep], lon[keep]
     if not link.any():
         return s.assign(n_parts=1)
-    g = np.cumsum(~link)
     w = s["n_fixes"].to_numpy(float)
     agg = pd.DataFrame({"g": g, "wlat": lat * w, "wlon": lon * w, "w": w}).groupby("g").sum()
     first = s.groupby(g)
-    out = pd.DataFrame({
+    return pd.DataFrame({
         "vehicle_id": first["vehicle_id"].first(), "start": first["start"].min(), "end": first["end"].max(),
         "lat": agg["wlat"] / agg["w"], "lon": agg["wlon"] / agg["w"], "n_fixes": first["n_fixes"].sum(),
         "dark": first["dark"].any(), "n_parts": first.size(),
     }).reset_index(drop=True)
-    return out
 
 
 def stop_suspicion(s: pd.DataFrame) -> pd.Series:
@@ -217,11 +223,11 @@ TRIP_FEATURES = {
                                      "{value:.0f} 次载货途中 GPS 中断超10分钟（如联单 {manifest_id}）",
                                      "{value:.0f} GPS silences over 10 min with a load (e.g. manifest {manifest_id})", 2.0),
     "trip_duration_excess_ratio": ("ratio", "联单运输用时与同线路以往通常用时之比（最大）", "longest trip relative to the usual duration of earlier trips on the route",
-                                   "联单 {manifest_id} 用时 {hours:.1f} 小时，是该线路通常（{usual:.1f} 小时）的 {value:.1f} 倍",
-                                   "manifest {manifest_id} took {hours:.1f} h, {value:.1f} times the route's usual {usual:.1f} h", 2.0),
+                                   "联单 {manifest_id}（{when} 出发）用时 {actual:.1f} 小时，是该线路通常（{usual:.1f} 小时）的 {value:.1f} 倍",
+                                   "manifest {manifest_id} (left {when}) took {actual:.1f} h, {value:.1f} times the route's usual {usual:.1f} h", 2.0),
     "detour_excess_ratio": ("ratio", "联单实际行驶里程绕行系数与同线路通常之比（最大）", "largest detour (path over straight line) relative to the route's usual",
-                            "联单 {manifest_id} 绕行系数 {hours:.1f}，是该线路通常（{usual:.1f}）的 {value:.1f} 倍",
-                            "manifest {manifest_id} detour {hours:.1f}, {value:.1f} times the route's usual {usual:.1f}", 1.5),
+                            "联单 {manifest_id}（{when} 出发）行驶里程为直线距离的 {actual:.1f} 倍，是该线路通常（{usual:.1f}）的 {value:.1f} 倍",
+                            "manifest {manifest_id} (left {when}) drove {actual:.1f} times the straight line, {value:.1f} times the route's usual {usual:.1f}", 1.5),
     "receipts_without_gps_visit": ("count", "已确认接收但车辆轨迹从未到达接收单位1公里内的联单数", "receipts confirmed although the vehicle's fixes never came within 1 km of the receiver",
                                    "{value:.0f} 张联单已确认接收但车辆未到过接收单位（如 {manifest_id}，车辆 {vehicle_id}）",
                                    "{value:.0f} receipts without the vehicle ever reaching the receiver (e.g. {manifest_id}, vehicle {vehicle_id})", 1.0),
@@ -354,29 +360,29 @@ def as_of_window_start(as_of, days: int) -> pd.Timestamp:
 
 
 def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str = "") -> None:
-    rows = rows.assign(
-        when=rows["gps_gap_at"], hours=np.nan, usual=np.nan,
-        no_visit=rows["receipt_without_visit"].astype(float),
-        no_gps=(~rows["has_gps"]).astype(float))
-    spec = {
-        "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", None, None),
-        "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", None, None),
-        "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "duration_h", "route_duration_median_h"),
-        "detour_excess_ratio": ("detour_excess_ratio", "max", "detour_ratio", "route_detour_median"),
-        "receipts_without_gps_visit": ("no_visit", "sum", None, None),
-        "manifests_without_gps": ("no_gps", "sum", None, None),
+    """Trip features by ``entity_id`` over manifests departed in each window, with the evidence of
+    the worst trip: its manifest, vehicle and ``when`` (the longest silence's start for gap
+    features, else the departure), and ``actual`` / ``usual`` for the ratios."""
+    rows = rows.assign(no_visit=rows["receipt_without_visit"].astype(float), no_gps=(~rows["has_gps"]).astype(float))
+    spec = {  # stem: (column, aggregate, evidence time, actual, usual)
+        "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", "gps_gap_at", None, None),
+        "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", "gps_gap_at", None, None),
+        "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "departed_at", "duration_h", "route_duration_median_h"),
+        "detour_excess_ratio": ("detour_excess_ratio", "max", "departed_at", "detour_ratio", "route_detour_median"),
+        "receipts_without_gps_visit": ("no_visit", "sum", "departed_at", None, None),
+        "manifests_without_gps": ("no_gps", "sum", "departed_at", None, None),
     }
     for stem in stems:
-        col, how, hours, usual = spec[stem]
+        col, how, when, actual, usual = spec[stem]
+        fields = TRIP_FIELDS + (["actual", "usual"] if actual else [])
         for w in TRIP_WINDOWS[stem]:
             name = f"{prefix}{stem}_{w}d"
             r = rows[rows["departed_at"] >= as_of_window_start(as_of, w)]
-            if hours:
-                r = r.assign(hours=r[hours], usual=r[usual])
+            r = r.assign(when=r[when], **({"actual": r[actual], "usual": r[usual]} if actual else {}))
             vals = getattr(r.groupby("entity_id")[col], how)() if len(r) else pd.Series(dtype=float)
             vals = vals.reindex(out.index).astype("float64")
             out[name] = vals.fillna(0.0) if how == "sum" else vals
             top = r[r[col].notna() & (r[col] > 0)].sort_values([col, "departed_at"], ascending=[False, False])
             top = top.drop_duplicates("entity_id").set_index("entity_id")
-            for f in TRIP_FIELDS:
+            for f in fields:
                 out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)
