@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from hazleads.settings import Settings, get_settings
 from serving.api import errors
@@ -41,15 +41,10 @@ from serving.runtime import Runtime
 
 log = logging.getLogger("hazleads.serving")
 PUBLIC_PATHS = frozenset({"/healthz"})
-API_PREFIX = "/v1"
 Warm = Literal["sync", "background", "off"]
 
 
-def api_router() -> APIRouter:
-    v1 = APIRouter(prefix=API_PREFIX)
-    for r in (leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta):
-        v1.include_router(r.router)
-    return v1
+ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
@@ -104,8 +99,8 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
     )
     app.state.metrics = metrics
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(api_router())
+    for module in ROUTERS:  # each router carries its full path (/v1/...), so route templates are whole
+        app.include_router(module.router)
     # outermost last: RequestContext -> BodyLimit -> AuthGate -> routes
     app.add_middleware(AuthGate, get_db=lambda: app.state.runtime.db, public=PUBLIC_PATHS, metrics=metrics)
     app.add_middleware(BodyLimit, limit=max_body)

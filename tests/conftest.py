@@ -62,10 +62,11 @@ def hand_snapshot(tmp_path_factory):
     from features.snapshot import snapshot_digest
     from tests.service_support import write_service_snapshot
 
-    path = write_service_snapshot(tmp_path_factory.mktemp("hand") / "snapshot")
+    folder = tmp_path_factory.mktemp("hand")
+    path = write_service_snapshot(folder / "snapshot")
     snap = load_snapshot(path)
     return {"path": path, "snapshot": snap, "digest": snapshot_digest(path), "places": place_index(snap),
-            "features": build(snap, snap.last_day)}
+            "features": build(snap, snap.last_day), "mlflow_uri": f"sqlite:///{folder / 'mlflow.db'}"}
 
 
 @pytest.fixture

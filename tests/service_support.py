@@ -154,7 +154,9 @@ def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users
     from hazleads.settings import Settings
     from serving.app import create_app
 
-    settings = Settings(home=home / "home", database_url=db_url)
+    # one (empty) MLflow store for every such service of the session, named explicitly: the registry
+    # exports the first tracking URI it sees to the environment
+    settings = Settings(home=home / "home", database_url=db_url, mlflow_tracking_uri=hand["mlflow_uri"])
     app = create_app(settings, data=hand["path"], warm="off", watch_interval_s=0, **app_kw)
     with TestClient(app, raise_server_exceptions=False) as client:
         rt = app.state.runtime

@@ -14,7 +14,7 @@ from serving.db.models import AuditEntry
 from serving.schemas.common import ERRORS
 from serving.schemas.meta import AuditPage, AuditVerdict
 
-router = APIRouter(prefix="/audit", tags=["audit"], responses=ERRORS)
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 
 
 @router.get("", response_model=AuditPage, summary="Audit rows, oldest first")

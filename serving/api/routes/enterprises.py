@@ -19,7 +19,7 @@ from serving.repo import runs
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.detail import EnterpriseDetail
 
-router = APIRouter(prefix="/enterprises", tags=["enterprises"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"], responses={**ERRORS, **NOT_FOUND})
 EnterpriseIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 MISMATCH_COLS = ("month", "waste_code", "category", "generated_t", "accounted_t", "balance_gap_t", "manifest_gap_t",
                  "receipt_gap_t", "power_gap_t", "unaccounted_t", "score")

@@ -31,9 +31,12 @@ def readyz(user: AnyUser, rt: RuntimeDep):
         db_ok = False
     r = rt.readiness()
     ready = db_ok and lead_list and bool(r["enterprise_model"]) and bool(r["features"])
-    problem = r["problem"] if not ready else None
+    problem = None
     if not db_ok:
         problem = "database unavailable"
+    elif not ready:
+        problem = r["problem"] or ("no champion enterprise model" if not r["enterprise_model"] else
+                                   "the evidence tables are being built" if not r["features"] else "no lead list stored yet")
     body = Ready(ready=ready, database=db_ok, phase=str(r["phase"]), snapshot=bool(r["snapshot"]),
                  features=bool(r["features"]), models=rt.versions(), lead_list=lead_list, problem=problem)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)

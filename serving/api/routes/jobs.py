@@ -19,7 +19,7 @@ from serving.repo import runs
 from serving.schemas.admin import JobList, JobOut, RunList, ScoringIn, TrainingIn
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
 
-router = APIRouter(tags=["jobs"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1", tags=["jobs"], responses={**ERRORS, **NOT_FOUND})
 BUSY = {409: {"model": ErrorBody, "description": "a job of this kind is already running"}}
 JobId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 

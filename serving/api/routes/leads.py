@@ -16,7 +16,7 @@ from serving.repo import leads as repo
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.leads import EnterpriseLeadPage, SiteLeadPage, TipLeadPage
 
-router = APIRouter(prefix="/leads", tags=["leads"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/leads", tags=["leads"], responses={**ERRORS, **NOT_FOUND})
 
 County = Annotated[str | None, Query(min_length=1, max_length=64, description="only this county")]
 Industry = Annotated[str | None, Query(pattern=r"^[A-Z][0-9]{0,4}$", description="GB/T 4754 code prefix, e.g. C26")]

@@ -13,7 +13,7 @@ from serving.repo import runs
 from serving.schemas.common import ERRORS, FeatureCollection
 from serving.schemas.meta import Catalogue, Filters, Me
 
-router = APIRouter(tags=["meta"], responses=ERRORS)
+router = APIRouter(prefix="/v1", tags=["meta"], responses=ERRORS)
 PlaceKind = Literal["river", "reservoir", "karst", "protected", "landfill"]
 
 

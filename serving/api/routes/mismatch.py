@@ -17,7 +17,7 @@ from serving.db.models import Mismatch
 from serving.schemas.common import ERRORS, NOT_FOUND
 from serving.schemas.mismatch import MismatchPage
 
-router = APIRouter(prefix="/ledger-mismatch", tags=["ledger mismatch"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/ledger-mismatch", tags=["ledger mismatch"], responses={**ERRORS, **NOT_FOUND})
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 

@@ -14,7 +14,7 @@ from serving.runtime import KINDS
 from serving.schemas.admin import KindModels, ModelsOut, PromoteIn
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
 
-router = APIRouter(prefix="/models", tags=["models"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/models", tags=["models"], responses={**ERRORS, **NOT_FOUND})
 Kind = Literal["enterprise", "tip"]
 REFUSED = {409: {"model": ErrorBody, "description": "the registry refused: the version does not load or verify"}}
 

@@ -22,7 +22,7 @@ from serving.repo import outcomes as repo
 from serving.schemas.common import ERRORS, NOT_FOUND
 from serving.schemas.outcomes import OutcomeIn, OutcomeOut, OutcomePage
 
-router = APIRouter(prefix="/outcomes", tags=["outcomes"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses={**ERRORS, **NOT_FOUND})
 
 
 def _target(rt, s, user, body: OutcomeIn) -> tuple[str | None, str | None, str | None] | None:

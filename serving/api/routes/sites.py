@@ -19,7 +19,7 @@ from serving.repo import leads as leads_repo
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.detail import SiteDetail
 
-router = APIRouter(prefix="/sites", tags=["sites"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/sites", tags=["sites"], responses={**ERRORS, **NOT_FOUND})
 
 
 @router.get("/{site_id}", response_model=SiteDetail, summary="One candidate site and its evidence")

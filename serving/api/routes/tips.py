@@ -22,7 +22,7 @@ from serving.db.models import Outcome, Tip
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody, Lang
 from serving.schemas.tips import Channel, TipDetail, TipIn, TipIntakeOut, TipPage
 
-router = APIRouter(prefix="/tips", tags=["tips"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/tips", tags=["tips"], responses={**ERRORS, **NOT_FOUND})
 log = logging.getLogger("hazleads.serving")
 LOCAL = ZoneInfo("Asia/Shanghai")
 

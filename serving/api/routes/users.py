@@ -14,7 +14,7 @@ from serving.db.models import User
 from serving.schemas.admin import UserCreated, UserIn, UserList
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
 
-router = APIRouter(prefix="/users", tags=["users"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix="/v1/users", tags=["users"], responses={**ERRORS, **NOT_FOUND})
 
 
 def user_out(u: User) -> dict:
