@@ -262,11 +262,11 @@ def test_agrees_with_movingpandas_on_real_gps(source, max_diameter, min_duration
 
 @pytest.mark.skipif(not REALDATA.exists(), reason="../shared/realdata is not here")
 def test_agrees_with_movingpandas_on_a_day_of_dense_geolife():
-    """Two users' 1–5 s GeoLife fixes over a few hours each (~5,000 fixes): long windows, walking
+    """Two users' 1–5 s GeoLife fixes over a few hours each (~4,000 fixes): long windows, walking
     speed, hundreds of points per stop."""
     f = _skmob()
-    day = f[(f.ts >= "2008-10-24 00:00") & (f.ts < "2008-10-24 06:00") | (f.ts >= "2008-11-01") & (f.ts < "2008-11-01 08:00")]
-    assert len(day) > 3000
+    day = f[(f.ts >= "2008-10-24 00:00") & (f.ts < "2008-10-24 03:00") | (f.ts >= "2008-11-01") & (f.ts < "2008-11-01 06:00")]
+    assert len(day) > 2500
     for d, s in [(30, 60), (100, 120)]:
         ours, ref = detect_stops(day, d, s), _mpd_stops(day, d, s)
         assert min(overlap_shares(ours, ref)) >= 0.95
@@ -278,7 +278,7 @@ def test_agrees_with_movingpandas_on_simulated_messy_trucks():
     points; we keep the first of each (vehicle, ts): windows differ by a repeated point at most, so
     stops can differ at their edges, never in number by more than a few percent."""
     rng = np.random.default_rng(11)
-    clean = _simulated_trucks(rng, n_vehicles=3, hours=24)
+    clean = _simulated_trucks(rng, n_vehicles=3, hours=16)
     messy = pd.concat([clean, clean.sample(frac=0.05, random_state=5)]).sample(frac=1.0, random_state=6)
     for d, s in SETTINGS:
         ours = detect_stops(messy, d, s)
@@ -307,10 +307,10 @@ def test_stops_derived_from_the_index_equal_detection_on_truncated_fixes(params)
     assert index.report.jumps >= 30
     assert params.max_gap_s is None or index.dark.size > 5
     stops = index.stops
-    when = [pd.Timestamp(t) + pd.Timedelta(1) for t in index.jumps.ts[:15]]
-    when += list(stops["end"].sample(10, random_state=1)) + list(stops["end"].sample(10, random_state=2) + pd.Timedelta(1))
-    when += list(stops["start"].sample(10, random_state=3) + pd.Timedelta(seconds=200))
-    when += list(f["ts"].sample(10, random_state=4)) + [f.ts.min(), f.ts.max() + pd.Timedelta(1)]
+    when = [pd.Timestamp(t) + pd.Timedelta(1) for t in index.jumps.ts[:10]]
+    when += list(stops["end"].sample(6, random_state=1)) + list(stops["end"].sample(6, random_state=2) + pd.Timedelta(1))
+    when += list(stops["start"].sample(6, random_state=3) + pd.Timedelta(seconds=200))
+    when += list(f["ts"].sample(6, random_state=4)) + [f.ts.min(), f.ts.max() + pd.Timedelta(1)]
     for t in when:
         truncated = clean_fixes(f[f.ts < t])[0]
         expected = detect_stops(truncated, params.max_diameter_m, params.min_duration_s, params.max_gap_s)

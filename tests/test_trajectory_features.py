@@ -308,3 +308,14 @@ def test_smoke_on_a_simulated_city(tmp_path):
         dumps = sites[sites["kind"] == "dump"]
         found = [haversine_m(r.lat, r.lon, ev.sites["lat"], ev.sites["lon"]).min() < 300 for r in dumps.itertuples()]
         assert np.mean(found) >= 0.5
+
+
+def test_stop_index_built_on_a_dask_cluster_equals_the_local_one(night):
+    """Partitioned by vehicle on (threaded) Dask workers and merged: the same stops and evidence."""
+    distributed = pytest.importorskip("distributed")
+    snap, ev = night
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        index = build_stop_index(snap, client=client, partitions=2)
+    local = build_stop_index(snap)
+    pd.testing.assert_frame_equal(index.stops, local.stops)
+    pd.testing.assert_frame_equal(trajectory_evidence(snap, AS_OF, index).enterprise, ev.enterprise)
