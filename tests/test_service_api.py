@@ -74,7 +74,7 @@ def test_enterprise_detail_has_history_ledger_manifests_stops_and_map(service):
     layers = {(f["properties"]["layer"], f["geometry"]["type"]) for f in d["map"]["features"]}
     assert {("enterprise", "Point"), ("stop", "Point"), ("track", "LineString"), ("place", "LineString")} <= layers
     assert [(p["month"], p["kwh"], p["generated_t"]) for p in d["power"]] == [("2021-01", 2380.5, 10.0), ("2021-02", None, 10.0)]
-    assert d["tips"] == [{"tip_id": "T2", "received_at": "2021-02-12T08:00:00", "channel": "informant", "score": 0.6}]
+    assert d["tips"] == [{"tip_id": "T2", "received_at": "2021-02-12T08:00:00+08:00", "channel": "informant", "score": 0.6}]
     assert service.get("inv", "/v1/enterprises/E1", params={"as_of": EARLIER}).json()["score"] == 0.6
 
 
@@ -141,7 +141,7 @@ def test_tip_intake_stores_and_answers_without_a_model(service):
     assert r.status_code == 201, r.text
     tip = r.json()
     assert tip["county"] == "阳朔县" and tip["source"] == "intake" and tip["score"] is None  # no tip model here
-    assert tip["received_at"] == "2021-03-04T21:00:00"
+    assert tip["received_at"] == "2021-03-04T21:00:00+08:00"
     listed = service.get("inv_yangshuo", "/v1/tips", params={"source": "intake"}).json()["items"]
     assert [t["tip_id"] for t in listed] == [tip["tip_id"]]
     assert service.get("inv_lingui", f"/v1/tips/{tip['tip_id']}").status_code == 404

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from serving.schemas.common import In, Num, Out
+from serving.schemas.common import In, Num, Out, UtcTime
 from serving.schemas.leads import ListInfo
 
 Role = Literal["investigator", "env_bureau", "admin", "auditor"]
@@ -30,7 +30,7 @@ class UserOut(Out):
     name: str
     role: str
     county: str | None = None
-    created_at: dt.datetime
+    created_at: UtcTime
     disabled: bool
 
 
@@ -56,8 +56,8 @@ class JobOut(Out):
     id: int
     kind: str
     status: Literal["running", "succeeded", "failed"]
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
+    started_at: UtcTime
+    finished_at: UtcTime | None = None
     requested_by: str | None = None
     params: dict[str, Any] = {}
     progress: str | None = None
@@ -77,7 +77,7 @@ class PromoteIn(In):
 class ModelVersionOut(Out):
     version: str
     champion: bool
-    created: dt.datetime | None = None
+    created: UtcTime | None = None
     gate: str | None = None
     run_id: str | None = None
 
@@ -92,7 +92,7 @@ class EvaluationRow(Out):
 
 class TrainingRunOut(Out):
     run_id: str
-    started: dt.datetime | None = None
+    started: UtcTime | None = None
     status: str | None = None
     as_of: str | None = None
     decisions: dict[str, str] = {}

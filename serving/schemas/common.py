@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 Lang = Literal["zh", "en"]
 EntityId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -30,6 +34,19 @@ def _finite(v: Any) -> Any:
 Num = Annotated[float | None, BeforeValidator(_finite)]
 
 
+def _zone(tz: dt.tzinfo):
+    def attach(v: dt.datetime) -> dt.datetime:
+        return v.replace(tzinfo=tz) if v.tzinfo is None else v
+
+    return attach
+
+
+# Stored times are zone-free: record-keeping times in UTC, the data's own times in local time
+# (Asia/Shanghai, as the contract says). Answers always carry the offset.
+UtcTime = Annotated[dt.datetime, AfterValidator(_zone(dt.UTC))]
+LocalTime = Annotated[dt.datetime, AfterValidator(_zone(SHANGHAI))]
+
+
 class Out(BaseModel):
     """Base of every response body."""
 
@@ -43,7 +60,8 @@ class In(BaseModel):
 
 
 class ErrorBody(Out):
-    detail: str = Field(description="what went wrong, and what would be accepted")
+    detail: str | list[dict[str, Any]] = Field(
+        description="what went wrong and what would be accepted; for invalid fields, one entry per field (loc, msg, type)")
     request_id: str | None = Field(None, description="quote it when reporting a problem")
 
 
@@ -71,6 +89,8 @@ class FeatureCollection(Out):
 
 ERRORS = {
     401: {"model": ErrorBody, "description": "missing or invalid bearer token"},
+    413: {"model": ErrorBody, "description": "request body over 64 KB"},
+    422: {"model": ErrorBody, "description": "a parameter or field is not acceptable (each named, with what is)"},
     403: {"model": ErrorBody, "description": "the token is valid but its role may not do this"},
     503: {"model": ErrorBody, "description": "not ready (no lead list or model yet) or the database is unavailable"},
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from serving.schemas.common import FeatureCollection, Num, Out
+from serving.schemas.common import FeatureCollection, LocalTime, Num, Out, UtcTime
 from serving.schemas.leads import ListInfo
 
 
@@ -65,9 +65,9 @@ class ManifestOut(Out):
     vehicle_id: str
     waste_code: str
     quantity_t: Num = None
-    departed_at: dt.datetime | None = None
+    departed_at: LocalTime | None = None
     received_t: Num = None
-    received_at: dt.datetime | None = None
+    received_at: LocalTime | None = None
     receiver_licence: str | None = None
     transport_licence: str | None = None
     hazmat_permit: bool | None = None
@@ -81,8 +81,8 @@ class ManifestOut(Out):
 
 class StopOut(Out):
     vehicle_id: str
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalTime
+    end: LocalTime
     lat: float
     lon: float
     duration_min: Num = None
@@ -99,7 +99,7 @@ class StopOut(Out):
 
 class TipRef(Out):
     tip_id: str
-    received_at: dt.datetime
+    received_at: LocalTime
     channel: str
     score: Num = None
 
@@ -111,7 +111,7 @@ class OutcomeRef(Out):
     violation: str | None = None
     tonnes: Num = None
     opened: dt.date
-    recorded_at: dt.datetime
+    recorded_at: UtcTime
 
 
 class EnterpriseDetail(Out):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from serving.schemas.common import Num, Out, Page
+from serving.schemas.common import LocalTime, Num, Out, Page, UtcTime
 
 
 class ListInfo(Out):
@@ -15,7 +15,7 @@ class ListInfo(Out):
     as_of: dt.date
     model_version: str | None = Field(description="version of the model that produced the list (rules for sites)")
     snapshot_digest: str
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class LeadBase(Out):
@@ -40,7 +40,7 @@ class EnterpriseLead(LeadBase):
 class TipLead(LeadBase):
     tip_id: str
     channel: str | None = None
-    received_at: dt.datetime | None = None
+    received_at: LocalTime | None = None
     redacted: bool = Field(False, description="informant tip: text and identifying fields withheld")
     enterprise_ids: list[str] = []
     vehicle_ids: list[str] = []

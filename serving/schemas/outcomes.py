@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from serving.schemas.common import In, Num, Out, Page
+from serving.schemas.common import In, Num, Out, Page, UtcTime
 
 Violation = Literal["dumping_3t", "covert_discharge", "water_dumping", "unlicensed_operation",
                     "supplying_unlicensed", "other"]
@@ -48,7 +48,7 @@ class OutcomeOut(Out):
     enterprise_id: str | None = None
     tip_id: str | None = None
     recorded_by: str | None = None
-    recorded_at: dt.datetime
+    recorded_at: UtcTime
 
 
 class OutcomePage(Page):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from serving.schemas.common import In, Num, Out, Page
+from serving.schemas.common import In, LocalTime, Num, Out, Page
 
 Channel = Literal["12369", "110", "online", "informant", "patrol", "other"]
 
@@ -30,8 +30,8 @@ class TipIn(In):
 
 class StopNearby(Out):
     vehicle_id: str
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalTime
+    end: LocalTime
     lat: float
     lon: float
     distance_m: Num = None
@@ -55,7 +55,7 @@ class Corroboration(Out):
 class TipOut(Out):
     tip_id: str
     source: Literal["snapshot", "intake"]
-    received_at: dt.datetime
+    received_at: LocalTime
     channel: str
     county: str | None = Field(None, description="jurisdiction")
     redacted: bool = False
