@@ -75,7 +75,13 @@ class Registry:
     lookalikes: list[tuple[str, str, int, int, str]] = field(default_factory=list)  # id, kind, day0, day1, note
 
     def fleet(self, carrier: int) -> list[Vehicle]:
-        return [v for v in self.vehicles if v.carrier == carrier]
+        """The carrier's vehicles (indexed lazily; the index follows additions to ``vehicles``)."""
+        if getattr(self, "_fleet_n", -1) != len(self.vehicles):
+            fleets: dict[int, list[Vehicle]] = {}
+            for v in self.vehicles:
+                fleets.setdefault(v.carrier, []).append(v)
+            self._fleets, self._fleet_n = fleets, len(self.vehicles)
+        return self._fleets.get(carrier, [])
 
     def of(self, ent: int) -> list[Licence]:
         """Licences held by ``ent`` (indexed lazily; the index follows changes to ``licences``)."""

@@ -124,6 +124,10 @@ class GpsWriter:
         if not ts:
             return None
         x, y, t, s = (np.concatenate(a) for a in (xs, ys, ts, sp))
+        inside = t < period.t0 + period.n_days * DAY_S  # the snapshot ends at the period's last midnight
+        x, y, t, s = x[inside], y[inside], t[inside], s[inside]
+        if len(t) == 0:
+            return None
         order = np.argsort(t, kind="stable")
         x, y, t, s = x[order], y[order], t[order], s[order]
         return self._faults(veh, m, x, y, t, s, rng)

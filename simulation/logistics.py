@@ -62,41 +62,47 @@ def lapse_licences(reg: Registry, period: Period, rng: np.random.Generator, n: i
 
 
 def make_contracts(reg: Registry, codes_of: list[tuple[str, ...]], rng: np.random.Generator) -> Contracts:
+    """Each producer's carrier (near, big fleets favoured; hospitals: the area's medical-waste centre)
+    and, per waste code, receivers licensed for it in order of preference (near ones, specialists first)."""
     carriers = [c for c in reg.carriers if reg.firms[c].kind == "transporter"]
     medical = [c for c in reg.carriers if reg.firms[c].kind == "medical"]
     fleet = np.array([len(reg.fleet(c)) for c in carriers], dtype=float)
     cxy = np.array([[reg.firms[c].x, reg.firms[c].y] for c in carriers])
-    rxy = {r: (reg.firms[r].x, reg.firms[r].y) for r in reg.receivers}
+    mxy = np.array([[reg.firms[c].x, reg.firms[c].y] for c in medical]) if medical else np.zeros((0, 2))
+    recv = np.array(reg.receivers)
+    rxy = np.array([[reg.firms[r].x, reg.firms[r].y] for r in recv])
+    kinds = np.array([reg.firms[r].kind for r in recv])
+    by_code: dict[str, np.ndarray] = {}
     carrier_of, prefs = [], {}
     for prod, i in enumerate(reg.producers):
         f = reg.firms[i]
         ind = BY_KEY[f.kind]
         if ind.shipping == "medical" and medical:  # the medical-waste centre of the area collects and disposes
-            d = np.array([np.hypot(reg.firms[c].x - f.x, reg.firms[c].y - f.y) for c in medical])
+            d = np.hypot(mxy[:, 0] - f.x, mxy[:, 1] - f.y)
             w = np.exp(-(d - d.min()) / 8_000.0)
             carrier_of.append(medical[int(rng.choice(len(medical), p=w / w.sum()))])
         else:
             d = np.hypot(cxy[:, 0] - f.x, cxy[:, 1] - f.y)
-            w = fleet * np.exp(-d / 35_000.0)
+            w = fleet * np.exp(-(d - d.min()) / 35_000.0)
             carrier_of.append(carriers[int(rng.choice(len(carriers), p=w / w.sum()))])
         for code in codes_of[prod]:
-            cands, ws = [], []
-            for r in reg.receivers:
-                if not any(licence_covers(lic.codes, code) for lic in reg.of(r) if lic.kind != "transport"):
-                    continue
-                kind = reg.firms[r].kind
-                pref = {"collector": 3.0 if ind.shipping == "small" else 0.3, "disposal": 1.0, "medical": 5.0}.get(kind, 2.5)
-                d = np.hypot(rxy[r][0] - f.x, rxy[r][1] - f.y)
-                cands.append(r)
-                ws.append(pref * np.exp(-d / 50_000.0) + 1e-9)
-            if not cands:
+            if code not in by_code:
+                by_code[code] = np.array([any(licence_covers(lic.codes, code) for lic in reg.of(int(r)) if lic.kind != "transport")
+                                          for r in recv])
+            ok = np.flatnonzero(by_code[code])
+            if len(ok) == 0:
                 raise RuntimeError(f"no licensed receiver for {code}")
-            ws = np.array(ws)
-            order = rng.choice(len(cands), size=len(cands), replace=False, p=ws / ws.sum())
-            prefs[(prod, code)] = [cands[int(k)] for k in order]
-            if carrier_of[-1] in prefs[(prod, code)]:  # a centre that collects also disposes
-                prefs[(prod, code)].remove(carrier_of[-1])
-                prefs[(prod, code)].insert(0, carrier_of[-1])
+            pref = np.where(kinds[ok] == "collector", 3.0 if ind.shipping == "small" else 0.3,
+                            np.where(kinds[ok] == "disposal", 1.0, np.where(kinds[ok] == "medical", 5.0, 2.5)))
+            d = np.hypot(rxy[ok, 0] - f.x, rxy[ok, 1] - f.y)
+            w = pref * np.exp(-(d - d.min()) / 50_000.0) + 1e-12
+            first = int(rng.choice(len(ok), p=w / w.sum()))
+            rest = [int(k) for k in np.argsort(-w, kind="stable")[:6] if k != first]
+            order = [int(recv[ok[first]])] + [int(recv[ok[k]]) for k in rest]
+            if carrier_of[-1] in order:  # a centre that collects also disposes
+                order.remove(carrier_of[-1])
+                order.insert(0, carrier_of[-1])
+            prefs[(prod, code)] = order
     night = {c for c in carriers if rng.random() < 0.1}
     return Contracts(carrier_of, prefs, night)
 
@@ -195,6 +201,7 @@ def manifest_trip(disp: Dispatcher, book: WasteBook, ks: list[int], plan: Plan, 
     fleet = [v.idx for v in reg.fleet(carrier) if v.hazmat]
     fitting = [v for v in fleet if reg.vehicles[v].capacity_t >= load] or sorted(fleet, key=lambda v: -reg.vehicles[v].capacity_t)[:1]
     vehicle, start = disp.pick(forced or fitting, want)
+    carrier = reg.vehicles[vehicle].carrier  # a chain's vehicle carries under its own company's name
     b = disp.builder(start)
     depot = disp.depot(vehicle)
     if rng.random() < 0.5:

@@ -114,7 +114,7 @@ def discharge_events(book: WasteBook, plan: Plan, reg: Registry, period: Period,
 def unlicensed_events(book: WasteBook, plan: Plan, reg: Registry, events: list) -> None:
     """Each load handed to an unlicensed receiver is an event at that receiver."""
     for k, s in enumerate(book.shipments):
-        if s.episode >= 0 and s.shrink_t == 0 and "unlicensed_receiver" in plan.episodes[s.episode].mechanisms:
+        if s.vehicle >= 0 and s.episode >= 0 and s.shrink_t == 0 and "unlicensed_receiver" in plan.episodes[s.episode].mechanisms:
             r = reg.firms[s.receiver]
             events.append((reg.firms[reg.producers[s.prod]].idx, "supplying_unlicensed", s.vehicle, [k], s.arrived,
                            s.arrived + 1800, r.x, r.y, -1, s.qty, s.episode))

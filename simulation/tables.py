@@ -81,7 +81,7 @@ def manifests(book: WasteBook, reg: Registry) -> pa.Table:
 
 
 def assign_manifest_ids(book: WasteBook, period: Period) -> None:
-    """Manifest numbers 4503 + departure date + a daily serial, in order of departure."""
+    """Manifest numbers LD4503 + departure date + a daily serial, in order of departure (never all digits)."""
     order = sorted(range(len(book.shipments)), key=lambda k: (book.shipments[k].departed, k))
     serial: dict[str, int] = {}
     for k in order:
@@ -90,7 +90,7 @@ def assign_manifest_ids(book: WasteBook, period: Period) -> None:
             continue
         day = str(np.datetime64(int(s.departed), "s").astype("datetime64[D]")).replace("-", "")
         serial[day] = serial.get(day, 0) + 1
-        s.manifest_id = f"4503{day}{serial[day]:04d}"
+        s.manifest_id = f"LD4503{day}{serial[day]:04d}"
 
 
 def electricity_month(reg: Registry, power: Power, period: Period, m: int) -> pa.Table:

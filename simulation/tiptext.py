@@ -60,9 +60,12 @@ def compose(rng: np.random.Generator, kind: str, fill: dict[str, str], when: str
 
 
 def insider(rng: np.random.Generator, ent_name: str) -> str:
-    lead = _pick(rng, ("我是{e}的员工，", "我在{e}上班，", "本人是{e}的工人，", "{e}内部人员反映：", "我以前在{e}干过，"))
+    lead = _pick(rng, ("我是{e}的员工，", "我在{e}上班，", "本人是{e}的职工，", "{e}内部人员反映：", "我以前在{e}干过，"))
     tail = _pick(rng, ("希望保密。", "请不要透露我的身份。", "可以提供照片。", "", "时间大概是晚上十点以后。"))
-    return lead.format(e=ent_name) + _pick(rng, INSIDER) + "。" + tail
+    body = _pick(rng, INSIDER)
+    if not any(w in ent_name for w in ("厂", "公司")):  # a hospital, a laboratory
+        body = body.replace("厂里", "单位里").replace("工厂", "单位")
+    return lead.format(e=ent_name) + body + "。" + tail
 
 
 def patrol(rng: np.random.Generator, where: str) -> str:

@@ -227,6 +227,8 @@ def shipment_hidden(book: WasteBook, period: Period) -> None:
     """Hidden tonnes of shrunk loads and loads sent to unlicensed receivers, by actual departure month."""
     for s in book.shipments:
         m = int(period.month_of_time(s.departed))
+        if s.vehicle < 0 or not 0 <= m < period.months:
+            continue
         if s.shrink_t > 0:
             book.hidden.append((s.prod, m, s.code, s.shrink_t, "shrinkage", s.episode))
         elif s.episode >= 0:

@@ -26,7 +26,7 @@ from simulation.logistics import (
 )
 from simulation.offbook import discharge_events, freight_jobs, offbook_jobs, unlicensed_events
 from simulation.production import simulate_power
-from simulation.roads import edge_label
+from simulation.roads import RoadNetwork, edge_label
 from simulation.tips import make_tips
 from simulation.truth import episode_tonnes, front_episode, lookalike_ids, write_truth
 from simulation.violations import Event, plan_violations
@@ -67,8 +67,6 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
 
     say("生成地理 building geography", None, None)
     geo = build_geography(rng_for(seed, "geography"), sc.karst_points)
-    from simulation.roads import RoadNetwork
-
     net = RoadNetwork(geo, rng_for(seed, "roads"))
     closures = net.add_closures(period.n_days, rng_for(seed, "roadworks"))
     say("生成企业 registering enterprises", None, None)
@@ -93,8 +91,14 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     jobs += offbook_jobs(disp, book, plan, raw)
     jobs += freight_jobs(disp, rng_for(seed, "freight"))
     run_jobs(jobs)
+    t_end = period.t0 + period.n_days * DAY_S
+    for sh in book.shipments:  # a load that would leave after the snapshot's last day is not in it
+        if sh.departed >= t_end:
+            sh.vehicle, sh.shrink_t, sh.episode = -1, 0.0, -1
+    raw = [r for r in raw if r[4] < t_end]
     discharge_events(book, plan, reg, period, rng_for(seed, "discharge"), raw)
     unlicensed_events(book, plan, reg, raw)
+    raw = [r for r in raw if r[4] < t_end and all(book.shipments[k].vehicle >= 0 for k in r[3])]
     shipment_hidden(book, period)
     tables.assign_manifest_ids(book, period)
     raw.sort(key=lambda r: (r[4], r[0], r[10]))
