@@ -310,6 +310,29 @@ def window_diagonal(lon, lat, lo, hi):
 
 
 @njit(cache=True)
+def _surely_wide(lat, lon, lo, hi, a, b, c, d, max_diameter, prefilter):
+    """Whether the window's rectangle diagonal is certainly at least ``max_diameter``, without the
+    hull: a rectangle holding two points is at least as long (in degrees) as the distance between
+    them, and a degree is at least ``k_min`` metres on the rectangle (the smaller of the
+    meridian and parallel scales over the window's latitudes, widened by 3 × the prefilter)."""
+    idx = (lo, hi, a, b, c, d)
+    far = 0.0
+    for p in range(6):
+        for q in range(p + 1, 6):
+            dy = lat[idx[p]] - lat[idx[q]]
+            dx = lon[idx[p]] - lon[idx[q]]
+            far = max(far, dx * dx + dy * dy)
+    margin = 3.0 * prefilter / 110_000.0
+    phi = (max(abs(lat[c]), abs(lat[d])) + margin) * DEG
+    if phi >= 1.5:
+        return False
+    s = math.sin(phi)
+    n_rad = WGS84_A / math.sqrt(1.0 - WGS84_E2 * s * s)
+    k_min = min(n_rad * math.cos(phi), WGS84_A * (1.0 - WGS84_E2)) * DEG
+    return k_min * k_min * far > max_diameter * max_diameter * (1.0 + 1e-9)
+
+
+@njit(cache=True)
 def _push_min(dq, head, tail, vals, i):
     while tail > head and vals[dq[tail - 1]] >= vals[i]:
         tail -= 1
@@ -394,6 +417,10 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
                 if geodesic_m(miny, minx, maxy, maxx) < prefilter:
                     if n_win == 2:
                         diag = geodesic_m(lat[lo], lon[lo], lat[i], lon[i])
+                        hull_lo = -1
+                    elif _surely_wide(lat, lon, lo, i, dq_minx[h_min_x], dq_maxx[h_max_x], dq_miny[h_min_y],
+                                      dq_maxy[h_max_y], max_diameter, prefilter):
+                        diag = max_diameter  # not a stop; the hull is not kept
                         hull_lo = -1
                     elif hull_lo == lo and hull_hi == i - 1:
                         if not _inside_or_on(hx, hy, hull_n, lon[i], lat[i]):
