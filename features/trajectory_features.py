@@ -263,7 +263,7 @@ def _stop_evidence(s: pd.DataFrame) -> pd.DataFrame:
     """Evidence fields of each stop, as reason templates use them."""
     return pd.DataFrame({
         "when": s["start"],
-        "where": s["lat"].map("{:.5f}".format) + "," + s["lon"].map("{:.5f}".format),
+        "where": [f"{a:.5f},{b:.5f}" for a, b in zip(s["lat"].to_numpy(float), s["lon"].to_numpy(float), strict=True)],
         "vehicle_id": s["vehicle_id"],
         "manifest_id": s["manifest_id"],
         "place": s["water_name"].where(s["water_m"] < np.inf, None) if "water_name" in s else None,

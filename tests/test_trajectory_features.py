@@ -319,3 +319,18 @@ def test_stop_index_built_on_a_dask_cluster_equals_the_local_one(night):
     local = build_stop_index(snap)
     pd.testing.assert_frame_equal(index.stops, local.stops)
     pd.testing.assert_frame_equal(trajectory_evidence(snap, AS_OF, index).enterprise, ev.enterprise)
+
+
+def test_tiny_and_empty_trajectories(tmp_path):
+    """The minimal snapshot: M1 (departed 09:00, confirmed 11:30) has 3 fixes up to 09:01, so its
+    longest silence is the last 2 h 29 min; M2 (never confirmed) has no fix in its 48 hours.
+    Without any fix, GPS evidence is unknown (NaN), not suspicious."""
+    snap = load_snapshot(write_minimal(tmp_path / "m"))
+    t = trajectory_evidence(snap, snap.last_day).trips.set_index("manifest_id")
+    assert t.loc["M1", "gps_gap_max_h"] == pytest.approx(2.5 - 1 / 60)
+    assert t.loc["M2", "gps_gap_max_h"] == pytest.approx(48.0) and t.loc["M2", "n_fixes"] == 0
+    empty = load_snapshot(write_minimal(tmp_path / "e", tables={"trajectories": "vehicle_id,ts,lat,lon\n"}))
+    ev = trajectory_evidence(empty, "2021-03-01")
+    assert ev.stops.empty and ev.sites.empty and not ev.trips["has_gps"].any()
+    assert ev.trips["gps_gap_max_h"].isna().all()
+    assert (ev.enterprise["manifests_without_gps_365d"].sum(), len(ev.vehicle)) == (3 * 3, 2)  # 3 manifests × 3 parties
