@@ -59,6 +59,7 @@ class _Investigators:
         self.candidates = np.array(sorted(reg.producers + [c for c in reg.carriers if reg.firms[c].kind == "transporter"]
                                           + [r for r in reg.receivers if reg.firms[r].kind == "collector"]))
         self.tip_days = [(int((t.received - period.t0) // DAY_S), t.named) for t in tips if t.named >= 0]
+        self.producer_xy = np.array([[reg.firms[p].x, reg.firms[p].y] for p in reg.producers])
 
     def violating(self, ent: int, day: int) -> list:
         return [e for e in self.plan.episodes if e.ent == ent and not e.void and e.start <= day and e.end >= day - 365]
@@ -138,7 +139,7 @@ class _Investigators:
             if ent < 0 and tip.genuine and rng.random() < 0.45:
                 ent = tip.concerned  # investigators traced the truck or the outlet
             elif ent < 0 and tip.x is not None and rng.random() < 0.5:
-                xy = np.array([[reg.firms[p].x, reg.firms[p].y] for p in reg.producers])
+                xy = self.producer_xy
                 d = np.hypot(xy[:, 0] - tip.x, xy[:, 1] - tip.y)
                 if d.min() < 3000:
                     ent = int(reg.producers[int(d.argmin())])  # the nearest plant: sometimes the wrong one

@@ -149,17 +149,18 @@ class _Tipster:
         producers = reg.producers
         licensed = reg.receivers
         riverside = [int(e) for e, kind, *_ in reg.lookalikes if kind == "riverside_depot"]
+        pools = {
+            "odour": licensed + [p for p in producers if reg.firms[p].kind in ("chemical", "pesticide", "pharma_api", "plating")],
+            "dispute": [p for p in producers if reg.firms[p].kind in ("repair", "machining", "battery")] or producers,
+            "smoke": [p for p in producers if reg.firms[p].kind in ("tyre", "chemical", "hospital")] or producers,
+        }
         for m in range(months):
             for _ in range(rng.poisson(rate)):
                 day = int(rng.integers(self.period.month_starts[m], self.period.month_starts[m + 1]))
                 t = self.period.t0 + day * DAY_S + int(rng.uniform(7, 23) * HOUR_S)
                 kind = ("odour", "dispute", "vague", "parked", "smoke", "false_insider")[int(rng.choice(6, p=[0.3, 0.22, 0.21, 0.13, 0.11, 0.03]))]
-                if kind == "odour":
-                    pool = licensed + [p for p in producers if reg.firms[p].kind in ("chemical", "pesticide", "pharma_api", "plating")]
-                elif kind == "dispute":
-                    pool = [p for p in producers if reg.firms[p].kind in ("repair", "machining", "battery")] or producers
-                elif kind == "smoke":
-                    pool = [p for p in producers if reg.firms[p].kind in ("tyre", "chemical", "hospital")] or producers
+                if kind in pools:
+                    pool = pools[kind]
                 elif kind == "parked" and riverside and rng.random() < 0.5:
                     pool = riverside
                 else:

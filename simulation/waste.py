@@ -209,6 +209,8 @@ def plan_waste(reg: Registry, period: Period, power: Power, plan: Plan, codes_of
                     continue
                 if ind.shipping == "medical":  # the collection round of the county: fixed days
                     days = _round_days(period, m, interval, firm.county, len(qty))
+                elif ind.shipping == "small":  # small lots wait for the collectors' fortnightly round
+                    days = _round_days(period, m, 14, firm.county, len(qty))
                 else:
                     if m not in ship_days or len(ship_days[m]) < len(qty):
                         ship_days[m] = _working_days(period, m, rng, len(qty))
