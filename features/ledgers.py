@@ -20,6 +20,8 @@ Every gap is tonnes, positive where waste is missing, and explainable from the r
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -72,11 +74,15 @@ def _intensity(led: pd.DataFrame, power: pd.DataFrame, enterprises: pd.DataFrame
     per_ent = d.groupby(["division", "waste_code", "enterprise_id"])["ratio"].median().dropna()
     peer_stats = per_ent.groupby(level=[0, 1]).agg(["median", "size"])
     peer_stats = peer_stats[peer_stats["size"] >= MIN_PEERS]["median"]
-    # own: rolling median over the previous normal months (strictly earlier), point-in-time by construction
+    # own: median over the previous (up to 12) ledger months of the same code that were normal,
+    # strictly earlier, so point-in-time by construction; vectorised as a stack of lags
     d = d.sort_values(["enterprise_id", "waste_code", "month"])
     grp = d.groupby(["enterprise_id", "waste_code"], sort=False)["ratio"]
-    own = grp.transform(lambda s: s.shift(1).rolling(OWN_MONTHS, min_periods=1).median())
-    n_own = grp.transform(lambda s: s.shift(1).rolling(OWN_MONTHS, min_periods=1).count()).fillna(0)
+    lags = np.column_stack([grp.shift(k).to_numpy(dtype="float64") for k in range(1, OWN_MONTHS + 1)]) if len(d) else np.empty((0, OWN_MONTHS))
+    n_own = pd.Series(np.sum(~np.isnan(lags), axis=1).astype("float64"), index=d.index)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier normal month
+        own = pd.Series(np.nanmedian(lags, axis=1) if len(d) else np.empty(0), index=d.index)
     peer = pd.Series(list(zip(d["division"], d["waste_code"], strict=True)), index=d.index).map(peer_stats)
     peer = pd.to_numeric(peer, errors="coerce")
     blended = (n_own * own.fillna(0) + PEER_WEIGHT * peer.fillna(0)) / (n_own * own.notna() + PEER_WEIGHT * peer.notna())
@@ -193,7 +199,7 @@ def ledger_features(mismatch: pd.DataFrame, ledgers: pd.DataFrame, electricity: 
     last = as_of_day(as_of).to_period("M")
     if (as_of_day(as_of) + pd.Timedelta(days=1)).month == as_of_day(as_of).month:
         last = last - 1  # the as-of month is not complete
-    mm = mismatch.assign(period=pd.PeriodIndex(mismatch["month"], freq="M"))
+    mm = mismatch.assign(period=pd.to_datetime(mismatch["month"], format="%Y-%m").dt.to_period("M"))
     y = mm[mm["period"] > last - 12].copy()
     q = mm[mm["period"] > last - 3].copy()
     tol = tolerance_t(y["generated_t"])

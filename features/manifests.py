@@ -12,7 +12,7 @@ import pandas as pd
 from features.catalogue import feature
 from features.ledgers import UNCONFIRMED_DAYS
 from features.licences import EXPIRED, NONE, RECEIVING_KINDS, capacity_at, licence_status
-from features.timeutil import as_of_day, cutoff, in_window, known
+from features.timeutil import as_of_day, cutoff, in_window, known, months_known
 
 LATE_DAYS = 3.0  # a receipt confirmed later than this after departure is late
 SHRINK_TOLERANCE = 0.02  # honest weighing differences
@@ -174,17 +174,18 @@ def manifest_features(checks: pd.DataFrame, ledgers: pd.DataFrame, licences: pd.
 
 
 def _months_without_manifest(out: pd.DataFrame, ledgers: pd.DataFrame, checks: pd.DataFrame, as_of) -> None:
-    from features.timeutil import months_known
+    """Months (of the last 12 complete ones) in which a producer declared generation but no manifest departed."""
     led = months_known(ledgers, as_of)
-    last = led["month"].max() if len(led) else None
-    if last is None:
+    if led.empty:
         out["months_without_manifest_365d"] = 0.0
         return
-    led = led[led["month"] > last - 12]
-    gen = led[led["generated_t"] > 0].groupby("enterprise_id")["month"].unique()
-    shipped = set(zip(checks["producer_id"], checks["departed_at"].dt.to_period("M"), strict=True))
-    counts = {e: sum((e, mth) not in shipped for mth in months) for e, months in gen.items()}
-    out["months_without_manifest_365d"] = pd.Series(counts, dtype="float64").reindex(out.index).fillna(0.0)
+    last = led["month"].max()
+    gen = led[(led["month"] > last - 12) & (led["generated_t"] > 0)][["enterprise_id", "month"]].drop_duplicates()
+    shipped = pd.DataFrame({"enterprise_id": checks["producer_id"].to_numpy(),
+                            "month": checks["departed_at"].dt.to_period("M").to_numpy()}).drop_duplicates()
+    m = gen.merge(shipped.assign(shipped=True), on=["enterprise_id", "month"], how="left")
+    counts = m[m["shipped"].isna()].groupby("enterprise_id").size().astype("float64")
+    out["months_without_manifest_365d"] = counts.reindex(out.index).fillna(0.0)
 
 
 def _receiver_features(out: pd.DataFrame, checks: pd.DataFrame, licences: pd.DataFrame, as_of) -> None:
