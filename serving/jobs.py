@@ -231,7 +231,8 @@ def _train(rt: Runtime, job_id: int, user: Principal, as_of, config) -> None:
                            progress=lambda m: rt.progress.__setitem__(job_id, str(m)))
         write_state(rt.settings, last_trained_snapshot=str(rt.snapshot_path), last_run_id=res.run_id,
                     last_as_of=str(res.as_of.date()))
-        status, result = "succeeded", {**res.summary(), "recorded_outcomes": len(outcomes)}
+        status, result = "succeeded", {**res.summary(), "recorded_outcomes": len(outcomes),
+                                        "recorded_case_ids": outcomes["case_id"].head(1000).tolist()}
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the champion is untouched
         log.exception("training job failed", extra={"job_id": job_id})
         error = f"{type(exc).__name__}: {exc}"

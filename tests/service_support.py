@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -147,6 +148,20 @@ def make_users(rt) -> tuple[dict[str, str], dict[str, int]]:
 
 
 @contextlib.contextmanager
+def mlflow_env_kept():
+    """``training.registry.configure`` exports the first tracking URI it sees to the environment;
+    keep that from leaking into later tests (which would then use this test's MLflow store)."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+@contextlib.contextmanager
 def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users: bool = True, **app_kw):
     """The app on ``db_url`` serving the hand-built snapshot (no models: lists stored by hand)."""
     from fastapi.testclient import TestClient
@@ -158,7 +173,7 @@ def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users
     # exports the first tracking URI it sees to the environment
     settings = Settings(home=home / "home", database_url=db_url, mlflow_tracking_uri=hand["mlflow_uri"])
     app = create_app(settings, data=hand["path"], warm="off", watch_interval_s=0, **app_kw)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with mlflow_env_kept(), TestClient(app, raise_server_exceptions=False) as client:
         rt = app.state.runtime
         rt.use_snapshot(hand["snapshot"], hand["path"], hand["digest"], hand["places"])
         rt.features = hand["features"]
