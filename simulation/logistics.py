@@ -213,7 +213,7 @@ def manifest_trip(disp: Dispatcher, book: WasteBook, ks: list[int], plan: Plan, 
         b.leg(here, pt)
         style = BY_KEY[reg.firms[reg.producers[p]].kind].shipping
         dur = rng.uniform(25, 80) if style == "bulk" else rng.uniform(8, 30)
-        b.dwell(pt, dur * 60, engine=rng.random() < 0.4)
+        b.dwell(pt, dur * 60, engine=rng.random() < 0.3)
         for s in ships:
             if s.prod == p:
                 s.departed, s.vehicle, s.carrier = b.t, vehicle, carrier

@@ -133,7 +133,7 @@ def freight_jobs(disp: Dispatcher, rng: np.random.Generator) -> list[Job]:
         depot = reg.firms[v.carrier]
         near = sorted(towns, key=lambda i: (net.nodes[i].x - depot.x) ** 2 + (net.nodes[i].y - depot.y) ** 2)[:12]
         for week in range(0, period.n_days - 7, 7):
-            for day in week + rng.choice(6, size=int(rng.integers(1, 4)), replace=False):
+            for day in week + rng.choice(6, size=int(rng.integers(1, 3)), replace=False):
                 want = period.t0 + int(day) * DAY_S + int(rng.uniform(7.5, 10.0) * HOUR_S)
                 stops = [near[int(i)] for i in rng.choice(len(near), size=2, replace=False)]
 
