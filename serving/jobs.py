@@ -99,6 +99,7 @@ def score_now(rt: Runtime, as_of, trigger: str) -> int:
         run_id = run.id
     if latest:
         rt.features = leads.features
+        rt.settle_memory()
     elapsed = time.perf_counter() - t0
     rt.metrics.scoring_seconds.labels(trigger).observe(elapsed)
     log.info("lead lists stored", extra={"run_id": run_id, "as_of": str(day.date()), "trigger": trigger,
@@ -184,6 +185,7 @@ def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
     if have:
         say("构建特征 building the evidence tables")
         rt.features = build(snap, snap.last_day)
+        rt.settle_memory()
     else:
         say(f"评分 scoring {snap.last_day.date()}")
         run_scoring_job(rt, snap.last_day, "start")
@@ -194,6 +196,7 @@ def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
                 continue
         say(f"历史评分 score history {d.date()}")
         run_scoring_job(rt, d, "history")
+    rt.settle_memory()
 
 
 # ---- training -----------------------------------------------------------------------------

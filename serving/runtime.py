@@ -7,6 +7,7 @@ object, never a half-updated one. A champion that fails to load leaves the previ
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -121,6 +122,16 @@ class Runtime:
                 log.info("champion loaded", extra={"kind": kind, "version": loaded.version})
                 changed = True
         return changed
+
+    # ---- memory ---------------------------------------------------------------------------
+
+    def settle_memory(self) -> None:
+        """Collect what the last swap left behind, then move the long-lived objects (snapshot,
+        features, models: several hundred thousand) out of the collector's way, so that a full
+        collection during a request does not walk them (pauses of ~0.3 s otherwise)."""
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
     # ---- readiness ------------------------------------------------------------------------
 

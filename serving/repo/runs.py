@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from features.catalogue import EVIDENCE_SEP
@@ -178,19 +178,16 @@ def sync_snapshot_tips(session: Session, snapshot, ctx: SnapshotContext, tip_lea
 
 
 def current_run(session: Session, digest: str | None, as_of: dt.date | None = None, kind: str | None = None) -> ScoringRun | None:
-    """The newest run of this snapshot for ``as_of`` (default: its latest as-of date)."""
+    """The newest run of this snapshot for ``as_of`` (default: its latest as-of date); with
+    ``kind="mismatch"``, the newest run that stored the ledger mismatch."""
     if digest is None:
         return None
     q = select(ScoringRun).where(ScoringRun.snapshot_digest == digest)
     if kind == "mismatch":
         q = q.where(ScoringRun.n_mismatch > 0)
-    if as_of is None:
-        latest = session.scalar(select(func.max(ScoringRun.as_of)).where(ScoringRun.snapshot_digest == digest))
-        if latest is None:
-            return None
-        q = q.where(ScoringRun.as_of <= latest)
-        return session.scalars(q.order_by(ScoringRun.as_of.desc(), ScoringRun.id.desc()).limit(1)).first()
-    return session.scalars(q.where(ScoringRun.as_of == as_of).order_by(ScoringRun.id.desc()).limit(1)).first()
+    if as_of is not None:
+        q = q.where(ScoringRun.as_of == as_of)
+    return session.scalars(q.order_by(ScoringRun.as_of.desc(), ScoringRun.id.desc()).limit(1)).first()
 
 
 def runs(session: Session, digest: str | None, limit: int = 100) -> list[ScoringRun]:
