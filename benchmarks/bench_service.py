@@ -178,23 +178,25 @@ def report(rows: list[dict], args, sizes: dict[str, int], out: Path) -> str:
         "# Service load benchmark", "",
         f"Command: `.venv/bin/python benchmarks/bench_service.py --scale {args.scale} --requests {args.requests} "
         f"--intake-requests {args.intake_requests} --concurrency {args.concurrency}`", "",
-        f"Run {time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} logical cores shared by server and load generator; "
-        f"load average at the end {load_avg}; python {platform.python_version()}.", "",
-        "Server: `hazleads serve` (uvicorn, one worker, SQLite in WAL mode, JSON logs at INFO, every read audited). "
-        "Bare: a FastAPI app answering the same JSON payload from memory. Loopback, keep-alive, "
-        f"{args.concurrency} client threads.", "",
-        "| endpoint | server | requests | errors | req/s | p50 ms | p99 ms | response bytes |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"Run {time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} logical cores shared by server and load generator "
+        f"(and by whatever else the machine runs: load average at the end {load_avg}); python {platform.python_version()}.",
+        "",
+        "Server: `hazleads serve` (uvicorn, one worker, SQLite in WAL mode, JSON logs at INFO, every read audited), "
+        f"over a simulated `{args.scale}` snapshot. Bare: a FastAPI app answering the same JSON payload from memory. "
+        "Loopback, keep-alive connections, one per client thread.", "",
+        "| endpoint | server | clients | requests | errors | req/s | p50 ms | p99 ms | response bytes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        lines.append(f"| {r['endpoint']} | {r['server']} | {r['requests']:,} | {r['errors']} | {r['rps']:,.0f} | "
-                     f"{r['p50']:.1f} | {r['p99']:.1f} | {sizes[r['endpoint']]:,} |")
-    by = {(r["endpoint"], r["server"]): r for r in rows}
+        lines.append(f"| {r['endpoint']} | {r['server']} | {r['clients']} | {r['requests']:,} | {r['errors']} | "
+                     f"{r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {sizes[r['endpoint']]:,} |")
+    by = {(r["endpoint"], r["server"], r["clients"]): r for r in rows}
     lines.append("")
     for ep in ("lead list", "tip intake"):
-        s, b = by[(ep, "hazleads")], by[(ep, "bare FastAPI")]
-        lines.append(f"- {ep}: the service reaches {s['rps'] / b['rps']:.0%} of the bare endpoint's throughput; "
-                     f"p50 {s['p50'] / b['p50']:.1f}× and p99 {s['p99'] / b['p99']:.1f}× its latency.")
+        for c in sorted({r["clients"] for r in rows}):
+            s, b = by[(ep, "hazleads", c)], by[(ep, "bare FastAPI", c)]
+            lines.append(f"- {ep}, {c} client(s): the service reaches {s['rps'] / b['rps']:.0%} of the bare endpoint's "
+                         f"throughput; p50 {s['p50'] / b['p50']:.1f}× and p99 {s['p99'] / b['p99']:.1f}× its latency.")
     lines += ["", "Tip intake stores the tip and scores it at once with the champion tip model against the latest "
               "evidence (`training.score.score_tip`: features of the new tip, stops nearby, the named enterprise); the "
               "bare endpoint only parses the body and answers, so its gap is the cost of scoring and the committed write.",
@@ -243,10 +245,12 @@ def main() -> None:
             for endpoint, s_url, b_url, n, b in (
                     ("lead list", base + LIST_PATH, f"http://127.0.0.1:{bare_port}/list", args.requests, None),
                     ("tip intake", base + "/v1/tips", f"http://127.0.0.1:{bare_port}/intake", args.intake_requests, bodies)):
-                for server_name, url, hdr in (("hazleads", s_url, inv), ("bare FastAPI", b_url, {})):
-                    print(f"{endpoint} / {server_name} ...", file=sys.stderr, flush=True)
-                    rows.append({"endpoint": endpoint, "server": server_name,
-                                 **load(url, n, args.concurrency, hdr, b, warmup=3 if b else 30)})
+                for clients in (1, args.concurrency):
+                    for server_name, url, hdr in (("hazleads", s_url, inv), ("bare FastAPI", b_url, {})):
+                        print(f"{endpoint} / {server_name} / {clients} client(s) ...", file=sys.stderr, flush=True)
+                        count = n if clients > 1 else max(n // 4, 50)
+                        rows.append({"endpoint": endpoint, "server": server_name, "clients": clients,
+                                     **load(url, count, clients, hdr, b, warmup=3 if b else 30)})
             sizes = {"lead list": len(get_payload), "tip intake": len(post_payload)}
             print(report(rows, args, sizes, args.out))
         finally:

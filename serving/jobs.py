@@ -89,7 +89,7 @@ def score_now(rt: Runtime, as_of, trigger: str) -> int:
     t0 = time.perf_counter()
     versions = {"enterprise": ent.version, "tip": tip.version if tip else ""}
     leads = score_snapshot(snap, day, ent.model, tip.model if tip else None, versions, rt.digest,
-                           k=rt.settings.gate_k, share=rt.settings.exploration_share)
+                           k=rt.settings.gate_k, share=rt.settings.exploration_share, features=rt.build_features(day))
     with rt.db.write() as s:
         run = runs.store(s, leads, rt.ctx, trigger, time.perf_counter() - t0, with_mismatch=latest)
         if latest:
@@ -161,7 +161,6 @@ def start_scoring(rt: Runtime, as_of, user: Principal) -> int:
 def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
     """Everything the service needs after start: snapshot, champions, the current lists (scored if
     missing), the features behind the evidence, and the score history over past month-ends."""
-    from features.build import build
 
     say = say or (lambda _m: None)
     rt.phase = "loading"
@@ -176,7 +175,7 @@ def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
         rt.problem = "no champion enterprise model: run `hazleads train` first" + (
             f" ({rt.model_errors['enterprise']})" if "enterprise" in rt.model_errors else "")
         say("构建特征 building features (no model yet)")
-        rt.features = build(snap, snap.last_day)
+        rt.features = rt.build_features(snap.last_day)
         rt.phase = "degraded"
         return
     rt.phase = "scoring"
@@ -184,7 +183,7 @@ def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
         have = runs.has_run(s, rt.digest, snap.last_day.date(), rt.versions())
     if have:
         say("构建特征 building the evidence tables")
-        rt.features = build(snap, snap.last_day)
+        rt.features = rt.build_features(snap.last_day)
         rt.settle_memory()
     else:
         say(f"评分 scoring {snap.last_day.date()}")

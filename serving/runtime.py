@@ -37,6 +37,7 @@ class Runtime:
         self.places = None  # features.geo.PlaceIndex
         self.places_geojson: dict | None = None
         self.features = None  # features.build.FeatureSet at the snapshot's last day
+        self._stop_index = None  # stops detected once per snapshot, reused at every as-of date
         self.models: dict[str, object | None] = dict.fromkeys(KINDS)  # training.registry.LoadedModel
         self.model_errors: dict[str, str] = {}
         self.phase = "starting"  # starting, loading, scoring, ready, degraded
@@ -81,10 +82,22 @@ class Runtime:
         from serving.geo import places_collection
 
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
+        self._stop_index = None
         self.ctx, self.places = SnapshotContext(snap), places
         self.places_geojson = places_collection(snap.places)
         log.info("snapshot loaded", extra={"snapshot": str(path), "digest": digest[:12],
                                            "last_day": str(snap.last_day.date())})
+
+    def build_features(self, as_of):
+        """The feature set at ``as_of`` (stop detection shared between as-of dates)."""
+        from features.build import build
+        from features.trajectory_features import build_stop_index
+
+        with self._swap:
+            if self._stop_index is None:
+                self._stop_index = build_stop_index(self.snapshot)
+            index = self._stop_index
+        return build(self.snapshot, as_of, trajectory_index=index, places=self.places)
 
     # ---- models ---------------------------------------------------------------------------
 

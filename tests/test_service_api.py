@@ -111,6 +111,17 @@ def test_ledger_mismatch_rows_filters_and_the_3t_flag(service):
     assert service.get("env", "/v1/ledger-mismatch", params={"month_from": "2021-13"}).status_code == 422
 
 
+def test_ledger_mismatch_exports_excel_csv_with_the_same_filters(service):
+    r = service.get("env_lingui", "/v1/ledger-mismatch/export", params={"over_3t": "enterprise"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith("\ufeff".encode()) and "attachment" in r.headers["content-disposition"]
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("as_of,name,enterprise_id,county,month")
+    assert {x.split(",")[2] for x in lines[1:]} == {"E1", "E5"}  # the county's enterprises over 3 t, nothing else
+    page = service.get("env_lingui", "/v1/ledger-mismatch", params={"over_3t": "enterprise"}).json()
+    assert page["total"] == len(lines) - 1
+
+
 def test_informant_tips_redacted_unless_entitled(service):
     county = service.get("inv_lingui", "/v1/tips").json()
     assert [t["tip_id"] for t in county["items"]] == ["T2"]  # it exists in the county ...

@@ -35,6 +35,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/outcomes"): frozenset({ADMIN, INV}),
     ("POST", "/v1/outcomes"): frozenset({ADMIN, INV}),
     ("GET", "/v1/ledger-mismatch"): frozenset({ADMIN, INV, ENV}),
+    ("GET", "/v1/ledger-mismatch/export"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/runs"): frozenset({ADMIN, INV, ENV}),
     ("POST", "/v1/training"): frozenset({ADMIN}),
     ("GET", "/v1/training"): frozenset({ADMIN}),
