@@ -102,8 +102,8 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         tip[c] = t[c].reindex(tip.index) if c in t else np.nan
     return FeatureSet(
         as_of=as_of,
-        enterprise=_stringify_evidence(enterprise),
-        tip=_stringify_evidence(tip),
+        enterprise=_stringify_evidence(enterprise).copy(),  # copy: one block per dtype, not hundreds
+        tip=_stringify_evidence(tip).copy(),
         site=_stringify_evidence(traj.sites),
         ledger_mismatch=mm,
         manifest_checks=checks,
