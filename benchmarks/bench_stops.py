@@ -7,7 +7,7 @@ scikit-mobility GeoLife sample), replicated with new vehicle ids and shifted 0.0
 until the wanted size, shuffled, vehicle ids as strings (so factorising and sorting are part of the
 work; one row also times the index on the loader's sorted, categorical output). Every measurement runs in its own
 subprocess: the input is loaded, the peak resident memory reset (Linux ``clear_refs``), then the
-method runs (best of three; MovingPandas once); we report wall time, fixes per second, and the
+method runs (best of five; MovingPandas once); we report wall time, fixes per second, and the
 peak memory above the loaded input. MovingPandas runs on a sample (it manages a few thousand fixes per second); its throughput is
 compared as a rate. The NumPy scan (consecutive haversine distances, cumulative sums, runs of
 slow fixes) is a practical ceiling for any per-fix pass over the same columns.
@@ -32,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
 MAX_DIAMETER_M, MIN_DURATION_S, MAX_GAP_S = 100.0, 300.0, 1800.0
-REPEATS = 3  # best of three (the machine may be shared); MovingPandas runs once
+REPEATS = 5  # best of five (the machine may be shared); MovingPandas runs once
 
 
 def real_fixes() -> pd.DataFrame:
@@ -289,7 +289,7 @@ def main() -> None:
               "method that must read, order and measure every fix.",
               "Peak memory is the resident-set high-water mark after the input was loaded (Linux `clear_refs`).",
               "Load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-              + " (other work on a shared machine slows every row alike; times are best of three)."]
+              + " (other work on a shared machine slows every row alike; times are best of five)."]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines[-14:]))
