@@ -28,7 +28,6 @@ class Parsed:
     missing: np.ndarray  # bool: the cell was empty
     invalid: np.ndarray  # bool: the cell was present but unusable
     expected: str = ""  # what would have been accepted, for the message
-    raw: pd.Series | None = None  # the text as read, to quote in messages
 
 
 def _as_text(arr: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -37,8 +36,12 @@ def _as_text(arr: pa.ChunkedArray) -> pa.ChunkedArray:
             arr = arr.cast(arr.type.value_type)
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             arr = pc.cast(arr, pa.string())
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    # allocate trimmed or nulled copies only when some value needs it (big tables are usually clean)
+    if pc.any(pc.match_substring_regex(arr, r"^\s|\s$")).as_py():
+        arr = pc.utf8_trim_whitespace(arr)
+    if pc.any(pc.equal(arr, "")).as_py():
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    return arr
 
 
 def _series(arr: pa.ChunkedArray) -> pd.Series:
@@ -92,7 +95,7 @@ def _parse_text(col: Column, arr: pa.ChunkedArray) -> Parsed:
         invalid = (~missing) & ~upper.str.match(col.pattern).fillna(False).to_numpy(dtype=bool)
         s = upper
         expected = "an industry code of GB/T 4754-2017: a letter and 2-4 digits, e.g. C2662"
-    return Parsed(s, missing, invalid, expected, raw=_series(text))
+    return Parsed(s, missing, invalid, expected)
 
 
 def _parse_number(arr: pa.ChunkedArray, integer: bool) -> Parsed:
@@ -101,7 +104,6 @@ def _parse_number(arr: pa.ChunkedArray, integer: bool) -> Parsed:
         # Parquet writers store a missing float as null or as NaN: both are "empty" here.
         missing = values.isna().to_numpy()
         invalid = np.isinf(values.to_numpy())
-        raw = values
     else:
         text = _as_text(arr)
         missing = _missing(text)
@@ -109,7 +111,6 @@ def _parse_number(arr: pa.ChunkedArray, integer: bool) -> Parsed:
             values = _series(pc.cast(text, pa.float64())).astype("float64")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             values = pd.to_numeric(_series(text), errors="coerce").astype("float64")
-        raw = _series(text)
         invalid = (~missing) & ~np.isfinite(values.to_numpy())
     expected = "a finite number"
     if integer:
@@ -118,7 +119,7 @@ def _parse_number(arr: pa.ChunkedArray, integer: bool) -> Parsed:
         invalid = invalid | frac
         values = values.where(~pd.Series(invalid | missing, index=values.index)).round().astype("Int64")
         expected = "a whole number"
-    return Parsed(values, missing, invalid, expected, raw=raw)
+    return Parsed(values, missing, invalid, expected)
 
 
 def _parse_bool(arr: pa.ChunkedArray) -> Parsed:
@@ -134,7 +135,7 @@ def _parse_bool(arr: pa.ChunkedArray) -> Parsed:
     invalid = (~missing) & ~(is_true | is_false)
     values = pd.array(np.where(is_true, True, False), dtype="boolean")
     values[missing | invalid] = pd.NA
-    return Parsed(pd.Series(values), missing, invalid, "true/false, 1/0, yes/no or 是/否", raw=_series(text))
+    return Parsed(pd.Series(values), missing, invalid, "true/false, 1/0, yes/no or 是/否")
 
 
 def _in_range(values: pd.Series) -> np.ndarray:
@@ -166,7 +167,7 @@ def _parse_datetime(arr: pa.ChunkedArray) -> Parsed:
         if pa.types.is_date(arr.type):
             arr = pc.cast(arr, pa.timestamp("ns"))
         values, invalid = _to_ns(_from_arrow_timestamps(arr))
-        return Parsed(values, values.isna().to_numpy() & ~invalid, invalid, expected, raw=values)
+        return Parsed(values, values.isna().to_numpy() & ~invalid, invalid, expected)
     text = _as_text(arr)
     missing = _missing(text)
     try:  # fast path: all values naive and well-formed
@@ -175,7 +176,7 @@ def _parse_datetime(arr: pa.ChunkedArray) -> Parsed:
         values = _slow_datetimes(_series(text))
     values, out_of_range = _to_ns(values)
     invalid = (~missing) & (values.isna().to_numpy() | out_of_range)
-    return Parsed(values, missing, invalid, expected, raw=_series(text))
+    return Parsed(values, missing, invalid, expected)
 
 
 def _slow_datetimes(s: pd.Series) -> pd.Series:
@@ -198,7 +199,7 @@ def _parse_date(arr: pa.ChunkedArray) -> Parsed:
         if pa.types.is_date(arr.type):
             arr = pc.cast(arr, pa.timestamp("ns"))
         values, invalid = _to_ns(_from_arrow_timestamps(arr).dt.normalize())
-        return Parsed(values, values.isna().to_numpy() & ~invalid, invalid, expected, raw=values)
+        return Parsed(values, values.isna().to_numpy() & ~invalid, invalid, expected)
     text = _as_text(arr)
     missing = _missing(text)
     s = _series(text)
@@ -208,7 +209,7 @@ def _parse_date(arr: pa.ChunkedArray) -> Parsed:
         values[retry] = pd.to_datetime(s[retry], format="%Y/%m/%d", errors="coerce")
     values, out_of_range = _to_ns(values)
     invalid = (~missing) & (values.isna().to_numpy() | out_of_range)
-    return Parsed(values, missing, invalid, expected, raw=s)
+    return Parsed(values, missing, invalid, expected)
 
 
 def _parse_month(arr: pa.ChunkedArray) -> Parsed:
@@ -217,7 +218,7 @@ def _parse_month(arr: pa.ChunkedArray) -> Parsed:
         if pa.types.is_date(arr.type):
             arr = pc.cast(arr, pa.timestamp("ns"))
         ts, invalid = _to_ns(_from_arrow_timestamps(arr))
-        return Parsed(ts.dt.to_period("M"), ts.isna().to_numpy() & ~invalid, invalid, expected, raw=ts)
+        return Parsed(ts.dt.to_period("M"), ts.isna().to_numpy() & ~invalid, invalid, expected)
     text = _as_text(arr)
     missing = _missing(text)
     s = _series(text)
@@ -227,7 +228,7 @@ def _parse_month(arr: pa.ChunkedArray) -> Parsed:
         ts[retry] = pd.to_datetime(s[retry], format="%Y/%m", errors="coerce")
     ts, out_of_range = _to_ns(ts)
     invalid = (~missing) & (ts.isna().to_numpy() | out_of_range)
-    return Parsed(ts.dt.to_period("M"), missing, invalid, expected, raw=s)
+    return Parsed(ts.dt.to_period("M"), missing, invalid, expected)
 
 
 def _parse_code(arr: pa.ChunkedArray) -> Parsed:
@@ -235,7 +236,7 @@ def _parse_code(arr: pa.ChunkedArray) -> Parsed:
     missing = _missing(text)
     s = _series(text)
     ok = s.str.match(WASTE_CODE_RE.pattern).fillna(False).to_numpy(dtype=bool)
-    return Parsed(s, missing, (~missing) & ~ok, "an 8-digit code of the National Hazardous Waste List, ddd-ddd-dd, e.g. 900-214-08", raw=s)
+    return Parsed(s, missing, (~missing) & ~ok, "an 8-digit code of the National Hazardous Waste List, ddd-ddd-dd, e.g. 900-214-08")
 
 
 def _valid_codes(value: str) -> str | None:
@@ -258,4 +259,4 @@ def _parse_codes(arr: pa.ChunkedArray) -> Parsed:
     norm = s.map(_valid_codes, na_action="ignore")
     invalid = (~missing) & norm.isna().to_numpy()
     return Parsed(norm.astype("str").where(~pd.Series(missing | invalid)), missing, invalid,
-                  "';'-separated waste codes (ddd-ddd-dd) or categories (HW08)", raw=s)
+                  "';'-separated waste codes (ddd-ddd-dd) or categories (HW08)")

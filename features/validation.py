@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features.contract import Column, Table
 from features.parsing import parse
-from features.problems import ProblemLog
+from features.problems import ROWS_PER_RULE, ProblemLog
 from features.readers import TEXT_COLUMNS, RawTable
 
 
@@ -21,27 +22,30 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
     if missing_cols:
         return None
     rows = raw.row_numbers()
+    # take the columns out of the table one by one, so each column's text is freed once parsed
+    columns = {n: raw.table.column(n) for n in names}
+    raw.table = None
     out: dict[str, pd.Series] = {}
     for col in spec.columns:
-        if col.name not in names:
+        if col.name not in columns:
             continue
-        parsed = parse(col, raw.table.column(col.name))
+        arr = columns.pop(col.name)
+        parsed = parse(col, arr)
         values = parsed.values.reset_index(drop=True)
-        raw_values = parsed.raw.reset_index(drop=True).to_numpy() if parsed.raw is not None else None
         if col.required:
             log.add_rows(raw.file, rows[parsed.missing], col.name, f"'{col.name}' is required but empty")
         if parsed.invalid.any():
             bad = parsed.invalid
-            log.add_rows(raw.file, rows[bad], col.name, f"not {parsed.expected}",
-                         values=None if raw_values is None else raw_values[bad])
+            shown = arr.take(pa.array(np.flatnonzero(bad)[:ROWS_PER_RULE])).to_pylist()
+            log.add_rows(raw.file, rows[bad], col.name, f"not {parsed.expected}", values=shown)
         _check_range(raw.file, rows, col, values, log)
         if col.kind == "str" and col.name not in TEXT_COLUMNS and col.choices is None:
             broken = values.str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
             log.add_rows(raw.file, rows[broken], col.name, "line break inside a value (a stray quote?)")
         out[col.name] = values
-    for extra in names:
-        if extra not in out:
-            out[extra] = pd.Series(raw.table.column(extra).to_pandas(), copy=False).reset_index(drop=True)
+        del arr
+    for extra, arr in columns.items():
+        out[extra] = pd.Series(arr.to_pandas(), copy=False).reset_index(drop=True)
     frame = pd.DataFrame(out)
     frame.attrs["rows"] = rows
     frame.attrs["file"] = raw.file
