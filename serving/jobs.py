@@ -161,7 +161,6 @@ def start_scoring(rt: Runtime, as_of, user: Principal) -> int:
 def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
     """Everything the service needs after start: snapshot, champions, the current lists (scored if
     missing), the features behind the evidence, and the score history over past month-ends."""
-
     say = say or (lambda _m: None)
     rt.phase = "loading"
     say("读取快照 loading the snapshot")
