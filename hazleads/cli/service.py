@@ -52,7 +52,7 @@ def users_add(
     token = _add_user(get_settings(), name, role, county)
     scope = f"，辖区 county {county}" if county else "，全市 city-wide"
     console.print(f"已创建用户 created user {name} ({role}{scope})；令牌只显示这一次 the token is shown only once:",
-                  markup=False)
+                  markup=False, soft_wrap=True)
     print(token)
 
 
@@ -149,13 +149,13 @@ def demo(
                     last_as_of=str(res.as_of.date()))
         for d in res.decisions:
             console.print(f"  {d.kind} v{d.version}: {'已晋升 promoted' if d.promoted else '未晋升 not promoted'}",
-                          markup=False)
+                          markup=False, soft_wrap=True)
     token = _add_user(settings, _free_admin_name(settings), "admin", None)
     h, p = host or settings.host, port or settings.port
     console.print("[3/4] 管理员令牌 admin token (Authorization: Bearer …):", markup=False, soft_wrap=True)
     print(token)
     console.print(f"[4/4] 启动服务 starting the service: http://{h}:{p}/  — 首次启动会先生成线索清单 the first start "
-                  "scores the lead lists first (see /readyz)", markup=False)
+                  "scores the lead lists first (see /readyz)", markup=False, soft_wrap=True)
     _run(settings, data, h, p)
 
 
