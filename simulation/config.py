@@ -38,7 +38,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "small": Scale("small", producers=80, receivers=6, transporters=3, vehicles=12, months=12,
-                   prevalence=0.17, chains=1, routine_cases=3.0, noise_tips=3.0, karst_points=250,
+                   prevalence=0.17, chains=1, routine_cases=4.0, noise_tips=3.0, karst_points=250,
                    min_per_behaviour=2),
     "city": Scale("city", producers=1900, receivers=36, transporters=18, vehicles=300, months=36,
                   parquet=("trajectories", "electricity"), prevalence=0.075, chains=5,

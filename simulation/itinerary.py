@@ -51,13 +51,12 @@ class Builder:
         return int((self.t - self.period_t0) // DAY_S)
 
     def drive_time(self, a: int, b: int) -> float:
-        r = self.net.route(a, b, self.day)
+        by = self.net.lengths(a, b, self.day)
         tod = (self.t % DAY_S) / HOUR_S
         night = tod >= 21 or tod < 6
         speed = SPEED_KMH * np.exp(self.rng.normal(0, 0.08))
         if night:
             speed = speed * np.array([1.25, 1.12, 1.05, 1.0, 1.1])
-        by = r.length_by_class()
         t = (by / (speed / 3.6)).sum()
         t += by[0] / 1000 * self.rng.uniform(20, 50) * (0.4 if night else 1.0) + by[1] / 1000 * self.rng.uniform(4, 12)
         return float(t)

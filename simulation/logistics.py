@@ -17,7 +17,7 @@ from simulation.config import DAY_S, HOUR_S, Period
 from simulation.enterprises import Registry
 from simulation.industries import BY_KEY, RECEIVER_TYPES, licence_covers
 from simulation.itinerary import Builder, Trip
-from simulation.roads import RoadNetwork
+from simulation.roads import SPEED_KMH, RoadNetwork
 from simulation.violations import Plan
 from simulation.waste import Shipment, WasteBook
 
@@ -46,9 +46,13 @@ class Schedule:
 
 def lapse_licences(reg: Registry, period: Period, rng: np.random.Generator, n: int) -> list[int]:
     """Let ``n`` receivers' licences lapse (no renewal) part way through the period."""
-    cands = [r for r in reg.receivers if reg.firms[r].kind in ("collector", "oil", "solvent", "metal")]
+    collectors = [r for r in reg.receivers if reg.firms[r].kind == "collector"]
+    others = [r for r in reg.receivers if reg.firms[r].kind in ("oil", "solvent", "metal")]
+    first = [collectors[int(rng.integers(len(collectors)))]] if collectors else []  # (it may become the front)
+    rest = [r for r in collectors + others if r not in first]
+    picks = first + [int(r) for r in rng.choice(rest, size=min(max(0, n - len(first)), len(rest)), replace=False)]
     lapsed = []
-    for r in rng.choice(cands, size=min(n, len(cands)), replace=False) if cands else []:
+    for r in picks[:n]:
         r = int(r)
         lics = sorted((lic for lic in reg.licences if lic.ent == r), key=lambda lic: lic.valid_from)
         cut = next((lic for lic in lics if period.n_days * 0.25 < lic.valid_to < period.n_days - 30), None)
@@ -238,7 +242,7 @@ def manifest_trip(disp: Dispatcher, book: WasteBook, ks: list[int], plan: Plan, 
     for s in ships:
         s.arrived = arrive
         _confirm(s, arrive, rng, reg)
-    home = net.route(rec, depot, b.day).mean_duration_s()
+    home = float((net.lengths(rec, depot, b.day) / (SPEED_KMH / 3.6)).sum())
     if home > 3 * HOUR_S and (b.t % DAY_S) > 17 * HOUR_S:
         b.rest_overnight(rec)
         b.leg(b.moves[-1][3], depot)

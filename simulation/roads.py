@@ -7,6 +7,7 @@ join the network by a short access road to their nearest node.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,9 @@ class RoadNetwork:
         self.node_xy = np.array([[n.x, n.y] for n in self.nodes])
         self.closures: list[tuple[int, int, int]] = []  # (edge, first day, last day)
         self._paths: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._route_cache: dict[tuple[int, int, int], Route] = {}
+        self._route_cache: OrderedDict[tuple[int, int, int], Route] = OrderedDict()  # least recently used first
+        self.route_cache_size = 20_000
+        self._path_cache: dict[tuple[int, int, int], tuple] = {}
         self._node_tree = cKDTree(self.node_xy[self._attachable()])
         self._attach_index = np.flatnonzero(self._attachable())
         self.pts: list[tuple[float, float]] = []  # registered sites
@@ -190,35 +193,66 @@ class RoadNetwork:
             self._access[pid] = (xy, np.full(len(xy) - 1, ACCESS, dtype=np.int8))
         return self._access[pid]
 
-    def route(self, a: int, b: int, day: int = 0) -> Route:
-        """The route between two registered points on ``day`` (closures apply)."""
-        variant = self._variant_for(day)
-        key = (a, b, variant)
-        if key in self._route_cache:
-            return self._route_cache[key]
-        na, nb = self.pt_node[a], self.pt_node[b]
-        acc_a, cls_a = self._access_road(a)
-        acc_b, cls_b = self._access_road(b)
-        parts = [acc_a[::-1]]
-        classes = [cls_a[::-1]]
-        nodes: list[tuple[int, int]] = [(na, len(parts[0]) - 1)]
-        if na != nb:
+    def _node_path(self, na: int, nb: int, variant: int, day: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]], np.ndarray]:
+        """Polyline, classes, (node, vertex) marks and metres by class of the fastest path between two nodes."""
+        key = (na, nb, variant)
+        if key not in self._path_cache:
             _, eidx = self._graph(variant)
             path = self.node_path(na, nb, day)
+            parts, classes, marks, n = [self.node_xy[na][None, :]], [], [(na, 0)], 1
             for u, v in zip(path[:-1], path[1:], strict=True):
                 e = self.edges[int(eidx[u, v])]
                 xy = e.xy if e.u == u else e.xy[::-1]
                 parts.append(xy[1:])
                 classes.append(np.full(len(xy) - 1, e.cls, dtype=np.int8))
-                nodes.append((v, sum(len(p) for p in parts) - 1))
+                n += len(xy) - 1
+                marks.append((v, n - 1))
+            xy = np.vstack(parts)
+            cls = np.concatenate(classes) if classes else np.zeros(0, dtype=np.int8)
+            by = np.bincount(cls, weights=np.hypot(*np.diff(xy, axis=0).T), minlength=len(CLASSES)) if len(cls) else np.zeros(len(CLASSES))
+            self._path_cache[key] = (xy, cls, marks, by)
+        return self._path_cache[key]
+
+    def lengths(self, a: int, b: int, day: int = 0) -> np.ndarray:
+        """Metres by road class between two registered points on ``day``, without building the polyline."""
+        variant = self._variant_for(day)
+        na, nb = self.pt_node[a], self.pt_node[b]
+        by = self._node_path(na, nb, variant, day)[3].copy() if na != nb else np.zeros(len(CLASSES))
+        by[ACCESS] += self._access_length(a) + self._access_length(b)
+        return by
+
+    def _access_length(self, pid: int) -> float:
+        xy, _ = self._access_road(pid)
+        return float(np.hypot(*np.diff(xy, axis=0).T).sum())
+
+    def route(self, a: int, b: int, day: int = 0) -> Route:
+        """The route between two registered points on ``day`` (closures apply); recent ones are cached."""
+        variant = self._variant_for(day)
+        key = (a, b, variant)
+        hit = self._route_cache.get(key)
+        if hit is not None:
+            self._route_cache.move_to_end(key)
+            return hit
+        na, nb = self.pt_node[a], self.pt_node[b]
+        acc_a, cls_a = self._access_road(a)
+        acc_b, cls_b = self._access_road(b)
+        parts, classes = [acc_a[::-1]], [cls_a[::-1]]
+        offset = len(acc_a) - 1
+        marks = [(na, offset)]
+        if na != nb:
+            xy, cls, pm, _ = self._node_path(na, nb, variant, day)
+            parts.append(xy[1:])
+            classes.append(cls)
+            marks = [(n, offset + i) for n, i in pm]
         parts.append(acc_b[1:])
         classes.append(cls_b)
         xy = np.vstack(parts)
         cls = np.concatenate(classes).astype(np.int8)
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
-        r = Route(xy, cls, cum, [(n, float(cum[i])) for n, i in nodes])
-        if len(self._route_cache) < 200_000:
-            self._route_cache[key] = r
+        r = Route(xy, cls, cum, [(n, float(cum[i])) for n, i in marks])
+        self._route_cache[key] = r
+        if len(self._route_cache) > self.route_cache_size:
+            self._route_cache.popitem(last=False)
         return r
 
     def add_closures(self, n_days: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:

@@ -135,7 +135,7 @@ class _Tipster:
         for i, ep in enumerate(plan.episodes):
             if ep.prod < 0 or ep.void:
                 continue
-            if i != surely and rng.random() >= {"obvious": 0.3, "moderate": 0.18, "subtle": 0.1}[ep.strength]:
+            if i != surely and rng.random() >= {"obvious": 0.35, "moderate": 0.22, "subtle": 0.12}[ep.strength]:
                 continue
             t = self.period.t0 + int(rng.integers(ep.start, ep.end + 60)) * DAY_S + int(rng.uniform(8, 22) * HOUR_S)
             ks = by_episode.get(i, [])
@@ -158,7 +158,7 @@ class _Tipster:
             for _ in range(rng.poisson(rate)):
                 day = int(rng.integers(self.period.month_starts[m], self.period.month_starts[m + 1]))
                 t = self.period.t0 + day * DAY_S + int(rng.uniform(7, 23) * HOUR_S)
-                kind = ("odour", "dispute", "vague", "parked", "smoke", "false_insider")[int(rng.choice(6, p=[0.3, 0.22, 0.21, 0.13, 0.11, 0.03]))]
+                kind = ("odour", "dispute", "vague", "parked", "smoke", "false_insider")[int(rng.choice(6, p=[0.3, 0.22, 0.22, 0.13, 0.115, 0.015]))]
                 if kind in pools:
                     pool = pools[kind]
                 elif kind == "parked" and riverside and rng.random() < 0.5:

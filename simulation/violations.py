@@ -185,13 +185,13 @@ class _Planner:
         return tuple(liquid[: 1 + int(self.rng.random() < 0.4)])
 
     def episode(self, prod: int, behaviour: str, chain: Chain | None = None, strength: str | None = None,
-                force: tuple[str, ...] | None = None) -> Episode:
+                force: tuple[str, ...] | None = None, min_days: int = 21) -> Episode:
         """Plan one episode; ``force`` fixes its mechanisms (to make sure each appears somewhere)."""
         rng, firm = self.rng, self.reg.firms[self.reg.producers[prod]]
         drawn = STRENGTHS[int(rng.choice(3, p=[0.25, 0.4, 0.35]))]
         strength = strength or drawn
         lo, hi = (chain.start, chain.end) if chain else (0, None)
-        start, end = self._period_for(prod, lo, hi, min_days=150 if force else 21)
+        start, end = self._period_for(prod, lo, hi, min_days=150 if force else min_days)
         ep = Episode(firm.idx, prod, behaviour, start, end, strength, chain=chain.cid if chain else "",
                      night_p=NIGHT_P[strength], gps_off_p=GPS_OFF_P[strength])
         lo_f, hi_f = LEVELS[strength]
@@ -266,7 +266,7 @@ class _Planner:
                     ep.codes = ep.codes if lapsed else uncovered
                     if lapsed:
                         ep.start = max(ep.start, self.reg.licence_end(self.front_receiver) - 20)
-                        ep.end = max(ep.end, ep.start + 60)
+                        ep.end = max(ep.end, ep.start + (150 if force else 60))
                         ep.end = min(ep.end, self.period.n_days - 1)
         elif behaviour == "unlicensed_operation":
             ep.mechanisms = ("underdeclared_generation",)
@@ -326,9 +326,11 @@ class _Planner:
             while quota[b] > 0:
                 suit = np.array([dict(ind.behaviours).get(b, 0.0) for ind in inds]) * w
                 suit[list(self.used)] = 0
+                steady = suit * (self.monthly_t >= 0.5)  # enough waste that the episode leaves a trace
+                suit = steady if steady.sum() > 0 else suit
                 if suit.sum() <= 0:
                     break
-                self.episode(int(rng.choice(n, p=suit / suit.sum())), b, strength=STRENGTHS[rotation % 3])
+                self.episode(int(rng.choice(n, p=suit / suit.sum())), b, strength=STRENGTHS[rotation % 3], min_days=90)
                 rotation += 1
                 quota[b] -= 1
         while len(self.used) < target:

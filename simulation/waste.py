@@ -248,7 +248,7 @@ def _divert(s: Shipment, eps, keys: list[int], plan: Plan, reg: Registry, rng: n
             s.episode = k
             s.night = rng.random() < (0.9 if e.behaviour == "water_dumping" else e.night_p * 0.5)
             return s
-        if ("unlicensed_receiver" in e.mechanisms and e.receiver >= 0 and rng.random() < min(1.0, e.fraction + 0.3)
+        if ("unlicensed_receiver" in e.mechanisms and e.receiver >= 0 and rng.random() < min(1.0, e.fraction + 0.45)
                 and not reg.licensed(e.receiver, s.code, s.day)):
             s.receiver, s.episode = e.receiver, k
             return s

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,8 +92,12 @@ def test_city_slice_writes_parquet_parts_and_loads(tmp_path):
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    """Byte-identical for a seed, also in another process with another string-hash seed."""
     a = simulate(tmp_path / "a", seed=5, months=2)
-    b = simulate(tmp_path / "b", seed=5, months=2)
+    code = f"from simulation import simulate; simulate({str(tmp_path / 'b')!r}, seed=5, months=2)"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).resolve().parents[1])
+    b = tmp_path / "b"
     c = simulate(tmp_path / "c", seed=6, months=2)
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert len(files) >= 17
