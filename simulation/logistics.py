@@ -139,7 +139,7 @@ def _groups(book: WasteBook, reg: Registry, con: Contracts, rng: np.random.Gener
         trips.append(chunk)
     for (_day, carrier, _rec, _county), pickups in sorted(runs.items()):
         cap = max(v.capacity_t for v in reg.fleet(carrier))
-        max_stops = 6 if reg.firms[carrier].kind == "medical" else 4
+        max_stops = 8 if reg.firms[carrier].kind == "medical" else 5
         run, acc = [], 0.0
         for j in _nearest_order(reg, book, carrier, pickups):
             ks = pickups[int(j)]
