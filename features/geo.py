@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from features.places import Place
@@ -51,6 +52,17 @@ class LocalProjection:
         return cls(float(np.nanmedian(lat)), float(np.nanmedian(lon)))
 
 
+_KEY_SCALE = 1e6  # a point key resolves 1e-6 degrees (about 0.1 m)
+
+
+def _point_keys(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    return np.round((lat + 90.0) * _KEY_SCALE).astype(np.int64) * 400_000_000 + np.round((lon + 180.0) * _KEY_SCALE).astype(np.int64)
+
+
+def _point_latlon(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return keys // 400_000_000 / _KEY_SCALE - 90.0, keys % 400_000_000 / _KEY_SCALE - 180.0
+
+
 class PlaceIndex:
     """Nearest distance (metres) from points to the places of each kind (river, reservoir, karst, ...).
 
@@ -59,6 +71,8 @@ class PlaceIndex:
 
     def __init__(self, places: list[Place], projection: LocalProjection):
         self.projection = projection
+        # answers by point, so that building features at many as-of dates measures each stop once
+        self._memo: dict[str, pd.DataFrame] = {}
         self._trees: dict[str, tuple[shapely.STRtree, list[Place]]] = {}
         by_kind: dict[str, list[Place]] = {}
         for p in places:
@@ -73,25 +87,31 @@ class PlaceIndex:
 
     def distance(self, kind: str, lat, lon) -> np.ndarray:
         """Distance in metres to the nearest place of ``kind``; +inf where there is none."""
-        lat = np.atleast_1d(np.asarray(lat, dtype="float64"))
-        out = np.full(lat.shape, np.inf)
-        if kind not in self._trees or lat.size == 0:
-            return out
-        tree, _ = self._trees[kind]
-        x, y = self.projection.xy(lat, lon)
-        pts = shapely.points(x, y)
-        idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-        out[idx[0]] = dist
-        return out
+        return self.nearest(kind, lat, lon)[0]
 
     def nearest(self, kind: str, lat, lon) -> tuple[np.ndarray, list[str]]:
-        """Distance in metres and name of the nearest place of ``kind`` for each point."""
+        """Distance in metres and name of the nearest place of ``kind`` for each point (memoised by point)."""
         lat = np.atleast_1d(np.asarray(lat, dtype="float64"))
+        lon = np.atleast_1d(np.asarray(lon, dtype="float64"))
+        if kind not in self._trees or lat.size == 0:
+            return np.full(lat.shape, np.inf), [""] * lat.size
+        keys = _point_keys(lat, lon)
+        memo = self._memo.get(kind)
+        known = memo.reindex(keys) if memo is not None else pd.DataFrame(index=keys, columns=["dist", "name"])
+        miss = known["dist"].isna().to_numpy()
+        if miss.any():
+            mk = np.unique(keys[miss])
+            mlat, mlon = _point_latlon(mk)
+            dist, names = self._query(kind, mlat, mlon)
+            fresh = pd.DataFrame({"dist": dist, "name": names}, index=mk)
+            self._memo[kind] = fresh if memo is None else pd.concat([memo, fresh])
+            known = self._memo[kind].reindex(keys)
+        return known["dist"].to_numpy(dtype="float64"), known["name"].tolist()
+
+    def _query(self, kind: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        tree, items = self._trees[kind]
         names = [""] * lat.size
         out = np.full(lat.shape, np.inf)
-        if kind not in self._trees or lat.size == 0:
-            return out, names
-        tree, items = self._trees[kind]
         x, y = self.projection.xy(lat, lon)
         idx, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
         out[idx[0]] = dist

@@ -71,7 +71,25 @@ def parse(col: Column, arr: pa.ChunkedArray) -> Parsed:
     return _parse_text(col, arr)
 
 
+def _parse_dictionary_text(arr: pa.ChunkedArray) -> Parsed:
+    """Dictionary-encoded ids (a long table's vehicle_id): checked on the distinct values, kept categorical."""
+    cat = pd.Series(arr.to_pandas(), copy=False)
+    if not isinstance(cat.dtype, pd.CategoricalDtype):
+        cat = cat.astype("category")
+    cats = pd.Index(cat.cat.categories.astype("str"))
+    clean = cats.str.strip()
+    if not clean.equals(cats) or (clean == "").any():
+        cat = cat.cat.rename_categories(range(len(cats)))  # codes stay; labels are rebuilt below
+        labels = pd.Series(clean.where(clean != "", None), dtype="object")
+        cat = pd.Series(pd.Categorical(labels.to_numpy()[cat.cat.codes.to_numpy()]), copy=False).where(cat.cat.codes.to_numpy() >= 0)
+        cat = cat.astype("category")
+    missing = cat.isna().to_numpy()
+    return Parsed(cat, missing, np.zeros(len(cat), dtype=bool), "")
+
+
 def _parse_text(col: Column, arr: pa.ChunkedArray) -> Parsed:
+    if pa.types.is_dictionary(arr.type) and col.choices is None and col.pattern is None:
+        return _parse_dictionary_text(arr)
     text = _as_text(arr)
     missing = _missing(text)
     s = _series(text)
@@ -149,7 +167,7 @@ def _to_ns(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     out = _in_range(values)
     if out.any():
         values = values.where(~pd.Series(out, index=values.index))
-    return values.astype("datetime64[ns]"), out
+    return (values if values.dtype == "datetime64[ns]" else values.astype("datetime64[ns]")), out
 
 
 def _from_arrow_timestamps(arr: pa.ChunkedArray) -> pd.Series:

@@ -22,6 +22,8 @@ from features.problems import ProblemLog
 
 SNIFF_BYTES = 1 << 20
 TEXT_COLUMNS = frozenset({"text", "name"})  # free text that may legitimately hold line breaks
+# Columns with few distinct values in very long tables: read dictionary-encoded, never as one string per row.
+DICTIONARY_COLUMNS = {"trajectories": ("vehicle_id",), "electricity": ("enterprise_id",)}
 
 
 @dataclass
@@ -100,7 +102,8 @@ def read_csv(path: Path, name: str, log: ProblemLog) -> RawTable | None:
     read = pacsv.ReadOptions(encoding=encoding, use_threads=not multiline, block_size=1 << 24)
     parse = pacsv.ParseOptions(newlines_in_values=multiline, invalid_row_handler=on_invalid)
     convert = pacsv.ConvertOptions(
-        column_types={h: pa.string() for h in header},
+        column_types={h: (pa.dictionary(pa.int32(), pa.string()) if h.strip().lower() in DICTIONARY_COLUMNS.get(name, ())
+                          else pa.string()) for h in header},
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
@@ -138,7 +141,8 @@ def _arrow_message(exc: Exception) -> str:
 def read_parquet(path: Path, name: str, log: ProblemLog) -> RawTable | None:
     file = path.name
     try:
-        table = pq.read_table(path)
+        names = set(pq.ParquetDataset(path).schema.names) if path.is_dir() else set(pq.read_schema(path).names)
+        table = pq.read_table(path, read_dictionary=[c for c in DICTIONARY_COLUMNS.get(name, ()) if c in names])
     except (pa.ArrowException, OSError, ValueError) as exc:
         log.add(file, None, None, f"cannot read as Parquet: {_arrow_message(exc)}")
         return None

@@ -145,24 +145,36 @@ def _order(p: Problem) -> tuple:
 
 
 def _tidy_trajectories(fixes: pd.DataFrame) -> tuple[pd.DataFrame, TrajectoryReport]:
-    """Sort by (vehicle, time) and drop exact repeats of (vehicle, time); vehicle_id becomes categorical."""
+    """Sort by (vehicle, time) and drop exact repeats of (vehicle, time); vehicle_id becomes categorical.
+
+    Memory matters here (tens of millions of fixes): the sort order is one int64 array, and the
+    columns are reordered one at a time, each old column freed before the next is taken.
+    """
     rep = TrajectoryReport(fixes_read=len(fixes))
+    fixes["vehicle_id"] = fixes["vehicle_id"].astype("category")
     if fixes.empty:
-        fixes["vehicle_id"] = fixes["vehicle_id"].astype("category")
         return fixes, rep
-    vid = fixes["vehicle_id"].astype("category")
-    codes = vid.cat.codes.to_numpy()
+    codes = fixes["vehicle_id"].cat.codes.to_numpy()
     ts = fixes["ts"].to_numpy().view("int64")
-    order = np.lexsort((np.arange(len(ts)), ts, codes))  # stable: the first of duplicates is kept
-    same_vehicle = codes[order][1:] == codes[order][:-1]
+    ordered = (codes[1:] > codes[:-1]) | ((codes[1:] == codes[:-1]) & (ts[1:] > ts[:-1]))
+    if ordered.all():
+        return fixes.reset_index(drop=True), rep  # already sorted, no repeats: nothing to move
+    del ordered
+    order = np.lexsort((ts, codes))  # lexsort is stable: the first of duplicates is kept
     rep.out_of_order = int(np.count_nonzero(np.diff(order) < 0))
+    sc, st = codes[order], ts[order]
     dup = np.zeros(len(order), dtype=bool)
-    dup[1:] = same_vehicle & (ts[order][1:] == ts[order][:-1])
+    dup[1:] = (sc[1:] == sc[:-1]) & (st[1:] == st[:-1])
+    del sc, st, codes, ts
     keep = order[~dup]
     rep.duplicates_dropped = int(dup.sum())
-    out = fixes.iloc[keep].reset_index(drop=True)
-    out["vehicle_id"] = vid.iloc[keep].reset_index(drop=True)
-    return out, rep
+    del order, dup
+    data = {}
+    for c in list(fixes.columns):
+        col = fixes.pop(c)
+        data[c] = col.take(keep).reset_index(drop=True)
+        del col
+    return pd.DataFrame(data, copy=False), rep
 
 
 def snapshot_digest(path: str | Path) -> str:

@@ -68,10 +68,15 @@ class FixArrays:
                          self.rows[idx] if self.rows.size else self.rows)
 
     def vehicle_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """First and one-past-last fix of each vehicle code (empty ranges for absent vehicles)."""
-        codes = np.arange(len(self.vehicles))
-        return (np.searchsorted(self.vehicle, codes, side="left"),
-                np.searchsorted(self.vehicle, codes, side="right"))
+        """First and one-past-last fix of each vehicle code (empty ranges for absent vehicles).
+
+        Computed once per object (two binary searches over every fix add up at city scale)."""
+        cached = self.__dict__.get("_bounds")
+        if cached is None:
+            codes = np.arange(len(self.vehicles))
+            cached = (np.searchsorted(self.vehicle, codes, side="left"), np.searchsorted(self.vehicle, codes, side="right"))
+            self.__dict__["_bounds"] = cached
+        return cached
 
 
 def _ts_ns(values: pd.Series) -> np.ndarray:

@@ -46,7 +46,7 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
         del arr
     for extra, arr in columns.items():
         out[extra] = pd.Series(arr.to_pandas(), copy=False).reset_index(drop=True)
-    frame = pd.DataFrame(out)
+    frame = pd.DataFrame(out, copy=False)
     frame.attrs["rows"] = rows
     frame.attrs["file"] = raw.file
     return frame
