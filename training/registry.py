@@ -45,7 +45,6 @@ def configure(settings: Settings) -> str:
     # MLflow warns on every pickle save; our own checksum is what guards loading (see load_version)
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     mlflow.set_tracking_uri(uri)
-    os.environ.setdefault("MLFLOW_TRACKING_URI", uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         try:
             mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
@@ -225,7 +224,7 @@ def list_versions(kind: str) -> pd.DataFrame:
     except MlflowException:
         return pd.DataFrame()
     champ = champion_version(kind)
-    rows = [{"version": v.version, "champion": v.version == champ, "run_id": v.run_id,
+    rows = [{"version": str(v.version), "champion": str(v.version) == champ, "run_id": v.run_id,
              "created": pd.Timestamp(v.creation_timestamp, unit="ms"), "gate": v.tags.get("gate", ""),
              "metric": v.tags.get("gate_metric", "")} for v in versions]
     return pd.DataFrame(rows).sort_values("version", key=lambda s: s.astype(int)) if rows else pd.DataFrame()
