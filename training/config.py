@@ -35,6 +35,7 @@ class SplitParams(BaseModel):
     label_days: int = Field(LABEL_DAYS, ge=30, le=730)
     min_label_days: int = Field(60, ge=0)
     min_history_days: int = Field(90, ge=0)
+    fit_every_months: int = Field(2, ge=1, le=12, description="fit on every n-th month end (neighbours are near duplicates)")
 
 
 class TrainConfig(BaseModel):

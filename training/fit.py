@@ -71,7 +71,8 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
              truth_fn=None) -> FoldResult:
     """Fit on the split's fit dates, calibrate on its calibration dates, score its test dates."""
     dates = sorted(ent["as_of"].unique())
-    fit_d, cal_d, test_d = split.fit_dates(dates), split.calibration_dates(dates), split.test_dates(dates)
+    fit_d = split.fit_dates(dates, config.splits.fit_every_months)
+    cal_d, test_d = split.calibration_dates(dates), split.test_dates(dates)
     horizon = split.label_horizon
     fit = label_rows(ent[ent["as_of"].isin(fit_d)], cases, split.label_days, known_by=horizon)
     cal = label_rows(ent[ent["as_of"].isin(cal_d)], cases, split.label_days, known_by=horizon)

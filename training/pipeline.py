@@ -99,7 +99,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
             f"({sp.min_history_days} days of history, {sp.calib_days}+{sp.label_days}+{sp.test_days}+{sp.min_label_days} days of "
             "calibration, label window, test and label horizon); use a longer snapshot or shorter windows"
         )
-    needed = sorted({d for f in folds for d in f.fit_dates(dates) + f.calibration_dates(dates) + f.test_dates(dates)})
+    every = sp.fit_every_months
+    needed = sorted({d for f in folds for d in f.fit_dates(dates, every) + f.calibration_dates(dates) + f.test_dates(dates)})
     dataset, _ = build_dataset(snap, needed, digest, cache_dir=settings.home_dir / "cache", progress=say)
     cases = combine_cases(snap.cases, recorded_outcomes)
     truth = load_truth(data)

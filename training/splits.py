@@ -47,8 +47,10 @@ class TemporalSplit:
         """Training labels may use cases opened up to and including this day (the test's first day)."""
         return self.test_start
 
-    def fit_dates(self, dates) -> list[pd.Timestamp]:
-        return [d for d in dates if self.train_start <= d <= self.fit_end]
+    def fit_dates(self, dates, every: int = 1) -> list[pd.Timestamp]:
+        """As-of dates the model is fitted on; with ``every`` > 1 only every n-th, counted back from the latest."""
+        fit = [d for d in dates if self.train_start <= d <= self.fit_end]
+        return fit[::-1][::every][::-1]
 
     def calibration_dates(self, dates) -> list[pd.Timestamp]:
         return [d for d in dates if self.fit_end < d <= self.train_end]
