@@ -180,3 +180,25 @@ def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(
         ["enterprise_leads.csv", "tip_leads.csv", "site_leads.csv", "ledger_mismatch.csv"])
     shutil.rmtree(tmp_path / "o")
+
+
+def test_snapshot_without_cases_gets_a_rule_fallback_and_a_list(small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+    from hazleads.settings import Settings
+    from training.pipeline import run_training
+
+    data = tmp_path / "nocases"
+    shutil.copytree(small_snapshot, data)
+    (data / "cases.csv").unlink()
+    monkeypatch.setenv("HAZLEADS_HOME", str(tmp_path / "home"))
+    settings = Settings(home=tmp_path / "home")
+    result = run_training(data, settings)
+    assert any("fallback" in n for n in result.notes)
+    assert [d.kind for d in result.decisions if d.promoted] == ["enterprise", "tip"]
+    ent = registry.load_version("enterprise", alias=registry.CHAMPION)
+    assert ent.tags["model"] == "fallback"
+    snap = load_snapshot(data)
+    leads = score_snapshot(snap, result.as_of, ent.model, registry.load_version("tip", alias=registry.CHAMPION).model,
+                           {"enterprise": ent.version, "tip": "1"}, "d")
+    top = leads.enterprise.head(20)
+    assert top["score"].between(0, 1).all()
+    assert all(json.loads(r) for r in top["reasons"])

@@ -17,6 +17,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 
 from features.snapshot import load_snapshot, snapshot_digest
 from hazleads.settings import Settings
@@ -115,8 +116,7 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     metrics = _collect_metrics(results)
     notes += [n for r in results for n in r.notes]
     latest = results[0]
-    if latest.enterprise_model is None:
-        raise TrainingError(f"{data}: the latest fold has no labels of both outcomes; nothing to register. " + " ".join(notes))
+    fallback = _fallbacks(latest, dataset, notes)
     say("记录 recording the run")
     registry.configure(settings)
     decisions: list[registry.GateDecision] = []
@@ -133,7 +133,7 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         _log_tables(results, metrics, config)
         log_plots(results, config)
         if register:
-            decisions = _register(results[0], config, last_day, digest, run.info.run_id)
+            decisions = _register(results[0], config, last_day, digest, run.info.run_id, fallback)
     return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes)
 
 
@@ -163,7 +163,7 @@ def _log_tables(results: list[FoldResult], metrics: pd.DataFrame, config: TrainC
         for col in ("county", "industry_group"):
             mlflow.log_text(bias_audit(g, col, config.k).to_csv(index=False), f"bias_audit_{col}.csv")
         mlflow.log_text(calibration_table(g).to_csv(index=False), "calibration.csv")
-    if r.enterprise_model is not None:
+    if hasattr(r.enterprise_model, "importances"):
         imp = r.enterprise_model.importances()
         mlflow.log_text(imp.to_csv(header=["gain"]), "feature_importance.csv")
 
@@ -173,6 +173,8 @@ def _gate_metric(k: int):
     def metric_for(frame: pd.DataFrame):
         def fn(scores: np.ndarray) -> float:
             f = frame.assign(score=scores)
+            if "label" not in f:
+                return float("nan")
             lab = f[f["label"].notna()]
             vals = [precision_at_k(g["label"], g["score"], k) for _, g in lab.groupby("as_of")]
             return float(np.nanmean(vals)) if vals else float("nan")
@@ -180,18 +182,43 @@ def _gate_metric(k: int):
     return metric_for
 
 
-def _register(r: FoldResult, config: TrainConfig, last_day, digest: str, run_id: str) -> list[registry.GateDecision]:
+def _fallbacks(latest: FoldResult, dataset, notes: list[str]) -> set[str]:
+    """Rule-and-anomaly models where the labels cannot support a learned one (a new deployment)."""
+    from models.fallback import TIP_RULES, RuleLeadModel
+
+    used = set()
+    if latest.enterprise_model is None:
+        rows = latest.test_enterprise_rows if len(latest.test_enterprise_rows) else dataset.enterprise
+        if rows.empty:
+            raise TrainingError("no enterprise rows to fit even a rule model on")
+        latest.enterprise_model = RuleLeadModel().fit(rows)
+        latest.test_enterprise_rows = rows
+        used.add("enterprise")
+        notes.append("enterprise: too few labels for a learned model; registered the rule-and-anomaly fallback")
+    if latest.tip_model is None and len(dataset.tip):
+        rows = latest.test_tip_rows if len(latest.test_tip_rows) else dataset.tip
+        latest.tip_model = RuleLeadModel(TIP_RULES, anomaly_weight=0.0).fit(rows)
+        latest.test_tip_rows = rows
+        used.add("tip")
+        notes.append("tip: too few labels for a learned model; registered the rule fallback")
+    return used
+
+
+def _register(r: FoldResult, config: TrainConfig, last_day, digest: str, run_id: str,
+              fallback: set[str] = frozenset()) -> list[registry.GateDecision]:
     decisions = []
-    tags = {"trained_until": str(r.split.train_end.date()), "test_start": str(r.split.test_start.date()),
-            "as_of": str(last_day.date()), "snapshot_digest": digest, "config": config.name}
+    base_tags = {"trained_until": str(r.split.train_end.date()), "test_start": str(r.split.test_start.date()),
+                 "as_of": str(last_day.date()), "snapshot_digest": digest, "config": config.name}
     for kind, model, rows in (("enterprise", r.enterprise_model, r.test_enterprise_rows), ("tip", r.tip_model, r.test_tip_rows)):
         if model is None or rows.empty:
             continue
+        tags = {**base_tags, "model": "fallback" if kind in fallback else "lgbm"}
         in_memory = model.predict_proba(rows)[:, 1]
         version = registry.log_model(model, kind, rows, tags=tags)
         fn = _gate_metric(config.k)(rows)
         decision = registry.gate(kind, version, in_memory, rows, fn, f"precision@{config.k} (labels, latest fold)")
         mlflow.set_tag(f"{kind}_version", version)
+        MlflowClient().set_model_version_tag(registry.NAMES[kind], version, "gate_metric", f"{decision.new_metric:.6g}")
         mlflow.set_tag(f"{kind}_gate", decision.reason)
         decisions.append(decision)
     return decisions

@@ -69,7 +69,7 @@ def log_plots(results, config) -> None:
             fig.tight_layout()
             fig.savefig(tmp / "calibration.png", dpi=100)
             plt.close(fig)
-        if r.enterprise_model is not None:
+        if hasattr(r.enterprise_model, "importances"):
             imp = r.enterprise_model.importances().head(20)[::-1]
             fig, ax = plt.subplots(figsize=(6, 6))
             ax.barh(imp.index, imp.values)
