@@ -92,6 +92,11 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
     def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
         return render_reasons(self.contributions(X), self._with_anomaly(X), lang)
 
+    def explain(self, X: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+        """Chinese and English reasons from one computation of the contributions."""
+        c, frame = self.contributions(X), self._with_anomaly(X)
+        return render_reasons(c, frame, "zh"), render_reasons(c, frame, "en")
+
     def importances(self) -> pd.Series:
         return self.model_.base.importances()
 
@@ -156,3 +161,7 @@ class TipLeadModel(EnterpriseLeadModel):
 
     def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
         return render_reasons(self.contributions(X), self._with_text(X, self._text_scores(X)), lang)
+
+    def explain(self, X: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+        c, frame = self.contributions(X), self._with_text(X, self._text_scores(X))
+        return render_reasons(c, frame, "zh"), render_reasons(c, frame, "en")

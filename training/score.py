@@ -62,6 +62,13 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def explain(model, frame: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+    """Reasons in Chinese and English, from one computation of the contributions where the model allows."""
+    if hasattr(model, "explain"):
+        return model.explain(frame)
+    return model.reasons(frame, "zh"), model.reasons(frame, "en")
+
+
 def _reasons_json(reasons: list[str]) -> str:
     return json.dumps(reasons, ensure_ascii=False)
 
@@ -118,13 +125,14 @@ def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versi
     as_of_s = day.strftime("%Y-%m-%d")
     ent = fs.enterprise
     p = enterprise_model.predict_proba(ent)[:, 1]
-    order = ranked_list(pd.Series(ent.index), p, enterprise_model.reasons(ent, "zh"), enterprise_model.reasons(ent, "en"),
+    ez, een = explain(enterprise_model, ent)
+    order = ranked_list(pd.Series(ent.index), p, ez, een,
                         k, share, exploration_seed(versions.get("enterprise"), digest, as_of_s, "enterprise"))
     enterprise = order.rename(columns={"id": "enterprise_id"}).assign(as_of=as_of_s)
     tips = _open_tips(fs, snapshot, day)
     if len(tips) and tip_model is not None:
         pt = tip_model.predict_proba(tips)[:, 1]
-        rz, ren = tip_model.reasons(tips, "zh"), tip_model.reasons(tips, "en")
+        rz, ren = explain(tip_model, tips)
     else:
         pt = np.zeros(len(tips))
         rz = ren = [[] for _ in range(len(tips))]
@@ -173,7 +181,11 @@ def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, la
     one = pd.DataFrame([row])
     for c in ("lat", "lon"):
         one[c] = pd.to_numeric(one[c], errors="coerce").astype("float64")
-    known_tips = snapshot.tips[snapshot.tips["received_at"] <= received]
+    from features.tips import DUPLICATE_DAYS
+
+    # only tips that can be near-duplicates of this one matter for its features (±7 days; none later)
+    window = pd.Timedelta(days=DUPLICATE_DAYS)
+    known_tips = snapshot.tips[(snapshot.tips["received_at"] <= received) & (snapshot.tips["received_at"] >= received - window)]
     both = pd.concat([known_tips, one.astype({"received_at": "datetime64[ns]"})], ignore_index=True)
     stops = features.stops
     offsite = stops[~stops["registered"]] if len(stops) and "registered" in stops else stops
@@ -186,7 +198,8 @@ def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, la
         frame[c] = row[c]
     if tip_model is not None:
         score = float(tip_model.predict_proba(frame)[:, 1][0])
-        reasons_zh, reasons_en = tip_model.reasons(frame, "zh")[0], tip_model.reasons(frame, "en")[0]
+        zh, en = explain(tip_model, frame)
+        reasons_zh, reasons_en = zh[0], en[0]
     else:
         score, reasons_zh, reasons_en = float("nan"), [], []
     near = _stops_near(offsite, row.get("lat"), row.get("lon"), received)
