@@ -28,6 +28,7 @@ from serving.api.routes import (
     mismatch,
     models,
     outcomes,
+    pages,
     sites,
     tips,
     users,
@@ -40,11 +41,11 @@ from serving.middleware import MAX_BODY, AuthGate, BodyLimit, RequestContext
 from serving.runtime import Runtime
 
 log = logging.getLogger("hazleads.serving")
-PUBLIC_PATHS = frozenset({"/healthz"})
+PUBLIC_PATHS = frozenset({"/healthz", "/"})  # and the page's files under /static/
 Warm = Literal["sync", "background", "off"]
 
 
-ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta)
+ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta, pages)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
@@ -101,8 +102,10 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
     errors.install(app)
     for module in ROUTERS:  # each router carries its full path (/v1/...), so route templates are whole
         app.include_router(module.router)
+    pages.mount(app)
     # outermost last: RequestContext -> BodyLimit -> AuthGate -> routes
-    app.add_middleware(AuthGate, get_db=lambda: app.state.runtime.db, public=PUBLIC_PATHS, metrics=metrics)
+    app.add_middleware(AuthGate, get_db=lambda: app.state.runtime.db, public=PUBLIC_PATHS,
+                       public_prefixes=(pages.STATIC_PREFIX,), metrics=metrics)
     app.add_middleware(BodyLimit, limit=max_body)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

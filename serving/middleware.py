@@ -119,14 +119,17 @@ class BodyLimit:
 
 
 class AuthGate:
-    """Every path but ``public`` needs a valid bearer token: else 401 with ``WWW-Authenticate``.
-    The authenticated principal is left in ``scope['state']['principal']`` for the routes."""
+    """Every path but ``public`` and those under ``public_prefixes`` (the web page's files) needs a
+    valid bearer token: else 401 with ``WWW-Authenticate``. The authenticated principal is left in
+    ``scope['state']['principal']`` for the routes."""
 
-    def __init__(self, app, get_db, public: frozenset[str], metrics) -> None:
+    def __init__(self, app, get_db, public: frozenset[str], metrics, public_prefixes: tuple[str, ...] = ()) -> None:
         self.app, self.get_db, self.public, self.metrics = app, get_db, public, metrics
+        self.public_prefixes = public_prefixes
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.public:
+        path = scope.get("path") or ""
+        if scope["type"] != "http" or path in self.public or (self.public_prefixes and path.startswith(self.public_prefixes)):
             await self.app(scope, receive, send)
             return
         rid = scope.get("state", {}).get("request_id")

@@ -18,6 +18,7 @@ ALL = frozenset({ADMIN, INV, ENV, AUD})
 PUBLIC = "public"
 ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/"): PUBLIC,  # the web page (its files under /static/ too); its API calls carry the token
     ("GET", "/readyz"): ALL,
     ("GET", "/metrics"): frozenset({ADMIN}),
     ("GET", "/openapi.json"): ALL,

@@ -1,0 +1,145 @@
+// Charts drawn as SVG by the page itself: score over time, ledger gaps per month and waste code
+// (tonnes, with the 3-tonne line of the criminal standard), power use against declared waste.
+
+import { fmt, h, s } from "./dom.js";
+import { t } from "./i18n.js";
+
+const W = 760;
+const H = 270;
+const M = { l: 58, r: 62, t: 18, b: 46 };
+const PW = W - M.l - M.r;
+const PH = H - M.t - M.b;
+export const CRIMINAL_T = 3;
+// Okabe–Ito: distinguishable with colour-blindness
+const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const e = 10 ** Math.floor(Math.log10(v));
+  const f = v / e;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * e;
+}
+
+function frame(titleText, descText, cls) {
+  return s("svg", { viewBox: `0 0 ${W} ${H}`, class: `chart ${cls}`, role: "img", "aria-label": titleText,
+    preserveAspectRatio: "xMidYMid meet" }, s("title", {}, titleText), s("desc", {}, descText));
+}
+
+function yAxis(svg, max, { side = "left", unit = "", digits = 1, ticks = 4 } = {}) {
+  const x = side === "left" ? M.l : W - M.r;
+  const g = s("g", { class: `axis y ${side}` });
+  for (let i = 0; i <= ticks; i++) {
+    const v = (max * i) / ticks;
+    const y = M.t + PH - (PH * i) / ticks;
+    if (side === "left") g.append(s("line", { x1: M.l, x2: W - M.r, y1: y, y2: y, class: "grid" }));
+    g.append(s("text", { x: side === "left" ? x - 6 : x + 6, y: y + 4, "text-anchor": side === "left" ? "end" : "start" },
+      fmt.num(v, digits)));
+  }
+  g.append(s("text", { class: "unit", x: side === "left" ? 8 : W - 8, y: M.t - 4, "text-anchor": side === "left" ? "start" : "end" }, unit));
+  svg.append(g);
+}
+
+function xLabels(svg, labels, xOf) {
+  const every = Math.max(1, Math.ceil(labels.length / 12));
+  const g = s("g", { class: "axis x" });
+  g.append(s("line", { x1: M.l, x2: W - M.r, y1: M.t + PH, y2: M.t + PH, class: "base" }));
+  labels.forEach((lab, i) => {
+    if (i % every !== 0 && i !== labels.length - 1) return;
+    g.append(s("text", { x: xOf(i), y: M.t + PH + 18, "text-anchor": "middle" }, lab));
+  });
+  svg.append(g);
+}
+
+function legend(items) {
+  return h("ul", { class: "legend" }, items.map(([color, text, cls]) =>
+    h("li", {}, s("svg", { width: 14, height: 14, "aria-hidden": "true" },
+      cls === "line" ? s("line", { x1: 0, x2: 14, y1: 7, y2: 7, stroke: color, "stroke-width": 3, "stroke-dasharray": cls === "line" ? null : null })
+        : s("rect", { width: 14, height: 14, fill: color })), text)));
+}
+
+const figure = (svg, caption, ...extra) => h("figure", { class: "chart-figure" }, svg, extra, caption ? h("figcaption", {}, caption) : null);
+
+/** Score (0–1) at each as-of date; exploration entries drawn hollow. */
+export function scoreHistory(points) {
+  const svg = frame(t("chart.history"), t("chart.history.desc"), "history");
+  if (!points.length) return figure(svg, t("chart.empty"));
+  yAxis(svg, 1, { unit: t("chart.score"), digits: 2 });
+  const n = points.length;
+  const xOf = (i) => M.l + (n === 1 ? PW / 2 : (PW * i) / (n - 1));
+  const yOf = (v) => M.t + PH - PH * Math.max(0, Math.min(1, v ?? 0));
+  xLabels(svg, points.map((p) => fmt.date(p.as_of)), xOf);
+  if (n > 1) svg.append(s("polyline", { class: "series", points: points.map((p, i) => `${xOf(i).toFixed(1)},${yOf(p.score).toFixed(1)}`).join(" ") }));
+  points.forEach((p, i) => svg.append(s("circle", { class: p.exploration ? "dot hollow" : "dot", cx: xOf(i), cy: yOf(p.score), r: 4.5, "data-score": p.score },
+    s("title", {}, `${fmt.date(p.as_of)}: ${fmt.score(p.score)} · #${p.rank}${p.exploration ? ` · ${t("explore")}` : ""}`))));
+  return figure(svg, t("chart.history.caption"));
+}
+
+/** Unaccounted tonnes per month, one bar per waste code, the 3 t line across. */
+export function ledgerGaps(ledger) {
+  const svg = frame(t("chart.ledger"), t("chart.ledger.desc"), "ledger");
+  if (!ledger.length) return figure(svg, t("chart.empty"));
+  const months = [...new Set(ledger.map((r) => r.month))].sort();
+  const codes = [...new Set(ledger.map((r) => r.waste_code))].sort();
+  const max = Math.max(CRIMINAL_T * 1.2, ...ledger.map((r) => r.unaccounted_t ?? 0));
+  const top = niceMax(max);
+  yAxis(svg, top, { unit: t("unit.tonnes"), digits: 1 });
+  const band = PW / months.length;
+  const inner = Math.max(1, Math.min(36, (band * 0.8) / codes.length));
+  const groupW = inner * codes.length;
+  const xOf = (i) => M.l + band * (i + 0.5);
+  const yOf = (v) => M.t + PH - (PH * Math.max(0, v)) / top;
+  xLabels(svg, months, xOf);
+  const bars = s("g", { class: "bars" });
+  for (const r of ledger) {
+    const i = months.indexOf(r.month);
+    const j = codes.indexOf(r.waste_code);
+    const v = r.unaccounted_t ?? 0;
+    const x = M.l + band * i + (band - groupW) / 2 + inner * j;
+    const over = v >= CRIMINAL_T;
+    const tip = `${r.month} ${r.waste_code}: ${fmt.tonnes(v)} ${t("chart.ledger.unaccounted")}` +
+      ` (${t("ledger.generated")} ${fmt.tonnes(r.generated_t)}, ${t("ledger.accounted")} ${fmt.tonnes(r.accounted_t)})`;
+    bars.append(s("rect", { x, y: yOf(v), width: Math.max(1, inner - 1), height: Math.max(v > 0 ? 1 : 0, yOf(0) - yOf(v)),
+      fill: PALETTE[j % PALETTE.length], class: over ? "bar over" : "bar", "data-month": r.month, "data-code": r.waste_code,
+      "data-t": v }, s("title", {}, tip)));
+  }
+  svg.append(bars);
+  const y3 = yOf(CRIMINAL_T);
+  svg.append(s("g", { class: "threshold" }, s("line", { x1: M.l, x2: W - M.r, y1: y3, y2: y3 }),
+    s("text", { x: W - M.r + 4, y: y3 + 4 }, t("chart.ledger.line"))));
+  const items = codes.map((c, j) => [PALETTE[j % PALETTE.length], c]);
+  return figure(svg, t("chart.ledger.caption"), legend([...items, ["#b00020", t("chart.ledger.lineLegend"), "line"]]));
+}
+
+/** Metered kWh per month (night share darker) against the tonnes declared generated (line). */
+export function powerVsWaste(power) {
+  const svg = frame(t("chart.power"), t("chart.power.desc"), "power");
+  if (!power.length) return figure(svg, t("chart.empty"));
+  const kTop = niceMax(Math.max(...power.map((p) => p.kwh ?? 0)));
+  const tTop = niceMax(Math.max(...power.map((p) => p.generated_t ?? 0)));
+  yAxis(svg, kTop, { unit: "kWh", digits: 0 });
+  yAxis(svg, tTop, { side: "right", unit: t("unit.tonnes"), digits: 1 });
+  const band = PW / power.length;
+  const xOf = (i) => M.l + band * (i + 0.5);
+  const yk = (v) => M.t + PH - (PH * Math.max(0, v ?? 0)) / kTop;
+  const yt = (v) => M.t + PH - (PH * Math.max(0, v ?? 0)) / tTop;
+  xLabels(svg, power.map((p) => p.month), xOf);
+  const g = s("g", { class: "bars" });
+  power.forEach((p, i) => {
+    const w = Math.max(1, Math.min(56, band * 0.7));
+    const x = M.l + band * i + (band - w) / 2;
+    const tip = `${p.month}: ${fmt.int(p.kwh)} kWh (${t("power.night")} ${fmt.int(p.night_kwh)}), ${t("power.declared")} ${fmt.tonnes(p.generated_t)}`;
+    if (p.kwh !== null && p.kwh !== undefined) {
+      g.append(s("rect", { class: "bar kwh", x, y: yk(p.kwh), width: w, height: yk(0) - yk(p.kwh) }, s("title", {}, tip)));
+      if (p.night_kwh) g.append(s("rect", { class: "bar night", x, y: yk(p.night_kwh), width: w, height: yk(0) - yk(p.night_kwh) }, s("title", {}, tip)));
+    } else {
+      g.append(s("text", { class: "missing", x: x + w / 2, y: yk(0) - 4, "text-anchor": "middle" }, "?", s("title", {}, `${p.month}: ${t("power.noReading")}`)));
+    }
+  });
+  svg.append(g);
+  const pts = power.map((p, i) => (p.generated_t === null || p.generated_t === undefined ? null : [xOf(i), yt(p.generated_t), p]))
+    .filter(Boolean);
+  if (pts.length > 1) svg.append(s("polyline", { class: "series waste", points: pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ") }));
+  for (const [x, y, p] of pts) svg.append(s("circle", { class: "dot waste", cx: x, cy: y, r: 4 }, s("title", {}, `${p.month}: ${fmt.tonnes(p.generated_t)}`)));
+  return figure(svg, t("chart.power.caption"), legend([["#9ecae1", t("power.kwh")], ["#3182bd", t("power.night")],
+    ["#d55e00", t("power.declared"), "line"]]));
+}
