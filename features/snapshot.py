@@ -17,7 +17,7 @@ import pandas as pd
 from features.contract import TABLES, Table
 from features.places import Place, load_places
 from features.problems import Problem, ProblemLog, SnapshotError
-from features.readers import read_table
+from features.readers import find_table_file, read_table
 from features.validation import check_keys, check_refs, check_rules, parse_table
 
 Progress = Callable[[str], None]
@@ -59,7 +59,7 @@ class Snapshot:
     electricity: pd.DataFrame
     manifests: pd.DataFrame
     vehicles: pd.DataFrame
-    trajectories: pd.DataFrame
+    trajectories: pd.DataFrame  # or, loaded with trajectories="cluster", a ClusterFixes left on the workers
     tips: pd.DataFrame
     cases: pd.DataFrame
     places: list[Place] = field(default_factory=list)
@@ -74,7 +74,8 @@ class Snapshot:
         days = []
         for name, col in (("electricity", "date"), ("manifests", "departed_at"), ("trajectories", "ts"),
                           ("tips", "received_at"), ("cases", "opened")):
-            s = self.table(name)[col]
+            t = self.table(name)
+            s = t[col] if isinstance(t, pd.DataFrame) else pd.Series(t.span or [], dtype="datetime64[ns]")  # ClusterFixes
             if len(s) and s.notna().any():
                 days.append(s.max().normalize())
         if not days and len(self.ledgers):
@@ -88,12 +89,19 @@ def empty_frame(spec: Table) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in spec.columns})
 
 
-def load_snapshot(path: str | Path, progress: Progress | None = None) -> Snapshot:
+def load_snapshot(path: str | Path, progress: Progress | None = None, trajectories: str = "memory",
+                  client=None) -> Snapshot:
     """Read, parse and check every table of the snapshot at ``path`` (DATA_CONTRACT.md §1).
 
     Raises ``SnapshotError`` whose ``problems`` list every error and warning found, each with its
     file, row (as a spreadsheet shows it) and column.
+
+    ``trajectories="cluster"`` reads and checks the fixes on the workers of the Dask ``client``
+    and leaves them there (``features.distributed_loader.ClusterFixes``): no process holds them all.
     """
+    if trajectories not in ("memory", "cluster"):
+        raise ValueError(f"trajectories must be 'memory' or 'cluster', got {trajectories!r}")
+    on_cluster = trajectories == "cluster"
     folder = Path(path)
     log = ProblemLog()
     if not folder.is_dir():
@@ -102,6 +110,8 @@ def load_snapshot(path: str | Path, progress: Progress | None = None) -> Snapsho
     frames: dict[str, pd.DataFrame] = {}
     report = LoadReport()
     for name, spec in TABLES.items():
+        if on_cluster and name == "trajectories" and find_table_file(folder, name, ProblemLog()) is not None:
+            continue  # read and checked on the cluster, below
         say(f"读取 reading {name}")
         raw = read_table(folder, name, log)
         if raw is None:
@@ -123,21 +133,32 @@ def load_snapshot(path: str | Path, progress: Progress | None = None) -> Snapsho
     geo = folder / "places.geojson"
     if geo.exists():
         places = load_places(geo, log)
+    fixes = None
+    if on_cluster:
+        from features.distributed_loader import load_fixes_on_cluster
+
+        fixes = load_fixes_on_cluster(folder, frames.get("vehicles"), client, log, say)
     if log.errors:
         raise SnapshotError(str(folder), sorted(log.problems, key=_order))
     for name, spec in TABLES.items():
-        if name not in frames:
+        if name not in frames and not (name == "trajectories" and fixes is not None):
             frames[name] = empty_frame(spec)
-    say("整理轨迹 sorting trajectories")
-    frames["trajectories"], report.trajectories = _tidy_trajectories(frames["trajectories"])
+    if fixes is None:
+        say("整理轨迹 sorting trajectories")
+        frames["trajectories"], report.trajectories = _tidy_trajectories(frames["trajectories"])
     for name, frame in frames.items():
         frame.attrs.clear()
         report.rows[name] = len(frame)
         tcol = TABLES[name].time_column
         if tcol and len(frame) and frame[tcol].notna().any():
             report.spans[name] = (frame[tcol].min(), frame[tcol].max())
+    if fixes is not None:
+        report.trajectories, report.files["trajectories"] = fixes.report, fixes.file
+        report.rows = {n: len(fixes) if n == "trajectories" else report.rows[n] for n in TABLES}
+        if fixes.span is not None:
+            report.spans["trajectories"] = fixes.span
     report.warnings = sorted(log.warnings, key=_order)
-    return Snapshot(path=folder, places=places, report=report, **frames)
+    return Snapshot(path=folder, places=places, report=report, **frames, **({"trajectories": fixes} if fixes is not None else {}))
 
 
 def _order(p: Problem) -> tuple:

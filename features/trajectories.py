@@ -358,6 +358,8 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
     """The stops of the cleaned fixes strictly before ``when`` (local time), derived from the index:
     stops final before ``when`` are taken as they are; each vehicle's track after the last of them
     is scanned again, truncated at ``when``."""
+    if not isinstance(index, StopIndex):  # an index kept on a Dask cluster (features.distributed)
+        return index.stops_before(when)
     c = int(pd.Timestamp(when).as_unit("ns").value)
     a, p = index.fixes, index.params
     decided = index.final_ts < c
@@ -411,6 +413,8 @@ def dark_stays(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
     ``max_diameter_m`` of each other — the vehicle sat there with its terminal off. Same columns
     as the stops (n_fixes 2, centre the midpoint). Both fixes are before the cutoff, and a fix
     restored at the cutoff (see ``restored_fixes``) is an impossible jump, never within reach."""
+    if not isinstance(index, StopIndex):  # an index kept on a Dask cluster (features.distributed)
+        return index.dark_stays(when)
     c = int(pd.Timestamp(when).as_unit("ns").value)
     a = index.fixes
     i = index.dark[a.ts[index.dark + 1] < c] if index.dark.size else index.dark

@@ -72,6 +72,8 @@ def build_stop_index(snapshot: Snapshot, params: StopParams = TRUCK_STOPS, clien
     worker), each group's index is built on a worker, and the parts are merged: the same index.
     """
     fixes = snapshot.trajectories
+    if not isinstance(fixes, pd.DataFrame):  # fixes left on a Dask cluster: load_snapshot(..., trajectories="cluster")
+        return fixes.stop_index(params, partitions)
     if client is None:
         return StopIndex.build(fixes, params)
     vid = fixes["vehicle_id"].astype("str")
@@ -90,7 +92,9 @@ def trajectory_part(snapshot: Snapshot, as_of, index: StopIndex | None = None, p
     """``trajectory_evidence`` for ``features.build``: with ``engine="dask"`` and no index, stops are
     detected on the Dask cluster, partitioned by vehicle. ``checks`` is accepted and not needed."""
     if index is None and engine == "dask":
-        index = build_stop_index(snapshot, client=dask_client)
+        from features.distributed import cluster_stop_index
+
+        index = cluster_stop_index(snapshot, dask_client)  # stays on the workers, split by vehicle
     return trajectory_evidence(snapshot, as_of, index, places)
 
 

@@ -206,6 +206,9 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
 
 def _gps_evidence(t: pd.DataFrame, index: StopIndex | None, rlat: np.ndarray, rlon: np.ndarray, c: int,
                   received: np.ndarray) -> None:
+    if index is not None and not isinstance(index, StopIndex):  # fixes on a Dask cluster (features.distributed)
+        index.gps_evidence(t, rlat, rlon, c, received)
+        return
     n = len(t)
     cols = {"has_gps": np.zeros(n, bool), "n_fixes": np.zeros(n), "gps_gap_max_h": np.full(n, np.nan),
             "gps_gaps_over_10min": np.full(n, np.nan), "path_km": np.full(n, np.nan),
