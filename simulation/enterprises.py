@@ -275,9 +275,9 @@ def _carriers(reg: Registry, scale: Scale, period: Period, geo: Geography, rng: 
         medical = reg.firms[c].kind == "medical"
         for _ in range(int(size)):
             cap = float(rng.choice([1.5, 2.0, 3.0]) if medical else rng.choice([2, 5, 8, 10, 15, 20, 30], p=[0.1, 0.2, 0.2, 0.2, 0.15, 0.1, 0.05]))
-            hb = int(rng.choice([0, 600, 1200, 1800, 3600], p=[0.6, 0.04, 0.1, 0.12, 0.14]))
+            hb = int(rng.choice([0, 600, 1200, 1800, 3600], p=[0.65, 0.03, 0.08, 0.11, 0.13]))
             reg.vehicles.append(Vehicle(len(reg.vehicles), book.plate(reg.firms[c].county), c, bool(rng.random() > 0.06),
-                                        cap, hb, 30 if rng.random() < 0.85 else 60, float(rng.uniform(5, 15)),
+                                        cap, hb, 30 if rng.random() < 0.82 else 60, float(rng.uniform(5, 15)),
                                         (float(rng.normal(0, 25)), float(rng.normal(0, 25)))))
     for c in reg.carriers:  # a carrier always has at least one permitted vehicle
         fleet = reg.fleet(c)

@@ -296,3 +296,24 @@ def test_cases_are_chosen_like_investigators_choose(world):
     unfounded = cases[(cases.outcome == "unfounded") & cases.enterprise_id.notna()]
     assert (~unfounded.enterprise_id.isin(viol)).mean() > 0.5
     assert confirmed.violation.notna().all() and confirmed.tonnes.notna().all()
+
+
+def test_gps_and_power_follow_honest_rhythms(world):
+    """Fixes every ~30 s at road speeds; power dips at the Spring Festival and on Sundays, and
+    continuous chemical plants draw far more of it at night than garages."""
+    _, snap, _ = world
+    tr = snap.trajectories
+    dt = tr.ts.diff().dt.total_seconds()[tr.vehicle_id.eq(tr.vehicle_id.shift())]
+    moving = tr.speed_kmh.iloc[dt.index] > 5
+    assert 28 <= dt[moving].median() <= 32
+    assert 25 <= tr.speed_kmh[tr.speed_kmh > 5].median() <= 80
+    ele = snap.electricity.merge(snap.enterprises[["enterprise_id", "industry_code"]], on="enterprise_id")
+    factories = ele[ele.industry_code.str.startswith(("C26", "C27", "C33"))]
+    daily = factories.groupby("date").kwh.sum()
+    festival = daily["2021-02-10":"2021-02-18"].mean()  # Chinese New Year 2021-02-12
+    assert festival < 0.8 * daily["2021-03-08":"2021-03-26"].mean()
+    repair = ele[ele.industry_code == "O8111"]
+    by_day = repair.groupby(repair.date.dt.day_of_week).kwh.mean()
+    assert by_day[6] < by_day[:5].mean()
+    night = lambda d: (d.night_kwh.sum() / d.kwh.sum())  # noqa: E731
+    assert night(ele[ele.industry_code.str.startswith("C26")]) > 1.5 * night(repair)
