@@ -133,7 +133,7 @@ def _parse_number(arr: pa.ChunkedArray, integer: bool) -> Parsed:
     expected = "a finite number"
     if integer:
         v = values.to_numpy()
-        frac = (~missing) & ~invalid & (np.abs(v - np.round(v)) > 1e-9)
+        frac = (~missing) & ~invalid & ((np.abs(v - np.round(v)) > 1e-9) | (np.abs(v) >= 2.0**63))  # int64 range
         invalid = invalid | frac
         values = values.where(~pd.Series(invalid | missing, index=values.index)).round().astype("Int64")
         expected = "a whole number"

@@ -83,10 +83,10 @@ def read_csv(path: Path, name: str, log: ProblemLog) -> RawTable | None:
     file = path.name
     try:
         encoding = detect_encoding(path)
+        header = _header(path, encoding)  # a file cut mid-character fails only here (the sniff is not final)
     except (UnicodeError, OSError) as exc:
         log.add(file, None, None, f"cannot read: {exc}; save it as UTF-8 (or GB18030/GBK) CSV")
         return None
-    header = _header(path, encoding)
     if not header or all(not h.strip() for h in header):
         log.add(file, 1, None, "the file is empty or has no header row; the first line must name the columns")
         return None

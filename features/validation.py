@@ -30,13 +30,19 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
         if col.name not in columns:
             continue
         arr = columns.pop(col.name)
-        parsed = parse(col, arr)
+        try:
+            parsed = parse(col, arr)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:  # a Parquet type no rule fits
+            log.add(raw.file, header_row, col.name, f"column of type {arr.type} cannot be read as {_KIND_WORDS[col.kind]} "
+                    f"({type(exc).__name__}); store it as {_KIND_WORDS[col.kind]}")
+            out[col.name] = _unreadable(col, len(rows))
+            continue
         values = parsed.values.reset_index(drop=True)
         if col.required:
             log.add_rows(raw.file, rows[parsed.missing], col.name, f"'{col.name}' is required but empty")
         if parsed.invalid.any():
             bad = parsed.invalid
-            shown = arr.take(pa.array(np.flatnonzero(bad)[:ROWS_PER_RULE])).to_pylist()
+            shown = _shown(arr, np.flatnonzero(bad)[:ROWS_PER_RULE])
             log.add_rows(raw.file, rows[bad], col.name, f"not {parsed.expected}", values=shown)
         _check_range(raw.file, rows, col, values, log)
         if col.kind == "str" and col.name not in TEXT_COLUMNS and col.choices is None:
@@ -50,6 +56,29 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
     frame.attrs["rows"] = rows
     frame.attrs["file"] = raw.file
     return frame
+
+
+_KIND_WORDS = {"str": "text", "code": "text", "codes": "text", "float": "a number", "int": "a whole number",
+               "bool": "a boolean", "date": "a date", "datetime": "a timestamp", "month": "a month (text YYYY-MM)"}
+_NA_DTYPES = {"str": "object", "code": "object", "codes": "object", "float": "float64", "int": "Int64",
+              "bool": "boolean", "date": "datetime64[ns]", "datetime": "datetime64[ns]", "month": "period[M]"}
+
+
+def _unreadable(col: Column, n: int) -> pd.Series:
+    """An all-missing column of the contract type, standing in for one whose stored type cannot be read."""
+    return pd.Series([None] * n, dtype=_NA_DTYPES[col.kind])
+
+
+def _shown(arr: pa.ChunkedArray, index: np.ndarray) -> list:
+    """The offending cells as Python values (or as text, when they do not fit Python's types: year 1 BC...)."""
+    taken = arr.take(pa.array(index, pa.int64()))
+    try:
+        return taken.to_pylist()
+    except (OverflowError, ValueError, pa.ArrowException):
+        try:
+            return taken.cast(pa.string()).to_pylist()
+        except pa.ArrowException:
+            return [f"<{arr.type}>"] * len(index)
 
 
 def _check_range(file: str, rows: np.ndarray, col: Column, values: pd.Series, log: ProblemLog) -> None:
@@ -70,7 +99,9 @@ def check_keys(table: Table, df: pd.DataFrame, log: ProblemLog) -> None:
     if not table.key or any(k not in df for k in table.key):
         return
     rows, file = df.attrs["rows"], df.attrs["file"]
-    dup = df.duplicated(list(table.key), keep="first").to_numpy()
+    keys = df[list(table.key)]
+    # an empty key is reported as missing already (or its column as unreadable), not as a repeat
+    dup = (keys.duplicated(keep="first") & keys.notna().all(axis=1)).to_numpy()
     what = " and ".join(table.key)
     log.add_rows(file, rows[dup], table.key[-1] if len(table.key) > 1 else table.key[0],
                  f"duplicate {what}: each must appear once", values=df.loc[dup, table.key[0]].to_numpy())

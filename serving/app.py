@@ -14,10 +14,11 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from hazleads.settings import Settings, get_settings
 from serving.api import errors
+from serving.api.deps import plain_text
 from serving.api.routes import (
     audit,
     enterprises,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
                      "`Authorization: Bearer <token>`; 401 without a valid token, 403 for a role without the "
                      "right, 404 for entities outside the reader's county."),
         lifespan=lifespan,
+        dependencies=[Depends(plain_text)],
     )
     app.state.metrics = metrics
     errors.install(app)

@@ -75,12 +75,12 @@ class RequestContext:
             request_id_var.reset(token)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed.
+
+    A streamed body is cut where it passes the limit: the 413 is sent at once and the app is told
+    the client went away, so that its own answer to the truncated body is dropped (FastAPI would
+    otherwise turn any error while reading the body into a misleading 400)."""
 
     def __init__(self, app, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
@@ -90,32 +90,36 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         rid = scope.get("state", {}).get("request_id")
+        detail = {"detail": f"request body over {self.limit // 1024} KB", "request_id": rid}
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await send_json(send, 413, {"detail": f"request body over {self.limit // 1024} KB", "request_id": rid})
+            await send_json(send, 413, detail)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counting_receive():
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await send_json(send, 413, detail)
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_wrapper(message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 already answered this request
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, send_wrapper)
-        except _TooLarge:
-            if not started:
-                await send_json(send, 413, {"detail": f"request body over {self.limit // 1024} KB", "request_id": rid})
+        await self.app(scope, counting_receive, send_wrapper)
 
 
 class AuthGate:

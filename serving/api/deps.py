@@ -22,6 +22,13 @@ bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="a token from `hazleads users add NAME --role ROLE [--county C]`")
 
 
+def plain_text(request: Request) -> None:
+    """Refuse a NUL character in the path or the query (422): no id or filter holds one, and
+    PostgreSQL cannot even compare with one. Applied to every route (``create_app``)."""
+    if "\x00" in request.scope.get("path", "") or any("\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        raise HTTPException(422, "a NUL character (%00) in the path or query; remove it")
+
+
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 

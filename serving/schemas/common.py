@@ -7,7 +7,7 @@ import math
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -54,9 +54,17 @@ class Out(BaseModel):
 
 
 class In(BaseModel):
-    """Base of every request body: unknown fields are errors."""
+    """Base of every request body: unknown fields are errors, and so is a NUL character in text
+    (PostgreSQL cannot store one; a NUL is never part of a real name, note or tip)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("text may not contain a NUL character (\\0)")
+        return v
 
 
 class ErrorBody(Out):

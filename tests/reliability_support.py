@@ -1,0 +1,197 @@
+"""Helpers for the reliability tests: a real HTTP server for an app (in a thread, or as a process
+that can be killed), checks on error answers, and a throwaway PostgreSQL server to stop and start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path(os.environ.get("HAZLEADS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+LEAKS = ("Traceback", 'File "', "/work/", "site-packages", "sqlalchemy.", "psycopg2.", "sqlite3.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assert_clean_error(r: httpx.Response, allow_503: bool = False) -> None:
+    """A 4xx (or an allowed 503) JSON answer with a ``detail`` and the request id; no internals."""
+    assert r.status_code < 500 or (allow_503 and r.status_code == 503), (r.status_code, r.text[:500])
+    for leak in LEAKS:
+        assert leak not in r.text, f"{leak!r} in the answer: {r.text[:500]}"
+    if r.status_code >= 400:
+        assert r.headers.get("content-type", "").startswith("application/json"), r.headers
+        body = r.json()
+        assert body.get("detail"), body
+        assert "request_id" in body, body
+
+
+@contextlib.contextmanager
+def live_server(app, lifespan: str = "off") -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None, access_log=False,
+                            limit_concurrency=1000, timeout_keep_alive=30)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.1):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+# ---- the service as a process ----------------------------------------------------------------------
+
+
+class ServiceProcess:
+    """``python -m tests.reliability_runner serve`` on a free port; ``kill()`` is SIGKILL."""
+
+    def __init__(self, env: dict[str, str], data: Path | None, log: Path, warm: str = "background",
+                 history_months: int = 0, crash_at: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "tests.reliability_runner", "serve", "--port", str(self.port), "--warm", warm,
+                "--history-months", str(history_months)]
+        if data is not None:
+            args += ["--data", str(data)]
+        full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        full_env.pop("HAZLEADS_CRASH_AT", None)
+        if crash_at:
+            full_env["HAZLEADS_CRASH_AT"] = crash_at
+        self.log = log
+        self._fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=self._fh, stderr=subprocess.STDOUT)
+
+    def wait_up(self, timeout_s: float = 120) -> None:
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"service exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, timeout_s, f"the service on {self.url}", 0.2)
+
+    def wait_ready(self, headers: dict, timeout_s: float = 180) -> dict:
+        def ready():
+            r = httpx.get(f"{self.url}/readyz", headers=headers, timeout=10)
+            body = r.json()
+            if body.get("phase") in ("ready", "degraded"):
+                return body
+            return None
+
+        return wait_for(ready, timeout_s, "the service's warm-up", 0.3)
+
+    def tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._fh.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._fh.close()
+
+    def rss_kb(self) -> int:
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+# ---- a throwaway PostgreSQL server ------------------------------------------------------------------
+
+
+class ThrowawayPostgres:
+    """An ``initdb`` cluster in a temporary folder, run as the ``postgres`` OS user (the server refuses
+    root) on a free port, with its socket in the same folder. ``stop()`` and ``start()`` do what they
+    say to this server only; ``close()`` removes it."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="hazleads-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+        os.chmod(self.root, 0o777)
+        self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                   "--no-sync", "--locale=C"])
+
+    @staticmethod
+    def available() -> str | None:
+        """Why a throwaway server cannot be made here, or None."""
+        if not (PG_BIN / "initdb").exists():
+            return f"no PostgreSQL binaries under {PG_BIN}"
+        if os.geteuid() == 0 and shutil.which("runuser") is None:
+            return "running as root without runuser: cannot start PostgreSQL as the postgres user"
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "no 'postgres' OS user"
+        return None
+
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        if os.geteuid() == 0:
+            args = ["runuser", "-u", "postgres", "--", *args]
+        return subprocess.run(args, capture_output=True, text=True, timeout=120, check=check)
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w",
+                   "-t", "60", "start"])
+
+    def stop(self) -> None:
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "-t", "60", "stop"],
+                  check=False)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
