@@ -51,7 +51,7 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        end = time.monotonic() + 30
+        end = time.monotonic() + 120  # the lifespan may warm up (score) first
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > end:
                 raise RuntimeError("uvicorn did not start")
@@ -98,10 +98,10 @@ def is_loopback(url: str) -> bool:
     return parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
-def shot(page, name: str) -> Path:
+def shot(page, name: str, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

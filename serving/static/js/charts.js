@@ -4,28 +4,41 @@
 import { fmt, h, s } from "./dom.js";
 import { t } from "./i18n.js";
 
-const W = 760;
 const H = 270;
-const M = { l: 58, r: 62, t: 18, b: 46 };
-const PW = W - M.l - M.r;
-const PH = H - M.t - M.b;
+const M = { l: 58, r: 62, t: 30, b: 40 };
+export const WIDE = 760;
+export const NARROW = 560;
+
+/** The drawing area of a chart ``W`` units wide (the SVG scales to its box; text keeps its size ratio). */
+function area(W) {
+  return { W, PW: W - M.l - M.r, PH: H - M.t - M.b };
+}
 export const CRIMINAL_T = 3;
 // Okabe–Ito: distinguishable with colour-blindness
 const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
 
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const e = 10 ** Math.floor(Math.log10(v));
-  const f = v / e;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * e;
+/** The smallest round step (1, 2, 2.5 or 5 × 10ⁿ) at or above ``raw``. */
+function niceStep(raw) {
+  if (!(raw > 0)) return 1;
+  const e = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((f) => f * e).find((x) => x >= raw * (1 - 1e-9));
 }
 
-function frame(titleText, descText, cls) {
-  return s("svg", { viewBox: `0 0 ${W} ${H}`, class: `chart ${cls}`, role: "img", "aria-label": titleText,
+/** An axis top at or above ``v`` on a round step, with about four ticks. */
+function niceAxis(v) {
+  if (!(v > 0)) return { top: 1, ticks: 4 };
+  const step = niceStep(v / 4);
+  const ticks = Math.max(1, Math.ceil(v / step - 1e-9));
+  return { top: ticks * step, ticks };
+}
+
+function frame(A, titleText, descText, cls) {
+  return s("svg", { viewBox: `0 0 ${A.W} ${H}`, class: `chart ${cls}`, role: "img", "aria-label": titleText,
     preserveAspectRatio: "xMidYMid meet" }, s("title", {}, titleText), s("desc", {}, descText));
 }
 
-function yAxis(svg, max, { side = "left", unit = "", digits = 1, ticks = 4 } = {}) {
+function yAxis(A, svg, max, { side = "left", unit = "", digits = 1, ticks = 4 } = {}) {
+  const { W, PH } = A;
   const x = side === "left" ? M.l : W - M.r;
   const g = s("g", { class: `axis y ${side}` });
   for (let i = 0; i <= ticks; i++) {
@@ -35,16 +48,18 @@ function yAxis(svg, max, { side = "left", unit = "", digits = 1, ticks = 4 } = {
     g.append(s("text", { x: side === "left" ? x - 6 : x + 6, y: y + 4, "text-anchor": side === "left" ? "end" : "start" },
       fmt.num(v, digits)));
   }
-  g.append(s("text", { class: "unit", x: side === "left" ? 8 : W - 8, y: M.t - 4, "text-anchor": side === "left" ? "start" : "end" }, unit));
+  g.append(s("text", { class: "unit", x: side === "left" ? 8 : W - 8, y: M.t - 16, "text-anchor": side === "left" ? "start" : "end" }, unit));
   svg.append(g);
 }
 
-function xLabels(svg, labels, xOf) {
-  const every = Math.max(1, Math.ceil(labels.length / 12));
+function xLabels(A, svg, labels, xOf) {
+  const { W, PW, PH } = A;
+  const room = Math.max(1, Math.floor(PW / (7.5 * Math.max(...labels.map((l) => String(l).length)) + 12)));
+  const every = Math.max(1, Math.ceil(labels.length / room));
   const g = s("g", { class: "axis x" });
   g.append(s("line", { x1: M.l, x2: W - M.r, y1: M.t + PH, y2: M.t + PH, class: "base" }));
   labels.forEach((lab, i) => {
-    if (i % every !== 0 && i !== labels.length - 1) return;
+    if (i % every !== 0) return;
     g.append(s("text", { x: xOf(i), y: M.t + PH + 18, "text-anchor": "middle" }, lab));
   });
   svg.append(g);
@@ -53,21 +68,23 @@ function xLabels(svg, labels, xOf) {
 function legend(items) {
   return h("ul", { class: "legend" }, items.map(([color, text, cls]) =>
     h("li", {}, s("svg", { width: 14, height: 14, "aria-hidden": "true" },
-      cls === "line" ? s("line", { x1: 0, x2: 14, y1: 7, y2: 7, stroke: color, "stroke-width": 3, "stroke-dasharray": cls === "line" ? null : null })
+      cls === "line" ? s("line", { x1: 0, x2: 14, y1: 7, y2: 7, stroke: color, "stroke-width": 3 })
         : s("rect", { width: 14, height: 14, fill: color })), text)));
 }
 
 const figure = (svg, caption, ...extra) => h("figure", { class: "chart-figure" }, svg, extra, caption ? h("figcaption", {}, caption) : null);
 
 /** Score (0–1) at each as-of date; exploration entries drawn hollow. */
-export function scoreHistory(points) {
-  const svg = frame(t("chart.history"), t("chart.history.desc"), "history");
+export function scoreHistory(points, width = WIDE) {
+  const A = area(width);
+  const { PW, PH } = A;
+  const svg = frame(A, t("chart.history"), t("chart.history.desc"), "history");
   if (!points.length) return figure(svg, t("chart.empty"));
-  yAxis(svg, 1, { unit: t("chart.score"), digits: 2 });
+  yAxis(A, svg, 1, { unit: t("chart.score"), digits: 2 });
   const n = points.length;
   const xOf = (i) => M.l + (n === 1 ? PW / 2 : (PW * i) / (n - 1));
   const yOf = (v) => M.t + PH - PH * Math.max(0, Math.min(1, v ?? 0));
-  xLabels(svg, points.map((p) => fmt.date(p.as_of)), xOf);
+  xLabels(A, svg, points.map((p) => fmt.date(p.as_of)), xOf);
   if (n > 1) svg.append(s("polyline", { class: "series", points: points.map((p, i) => `${xOf(i).toFixed(1)},${yOf(p.score).toFixed(1)}`).join(" ") }));
   points.forEach((p, i) => svg.append(s("circle", { class: p.exploration ? "dot hollow" : "dot", cx: xOf(i), cy: yOf(p.score), r: 4.5, "data-score": p.score },
     s("title", {}, `${fmt.date(p.as_of)}: ${fmt.score(p.score)} · #${p.rank}${p.exploration ? ` · ${t("explore")}` : ""}`))));
@@ -75,20 +92,22 @@ export function scoreHistory(points) {
 }
 
 /** Unaccounted tonnes per month, one bar per waste code, the 3 t line across. */
-export function ledgerGaps(ledger) {
-  const svg = frame(t("chart.ledger"), t("chart.ledger.desc"), "ledger");
+export function ledgerGaps(ledger, width = WIDE) {
+  const A = area(width);
+  const { W, PW, PH } = A;
+  const svg = frame(A, t("chart.ledger"), t("chart.ledger.desc"), "ledger");
   if (!ledger.length) return figure(svg, t("chart.empty"));
   const months = [...new Set(ledger.map((r) => r.month))].sort();
   const codes = [...new Set(ledger.map((r) => r.waste_code))].sort();
   const max = Math.max(CRIMINAL_T * 1.2, ...ledger.map((r) => r.unaccounted_t ?? 0));
-  const top = niceMax(max);
-  yAxis(svg, top, { unit: t("unit.tonnes"), digits: 1 });
+  const { top, ticks } = niceAxis(max);
+  yAxis(A, svg, top, { unit: t("unit.tonnes"), digits: 1, ticks });
   const band = PW / months.length;
   const inner = Math.max(1, Math.min(36, (band * 0.8) / codes.length));
   const groupW = inner * codes.length;
   const xOf = (i) => M.l + band * (i + 0.5);
   const yOf = (v) => M.t + PH - (PH * Math.max(0, v)) / top;
-  xLabels(svg, months, xOf);
+  xLabels(A, svg, months, xOf);
   const bars = s("g", { class: "bars" });
   for (const r of ledger) {
     const i = months.indexOf(r.month);
@@ -111,18 +130,21 @@ export function ledgerGaps(ledger) {
 }
 
 /** Metered kWh per month (night share darker) against the tonnes declared generated (line). */
-export function powerVsWaste(power) {
-  const svg = frame(t("chart.power"), t("chart.power.desc"), "power");
+export function powerVsWaste(power, width = WIDE) {
+  const A = area(width);
+  const { PW, PH } = A;
+  const svg = frame(A, t("chart.power"), t("chart.power.desc"), "power");
   if (!power.length) return figure(svg, t("chart.empty"));
-  const kTop = niceMax(Math.max(...power.map((p) => p.kwh ?? 0)));
-  const tTop = niceMax(Math.max(...power.map((p) => p.generated_t ?? 0)));
-  yAxis(svg, kTop, { unit: "kWh", digits: 0 });
-  yAxis(svg, tTop, { side: "right", unit: t("unit.tonnes"), digits: 1 });
+  const k = niceAxis(Math.max(...power.map((p) => p.kwh ?? 0)));
+  const kTop = k.top;
+  const tTop = niceStep(Math.max(...power.map((p) => p.generated_t ?? 0)) / k.ticks) * k.ticks; // same gridlines both sides
+  yAxis(A, svg, kTop, { unit: "kWh", digits: 0, ticks: k.ticks });
+  yAxis(A, svg, tTop, { side: "right", unit: t("unit.tonnes"), digits: 2, ticks: k.ticks });
   const band = PW / power.length;
   const xOf = (i) => M.l + band * (i + 0.5);
   const yk = (v) => M.t + PH - (PH * Math.max(0, v ?? 0)) / kTop;
   const yt = (v) => M.t + PH - (PH * Math.max(0, v ?? 0)) / tTop;
-  xLabels(svg, power.map((p) => p.month), xOf);
+  xLabels(A, svg, power.map((p) => p.month), xOf);
   const g = s("g", { class: "bars" });
   power.forEach((p, i) => {
     const w = Math.max(1, Math.min(56, band * 0.7));

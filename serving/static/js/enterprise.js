@@ -3,8 +3,8 @@
 // tips naming it, recorded outcomes; recording an outcome (investigators).
 
 import * as api from "./api.js";
-import { ledgerGaps, powerVsWaste, scoreHistory } from "./charts.js";
-import { enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, section } from "./common.js";
+import { ledgerGaps, NARROW, powerVsWaste, scoreHistory } from "./charts.js";
+import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, section } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 import { drawMap } from "./map.js";
@@ -61,6 +61,7 @@ function ledgerTable(ledger) {
 export async function render(main, { id }) {
   put(main, loading());
   let d;
+  const places = cached("/v1/places").catch(() => null); // the base layer of the map, loaded once
   try {
     d = await api.get(`/v1/enterprises/${enc(id)}`, { lang: lang() });
   } catch (err) {
@@ -83,12 +84,12 @@ export async function render(main, { id }) {
       ["profile.id", p.enterprise_id], ["col.county", p.county], ["col.industry", p.industry_code],
       ["profile.roles", p.roles.map((r) => label("entrole", r)).join(", ")], ["profile.categories", p.categories.join(", ")]]));
   const evidence = await evidenceTable(d.evidence);
+  const background = await places;
   put(clear(main), head, h("div", { class: "grid two" }, summary, section("reasons", reasonsList(d.reasons))),
   section("evidence", evidence),
-  section("history", scoreHistory(d.history)),
   section("ledger", ledgerGaps(d.ledger), d.ledger.length ? h("details", {}, h("summary", {}, t("ledger.table")), ledgerTable(d.ledger)) : null),
-  section("power", powerVsWaste(d.power)),
-  section("map", drawMap(d.map, { title: t("map.enterprise", { name: p.name }) })),
+  h("div", { class: "grid two" }, section("history", scoreHistory(d.history, NARROW)), section("power", powerVsWaste(d.power, NARROW))),
+  section("map", drawMap(d.map, { background, title: t("map.enterprise", { name: p.name }) })),
   section("manifests", h("p", { class: "muted" }, t("manifests.count", { shown: d.manifests.length, total: d.manifests_total })),
     d.manifests.length ? manifestsTable(d.manifests, p.enterprise_id, known) : null),
   section("stops", d.stops.length ? stopsTable(d.stops) : h("p", { class: "muted" }, t("stops.none"))),

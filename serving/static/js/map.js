@@ -11,7 +11,7 @@ const W = 760;
 const H = 460;
 const DEG_M = 111_320;
 let maps = 0;
-const ORDER = ["place", "track", "enterprise", "stop", "tip", "site"];
+const ORDER = ["place", "track", "site", "enterprise", "stop", "tip"]; // drawn bottom to top
 
 function bounds(features) {
   const b = [Infinity, Infinity, -Infinity, -Infinity];
@@ -37,17 +37,19 @@ function stopTitle(p) {
 }
 
 /**
- * drawMap(fc, {background, title}) -> a <figure> with the map, its controls and legend.
- * ``fc`` holds the features to show and fit; ``background`` (optional) more places drawn where in view.
+ * drawMap(fc, {background, title, fit, minSpanKm}) -> a <figure> with the map, its controls and legend.
+ * ``fc`` holds the features to show; the view frames those of the ``fit`` layers (default all but
+ * places), at least ``minSpanKm`` wide; ``background`` (optional) more places, drawn where in view.
  */
-export function drawMap(fc, { background = null, title = t("map.title") } = {}) {
-  const features = (fc?.features || []).filter((f) => f?.geometry?.coordinates);
-  const focus = features.filter((f) => f.properties?.layer !== "place");
+export function drawMap(fc, { background = null, title = t("map.title"), fit = null, minSpanKm = 3 } = {}) {
+  // with the whole places layer behind, the detail's own (clipped) copies of places are not needed
+  const features = (fc?.features || []).filter((f) => f?.geometry?.coordinates && !(background && f.properties?.layer === "place"));
+  const focus = features.filter((f) => (fit ? fit.includes(f.properties?.layer) : f.properties?.layer !== "place"));
   const box = bounds(focus.length ? focus : features) || [110.29, 25.27, 110.29, 25.27];
   const lat0 = (box[1] + box[3]) / 2;
   const k = Math.cos((lat0 * Math.PI) / 180);
   const home = { cx: ((box[0] + box[2]) / 2) * k, cy: (box[1] + box[3]) / 2,
-    span: Math.max(((box[2] - box[0]) * k) * 1.25, ((box[3] - box[1]) * 1.25 * W) / H, 0.03) };
+    span: Math.max(((box[2] - box[0]) * k) * 1.25, ((box[3] - box[1]) * 1.25 * W) / H, (minSpanKm * 1000) / DEG_M) };
   let view = { ...home };
   const extra = (background?.features || []).filter((f) => f?.geometry?.coordinates);
   const bgBoxes = extra.map((f) => [f, bounds([f])]);
@@ -144,8 +146,10 @@ export function drawMap(fc, { background = null, title = t("map.title") } = {}) 
       s("text", { x: W - 24, y: 46, "text-anchor": "middle" }, "N")));
   }
 
-  const zoom = (f) => { view.span = Math.min(Math.max(view.span * f, 0.0005), 20); render(); };
-  const pan = (dx, dy) => { view.cx += dx * view.span; view.cy += dy * view.span; render(); };
+  let frame = 0;
+  const later = () => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; render(); }); };
+  const zoom = (f) => { view.span = Math.min(Math.max(view.span * f, 0.0005), 20); later(); };
+  const pan = (dx, dy) => { view.cx += dx * view.span; view.cy += dy * view.span; later(); };
   svg.addEventListener("wheel", (e) => { e.preventDefault(); zoom(e.deltaY > 0 ? 1.25 : 0.8); }, { passive: false });
   svg.addEventListener("keydown", (e) => {
     const step = 0.15;
@@ -162,7 +166,7 @@ export function drawMap(fc, { background = null, title = t("map.title") } = {}) 
     view.cx -= ((e.clientX - drag.x) * f) / scale();
     view.cy += ((e.clientY - drag.y) * f) / scale();
     drag = { x: e.clientX, y: e.clientY };
-    render();
+    later();
   });
   svg.addEventListener("pointerup", () => { drag = null; });
   render();

@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import { scoreHistory } from "./charts.js";
-import { enterpriseLink, errorBox, facts, loading, may, outcomesTable, pageTitle, reasonsList, section } from "./common.js";
+import { cached, enterpriseLink, errorBox, facts, loading, may, outcomesTable, pageTitle, reasonsList, section } from "./common.js";
 import { clear, fmt, h, put, scoreCell, table } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { stopsTable } from "./enterprise.js";
@@ -13,12 +13,14 @@ import { outcomeButton } from "./outcome.js";
 export async function render(main, { id }) {
   put(main, loading());
   let d;
+  const places = cached("/v1/places").catch(() => null);
   try {
     d = await api.get(`/v1/sites/${encodeURIComponent(id)}`, { lang: lang() });
   } catch (err) {
     put(clear(main), pageTitle(t("site.title", { id })), errorBox(err));
     return;
   }
+  const background = await places;
   const outcomesBox = h("div", {}, outcomesTable(d.outcomes));
   const refresh = async () => {
     const page = await api.get("/v1/outcomes", { entity_kind: "site", entity_id: id, limit: 100 });
@@ -32,7 +34,7 @@ export async function render(main, { id }) {
         facts([["col.rank", `#${d.rank}`], ["list.asOf", d.run.as_of], ["col.county", d.county],
           ["site.location", `${fmt.num(d.lat, 5)}, ${fmt.num(d.lon, 5)}`], ["site.stops", String(d.stops.length)]])),
       section("reasons", reasonsList(d.reasons))),
-    section("map", drawMap(d.map, { title: t("map.site.title", { id }) })),
+    section("map", drawMap(d.map, { background, title: t("map.site.title", { id }), fit: ["site", "stop"], minSpanKm: 5 })),
     section("site.stopsTitle", d.stops.length ? stopsTable(d.stops) : h("p", { class: "muted" }, t("stops.none"))),
     h("div", { class: "grid two" },
       section("site.vehicles", d.vehicles.length ? table([t("stop.vehicle"), t("vehicle.carrier"), t("vehicle.permit")],
