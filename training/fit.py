@@ -60,15 +60,18 @@ class FoldResult:
     notes: list[str] = field(default_factory=list)
 
 
-def lgbm_base(config: TrainConfig) -> LeadClassifier:
+def lgbm_base(config: TrainConfig, engine: str = "pandas") -> LeadClassifier:
     p = config.lgbm
-    return LeadClassifier(objective=p.objective, n_estimators=p.n_estimators, learning_rate=p.learning_rate,
-                          num_leaves=p.num_leaves, min_child_samples=p.min_child_samples, subsample=p.subsample,
-                          colsample_bytree=p.colsample_bytree, reg_lambda=p.reg_lambda, random_state=config.seed)
+    cls = LeadClassifier
+    if engine == "dask":  # LightGBM's native Dask training on the current Dask client
+        from models.lgbm_dask import DaskLeadClassifier as cls
+    return cls(objective=p.objective, n_estimators=p.n_estimators, learning_rate=p.learning_rate,
+               num_leaves=p.num_leaves, min_child_samples=p.min_child_samples, subsample=p.subsample,
+               colsample_bytree=p.colsample_bytree, reg_lambda=p.reg_lambda, random_state=config.seed)
 
 
 def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases: pd.DataFrame, config: TrainConfig,
-             truth_fn=None) -> FoldResult:
+             truth_fn=None, engine: str = "pandas") -> FoldResult:
     """Fit on the split's fit dates, calibrate on its calibration dates, score its test dates."""
     dates = sorted(ent["as_of"].unique())
     fit_d = split.fit_dates(dates, config.splits.fit_every_months)
@@ -95,7 +98,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
         notes.append(f"{split.name}: the training labels have one class only; no supervised model")
     for name in config.enterprise_models:
         if name == "lgbm" and len(np.unique(y)) == 2:
-            model = EnterpriseLeadModel(feats, lgbm_base(config), config.calibration, anomaly=config.anomaly_feature)
+            model = EnterpriseLeadModel(feats, lgbm_base(config, engine), config.calibration, anomaly=config.anomaly_feature)
             model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(),
                       calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
                       population=fit)
@@ -113,12 +116,12 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
         elif name == "random":
             scores["random"] = RandomScorer(random_state=config.seed).fit(matrix(test, feats)).predict_proba(matrix(test, feats))[:, 1]
     result = FoldResult(split, scores, pd.DataFrame(), model, None, test, pd.DataFrame(), notes)
-    _fit_tips(result, split, tips, cases, config, fit_d, cal_d, test_d)
+    _fit_tips(result, split, tips, cases, config, fit_d, cal_d, test_d, engine)
     return result
 
 
 def _fit_tips(result: FoldResult, split: TemporalSplit, tips: pd.DataFrame, cases: pd.DataFrame, config: TrainConfig,
-              fit_d, cal_d, test_d) -> None:
+              fit_d, cal_d, test_d, engine: str = "pandas") -> None:
     if tips.empty:
         return
     horizon = split.label_horizon
@@ -133,7 +136,7 @@ def _fit_tips(result: FoldResult, split: TemporalSplit, tips: pd.DataFrame, case
         scores["truth"] = test["truth"].to_numpy()
     for name in config.tip_models:
         if name == "lgbm" and len(np.unique(y)) == 2:
-            model = TipLeadModel(feats, lgbm_base(config).set_params(min_child_samples=min(config.lgbm.min_child_samples, 10)),
+            model = TipLeadModel(feats, lgbm_base(config, engine).set_params(min_child_samples=min(config.lgbm.min_child_samples, 10)),
                                  config.calibration)
             model.fit(fl, y, calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None)
             scores["lgbm"] = model.predict_proba(test)[:, 1] if len(test) else []

@@ -84,12 +84,14 @@ def _metric_key(*parts: str) -> str:
 
 def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
                  recorded_outcomes: pd.DataFrame | None = None, progress: Progress | None = None,
-                 register: bool = True) -> TrainingResult:
+                 register: bool = True, client=None) -> TrainingResult:
+    # With a Dask ``client`` (``hazleads train --cluster``) the fixes are checked and kept on its
+    # workers, trajectory features are built there, and LightGBM trains with its Dask interface.
     config = config or TrainConfig()
     say = progress or (lambda _m: None)
     data = Path(data)
     say("读取快照 loading snapshot")
-    snap = load_snapshot(data, progress=say)
+    snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
     digest = snapshot_digest(data)
     last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
@@ -112,7 +114,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     results: list[FoldResult] = []
     for f in folds:
         say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
-        results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn))
+        results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn,
+                                engine="dask" if client is not None else "pandas"))
     metrics = _collect_metrics(results)
     notes += [n for r in results for n in r.notes]
     latest = results[0]

@@ -8,7 +8,9 @@ import typer
 from rich.table import Table
 
 from features import SnapshotError, load_snapshot
+from hazleads.cli.cluster import CLUSTER, cluster_address, dask_client
 from hazleads.cli.console import EXIT_USAGE, console, progress_status
+from hazleads.settings import get_settings
 
 MAX_LINES = 200
 
@@ -16,11 +18,13 @@ MAX_LINES = 200
 def validate(
     data: Path = typer.Argument(..., help="snapshot folder / 快照目录"),
     max_lines: int = typer.Option(MAX_LINES, help="print at most this many problems"),
+    cluster: str | None = CLUSTER,
 ) -> None:
     """检查快照是否符合数据契约 / Check a snapshot against the data contract (exit 0 usable, 2 not)."""
     try:
-        with progress_status(f"检查快照 validating {data}") as say:
-            snap = load_snapshot(data, progress=say)
+        address = cluster_address(cluster, get_settings())
+        with progress_status(f"检查快照 validating {data}") as say, dask_client(address) as client:
+            snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
     except SnapshotError as exc:
         errors = exc.errors
         for p in errors[:max_lines]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from features import SnapshotError
+from hazleads.cli.cluster import CLUSTER, cluster_address, dask_client
 from hazleads.cli.console import EXIT_USAGE, console, progress_status
 from hazleads.settings import get_settings
 from hazleads.state import write_state
@@ -26,6 +28,7 @@ def train(
     data: Path = typer.Option(..., "--data", help="snapshot folder / 快照目录"),
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD; default: the snapshot's last day"),
     experiment: Path | None = typer.Option(None, "--experiment", help="experiment TOML (experiments/*.toml)"),
+    cluster: str | None = CLUSTER,
 ) -> None:
     """训练、评估并登记模型 / Train, evaluate, record the run and register the models (with the promotion gate)."""
     from training.config import ConfigError, load_config
@@ -40,8 +43,8 @@ def train(
         console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     try:
-        with progress_status("训练 training") as say:
-            result = run_training(data, settings, as_of=as_of, config=config, progress=say)
+        with progress_status("训练 training") as say, dask_client(cluster_address(cluster, settings)) as client:
+            result = run_training(data, settings, as_of=as_of, config=config, progress=say, client=client)
     except SnapshotError as exc:
         for p in exc.errors[:50]:
             console.print(str(p), markup=False)
@@ -65,10 +68,12 @@ def score(
     data: Path = typer.Option(..., "--data", help="snapshot folder / 快照目录"),
     as_of: str = typer.Option(..., "--as-of", help="YYYY-MM-DD"),
     out: Path = typer.Option(..., "--out", help="folder for the four lead files / 输出目录"),
+    cluster: str | None = CLUSTER,
 ) -> None:
     """用在役模型生成线索清单 / Write the four lead files with the champion models."""
     from features.snapshot import load_snapshot, snapshot_digest
     from training import registry
+    from training.distributed import score_on_cluster
     from training.score import score_snapshot
 
     _quiet_mlflow()
@@ -84,11 +89,13 @@ def score(
     except registry.ModelLoadError:
         tip = None
     try:
-        with progress_status("评分 scoring") as say:
-            snap = load_snapshot(data, progress=say)
-            leads = score_snapshot(snap, as_of, ent.model, tip.model if tip else None,
-                                   {"enterprise": ent.version, "tip": tip.version if tip else ""},
-                                   snapshot_digest(data), k=settings.gate_k, share=settings.exploration_share, progress=say)
+        with progress_status("评分 scoring") as say, dask_client(cluster_address(cluster, settings)) as client:
+            on_cluster = {"trajectories": "cluster", "client": client} if client is not None else {}
+            snap = load_snapshot(data, progress=say, **on_cluster)
+            scorer = score_snapshot if client is None else functools.partial(score_on_cluster, client=client)
+            leads = scorer(snap, as_of, ent.model, tip.model if tip else None,
+                           {"enterprise": ent.version, "tip": tip.version if tip else ""},
+                           snapshot_digest(data), k=settings.gate_k, share=settings.exploration_share, progress=say)
     except SnapshotError as exc:
         for p in exc.errors[:50]:
             console.print(str(p), markup=False)
