@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import { ledgerGaps, NARROW, powerVsWaste, scoreHistory } from "./charts.js";
-import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, section } from "./common.js";
+import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, section, session } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 import { drawMap } from "./map.js";
@@ -79,7 +79,7 @@ export async function render(main, { id }) {
     may("outcome") ? outcomeButton("enterprise", id, p.name, refreshOutcomes) : null);
   const summary = h("section", { class: "card summary", "aria-label": t("summary") },
     h("div", { class: "big-score" }, h("span", { class: "label" }, t("col.score")), scoreCell(d.score)),
-    facts([["col.rank", d.rank ? `#${d.rank}${p.county ? ` (${t("rank.scope")})` : ""}` : "—"],
+    facts([["col.rank", d.rank ? `#${d.rank}${session.me?.county ? ` (${t("rank.scope")})` : ""}` : "—"],
       ["list.asOf", d.run ? d.run.as_of : "—"], ["model.version", d.run?.model_version ?? "—"],
       ["profile.id", p.enterprise_id], ["col.county", p.county], ["col.industry", p.industry_code],
       ["profile.roles", p.roles.map((r) => label("entrole", r)).join(", ")], ["profile.categories", p.categories.join(", ")]]));
