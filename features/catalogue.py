@@ -93,3 +93,7 @@ feature("anomaly_score", "enterprise", "model", "share",
         "无监督异常程度（与全体企业相比）", "how unusual the enterprise is among all enterprises (unsupervised)",
         "各项指标组合异常，比 {value:.0%} 的企业更反常", "its indicators together are more unusual than {value:.0%} of enterprises",
         direction=1, min_reason=0.9)
+feature("rule_score", "enterprise", "model", "share",
+        "触发专项行动方案规则的加权比例", "weighted share of the action plan's rules the enterprise trips",
+        "触发多项专项行动规则（{value:.0%}）", "trips several of the action plan's rules ({value:.0%})",
+        direction=1, min_reason=0.15)

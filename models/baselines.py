@@ -67,6 +67,10 @@ ACTION_PLAN_RULES: tuple[Rule, ...] = (
     Rule("night_stops_near_water_90d", 1.0, 2.0, "夜间在水体附近停车", "night stops near water"),
     Rule("offbook_pickups_90d", 1.0, 2.0, "无联单收运", "pickups without a manifest"),
     Rule("night_share_excess_90d", 0.2, 1.0, "夜间用电异常偏高", "unusually high night-time power"),
+)
+# Not the action plan's own checks, but what an officer without a model would add: who was named
+# in tips and who was caught before. The label-free fallback model uses them; the baseline does not.
+OFFICER_RULES: tuple[Rule, ...] = (
     Rule("tips_naming_90d", 1.0, 1.0, "被举报", "named in tips"),
     Rule("prior_confirmed_cases", 1.0, 1.0, "曾被查实", "confirmed before"),
 )

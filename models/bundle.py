@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from models.baselines import AnomalyScorer
+from models.baselines import AnomalyScorer, RuleScorer
 from models.calibration import CalibratedLeadModel
 from models.explain import render_reasons
 from models.lgbm import LeadClassifier
@@ -20,6 +20,14 @@ from models.text import TipTextScorer
 
 TEXT_SCORE = "tip_text_score"
 ANOMALY_SCORE = "anomaly_score"
+RULE_SCORE = "rule_score"
+
+
+def monotone_directions(features: list[str]) -> dict[str, int]:
+    """The catalogue's suspicious direction of each feature, for monotone constraints."""
+    from features.catalogue import CATALOGUE
+
+    return {f: CATALOGUE[f].direction for f in features if f in CATALOGUE}
 
 
 def matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -37,32 +45,44 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
-                 calibration: str = "sigmoid", anomaly: bool = False):
+                 calibration: str = "sigmoid", anomaly: bool = False, rules: bool = False, monotone: bool = False):
         self.features = features
         self.base = base
         self.calibration = calibration
         self.anomaly = anomaly
+        self.rules = rules
+        self.monotone = monotone
 
     def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
-        if getattr(self, "anomaly_", None) is None:
-            return X
-        return X.assign(**{ANOMALY_SCORE: self.anomaly_.predict_proba(matrix(X, self.anomaly_features_))[:, 1]})
+        extra = {}
+        if getattr(self, "anomaly_", None) is not None:
+            extra[ANOMALY_SCORE] = self.anomaly_.predict_proba(matrix(X, self.anomaly_features_))[:, 1]
+        if getattr(self, "rules_", None) is not None:
+            extra[RULE_SCORE] = self.rules_.predict_proba(X)[:, 1]
+        return X.assign(**extra) if extra else X
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None, groups=None, calibrate_on: tuple | None = None,
             population: pd.DataFrame | None = None):
         feats = list(self.features) if self.features is not None else list(X.columns)
         self.anomaly_ = None
+        self.rules_ = None
+        if self.rules:
+            self.rules_ = RuleScorer().fit(X)
+            if RULE_SCORE not in feats:
+                feats = [*feats, RULE_SCORE]
         if self.anomaly:
-            self.anomaly_features_ = [f for f in feats if f != ANOMALY_SCORE]
+            self.anomaly_features_ = [f for f in feats if f not in (ANOMALY_SCORE, RULE_SCORE)]
             pop = population if population is not None else X
             self.anomaly_ = AnomalyScorer(n_estimators=100).fit(matrix(pop, self.anomaly_features_))
-            X = self._with_anomaly(X)
-            if calibrate_on is not None:
-                calibrate_on = (self._with_anomaly(calibrate_on[0]), calibrate_on[1])
             if ANOMALY_SCORE not in feats:
                 feats = [*feats, ANOMALY_SCORE]
+        X = self._with_anomaly(X)
+        if calibrate_on is not None:
+            calibrate_on = (self._with_anomaly(calibrate_on[0]), calibrate_on[1])
         self.features_ = feats
         base = clone(self.base) if self.base is not None else LeadClassifier()
+        if self.monotone:
+            base.set_params(monotone=monotone_directions(feats))
         fit_kw = {"sample_weight": sample_weight}
         if getattr(base, "objective", "binary") == "lambdarank":
             fit_kw["groups"] = groups
@@ -140,6 +160,7 @@ class TipLeadModel(EnterpriseLeadModel):
             cal = (self._with_text(Xc, self._text_scores(Xc)), yc)
         inner = EnterpriseLeadModel(feats, self.base, self.calibration)
         self.anomaly_ = None
+        self.rules_ = None
         inner.fit(self._with_text(X, oof), y, sample_weight=sample_weight, groups=groups, calibrate_on=cal)
         self.features_ = inner.features_
         self.model_ = inner.model_

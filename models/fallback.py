@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from models.baselines import ACTION_PLAN_RULES, AnomalyScorer, Rule, RuleScorer
+from models.baselines import ACTION_PLAN_RULES, OFFICER_RULES, AnomalyScorer, Rule, RuleScorer
 from models.bundle import matrix
 from models.explain import rule_reasons
 
@@ -36,7 +36,7 @@ class RuleLeadModel(ClassifierMixin, BaseEstimator):
     Not a calibrated probability: it has no labels to calibrate on; it orders the list.
     """
 
-    def __init__(self, rules: tuple[Rule, ...] = ACTION_PLAN_RULES, anomaly_weight: float = 0.3):
+    def __init__(self, rules: tuple[Rule, ...] = ACTION_PLAN_RULES + OFFICER_RULES, anomaly_weight: float = 0.3):
         self.rules = rules
         self.anomaly_weight = anomaly_weight
 

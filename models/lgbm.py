@@ -21,7 +21,7 @@ class LeadClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, objective: str = "binary", n_estimators: int = 300, learning_rate: float = 0.03,
                  num_leaves: int = 15, min_child_samples: int = 20, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, random_state: int | None = 0,
-                 n_jobs: int = 1):
+                 n_jobs: int = 1, monotone: dict | None = None):
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -32,6 +32,7 @@ class LeadClassifier(ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.monotone = monotone
 
     def _params(self) -> dict:
         return dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
@@ -55,15 +56,21 @@ class LeadClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("sample_weight is zero for every row: nothing to learn from")
         self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
         frame = pd.DataFrame(X, columns=self.feature_names_)
+        params = self._params()
+        if self.monotone:
+            # +1: the score may only rise with the feature; -1: only fall; 0: free (domain knowledge
+            # that keeps a few hundred selectively chosen labels from teaching backwards relations)
+            params["monotone_constraints"] = [int(self.monotone.get(f, 0)) for f in self.feature_names_]
+            params["monotone_constraints_method"] = "advanced"
         if self.objective == "lambdarank":
             order = np.argsort(np.asarray(groups) if groups is not None else np.zeros(len(y)), kind="stable")
             g = (np.asarray(groups)[order] if groups is not None else np.zeros(len(y)))
             _, sizes = np.unique(g, return_counts=True)
-            self.model_ = lgb.LGBMRanker(objective="lambdarank", **self._params())
+            self.model_ = lgb.LGBMRanker(objective="lambdarank", **params)
             self.model_.fit(frame.iloc[order], y01[order], group=sizes,
                             sample_weight=None if sample_weight is None else np.asarray(sample_weight)[order])
         elif self.objective == "binary":
-            self.model_ = lgb.LGBMClassifier(**self._params())  # binary, or multiclass if y has more classes
+            self.model_ = lgb.LGBMClassifier(**params)  # binary, or multiclass if y has more classes
             self.model_.fit(frame, y01, sample_weight=sample_weight)
         else:
             raise ValueError(f"objective must be 'binary' or 'lambdarank', got {self.objective!r}")

@@ -47,8 +47,10 @@ class TrainConfig(BaseModel):
     enterprise_models: list[EnterpriseModelName] = ["lgbm", "logistic", "rules", "anomaly", "random"]
     tip_models: list[TipModelName] = ["lgbm", "channel", "random"]
     lgbm: LgbmParams = LgbmParams()
-    selective_labels: Literal["none", "propensity"] = "propensity"
+    selective_labels: Literal["none", "propensity"] = "none"  # propensity weights measured worse (RESULTS.md)
     anomaly_feature: bool = True
+    rule_feature: bool = True
+    monotone: bool = True
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
     splits: SplitParams = SplitParams()
     k: int = Field(20, ge=1, le=1000)
