@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cloudpickle
 import mlflow
 import numpy as np
 import pandas as pd
@@ -128,10 +129,14 @@ def load_version(kind: str, version: str | None = None, alias: str | None = None
         raise ModelLoadError(f"{name} v{mv.version}: no checksum recorded; refusing to unpickle it")
     try:
         target = _fetch(name, str(mv.version), cache)
-        actual = sha256_file(target / PICKLE)
+        # The bytes checked are the bytes unpickled: read once, hashed, then loaded from memory. MLflow's
+        # own loader is not used, because it follows the MLmodel file (``pickled_model``, ``code`` paths),
+        # which no checksum covers: an edited MLmodel would have it unpickle an unchecked file.
+        data = (target / PICKLE).read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
             raise ModelLoadError(f"{name} v{mv.version}: checksum mismatch (recorded {expected[:12]}, found {actual[:12]}); not loaded")
-        model = mlflow.sklearn.load_model(str(target))
+        model = cloudpickle.loads(data)  # logged with serialization_format="cloudpickle" (log_model)
     except ModelLoadError:
         raise
     except Exception as exc:  # a corrupted artifact fails in many ways; none may reach service
@@ -183,8 +188,10 @@ def gate(kind: str, version: str, in_memory_scores: np.ndarray, rows: pd.DataFra
         return _refuse(client, kind, version,
                        f"{metric_name} {new:.4f} is below the champion v{current}'s {champ_metric:.4f} on the same rows",
                        new, current, champ_metric)
-    client.set_registered_model_alias(name, CHAMPION, version)
+    # the way back is recorded before the alias moves: a process killed in between leaves a champion
+    # that can still be rolled back (and a tag on a version that is not champion is harmless)
     client.set_model_version_tag(name, version, "previous_champion", current or "")
+    client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "gate", f"promoted: {metric_name} {new:.4f}" + (f" vs {champ_metric:.4f}" if champ_metric is not None else " (first champion)"))
     return GateDecision(kind, version, True, "promoted", new, current, champ_metric)
 
@@ -199,8 +206,8 @@ def promote(kind: str, version: str) -> None:
     load_version(kind, version=version)
     client = MlflowClient()
     current = champion_version(kind)
+    client.set_model_version_tag(NAMES[kind], version, "previous_champion", current or "")  # before the move
     client.set_registered_model_alias(NAMES[kind], CHAMPION, version)
-    client.set_model_version_tag(NAMES[kind], version, "previous_champion", current or "")
 
 
 def rollback(kind: str) -> str:
