@@ -264,6 +264,9 @@ def test_site_page_tip_intake_and_tip_corroboration_with_outcomes(web, ui):
     assert api(web, "inv", "/v1/outcomes", entity_kind="tip", entity_id="T3")["items"][0]["outcome"] == "open"
     ui.route("#/tips/all", "table.leads.alltips")
     assert tip_id in ids_in_list(page)
+    ui.route("#/tips", "table.leads.tip")  # the ranked open tips of the list
+    assert ids_in_list(page) == ["T3", "T2"] and "附近有夜间停车" in page.inner_text("tr[data-id=T3]")
+    shot(page, "12-tip-list")
     ui.assert_clean()
 
 

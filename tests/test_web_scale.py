@@ -93,7 +93,7 @@ def test_a_city_scale_list_shows_one_page_at_a_time_and_stays_responsive(city, b
         assert rows(page) == 50 and first_rank(page) == 1
         assert f"共 {total} 条" in page.inner_text(".pager .range")
         assert page.locator("tr").count() == 51  # the header and one page: nothing else rendered
-        shot(page, "12-long-list")
+        shot(page, "13-long-list")
 
         page.click(".pager [data-page=next]")
         wait_first_rank(page, 51)
