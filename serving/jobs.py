@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +35,43 @@ class NotReady(RuntimeError):
     """The service lacks what the job needs (a snapshot, a champion model)."""
 
 
+def _process_identity(pid: int) -> dict | None:
+    """What identifies a live process beyond its (reusable) pid: host, boot and start time (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            started = fh.read().rsplit(b")", 1)[1].split()[19].decode()  # field 22: start time in ticks
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            boot = fh.read().strip()
+    except (OSError, IndexError):
+        return None
+    return {"host": socket.gethostname(), "boot": boot, "pid": pid, "started": started}
+
+
+def _owner_alive(owner: dict | None) -> bool:
+    """True unless the job's owner is known to be dead: a process of this host and boot that is gone
+    (or whose pid now belongs to another process). Owners elsewhere cannot be checked: alive."""
+    if not isinstance(owner, dict) or "pid" not in owner:
+        return False  # a row from before owners were recorded
+    if owner.get("host") != socket.gethostname():
+        return True
+    now = _process_identity(int(owner["pid"]))
+    if now is None:
+        return False if owner.get("boot") else not _pid_gone(int(owner["pid"]))
+    return now["boot"] == owner.get("boot") and now["started"] == owner.get("started")
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _open_job(rt: Runtime, kind: str, user: Principal | None, params: dict) -> int:
+    params = {**params, "owner": _process_identity(os.getpid()) or {"host": socket.gethostname(), "pid": os.getpid()}}
     try:
         with rt.db.write() as s:
             job = Job(kind=kind, status="running", requested_by=user.id if user else None,
@@ -66,11 +104,25 @@ def _close_job(rt: Runtime, job_id: int, kind: str, status: str, result: dict, e
 
 
 def recover(rt: Runtime) -> int:
-    """Jobs left ``running`` by a process that died are failed (this service is their only runner)."""
+    """Jobs left ``running`` by a process that died are failed. A job whose owner is still alive (another
+    instance of the service on the same database) is left alone: failing it would free the one-running-job
+    index and let a second training start beside it."""
     with rt.db.write() as s:
-        res = s.execute(update(Job).where(Job.status == "running").values(
+        dead = [j.id for j in s.scalars(select(Job).where(Job.status == "running"))
+                if not _owner_alive(_params(j).get("owner"))]
+        if not dead:
+            return 0
+        res = s.execute(update(Job).where(Job.id.in_(dead), Job.status == "running").values(
             status="failed", finished_at=utcnow(), error="interrupted: the service stopped while it ran"))
         return res.rowcount or 0
+
+
+def _params(job: Job) -> dict:
+    try:
+        value = json.loads(job.params or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # ---- scoring ------------------------------------------------------------------------------

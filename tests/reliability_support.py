@@ -81,15 +81,19 @@ class ServiceProcess:
     """``python -m tests.reliability_runner serve`` on a free port; ``kill()`` is SIGKILL."""
 
     def __init__(self, env: dict[str, str], data: Path | None, log: Path, warm: str = "background",
-                 history_months: int = 0, crash_at: str | None = None) -> None:
+                 history_months: int = 0, crash_at: str | None = None, experiment: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "tests.reliability_runner", "serve", "--port", str(self.port), "--warm", warm,
                 "--history-months", str(history_months)]
         if data is not None:
             args += ["--data", str(data)]
+        if experiment is not None:
+            args += ["--experiment", str(experiment)]
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         full_env.pop("HAZLEADS_CRASH_AT", None)
+        if "HAZLEADS_DATABASE_URL" not in env:
+            full_env.pop("HAZLEADS_DATABASE_URL", None)
         if crash_at:
             full_env["HAZLEADS_CRASH_AT"] = crash_at
         self.log = log
@@ -144,6 +148,62 @@ class ServiceProcess:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
+
+
+FAST_TOML = """name = "reliability"
+enterprise_models = ["lgbm", "rules"]
+tip_models = ["lgbm", "channel"]
+
+[lgbm]
+n_estimators = 40
+
+[splits]
+n_folds = 1
+test_days = 60
+step_days = 60
+calib_days = 30
+label_days = 90
+min_label_days = 30
+min_history_days = 60
+"""
+
+
+def thin_copy(snapshot: Path, dest: Path, every: int = 25) -> Path:
+    """The snapshot with one trajectory fix in ``every`` kept: the same enterprises, manifests, tips
+    and cases (so the same labels), loaded and featurised in a fraction of the time."""
+    shutil.copytree(snapshot, dest, ignore=shutil.ignore_patterns("trajectories.*"))
+    src = snapshot / "trajectories.csv"
+    with open(src, encoding="utf-8") as fin, open(dest / "trajectories.csv", "w", encoding="utf-8") as fout:
+        fout.write(fin.readline())
+        for i, line in enumerate(fin):
+            if i % every == 0:
+                fout.write(line)
+    return dest
+
+
+def service_env(home: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {"HAZLEADS_HOME": str(home), "HAZLEADS_MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow.db'}"}
+    if database_url:
+        env["HAZLEADS_DATABASE_URL"] = database_url
+    return env
+
+
+def add_users(db_url: str, roles: dict[str, tuple[str, str | None]]) -> dict[str, dict[str, str]]:
+    """Create users directly in the service's database (migrated first); their bearer headers by name."""
+    from serving.auth import create_user
+    from serving.db.engine import Database
+    from serving.db.migrate import upgrade
+
+    db = Database(db_url)
+    try:
+        upgrade(db.url, engine=db.write_engine)
+        out = {}
+        with db.write() as s:
+            for name, (role, county) in roles.items():
+                out[name] = {"Authorization": f"Bearer {create_user(s, name, role, county)[1]}"}
+        return out
+    finally:
+        db.dispose()
 
 
 # ---- a throwaway PostgreSQL server ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Engines and sessions. SQLite: WAL, a busy timeout, foreign keys, and one writer (a separate
 engine holding a single connection whose transactions begin ``IMMEDIATE``). PostgreSQL: one pooled
-engine with ``pre_ping``, so a restarted server is reconnected to without restarting the service.
+engine with ``pre_ping``, so a restarted server is reconnected to without restarting the service;
+reads run at REPEATABLE READ, so each read session sees one snapshot.
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine, self.write_engine = make_engines(url)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # A read (a page and its total, a run and its rows) sees one snapshot of the database: SQLite's
+        # read transaction does; PostgreSQL's default READ COMMITTED takes a new snapshot per statement,
+        # so a total could disagree with the rows beside it. Read-only REPEATABLE READ never fails.
+        reader = self.engine if self.engine.dialect.name == "sqlite" else self.engine.execution_options(
+            isolation_level="REPEATABLE READ")
+        self._read = sessionmaker(reader, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @property
