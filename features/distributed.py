@@ -130,15 +130,18 @@ class ClusterStopIndex:
         from features.trips import _gps_evidence
 
         _gps_evidence(t, None, rlat, rlon, c, received)  # the defaults: no fixes
-        vid = t["vehicle_id"].astype("str").to_numpy(object)
+        ids = pd.Index(np.concatenate(self.vehicles) if self.vehicles else [], dtype="str")
+        part_of = np.repeat(np.arange(len(self.vehicles)), [len(v) for v in self.vehicles])
+        code = ids.get_indexer(t["vehicle_id"].astype("str"))
+        part = np.where(code >= 0, part_of[np.maximum(code, 0)] if len(part_of) else -1, -1)
         cols = t[["vehicle_id", "departed_at", "window_end"]]
         picks, futures = [], []
-        for part, ids in zip(self.parts, self.vehicles, strict=True):
-            sel = np.flatnonzero(np.isin(vid, ids))
+        for k, remote in enumerate(self.parts):
+            sel = np.flatnonzero(part == k)
             if not sel.size:
                 continue
             picks.append(sel)
-            futures.append(self.client.submit(_gps_part, part, cols.iloc[sel], rlat[sel], rlon[sel], c, received[sel],
+            futures.append(self.client.submit(_gps_part, remote, cols.iloc[sel], rlat[sel], rlon[sel], c, received[sel],
                                               pure=False))
         for sel, res in zip(picks, self.client.gather(futures), strict=True):
             for col in GPS_COLUMNS:

@@ -170,3 +170,48 @@ def test_minimal_snapshot_on_the_cluster(dask_client, tmp_path):  # noqa: F811
     memory, cluster = load_snapshot(folder), load_snapshot(folder, trajectories="cluster", client=dask_client)
     assert cluster.report.trajectories.duplicates_dropped == memory.report.trajectories.duplicates_dropped == 1
     assert_same_features(build(cluster, memory.last_day, engine="dask", dask_client=dask_client), build(memory, memory.last_day))
+
+
+def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatch):  # noqa: F811
+    """Load, stop detection and features with every way a fix could reach the client process shut:
+    the in-memory readers, sorting and indexing of fixes refuse to run here, and a stop index or a
+    group of fixes refuses to be unpickled here. (Dask workers are other processes: unaffected.)"""
+    import features.snapshot
+    import features.trajectories
+    from features.distributed_loader import FixGroup, UnitResult
+    from features.trajectories import StopIndex
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("fixes materialised in the client process")
+
+    def summary_only(self, state):
+        assert not state.get("pieces"), "a unit's fixes came to the client"
+        self.__dict__.update(state)
+
+    read_table = features.snapshot.read_table
+    monkeypatch.setattr(features.snapshot, "read_table",
+                        lambda folder, name, log: refuse() if name == "trajectories" else read_table(folder, name, log))
+    monkeypatch.setattr(features.snapshot, "_tidy_trajectories", refuse)
+    monkeypatch.setattr(features.trajectories, "fix_arrays", refuse)
+    monkeypatch.setattr(StopIndex, "build", classmethod(refuse))
+    monkeypatch.setattr(StopIndex, "__setstate__", refuse, raising=False)
+    monkeypatch.setattr(FixGroup, "__setstate__", refuse, raising=False)
+    monkeypatch.setattr(UnitResult, "__setstate__", summary_only, raising=False)
+    received: list[int] = []
+    gather = dask_client.gather
+
+    def measured_gather(futures, *args, **kwargs):
+        from dask.sizeof import sizeof
+
+        out = gather(futures, *args, **kwargs)
+        received.append(sizeof(out))
+        return out
+
+    monkeypatch.setattr(dask_client, "gather", measured_gather)
+    snap = load_snapshot(small_snapshot, trajectories="cluster", client=dask_client)
+    fs = build(snap, "2021-08-31", engine="dask", dask_client=dask_client)
+    assert len(fs.stops) > 100 and fs.enterprise["manifest_gps_gap_max_h_365d"].notna().any()
+    fixes_bytes = 28 * len(snap.trajectories)  # vehicle code, time, latitude, longitude
+    assert max(received) < fixes_bytes / 10, (max(received), fixes_bytes)  # stops and trip columns: small
+    snap.trajectories.collect()  # what the cluster path never does: it is seen
+    assert received[-1] > fixes_bytes / 2
