@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from training.labels import combine_cases, enterprise_labels, investigated, tip_labels, truth_enterprise_labels
+from training.labels import (
+    combine_cases,
+    enterprise_labels,
+    investigated,
+    tip_labels,
+    truth_enterprise_labels,
+)
 from training.splits import RollingSplitter, TemporalSplit, monthly_as_of_dates
 
 CASES = pd.DataFrame({

@@ -13,9 +13,9 @@ from sklearn.base import clone
 from features import load_snapshot
 from features.build import build
 from features.snapshot import snapshot_digest
+from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
 from training import registry
 from training.score import CONTRACT_COLUMNS, score_snapshot, score_tip
-from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
