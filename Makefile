@@ -22,12 +22,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Browser tests drive Debian's Chromium (no browser download by Playwright).
+# Browser tests drive Debian's Chromium (no browser download by Playwright); a CJK font makes the
+# screenshots the tests save readable.
+APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 browser:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
 	  echo "installing Debian's chromium for the browser tests"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }; \
-	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
+	  $(APT) install -y -q chromium >/dev/null || { $(APT) update -q && $(APT) install -y -q chromium >/dev/null; }; }
+	@fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || { \
+	  echo "installing a Chinese font for readable screenshots"; \
+	  $(APT) install -y -q fonts-wqy-microhei >/dev/null 2>&1 || echo "(no CJK font installed: screenshots show boxes, tests unaffected)"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
