@@ -215,3 +215,15 @@ def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatc
     assert max(received) < fixes_bytes / 10, (max(received), fixes_bytes)  # stops and trip columns: small
     snap.trajectories.collect()  # what the cluster path never does: it is seen
     assert received[-1] > fixes_bytes / 2
+
+
+def test_empty_trajectories_on_the_cluster(dask_client, tmp_path):  # noqa: F811
+    from features.trajectory_features import trajectory_evidence
+
+    folder = write_minimal(tmp_path / "e", tables={"trajectories": "vehicle_id,ts,lat,lon\n"})
+    cluster = load_snapshot(folder, trajectories="cluster", client=dask_client)
+    assert len(cluster.trajectories) == 0 and "trajectories" not in cluster.report.spans
+    got, want = trajectory_evidence(cluster, "2021-03-01"), trajectory_evidence(load_snapshot(folder), "2021-03-01")
+    assert got.stops.empty and not got.trips["has_gps"].any()
+    pd.testing.assert_frame_equal(got.trips, want.trips)
+    pd.testing.assert_frame_equal(got.enterprise, want.enterprise)
