@@ -8,11 +8,13 @@ feature code's digest and the date, so a second run on the same snapshot skips t
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 import features
 from features.build import FeatureSet, build, place_index
@@ -52,11 +54,10 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
     prev = None
     for i, d in enumerate(dates):
         say(f"特征 features {d.date()} ({i + 1}/{len(dates)})")
-        cached = key_dir is not None and (key_dir / f"{d.date()}-enterprise.parquet").exists()
         need_fs = latest and i == len(dates) - 1
-        if cached and not need_fs:
-            ent = pd.read_parquet(key_dir / f"{d.date()}-enterprise.parquet")
-            tip = pd.read_parquet(key_dir / f"{d.date()}-tip.parquet")
+        cached = _read_cached(key_dir, d) if key_dir is not None and not need_fs else None
+        if cached is not None:
+            ent, tip = cached
         else:
             if index is None:
                 say("停车点检测 detecting stops")
@@ -67,8 +68,10 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
                 last_fs = fs
             if key_dir is not None:
                 key_dir.mkdir(parents=True, exist_ok=True)
-                ent.to_parquet(key_dir / f"{d.date()}-enterprise.parquet")
-                tip.to_parquet(key_dir / f"{d.date()}-tip.parquet")
+                # the tip table first, the enterprise table (the entry's marker) last, each moved into
+                # place whole: a process killed while caching leaves no entry that looks complete
+                _write_atomic(tip, key_dir / f"{d.date()}-tip.parquet")
+                _write_atomic(ent, key_dir / f"{d.date()}-enterprise.parquet")
         ent.insert(0, "as_of", d)
         ent_frames.append(ent)
         new = tip["received_at"] > prev if prev is not None else pd.Series(True, index=tip.index)
@@ -79,3 +82,20 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
     enterprise = pd.concat(ent_frames, ignore_index=True) if ent_frames else pd.DataFrame()
     tips = pd.concat(tip_frames, ignore_index=True) if tip_frames else pd.DataFrame()
     return Dataset(enterprise, tips, dates), last_fs
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_parquet(tmp)
+    os.replace(tmp, path)
+
+
+def _read_cached(key_dir: Path, d: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The cached (enterprise, tip) tables of date ``d``, or None if absent or unreadable (then rebuilt)."""
+    ent_path, tip_path = key_dir / f"{d.date()}-enterprise.parquet", key_dir / f"{d.date()}-tip.parquet"
+    if not ent_path.exists():
+        return None
+    try:
+        return pd.read_parquet(ent_path), pd.read_parquet(tip_path)
+    except (OSError, ValueError, pa.ArrowException):
+        return None
