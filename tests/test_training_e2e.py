@@ -49,11 +49,6 @@ def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snap
     assert ((a >= 0) & (a <= 1)).all()
 
 
-def _rows_and_metric(result):
-    loaded = registry.load_version("enterprise", alias=registry.CHAMPION)
-    return loaded
-
-
 def test_gate_refuses_a_worse_model_and_keeps_the_champion(mlflow_at, small_snapshot):  # noqa: F811
     settings, result = mlflow_at
     champion = registry.champion_version("enterprise")
@@ -64,11 +59,14 @@ def test_gate_refuses_a_worse_model_and_keeps_the_champion(mlflow_at, small_snap
     # a model whose scores are reversed: the gate metric prefers the champion's order
     worse = clone(good)
     worse.__dict__.update(good.__dict__)
-    rows = rows.assign(label=np.where(good.predict_proba(rows)[:, 1] > np.median(good.predict_proba(rows)[:, 1]), 1.0, 0.0),
-                       as_of=result.as_of)
+    # the champion's own top ten are the positives: on these rows the champion is perfect at 10
+    order = np.argsort(-good.predict_proba(rows)[:, 1], kind="stable")
+    label = np.zeros(len(rows))
+    label[order[:10]] = 1.0
+    rows = rows.assign(label=label, as_of=result.as_of)
 
     def metric(scores):
-        return float(np.mean(rows["label"].to_numpy()[np.argsort(-scores)[:10]]))
+        return float(np.mean(rows["label"].to_numpy()[np.argsort(-scores, kind="stable")[:10]]))
 
     class Reversed(type(good)):
         def predict_proba(self, X):
