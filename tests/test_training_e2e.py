@@ -8,7 +8,6 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
 
 from features import load_snapshot
 from features.build import build
@@ -49,38 +48,38 @@ def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snap
     assert ((a >= 0) & (a <= 1)).all()
 
 
-def test_gate_refuses_a_worse_model_and_keeps_the_champion(mlflow_at, small_snapshot):  # noqa: F811
-    settings, result = mlflow_at
-    champion = registry.champion_version("enterprise")
-    snap = load_snapshot(small_snapshot)
-    fs = build(snap, result.as_of)
-    rows = fs.enterprise.reset_index()
-    good = registry.load_version("enterprise", alias=registry.CHAMPION).model
-    # a model whose scores are reversed: the gate metric prefers the champion's order
-    worse = clone(good)
-    worse.__dict__.update(good.__dict__)
-    # the champion's own top ten are the positives: on these rows the champion is perfect at 10
-    order = np.argsort(-good.predict_proba(rows)[:, 1], kind="stable")
+def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_path):  # noqa: F811
+    import mlflow
+
+    from hazleads.settings import Settings
+    from models.fallback import RuleLeadModel
+
+    registry.configure(Settings(home=tmp_path / "home"))  # a registry of its own
+    rows = build(load_snapshot(small_snapshot), "2021-11-30").enterprise.reset_index()
+    good = RuleLeadModel().fit(rows)
+    p = good.predict_proba(rows)[:, 1]
+    assert np.unique(p).size > 10, "the rule model must order the enterprises"
+    order = np.argsort(-p, kind="stable")
     label = np.zeros(len(rows))
-    label[order[:10]] = 1.0
-    rows = rows.assign(label=label, as_of=result.as_of)
+    label[order[:10]] = 1.0  # the champion's own top ten are the positives: it is perfect at 10
+    rows = rows.assign(label=label, as_of=pd.Timestamp("2021-11-30"))
 
     def metric(scores):
         return float(np.mean(rows["label"].to_numpy()[np.argsort(-scores, kind="stable")[:10]]))
 
-    class Reversed(type(good)):
+    class Reversed(RuleLeadModel):
         def predict_proba(self, X):
-            p = super().predict_proba(X)
-            return p[:, ::-1]
+            return super().predict_proba(X)[:, ::-1]
 
-    worse.__class__ = Reversed
-    import mlflow
-
+    worse = Reversed().fit(rows)
     with mlflow.start_run():
+        first = registry.log_model(good, "enterprise", rows)
+        assert registry.gate("enterprise", first, p, rows, metric, "precision@10").promoted
         version = registry.log_model(worse, "enterprise", rows)
         decision = registry.gate("enterprise", version, worse.predict_proba(rows)[:, 1], rows, metric, "precision@10")
+    assert decision.new_metric < decision.champion_metric == 1.0
     assert not decision.promoted and "below the champion" in decision.reason
-    assert registry.champion_version("enterprise") == champion
+    assert registry.champion_version("enterprise") == first
 
 
 def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot):  # noqa: F811
@@ -191,7 +190,7 @@ def test_snapshot_without_cases_gets_a_rule_fallback_and_a_list(small_snapshot, 
     settings = Settings(home=tmp_path / "home")
     result = run_training(data, settings)
     assert any("fallback" in n for n in result.notes)
-    assert [d.kind for d in result.decisions if d.promoted] == ["enterprise", "tip"]
+    assert [d.kind for d in result.decisions if d.promoted] == ["enterprise", "tip"], result.decisions
     ent = registry.load_version("enterprise", alias=registry.CHAMPION)
     assert ent.tags["model"] == "fallback"
     snap = load_snapshot(data)

@@ -45,7 +45,14 @@ def configure(settings: Settings) -> str:
     uri = settings.mlflow_uri
     # MLflow warns on every pickle save; our own checksum is what guards loading (see load_version)
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
+    # mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI into the environment, which the settings
+    # read as the user's own choice: keep the environment as the user left it
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         try:
             mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
