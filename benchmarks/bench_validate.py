@@ -1,6 +1,6 @@
 """``hazleads validate`` on a snapshot whose trajectory table holds N fixes (default 5 million).
 
-    .venv/bin/python -m benchmarks.bench_validate [--fixes 5000000] [--format csv|parquet]
+    .venv/bin/python -m benchmarks.bench_validate [--fixes 5000000] [--format csv parquet]
 
 Builds the snapshot from the hand-made minimal one plus N synthetic fixes (unsorted, 1% duplicated),
 then runs the real CLI under /usr/bin/time -v: wall time and peak memory against the table's size.
@@ -9,15 +9,17 @@ then runs the real CLI under /usr/bin/time -v: wall time and peak memory against
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.machine import peak_rss_mb, print_facts
+from benchmarks.machine import facts, peak_rss_mb, print_facts
 
 
 def write_fixes(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
@@ -47,26 +49,38 @@ def write_fixes(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fixes", type=int, default=5_000_000)
-    ap.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    ap.add_argument("--format", nargs="+", choices=("csv", "parquet"), default=["csv", "parquet"])
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "validate.md")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.minimal_snapshot import write_minimal
 
     print_facts()
-    tmp = Path(tempfile.mkdtemp(prefix="hz-bench-validate-"))
-    try:
-        folder = write_minimal(tmp / "s")
-        path = write_fixes(folder, args.fixes, args.format)
-        size_mb = path.stat().st_size / 1e6
-        exe = str(Path(sys.executable).parent / "hazleads")
-        wall, rss, out = peak_rss_mb([exe, "validate", str(folder)])
-        ok = "usable" in out
-        print()
-        print("| fixes | format | file MB | wall s | fixes/s | peak RSS MB | RSS / file | valid |")
-        print("|---|---|---|---|---|---|---|---|")
-        print(f"| {args.fixes:,} | {args.format} | {size_mb:,.0f} | {wall:.1f} | {args.fixes / wall:,.0f} | {rss:,.0f} | {rss / size_mb:.1f} | {ok} |")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    rows = ["| fixes | format | file MB | wall s | fixes/s | peak RSS MB | RSS / file | valid |", "|---|---|---|---|---|---|---|---|"]
+    for fmt in args.format:
+        tmp = Path(tempfile.mkdtemp(prefix="hz-bench-validate-"))
+        try:
+            folder = write_minimal(tmp / "s")
+            path = write_fixes(folder, args.fixes, fmt)
+            size_mb = path.stat().st_size / 1e6
+            exe = str(Path(sys.executable).parent / "hazleads")
+            wall, rss, out = peak_rss_mb([exe, "validate", str(folder)])
+            ok = "usable" in out
+            rows.append(f"| {args.fixes:,} | {fmt} | {size_mb:,.0f} | {wall:.1f} | {args.fixes / wall:,.0f} | {rss:,.0f} | "
+                        f"{rss / size_mb:.1f} | {ok} |")
+            print(rows[-1], flush=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    f = facts()
+    text = (f"# Validate benchmark\n\nCommand: `.venv/bin/python -m benchmarks.bench_validate --fixes {args.fixes}`\n\n"
+            f"Run {time.strftime('%Y-%m-%d %H:%M')} on {f['cpu']} ({f['cores']} logical cores), {f['memory']}, python {f['python']}, "
+            f"pandas {f.get('pandas', '?')}, pyarrow {f.get('pyarrow', '?')}, commit {f['commit']}; load average at the end "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}.\n\n"
+            "`hazleads validate` (the real CLI, one process) on the hand-made minimal snapshot whose trajectory table is "
+            "replaced by N synthetic fixes (two vehicles, unsorted, 1% duplicated timestamps). Wall time and peak "
+            "resident memory from `/usr/bin/time -v`.\n\n" + "\n".join(rows) + "\n")
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(default=None, description="tcp://host:port of a Dask scheduler; unset = pandas")
     lang: str = Field(default="zh", description="language of reasons: zh or en")
     exploration_share: float = Field(default=0.10, ge=0.0, le=0.5, description="share of each lead list drawn below the cut")
-    gate_k: int = Field(default=20, ge=1, description="k at which a new model must match the champion to be promoted")
+    gate_k: int = Field(default=20, ge=1, description="length of the short list (top k) the exploration draw is placed in")
     lead_list_size: int = Field(default=200, ge=10, le=100_000, description="entries stored per lead list")
     host: str = "127.0.0.1"
     port: int = 8000

@@ -87,6 +87,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         if getattr(base, "objective", "binary") == "lambdarank":
             fit_kw["groups"] = groups
         base.fit(matrix(X, self.features_), np.asarray(y).astype(int), **fit_kw)
+        self.n_train_rows_ = len(X)
         self.model_ = CalibratedLeadModel(base, method=self.calibration)
         if calibrate_on is not None and len(calibrate_on[1]):
             Xc, yc = calibrate_on

@@ -199,3 +199,43 @@ def test_snapshot_without_cases_gets_a_rule_fallback_and_a_list(small_snapshot, 
     top = leads.enterprise.head(20)
     assert top["score"].between(0, 1).all()
     assert all(json.loads(r) for r in top["reasons"])
+
+
+def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_snapshot):  # noqa: F811
+    # a baselines-only run is an evaluation: it must not slip a rule model in as champion
+    from training.config import TrainConfig
+    from training.pipeline import run_training
+
+    settings, _ = mlflow_at
+    before = {k: registry.champion_version(k) for k in ("enterprise", "tip")}
+    config = TrainConfig(name="baselines", enterprise_models=["rules", "random"], tip_models=["channel", "random"])
+    result = run_training(small_snapshot, settings, config=config)
+    assert result.decisions == []
+    assert {"rules", "random"} <= set(result.metrics["model"])
+    assert any("evaluation only" in n for n in result.notes)
+    assert {k: registry.champion_version(k) for k in ("enterprise", "tip")} == before
+
+
+def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot):  # noqa: F811
+    from features.snapshot import load_snapshot as load
+    from training.config import TrainConfig
+    from training.dataset import build_dataset
+    from training.fit import fit_fold, label_rows
+    from training.pipeline import _fit_windows
+
+    snap = load(small_snapshot)
+    config = TrainConfig(selective_labels="unlabelled_negative", unlabelled_weight=0.3, enterprise_models=["lgbm"], tip_models=[])
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
+    split = folds[0]
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot))
+    fit_d = split.fit_dates(sorted(dataset.enterprise["as_of"].unique()), config.splits.fit_every_months)
+    fit = label_rows(dataset.enterprise[dataset.enterprise["as_of"].isin(fit_d)], snap.cases, split.label_days,
+                     known_by=split.label_horizon)
+    assert fit["label"].isna().any() and fit["label"].notna().any()
+    weak = fit_fold(split, dataset.enterprise, dataset.tip, snap.cases, config)
+    plain = fit_fold(split, dataset.enterprise, dataset.tip, snap.cases, config.model_copy(update={"selective_labels": "none"}))
+    # the booster saw every fit row, not only the investigated ones, and it scores differently
+    assert weak.enterprise_model.n_train_rows_ == len(fit)
+    assert plain.enterprise_model.n_train_rows_ == int(fit["label"].notna().sum())
+    assert not np.allclose(weak.enterprise_scores["lgbm"], plain.enterprise_scores["lgbm"])

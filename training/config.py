@@ -47,7 +47,12 @@ class TrainConfig(BaseModel):
     enterprise_models: list[EnterpriseModelName] = ["lgbm", "logistic", "rules", "anomaly", "random"]
     tip_models: list[TipModelName] = ["lgbm", "channel", "random"]
     lgbm: LgbmParams = LgbmParams()
-    selective_labels: Literal["none", "propensity"] = "none"  # propensity weights measured worse (RESULTS.md)
+    # Only investigated enterprises have labels. "propensity" reweights them by the inverse probability of
+    # being investigated; "unlabelled_negative" adds every uninvestigated enterprise-date as a negative of
+    # weight ``unlabelled_weight`` (most are clean; the model then also learns how the investigated differ
+    # from the rest). Measured in experiments/RESULTS.md.
+    selective_labels: Literal["none", "propensity", "unlabelled_negative"] = "unlabelled_negative"
+    unlabelled_weight: float = Field(0.05, gt=0, le=1)
     anomaly_feature: bool = True
     rule_feature: bool = True
     monotone: bool = True

@@ -85,11 +85,17 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
     fl = fit[fit["label"].notna()]
     cl = cal[cal["label"].notna()]
     y = fl["label"].astype(int).to_numpy()
+    weights = None
+    fl_labelled, y_labelled = fl, y  # the logistic baseline always learns from the labels alone
+    if config.selective_labels == "unlabelled_negative" and len(np.unique(y)) == 2:
+        unl = fit[fit["label"].isna()]
+        weights = np.concatenate([np.ones(len(fl)), np.full(len(unl), config.unlabelled_weight)])
+        fl = pd.concat([fl, unl.assign(label=0.0)], ignore_index=True)
+        y = fl["label"].astype(int).to_numpy()
     scores = test[["as_of", "enterprise_id", "label", "county", "industry_group"]].rename(columns={"enterprise_id": "entity_id"}).copy()
     if truth_fn is not None:
         scores["truth"] = np.concatenate([truth_fn(g["enterprise_id"], d).to_numpy() for d, g in test.groupby("as_of", sort=True)]) \
             if len(test) else []
-    weights = None
     if config.selective_labels == "propensity" and fit["investigated"].nunique() == 2:
         pw = PropensityWeights().fit(matrix(fit, feats), fit["investigated"])
         weights = pw.weights(matrix(fl, feats))
@@ -105,9 +111,10 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
                       population=fit)
             scores["lgbm"] = model.predict_proba(test)[:, 1]
         elif name == "logistic" and len(np.unique(y)) == 2:
-            lr = LogisticBaseline().fit(matrix(fl, feats), y, sample_weight=weights)
+            lw = None if config.selective_labels == "unlabelled_negative" else weights
+            lr = LogisticBaseline().fit(matrix(fl_labelled, feats), y_labelled, sample_weight=lw)
             cm = CalibratedLeadModel(lr, config.calibration)
-            cm.fit(matrix(cl, feats), cl["label"].astype(int)) if cl["label"].nunique() == 2 else cm.fit(matrix(fl, feats), y)
+            cm.fit(matrix(cl, feats), cl["label"].astype(int)) if cl["label"].nunique() == 2 else cm.fit(matrix(fl_labelled, feats), y_labelled)
             scores["logistic"] = cm.predict_proba(matrix(test, feats))[:, 1]
         elif name == "rules":
             scores["rules"] = RuleScorer().fit(test).predict_proba(test)[:, 1]

@@ -24,7 +24,7 @@ from hazleads.settings import Settings
 from training import registry
 from training.config import SplitParams, TrainConfig
 from training.dataset import build_dataset
-from training.evaluate import KS, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
+from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap
 from training.fit import FoldResult, fit_fold
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
 from training.report import log_plots, results_table
@@ -119,7 +119,7 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     metrics = _collect_metrics(results)
     notes += [n for r in results for n in r.notes]
     latest = results[0]
-    fallback = _fallbacks(latest, dataset, notes)
+    fallback = _fallbacks(latest, dataset, notes, config)
     say("记录 recording the run")
     registry.configure(settings)
     decisions: list[registry.GateDecision] = []
@@ -172,25 +172,36 @@ def _log_tables(results: list[FoldResult], metrics: pd.DataFrame, config: TrainC
 
 
 def _gate_metric(k: int):
-    """Mean precision@k on labelled rows over the latest fold's test dates."""
+    """Mean average precision on labelled rows over the latest fold's test dates.
+
+    Not precision@k: a month rarely has k concluded investigations, and with fewer labelled rows
+    than k every ordering has the same precision@k, so the gate could not tell a worse model from a
+    better one. Average precision rewards putting the confirmed above the unfounded at any depth."""
+    del k
+
     def metric_for(frame: pd.DataFrame):
         def fn(scores: np.ndarray) -> float:
             f = frame.assign(score=scores)
             if "label" not in f:
                 return float("nan")
             lab = f[f["label"].notna()]
-            vals = [precision_at_k(g["label"], g["score"], k) for _, g in lab.groupby("as_of")]
+            vals = [ap(g["label"], g["score"]) for _, g in lab.groupby("as_of") if g["label"].nunique() == 2]
             return float(np.nanmean(vals)) if vals else float("nan")
         return fn
     return metric_for
 
 
-def _fallbacks(latest: FoldResult, dataset, notes: list[str]) -> set[str]:
-    """Rule-and-anomaly models where the labels cannot support a learned one (a new deployment)."""
+def _fallbacks(latest: FoldResult, dataset, notes: list[str], config: TrainConfig) -> set[str]:
+    """Rule-and-anomaly models where the labels cannot support a learned one (a new deployment).
+
+    An experiment that trains no LightGBM model (baselines only) is an evaluation: it registers
+    nothing, so it can never replace a champion."""
     from models.fallback import TIP_RULES, RuleLeadModel
 
     used = set()
-    if latest.enterprise_model is None:
+    if "lgbm" not in config.enterprise_models:
+        notes.append("enterprise: the experiment trains no lead model; evaluation only, nothing registered")
+    elif latest.enterprise_model is None:
         rows = latest.test_enterprise_rows if len(latest.test_enterprise_rows) else dataset.enterprise
         if rows.empty:
             raise TrainingError("no enterprise rows to fit even a rule model on")
@@ -198,7 +209,9 @@ def _fallbacks(latest: FoldResult, dataset, notes: list[str]) -> set[str]:
         latest.test_enterprise_rows = rows
         used.add("enterprise")
         notes.append("enterprise: too few labels for a learned model; registered the rule-and-anomaly fallback")
-    if latest.tip_model is None and len(dataset.tip):
+    if "lgbm" not in config.tip_models:
+        notes.append("tip: the experiment trains no tip model; evaluation only, nothing registered")
+    elif latest.tip_model is None and len(dataset.tip):
         rows = latest.test_tip_rows if len(latest.test_tip_rows) else dataset.tip
         latest.tip_model = RuleLeadModel(TIP_RULES, anomaly_weight=0.0).fit(rows)
         latest.test_tip_rows = rows
@@ -219,7 +232,7 @@ def _register(r: FoldResult, config: TrainConfig, last_day, digest: str, run_id:
         in_memory = model.predict_proba(rows)[:, 1]
         version = registry.log_model(model, kind, rows, tags=tags)
         fn = _gate_metric(config.k)(rows)
-        decision = registry.gate(kind, version, in_memory, rows, fn, f"precision@{config.k} (labels, latest fold)")
+        decision = registry.gate(kind, version, in_memory, rows, fn, "average precision (labels, latest fold)")
         mlflow.set_tag(f"{kind}_version", version)
         MlflowClient().set_model_version_tag(registry.NAMES[kind], version, "gate_metric", f"{decision.new_metric:.6g}")
         mlflow.set_tag(f"{kind}_gate", decision.reason)
