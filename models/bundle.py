@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from models.baselines import AnomalyScorer, RuleScorer
+from models.blend import RuleBlend
 from models.calibration import CalibratedLeadModel
 from models.explain import render_reasons
 from models.lgbm import LeadClassifier
@@ -45,13 +46,15 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
-                 calibration: str = "sigmoid", anomaly: bool = False, rules: bool = False, monotone: bool = False):
+                 calibration: str = "sigmoid", anomaly: bool = False, rules: bool = False, monotone: bool = False,
+                 rule_blend: float = 0.0):
         self.features = features
         self.base = base
         self.calibration = calibration
         self.anomaly = anomaly
         self.rules = rules
         self.monotone = monotone
+        self.rule_blend = rule_blend
 
     def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
         extra = {}
@@ -88,7 +91,12 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
             fit_kw["groups"] = groups
         base.fit(matrix(X, self.features_), np.asarray(y).astype(int), **fit_kw)
         self.n_train_rows_ = len(X)
-        self.model_ = CalibratedLeadModel(base, method=self.calibration)
+        scorer = base
+        blend = getattr(self, "rule_blend", 0.0)
+        if blend and self.rules_ is not None:
+            pop = self._with_anomaly(population) if population is not None else X
+            scorer = RuleBlend(base, RULE_SCORE, blend).fit(matrix(pop, self.features_))
+        self.model_ = CalibratedLeadModel(scorer, method=self.calibration)
         if calibrate_on is not None and len(calibrate_on[1]):
             Xc, yc = calibrate_on
             self.model_.fit(matrix(Xc, self.features_), np.asarray(yc).astype(int))
@@ -119,7 +127,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         return render_reasons(c, frame, "zh"), render_reasons(c, frame, "en")
 
     def importances(self) -> pd.Series:
-        return self.model_.base.importances()
+        return self.model_.base.importances()  # the booster's, through a rule blend if there is one
 
 
 class TipLeadModel(EnterpriseLeadModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from training.config import SplitParams
 from training.labels import (
     combine_cases,
     enterprise_labels,
@@ -12,6 +13,7 @@ from training.labels import (
     tip_labels,
     truth_enterprise_labels,
 )
+from training.pipeline import FALLBACK_WINDOWS
 from training.splits import RollingSplitter, TemporalSplit, monthly_as_of_dates
 
 CASES = pd.DataFrame({
@@ -87,14 +89,22 @@ def test_rolling_folds_are_leak_free():
         assert f.label_horizon <= min(test)
 
 
-def test_training_labels_never_dated_inside_test_side():
-    dates = monthly_as_of_dates("2021-01-01", "2023-12-31")
-    fold = RollingSplitter().final(dates, "2023-12-31")
-    rng = pd.date_range("2021-01-01", "2023-12-31", freq="7D")
+@pytest.mark.parametrize("windows", [{}, *FALLBACK_WINDOWS], ids=["default", "fallback1", "fallback2", "fallback3"])
+def test_every_training_label_window_closes_by_the_horizon(windows):
+    # in every window configuration the pipeline may use (the fallbacks serve short snapshots), a
+    # training date's label window ends on or before the fold's label horizon (the first test day),
+    # and labels computed with known_by equal those computed from the cases known at the horizon
+    sp = SplitParams().model_copy(update=windows)
+    dates = monthly_as_of_dates("2021-01-01", "2023-12-31", sp.min_history_days)
+    folds = RollingSplitter(sp.n_folds, sp.test_days, sp.step_days, sp.calib_days, sp.label_days,
+                            sp.min_label_days).splits(dates, "2023-12-31")
+    assert folds
+    rng = pd.date_range("2021-01-01", "2023-12-31", freq="3D")
     cases = pd.DataFrame({"case_id": [f"C{i}" for i in range(len(rng))], "opened": rng,
-                          "enterprise_id": [f"E{i % 50}" for i in range(len(rng))], "tip_id": None,
-                          "outcome": "confirmed"})
-    for d in fold.fit_dates(dates) + fold.calibration_dates(dates):
-        lab = enterprise_labels(cases, d, known_by=fold.label_horizon)
-        used = cases[cases["enterprise_id"].isin(lab.index) & (cases["opened"] > d) & (cases["opened"] <= d + pd.Timedelta(days=180))]
-        assert (used["opened"] <= fold.test_start).all()
+                          "enterprise_id": [f"E{i}" for i in range(len(rng))], "tip_id": None, "outcome": "confirmed"})
+    for fold in folds:
+        for d in fold.fit_dates(dates) + fold.calibration_dates(dates):
+            assert d + pd.Timedelta(days=sp.label_days) <= fold.label_horizon, (fold.name, d)
+            lab = enterprise_labels(cases, d, sp.label_days, known_by=fold.label_horizon)
+            known = enterprise_labels(cases[cases["opened"] <= fold.label_horizon], d, sp.label_days)
+            pd.testing.assert_series_equal(lab.sort_index(), known.sort_index())

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import time
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -124,9 +123,7 @@ def test_a_long_stop_of_many_fixes_is_one_stop_and_cheap():
     lat, lon = offset(25.27, 110.29, rng.uniform(-10, 10, n), rng.uniform(-10, 10, n))
     f = pd.DataFrame({"vehicle_id": "v", "ts": T0 + pd.to_timedelta(np.arange(n), unit="s"), "lat": lat, "lon": lon})
     detect_stops(f.iloc[:100], 100, 60)  # compile
-    t = time.perf_counter()
-    got = detect_stops(f, 100, 60)
-    assert time.perf_counter() - t < 1.0
+    got = detect_stops(f, 100, 60)  # its speed is measured in benchmarks/bench_stops.py
     assert len(got) == 1 and got["n_fixes"].iloc[0] == n
 
 

@@ -239,3 +239,35 @@ def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snaps
     assert weak.enterprise_model.n_train_rows_ == len(fit)
     assert plain.enterprise_model.n_train_rows_ == int(fit["label"].notna().sum())
     assert not np.allclose(weak.enterprise_scores["lgbm"], plain.enterprise_scores["lgbm"])
+
+
+def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot):  # noqa: F811
+    # flip the outcome of every case opened after the fold's first test day (and add new ones):
+    # the models fitted for that fold must score its test rows exactly as before
+    from features.snapshot import load_snapshot as load
+    from training.config import TrainConfig
+    from training.dataset import build_dataset
+    from training.fit import fit_fold
+    from training.pipeline import _fit_windows
+
+    snap = load(small_snapshot)
+    config = TrainConfig(enterprise_models=["lgbm", "logistic"], tip_models=["lgbm"])
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
+    split = folds[-1]  # the earliest fold: the most cases come after it
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot))
+    cases = snap.cases
+    later = cases["opened"] > split.label_horizon
+    assert later.sum() >= 5 and (~later).sum() >= 5
+    flipped = cases.copy()
+    flipped.loc[later, "outcome"] = flipped.loc[later, "outcome"].map({"confirmed": "unfounded", "unfounded": "confirmed"}).fillna("confirmed")
+    extra = cases[~later].head(5).assign(case_id=lambda c: c["case_id"] + "-late", opened=split.label_horizon + pd.Timedelta(days=1))
+    flipped = pd.concat([flipped, extra], ignore_index=True)
+    a = fit_fold(split, dataset.enterprise, dataset.tip, cases, config)
+    b = fit_fold(split, dataset.enterprise, dataset.tip, flipped, config)
+    for m in ("lgbm", "logistic"):
+        np.testing.assert_array_equal(a.enterprise_scores[m].to_numpy(), b.enterprise_scores[m].to_numpy())
+    if a.tip_model is not None:
+        np.testing.assert_array_equal(a.tip_model.predict_proba(a.test_tip_rows)[:, 1], b.tip_model.predict_proba(b.test_tip_rows)[:, 1])
+    # and the flip is visible where it should be: the test side's own labels changed
+    assert not a.enterprise_scores["label"].equals(b.enterprise_scores["label"])

@@ -1,0 +1,67 @@
+"""The learned score blended with the rule score: batch-independent, and the weight does what it says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from models import LeadClassifier
+from models.blend import RuleBlend
+
+
+def _population(seed: int = 0, n: int = 600):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"signal": rng.normal(size=n), "noise": rng.normal(size=n),
+                      "rule_score": rng.choice([0.0, 0.0, 0.0, 0.1, 0.3, 0.6], size=n)})
+    y = pd.Series((X["signal"] + 0.5 * rng.normal(size=n) > 1.0).astype(int))
+    base = LeadClassifier(n_estimators=40, random_state=seed).fit(X, y)
+    return X, y, base
+
+
+def test_one_row_scores_as_it_does_in_a_list():
+    X, _, base = _population()
+    blend = RuleBlend(base, weight=0.5).fit(X)
+    together = blend.predict_proba(X.iloc[:50])[:, 1]
+    alone = np.array([blend.predict_proba(X.iloc[[i]])[0, 1] for i in range(50)])
+    np.testing.assert_allclose(alone, together)
+
+
+def test_weight_moves_the_order_from_the_learned_score_to_the_rules():
+    X, _, base = _population(1)
+    learned = base.predict_proba(X)[:, 1]
+    p0 = RuleBlend(base, weight=0.0).fit(X).predict_proba(X)[:, 1]
+    p1 = RuleBlend(base, weight=1.0).fit(X).predict_proba(X)[:, 1]
+    p5 = RuleBlend(base, weight=0.5).fit(X).predict_proba(X)[:, 1]
+    assert spearmanr(p0, learned).statistic > 0.999  # weight 0: the booster's order
+    # weight 1: the rules' order, ties broken by the booster
+    order = np.lexsort((learned, X["rule_score"].to_numpy()))
+    assert np.all(np.diff(p1[order]) >= 0)
+    r_learned, r_rules = spearmanr(p5, learned).statistic, spearmanr(p5, X["rule_score"]).statistic
+    assert 0.3 < r_learned < 0.99 and 0.3 < r_rules < 0.99
+    assert ((p5 >= 0) & (p5 <= 1)).all()
+
+
+def test_weight_outside_zero_one_is_refused():
+    X, _, base = _population(2)
+    with pytest.raises(ValueError, match="weight"):
+        RuleBlend(base, weight=1.5).fit(X)
+
+
+def test_lead_model_with_a_blend_keeps_reasons_and_importances():
+    from models.bundle import EnterpriseLeadModel
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"unaccounted_t_365d": rng.exponential(2, n), "night_share_excess_90d": rng.random(n) * 0.4,
+                      "manifests_365d": rng.poisson(5, n).astype(float)})
+    y = (X["unaccounted_t_365d"] + rng.normal(size=n) > 4).astype(int).to_numpy()
+    plain = EnterpriseLeadModel(base=LeadClassifier(n_estimators=30), rules=True).fit(X, y)
+    blended = EnterpriseLeadModel(base=LeadClassifier(n_estimators=30), rules=True, rule_blend=0.5).fit(X, y)
+    assert "rule_score" in blended.features_
+    pb, pp = blended.predict_proba(X)[:, 1], plain.predict_proba(X)[:, 1]
+    assert not np.allclose(pb, pp)
+    np.testing.assert_allclose(blended.importances().sort_index(), plain.importances().sort_index())
+    zh, en = blended.explain(X.iloc[:5])
+    assert len(zh) == len(en) == 5
