@@ -93,6 +93,9 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     for c in ("county", "industry_code", "roles", "name"):
         enterprise[c] = e[c].reindex(enterprise.index)
     enterprise["industry_group"] = industry_group(enterprise["industry_code"])
+    if "opened" in e:  # an enterprise registered after the as-of date did not exist then
+        later = e["opened"].reindex(enterprise.index) > as_of
+        enterprise = enterprise[~later.fillna(False).to_numpy(dtype=bool)]
     say("举报 tips")
     offsite = traj.offsite_stops
     tip = tip_features(s.tips, s.enterprises, places, offsite, as_of)
