@@ -198,20 +198,55 @@ def test_page_sizes_are_bounded_on_every_list(svc, path):
         assert r.status_code == 422, (path, r.status_code)
 
 
+# GET routes that answer with arrays but take no ``limit``: each bounded by what it lists
+FIXED_SIZE = {
+    "/v1/enterprises/{enterprise_id}": "one enterprise's evidence; every list is cut server-side (serving/evidence.py)",
+    "/v1/sites/{site_id}": "one site's evidence, cut server-side",
+    "/v1/tips/{tip_id}": "one tip's reasons, links and outcomes",
+    "/v1/models": "the registered model kinds and their recent runs",
+    "/v1/users": "the accounts, read by the administrator",
+    "/v1/me": "the caller's permissions",
+    "/v1/filters": "the fixed vocabularies (counties, industries, categories, dates)",
+    "/v1/catalogue": "the feature catalogue, fixed by the code",
+    "/v1/places": "the snapshot's geography (rivers, reservoirs, karst, parks)",
+}
+
+
+def _arrays(schema: dict, comps: dict) -> list[str]:
+    def resolve(x):
+        while isinstance(x, dict) and "$ref" in x:
+            x = comps[x["$ref"].split("/")[-1]]
+        return x
+
+    schema = resolve(schema)
+    found = ["<top>"] if schema.get("type") == "array" else []
+    for name, prop in (schema.get("properties") or {}).items():
+        prop = resolve(prop)
+        if prop.get("type") == "array" or any(resolve(a).get("type") == "array" for a in prop.get("anyOf", [])):
+            found.append(name)
+    return found
+
+
 def test_every_list_route_is_bounded(svc):
-    """No GET route answers with a list without a ``limit`` bounded at 200 (or a fixed-size answer)."""
+    """No GET route answers with a list unless it takes a ``limit`` bounded at 200 or is known to be
+    fixed-size (FIXED_SIZE, with the reason); a new list route without either fails here."""
     spec = svc.get("admin", "/openapi.json").json()
-    unbounded = []
+    comps = spec.get("components", {}).get("schemas", {})
+    unbounded, unlisted = [], []
     for path, ops in spec["paths"].items():
         op = ops.get("get")
         if op is None:
             continue
         limit = next((p for p in op.get("parameters", []) if p["name"] == "limit"), None)
         if limit is not None:
-            schema = limit["schema"]
-            if not (schema.get("maximum", 1e18) <= 200):
+            if not (limit["schema"].get("maximum", 1e18) <= 200):
                 unbounded.append(path)
-    assert unbounded == []
+            continue
+        body = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        if _arrays(body, comps) and path not in FIXED_SIZE:
+            unlisted.append(path)
+    assert unbounded == [] and unlisted == [], (unbounded, unlisted)
+    assert set(FIXED_SIZE) <= set(spec["paths"]), "FIXED_SIZE names a route that no longer exists"
 
 
 @FUZZ

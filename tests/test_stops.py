@@ -163,6 +163,7 @@ def test_geodesic_matches_geopy_within_a_millimetre():
         assert geodesic_m(lat, lon, lat2, lon2) == pytest.approx(geopy.distance((lat, lon), (lat2, lon2)).meters, abs=1e-3)
 
 
+@pytest.mark.skipif(not REALDATA.exists(), reason="../shared/realdata is not here")
 def test_movingpandas_differs_only_where_geos_returns_a_hull_that_is_not_convex():
     """The one kind of disagreement seen on the real data (4 of 761 stops on the scikit-mobility
     GeoLife sample at 200 m / 300 s, 1 of 1,703 at 100 m / 120 s, none elsewhere): for more than
