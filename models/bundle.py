@@ -12,8 +12,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from models.baselines import AnomalyScorer, RuleScorer
-from models.blend import RuleBlend
+from models.baselines import AnomalyScorer, LogisticBaseline, RuleScorer
+from models.blend import PercentileBlend
 from models.calibration import CalibratedLeadModel
 from models.explain import render_reasons
 from models.lgbm import LeadClassifier
@@ -47,7 +47,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
                  calibration: str = "sigmoid", anomaly: bool = False, rules: bool = False, monotone: bool = False,
-                 rule_blend: float = 0.0):
+                 rule_blend: float = 0.0, linear_blend: float = 0.0):
         self.features = features
         self.base = base
         self.calibration = calibration
@@ -55,6 +55,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.rules = rules
         self.monotone = monotone
         self.rule_blend = rule_blend
+        self.linear_blend = linear_blend
 
     def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
         extra = {}
@@ -92,10 +93,14 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         base.fit(matrix(X, self.features_), np.asarray(y).astype(int), **fit_kw)
         self.n_train_rows_ = len(X)
         scorer = base
-        blend = getattr(self, "rule_blend", 0.0)
-        if blend and self.rules_ is not None:
+        rule_w = getattr(self, "rule_blend", 0.0) if self.rules_ is not None else 0.0
+        linear_w = getattr(self, "linear_blend", 0.0)
+        if rule_w or linear_w:
+            linear = None
+            if linear_w:
+                linear = LogisticBaseline().fit(matrix(X, self.features_), np.asarray(y).astype(int), sample_weight=sample_weight)
             pop = self._with_anomaly(population) if population is not None else X
-            scorer = RuleBlend(base, RULE_SCORE, blend).fit(matrix(pop, self.features_))
+            scorer = PercentileBlend(base, linear, RULE_SCORE, rule_w, linear_w).fit(matrix(pop, self.features_))
         self.model_ = CalibratedLeadModel(scorer, method=self.calibration)
         if calibrate_on is not None and len(calibrate_on[1]):
             Xc, yc = calibrate_on

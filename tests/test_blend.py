@@ -8,7 +8,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from models import LeadClassifier
-from models.blend import RuleBlend
+from models.baselines import LogisticBaseline
+from models.blend import PercentileBlend, RuleBlend
 
 
 def _population(seed: int = 0, n: int = 600):
@@ -22,7 +23,7 @@ def _population(seed: int = 0, n: int = 600):
 
 def test_one_row_scores_as_it_does_in_a_list():
     X, _, base = _population()
-    blend = RuleBlend(base, weight=0.5).fit(X)
+    blend = RuleBlend(base, rule_weight=0.5).fit(X)
     together = blend.predict_proba(X.iloc[:50])[:, 1]
     alone = np.array([blend.predict_proba(X.iloc[[i]])[0, 1] for i in range(50)])
     np.testing.assert_allclose(alone, together)
@@ -31,9 +32,9 @@ def test_one_row_scores_as_it_does_in_a_list():
 def test_weight_moves_the_order_from_the_learned_score_to_the_rules():
     X, _, base = _population(1)
     learned = base.predict_proba(X)[:, 1]
-    p0 = RuleBlend(base, weight=0.0).fit(X).predict_proba(X)[:, 1]
-    p1 = RuleBlend(base, weight=1.0).fit(X).predict_proba(X)[:, 1]
-    p5 = RuleBlend(base, weight=0.5).fit(X).predict_proba(X)[:, 1]
+    p0 = RuleBlend(base, rule_weight=0.0).fit(X).predict_proba(X)[:, 1]
+    p1 = RuleBlend(base, rule_weight=1.0).fit(X).predict_proba(X)[:, 1]
+    p5 = RuleBlend(base, rule_weight=0.5).fit(X).predict_proba(X)[:, 1]
     assert spearmanr(p0, learned).statistic > 0.999  # weight 0: the booster's order
     # weight 1: the rules' order, ties broken by the booster
     order = np.lexsort((learned, X["rule_score"].to_numpy()))
@@ -45,8 +46,27 @@ def test_weight_moves_the_order_from_the_learned_score_to_the_rules():
 
 def test_weight_outside_zero_one_is_refused():
     X, _, base = _population(2)
-    with pytest.raises(ValueError, match="weight"):
-        RuleBlend(base, weight=1.5).fit(X)
+    with pytest.raises(ValueError, match="weights"):
+        RuleBlend(base, rule_weight=1.5).fit(X)
+    with pytest.raises(ValueError, match="weights"):
+        PercentileBlend(base, LogisticBaseline().fit(X, base.predict(X)), rule_weight=0.6, linear_weight=0.6).fit(X)
+    with pytest.raises(ValueError, match="linear model"):
+        PercentileBlend(base, None, rule_weight=0.2, linear_weight=0.2).fit(X)
+
+
+def test_three_way_blend_sits_between_its_parts():
+    X, y, base = _population(4)
+    linear = LogisticBaseline().fit(X, y)
+    p = PercentileBlend(base, linear, rule_weight=1 / 3, linear_weight=1 / 3).fit(X).predict_proba(X)[:, 1]
+    for part in (base.predict_proba(X)[:, 1], linear.predict_proba(X)[:, 1], X["rule_score"].to_numpy()):
+        assert 0.3 < spearmanr(p, part).statistic < 0.99
+    alone = np.array([PercentileBlend(base, linear, rule_weight=1 / 3, linear_weight=1 / 3).fit(X).predict_proba(X.iloc[[i]])[0, 1]
+                      for i in range(20)])
+    np.testing.assert_allclose(alone, p[:20])
+    from training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="at most 1"):
+        TrainConfig(rule_blend=0.7, linear_blend=0.5)
 
 
 def test_lead_model_with_a_blend_keeps_reasons_and_importances():
@@ -58,7 +78,7 @@ def test_lead_model_with_a_blend_keeps_reasons_and_importances():
                       "manifests_365d": rng.poisson(5, n).astype(float)})
     y = (X["unaccounted_t_365d"] + rng.normal(size=n) > 4).astype(int).to_numpy()
     plain = EnterpriseLeadModel(base=LeadClassifier(n_estimators=30), rules=True).fit(X, y)
-    blended = EnterpriseLeadModel(base=LeadClassifier(n_estimators=30), rules=True, rule_blend=0.5).fit(X, y)
+    blended = EnterpriseLeadModel(base=LeadClassifier(n_estimators=30), rules=True, rule_blend=1 / 3, linear_blend=1 / 3).fit(X, y)
     assert "rule_score" in blended.features_
     pb, pp = blended.predict_proba(X)[:, 1], plain.predict_proba(X)[:, 1]
     assert not np.allclose(pb, pp)

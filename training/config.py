@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from training.labels import LABEL_DAYS
 
@@ -56,13 +56,21 @@ class TrainConfig(BaseModel):
     unlabelled_weight: float = Field(0.05, gt=0, le=1)
     anomaly_feature: bool = True
     rule_feature: bool = True
-    # the learned score's percentile blended with the rule score's (needs rule_feature); 0 = the booster alone
-    rule_blend: float = Field(0.5, ge=0, le=1)
+    # the booster's percentile blended with the rule score's (needs rule_feature) and a logistic regression's
+    # on the same labels; the booster keeps 1 - rule_blend - linear_blend. 0 and 0 = the booster alone
+    rule_blend: float = Field(1 / 3, ge=0, le=1)
+    linear_blend: float = Field(1 / 3, ge=0, le=1)
     monotone: bool = True
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
     splits: SplitParams = SplitParams()
     k: int = Field(20, ge=1, le=1000)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _blend_weights(self):
+        if self.rule_blend + self.linear_blend > 1 + 1e-9:
+            raise ValueError(f"rule_blend + linear_blend must be at most 1, got {self.rule_blend} + {self.linear_blend}")
+        return self
 
 
 class ConfigError(ValueError):

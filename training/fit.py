@@ -105,7 +105,8 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
     for name in config.enterprise_models:
         if name == "lgbm" and len(np.unique(y)) == 2:
             model = EnterpriseLeadModel(feats, lgbm_base(config, engine), config.calibration, anomaly=config.anomaly_feature,
-                                        rules=config.rule_feature, monotone=config.monotone, rule_blend=config.rule_blend)
+                                        rules=config.rule_feature, monotone=config.monotone, rule_blend=config.rule_blend,
+                                        linear_blend=config.linear_blend)
             model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(),
                       calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
                       population=fit)
