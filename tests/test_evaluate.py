@@ -41,3 +41,18 @@ def test_overlap_and_bias_audit():
     audit = bias_audit(f, "county", k=1).set_index("county")
     assert audit.loc["c1", "investigated"] == 0.5 and audit.loc["c2", "investigated"] == 0.0
     assert audit.loc["c1", "violating"] == 1.0
+
+
+def test_gate_metric_is_precision_at_k_with_ties_broken_by_average_precision():
+    from training.pipeline import _gate_metric
+
+    # a month with five concluded investigations and k = 20: every order has the same precision@20
+    frame = pd.DataFrame({"as_of": pd.Timestamp("2023-06-30"), "label": [1.0, 1.0, 0.0, 0.0, 0.0] + [np.nan] * 30})
+    fn = _gate_metric(20)(frame)
+    good = np.r_[[0.9, 0.8, 0.3, 0.2, 0.1], np.linspace(0, 0.05, 30)]
+    bad = np.r_[[0.1, 0.2, 0.9, 0.8, 0.7], np.linspace(0, 0.05, 30)]
+    assert fn(good) > fn(bad)
+    assert abs(fn(good) - fn(bad)) < 1e-5  # only the tie-break differs
+    # with k = 2 precision decides, whatever the average precision
+    fn2 = _gate_metric(2)(frame)
+    assert fn2(good) == pytest.approx(1.0, abs=1e-5) and fn2(bad) == pytest.approx(0.0, abs=1e-5)

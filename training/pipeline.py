@@ -24,7 +24,7 @@ from hazleads.settings import Settings
 from training import registry
 from training.config import SplitParams, TrainConfig
 from training.dataset import build_dataset
-from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap
+from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
 from training.report import log_plots, results_table
@@ -172,12 +172,12 @@ def _log_tables(results: list[FoldResult], metrics: pd.DataFrame, config: TrainC
 
 
 def _gate_metric(k: int):
-    """Mean average precision on labelled rows over the latest fold's test dates.
+    """Precision@k on labelled rows over the latest fold's test dates, ties broken by average precision.
 
-    Not precision@k: a month rarely has k concluded investigations, and with fewer labelled rows
-    than k every ordering has the same precision@k, so the gate could not tell a worse model from a
-    better one. Average precision rewards putting the confirmed above the unfounded at any depth."""
-    del k
+    A month rarely has k concluded investigations, and with fewer labelled rows than k every
+    ordering has the same precision@k, so precision@k alone lets a worse model through. The
+    tie-break adds 1e-6 × average precision: far below the smallest step of precision@k (1/(k·dates)),
+    so it decides only between equal precisions at k."""
 
     def metric_for(frame: pd.DataFrame):
         def fn(scores: np.ndarray) -> float:
@@ -185,8 +185,12 @@ def _gate_metric(k: int):
             if "label" not in f:
                 return float("nan")
             lab = f[f["label"].notna()]
-            vals = [ap(g["label"], g["score"]) for _, g in lab.groupby("as_of") if g["label"].nunique() == 2]
-            return float(np.nanmean(vals)) if vals else float("nan")
+            by_date = [g for _, g in lab.groupby("as_of")]
+            p_at_k = [precision_at_k(g["label"], g["score"], k) for g in by_date]
+            aps = [ap(g["label"], g["score"]) for g in by_date if g["label"].nunique() == 2]
+            if not p_at_k:
+                return float("nan")
+            return float(np.nanmean(p_at_k)) + 1e-6 * (float(np.nanmean(aps)) if aps else 0.0)
         return fn
     return metric_for
 
@@ -232,7 +236,7 @@ def _register(r: FoldResult, config: TrainConfig, last_day, digest: str, run_id:
         in_memory = model.predict_proba(rows)[:, 1]
         version = registry.log_model(model, kind, rows, tags=tags)
         fn = _gate_metric(config.k)(rows)
-        decision = registry.gate(kind, version, in_memory, rows, fn, "average precision (labels, latest fold)")
+        decision = registry.gate(kind, version, in_memory, rows, fn, f"precision@{config.k} (labels, latest fold; ties by average precision)")
         mlflow.set_tag(f"{kind}_version", version)
         MlflowClient().set_model_version_tag(registry.NAMES[kind], version, "gate_metric", f"{decision.new_metric:.6g}")
         mlflow.set_tag(f"{kind}_gate", decision.reason)
