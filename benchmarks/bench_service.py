@@ -42,9 +42,11 @@ NOTES = """Where the time goes (in-process profile of one request, small snapsho
   evidence pointers, informant redaction) about 2 ms; the audit row, a committed hash-chained write, about
   1 ms; serialisation through the response model 0.6 ms; access log and metrics the rest. With one uvicorn
   worker and the GIL, concurrent clients queue: throughput stays near one request per ~10 ms.
-- Tip intake: `training.score.score_tip` costs about 110 ms of CPU per tip (recomputing the text features of
-  every known tip, and the model's contributions twice, for the Chinese and the English reasons); the write
-  is about 1 ms. One worker therefore takes about 9 tips a second; eight concurrent clients wait in line.
+- Tip intake: `training.score.score_tip` costs about 25 ms of CPU per tip: the tip features against the
+  tips of the seven days before it (a third: keyword counts and near-duplicates), the model's probability
+  and contributions (a quarter; one pass gives the Chinese and the English reasons), the stops near the
+  tip (a tenth); the write is about 1 ms. One worker takes about 35 tips a second; eight concurrent
+  clients wait in line. (Before the seven-day window it recomputed every known tip: 110 ms.)
 - Long-lived objects (snapshot, features, models: about 470,000 tracked by the garbage collector) are frozen
   out of the collector after each swap; before that, full collections during requests cost up to 0.4 s and
   doubled the p99 of the list at 8 clients."""
