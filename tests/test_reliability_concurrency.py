@@ -77,10 +77,13 @@ def test_outcome_writes_reads_and_rescoring_at_once_stay_consistent(db_url, tmp_
                     if order not in valid_lists or page["total"] != 5:
                         problems.append(f"a torn lead list: {order} of {page['total']}")
 
+        rescored = [0]
+
         def rescorer() -> None:
             flip = False
             while not done.is_set():
                 _store(svc.rt, hand_snapshot, ALT_SCORES if flip else SCORES)
+                rescored[0] += 1
                 flip = not flip
                 time.sleep(0.05)
 
@@ -92,6 +95,11 @@ def test_outcome_writes_reads_and_rescoring_at_once_stay_consistent(db_url, tmp_
             t.start()
         for t in threads:
             t.join(timeout=300)
+        # the readers keep reading until both lists were seen across several re-scorings (however fast
+        # the writers were), so the consistency checks below cannot pass vacuously
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (len(lists_seen) == 2 and rescored[0] > 4):
+            time.sleep(0.05)
         done.set()
         for t in readers:
             t.join(timeout=60)
