@@ -67,6 +67,8 @@ def test_three_way_blend_sits_between_its_parts():
 
     with pytest.raises(ValueError, match="at most 1"):
         TrainConfig(rule_blend=0.7, linear_blend=0.5)
+    with pytest.raises(ValueError, match="needs rule_feature"):
+        TrainConfig(rule_feature=False, rule_blend=0.3)
 
 
 def test_lead_model_with_a_blend_keeps_reasons_and_importances():

@@ -70,6 +70,8 @@ class TrainConfig(BaseModel):
     def _blend_weights(self):
         if self.rule_blend + self.linear_blend > 1 + 1e-9:
             raise ValueError(f"rule_blend + linear_blend must be at most 1, got {self.rule_blend} + {self.linear_blend}")
+        if self.rule_blend and not self.rule_feature:
+            raise ValueError("rule_blend needs rule_feature = true (the blend reads the rule score the model computes)")
         return self
 
 
