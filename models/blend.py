@@ -30,8 +30,8 @@ class PercentileBlend(ClassifierMixin, BaseEstimator):
     """``w_base ·`` pct(``base``) ``+ w_linear ·`` pct(``linear``) ``+ w_rules ·`` pct(column ``rule_column``).
 
     ``base`` and ``linear`` are fitted classifiers over the same feature matrix, which includes
-    ``rule_column``; ``linear`` may be None (its weight must then be 0). ``weights`` are
-    (rules, linear); the base gets the rest. ``fit`` learns only the reference distributions, from
+    ``rule_column``; ``linear`` may be None (its weight must then be 0). The base gets
+    ``1 - rule_weight - linear_weight``. ``fit`` learns only the reference distributions, from
     ``X`` (the population, labelled or not). Contributions and importances are the base model's:
     its reasons (the rule score is one of its features and has reasons of its own)."""
 
@@ -85,6 +85,3 @@ class PercentileBlend(ClassifierMixin, BaseEstimator):
     @property
     def feature_names_(self) -> list[str]:
         return self.base.feature_names_
-
-
-RuleBlend = PercentileBlend  # the two-way form: ``RuleBlend(base, rule_weight=w)``

@@ -40,15 +40,19 @@ class LeadClassifier(ClassifierMixin, BaseEstimator):
                     colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda,
                     random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1)
 
-    def fit(self, X, y, sample_weight=None, groups=None):
-        names = list(X.columns) if isinstance(X, pd.DataFrame) else None
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype="float64")
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
+    def _check_classes(self) -> None:
         if len(self.classes_) < 2:
             raise ValueError(f"LeadClassifier needs both outcomes in y, got 1 class: {self.classes_.tolist()}")
         if len(self.classes_) > 2 and self.objective == "lambdarank":
             raise ValueError("lambdarank needs a binary y")
+
+    def _prepare(self, X, y, sample_weight):
+        """Validated training inputs shared by every way of fitting: (frame, y as 0..n-1, weights, params)."""
+        names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype="float64")
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        self._check_classes()
         y01 = np.searchsorted(self.classes_, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
@@ -62,6 +66,10 @@ class LeadClassifier(ClassifierMixin, BaseEstimator):
             # that keeps a few hundred selectively chosen labels from teaching backwards relations)
             params["monotone_constraints"] = [int(self.monotone.get(f, 0)) for f in self.feature_names_]
             params["monotone_constraints_method"] = "advanced"
+        return frame, y01, sample_weight, params
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        frame, y01, sample_weight, params = self._prepare(X, y, sample_weight)
         if self.objective == "lambdarank":
             order = np.argsort(np.asarray(groups) if groups is not None else np.zeros(len(y)), kind="stable")
             g = (np.asarray(groups)[order] if groups is not None else np.zeros(len(y)))

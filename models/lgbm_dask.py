@@ -16,8 +16,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from models.lgbm import LeadClassifier
 
@@ -42,28 +40,16 @@ class DaskLeadClassifier(LeadClassifier):
         self.n_partitions = n_partitions
         self.min_rows_per_partition = min_rows_per_partition
 
+    def _check_classes(self) -> None:
+        if len(self.classes_) != 2:
+            raise ValueError(f"DaskLeadClassifier needs a binary y, got {len(self.classes_)} class(es): {self.classes_.tolist()}")
+
     def fit(self, X, y, sample_weight=None, groups=None):
         import lightgbm as lgb
         from distributed import get_client
 
         client = get_client()
-        names = list(X.columns) if isinstance(X, pd.DataFrame) else None
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype="float64")
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise ValueError(f"DaskLeadClassifier needs a binary y, got {len(self.classes_)} class(es): {self.classes_.tolist()}")
-        y01 = np.searchsorted(self.classes_, y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-            if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight is zero for every row: nothing to learn from")
-        self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
-        frame = pd.DataFrame(X, columns=self.feature_names_)
-        params = self._params()
-        if self.monotone:  # as LeadClassifier: +1 the score only rises with the feature, -1 only falls
-            params["monotone_constraints"] = [int(self.monotone.get(f, 0)) for f in self.feature_names_]
-            params["monotone_constraints_method"] = "advanced"
+        frame, y01, sample_weight, params = self._prepare(X, y, sample_weight)
         workers = sorted(client.scheduler_info().get("workers", {}))
         if not workers:
             raise RuntimeError("the Dask cluster has no workers")

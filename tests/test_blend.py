@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from models import LeadClassifier
 from models.baselines import LogisticBaseline
-from models.blend import PercentileBlend, RuleBlend
+from models.blend import PercentileBlend
 
 
 def _population(seed: int = 0, n: int = 600):
@@ -23,7 +23,7 @@ def _population(seed: int = 0, n: int = 600):
 
 def test_one_row_scores_as_it_does_in_a_list():
     X, _, base = _population()
-    blend = RuleBlend(base, rule_weight=0.5).fit(X)
+    blend = PercentileBlend(base, rule_weight=0.5).fit(X)
     together = blend.predict_proba(X.iloc[:50])[:, 1]
     alone = np.array([blend.predict_proba(X.iloc[[i]])[0, 1] for i in range(50)])
     np.testing.assert_allclose(alone, together)
@@ -32,9 +32,9 @@ def test_one_row_scores_as_it_does_in_a_list():
 def test_weight_moves_the_order_from_the_learned_score_to_the_rules():
     X, _, base = _population(1)
     learned = base.predict_proba(X)[:, 1]
-    p0 = RuleBlend(base, rule_weight=0.0).fit(X).predict_proba(X)[:, 1]
-    p1 = RuleBlend(base, rule_weight=1.0).fit(X).predict_proba(X)[:, 1]
-    p5 = RuleBlend(base, rule_weight=0.5).fit(X).predict_proba(X)[:, 1]
+    p0 = PercentileBlend(base, rule_weight=0.0).fit(X).predict_proba(X)[:, 1]
+    p1 = PercentileBlend(base, rule_weight=1.0).fit(X).predict_proba(X)[:, 1]
+    p5 = PercentileBlend(base, rule_weight=0.5).fit(X).predict_proba(X)[:, 1]
     assert spearmanr(p0, learned).statistic > 0.999  # weight 0: the booster's order
     # weight 1: the rules' order, ties broken by the booster
     order = np.lexsort((learned, X["rule_score"].to_numpy()))
@@ -47,7 +47,7 @@ def test_weight_moves_the_order_from_the_learned_score_to_the_rules():
 def test_weight_outside_zero_one_is_refused():
     X, _, base = _population(2)
     with pytest.raises(ValueError, match="weights"):
-        RuleBlend(base, rule_weight=1.5).fit(X)
+        PercentileBlend(base, rule_weight=1.5).fit(X)
     with pytest.raises(ValueError, match="weights"):
         PercentileBlend(base, LogisticBaseline().fit(X, base.predict(X)), rule_weight=0.6, linear_weight=0.6).fit(X)
     with pytest.raises(ValueError, match="linear model"):
