@@ -47,7 +47,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
                  calibration: str = "sigmoid", anomaly: bool = False, rules: bool = False, monotone: bool = False,
-                 rule_blend: float = 0.0, linear_blend: float = 0.0):
+                 rule_blend: float = 0.0, linear_blend: float = 0.0, graded_rules: bool = False):
         self.features = features
         self.base = base
         self.calibration = calibration
@@ -56,6 +56,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.monotone = monotone
         self.rule_blend = rule_blend
         self.linear_blend = linear_blend
+        self.graded_rules = graded_rules
 
     def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
         extra = {}
@@ -71,7 +72,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.anomaly_ = None
         self.rules_ = None
         if self.rules:
-            self.rules_ = RuleScorer().fit(X)
+            self.rules_ = RuleScorer(graded=getattr(self, "graded_rules", False)).fit(X)
             if RULE_SCORE not in feats:
                 feats = [*feats, RULE_SCORE]
         if self.anomaly:

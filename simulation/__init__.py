@@ -1,7 +1,7 @@
 """A synthetic Guilin-like prefecture: snapshots to the data contract with the five illegal
 behaviours of the action plan, honest look-alikes, tips, past cases and ground truth.
 
-``simulate(out, seed=0, scale="small", start="2021-01", months=None, progress=None) -> Path``
+``simulate(out, seed=0, scale="small", start="2021-01", months=None, progress=None, world=None) -> Path``
 (see ``simulation.world.simulate``; imported lazily so the command line starts fast).
 """
 
@@ -12,11 +12,12 @@ from typing import Any
 
 
 def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = "2021-01", months: int | None = None,
-             progress: Any = None) -> Path:
-    """Write a synthetic snapshot to ``out`` and its truth to ``out/truth``; returns the folder."""
+             progress: Any = None, world: Any = None) -> Path:
+    """Write a synthetic snapshot to ``out`` and its truth to ``out/truth``; returns the folder.
+    ``world`` is a ``simulation.worlds.World`` (default: the standard city)."""
     from simulation.world import simulate as _simulate
 
-    return _simulate(out, seed=seed, scale=scale, start=start, months=months, progress=progress)
+    return _simulate(out, seed=seed, scale=scale, start=start, months=months, progress=progress, world=world)
 
 
 __all__ = ["simulate"]

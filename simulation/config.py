@@ -40,6 +40,10 @@ SCALES: dict[str, Scale] = {
     "small": Scale("small", producers=80, receivers=6, transporters=3, vehicles=12, months=12,
                    prevalence=0.17, chains=1, routine_cases=4.0, noise_tips=3.0, karst_points=250,
                    min_per_behaviour=2),
+    # the size of an independent test city: ~400 enterprises, 18 months, ~2.5 M fixes (simulation.worlds)
+    "town": Scale("town", producers=370, receivers=10, transporters=6, vehicles=48, months=18,
+                  prevalence=0.1, chains=1, routine_cases=5.0, noise_tips=7.0, karst_points=400,
+                  min_per_behaviour=2),
     "city": Scale("city", producers=1900, receivers=36, transporters=18, vehicles=300, months=36,
                   parquet=("trajectories", "electricity"), prevalence=0.075, chains=5,
                   routine_cases=7.0, noise_tips=9.0, karst_points=900, min_per_behaviour=3),

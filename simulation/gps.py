@@ -75,8 +75,10 @@ def _drive(net: RoadNetwork, a: int, b: int, t0: int, t1: int, ts: np.ndarray, d
 class GpsWriter:
     """Generates each month's fixes for all vehicles and hands them out in blocks."""
 
-    def __init__(self, reg: Registry, net: RoadNetwork, period: Period, trips: list[Trip], seed: int):
+    def __init__(self, reg: Registry, net: RoadNetwork, period: Period, trips: list[Trip], seed: int,
+                 outage_x: float = 1.0):
         self.reg, self.net, self.period, self.seed = reg, net, period, seed
+        self.outage_rate = 0.45 * outage_x  # terminal outages per vehicle-month (a world may have more)
         self.by_vehicle: dict[int, list[Trip]] = {}
         for t in sorted(trips, key=lambda t: (t.vehicle, t.start)):
             self.by_vehicle.setdefault(t.vehicle, []).append(t)
@@ -170,7 +172,7 @@ class GpsWriter:
         n = len(t)
         plate = veh.plate
         keep = np.ones(n, dtype=bool)
-        for _ in range(rng.poisson(0.45)):  # outages: nothing at all for 1 hour to 3 days
+        for _ in range(rng.poisson(self.outage_rate)):  # outages: nothing at all for 1 hour to 3 days
             a = int(t[int(rng.integers(n))])
             b = a + int(np.exp(rng.uniform(np.log(HOUR_S), np.log(3 * DAY_S))))
             keep &= ~((t >= a) & (t < b))

@@ -19,6 +19,7 @@ from simulation.enterprises import Registry
 from simulation.industries import BY_KEY
 from simulation.tips import Tip
 from simulation.violations import Event, Plan
+from simulation.worlds import STANDARD, World
 
 DETECT = {"obvious": 0.85, "moderate": 0.7, "subtle": 0.5}
 FLAG = {"obvious": 4.0, "moderate": 1.5, "subtle": 0.3}
@@ -40,8 +41,9 @@ class Case:
 
 class _Investigators:
     def __init__(self, reg: Registry, plan: Plan, events: list[Event], tips: list[Tip], period: Period,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, world: World = STANDARD):
         self.reg, self.plan, self.events, self.tips, self.period, self.rng = reg, plan, events, tips, period, rng
+        self.world = world
         self.case_days: dict[int, list[int]] = {}
         self.cases: list[Case] = []
         self.flags: dict[int, list[tuple[int, int, float]]] = {}  # ent -> (day0, day1, weight)
@@ -79,6 +81,8 @@ class _Investigators:
         for ent, days in self.case_days.items():
             if ent in pos and any(abs(day - d) < 180 for d in days):
                 cool[pos[ent]] = 0.1
+        if self.world.selection_focus != 1.0:  # 0: red flags do not matter; 2: they matter a lot
+            flag = flag ** self.world.selection_focus
         return self.key[c] * self.size[c] * self.focus[c] * flag * tipped * cool
 
     def open(self, day: int, ent: int, tip: int, boost: float = 0.0) -> None:
@@ -90,8 +94,11 @@ class _Investigators:
         eps = self.violating(ent, day) if ent >= 0 else []
         if ent >= 0 and eps:
             worst = max(eps, key=lambda e: (e.tonnes, e.behaviour))
-            if rng.random() < min(0.95, DETECT[worst.strength] + boost):
+            if rng.random() < min(0.95, DETECT[worst.strength] * self.world.detect_x + boost):
                 outcome, violation = "confirmed", worst.behaviour
+        elif ent >= 0 and self.world.false_confirm_p > 0 and rng.random() < self.world.false_confirm_p:
+            # label noise: an honest enterprise recorded as confirmed (a wrong finding, a clerical error)
+            outcome, violation, tonnes = "confirmed", "other", round(float(rng.uniform(0.2, 4.0)), 1)
         elif ent < 0 and tip >= 0 and self.tips[tip].genuine and self.tips[tip].event >= 0:
             ev = self.events[self.tips[tip].event]
             if rng.random() < 0.6:
@@ -131,7 +138,7 @@ class _Investigators:
         rng, reg = self.rng, self.reg
         seen_events: set[int] = set()
         for i, tip in enumerate(self.tips):
-            p = TIP_CASE_P[tip.channel] * (2.0 if tip.named >= 0 else 1.0)
+            p = TIP_CASE_P[tip.channel] * (2.0 if tip.named >= 0 else 1.0) * self.world.tip_case_x
             if rng.random() >= min(0.9, p) or (tip.event >= 0 and tip.event in seen_events):
                 continue
             day = int((tip.received - self.period.t0) // DAY_S) + int(rng.integers(2, 31))
@@ -149,11 +156,17 @@ class _Investigators:
 
 
 def make_cases(reg: Registry, plan: Plan, events: list[Event], tips: list[Tip], period: Period, scale: Scale,
-               rng: np.random.Generator) -> list[Case]:
-    """Routine and tip-driven cases over the whole period, sorted by opening day, ids C00001..."""
-    inv = _Investigators(reg, plan, events, tips, period, rng)
+               rng: np.random.Generator, world: World = STANDARD) -> list[Case]:
+    """Routine and tip-driven cases over the whole period, sorted by opening day, ids C00001...
+
+    A world with ``cases_total`` sets the routine rate so that routine and tip-started cases
+    together come to about that many."""
+    inv = _Investigators(reg, plan, events, tips, period, rng, world)
     inv.from_tips()
-    inv.routine(scale.routine_cases)
+    rate = scale.routine_cases
+    if world.cases_total is not None:
+        rate = max(0.2, (world.cases_total - len(inv.cases)) / max(1, period.months - 1))
+    inv.routine(rate)
     cases = sorted(inv.cases, key=lambda c: (c.opened, c.ent, c.tip))
     for i, c in enumerate(cases):
         c.cid = f"C{i + 1:05d}"

@@ -93,3 +93,32 @@ def plate_phrase(rng: np.random.Generator, plate: str) -> str:
 
 def _pick(rng: np.random.Generator, options) -> str:
     return options[int(rng.integers(len(options)))]
+
+
+REPEAT_LEAD = ("再次反映：", "之前反映过，还是这样：", "又来了，", "上次举报了没人管，", "重复举报：")
+
+
+class ClassicVoice:
+    """The simulator's original phrasing (the fragments above), with the interface of ``simulation.tipvoices``."""
+
+    name = "classic"
+
+    def event(self, rng: np.random.Generator, kind: str, fill: dict[str, str], hour: float, md: str,
+              vehicle: bool, plate: str) -> str:
+        fill = {**fill, "ent": fill.get("ent") or "那家厂"}
+        when = when_phrase(rng, hour, md)
+        seen = VEHICLE[int(rng.integers(len(VEHICLE)))] if vehicle else ""
+        return compose(rng, kind, fill, when, seen, plate_phrase(rng, plate) if plate else "")
+
+    def insider(self, rng: np.random.Generator, ent_name: str) -> str:
+        return insider(rng, ent_name)
+
+    def patrol(self, rng: np.random.Generator, where: str) -> str:
+        return patrol(rng, where)
+
+    def noise(self, rng: np.random.Generator, kind: str, fill: dict[str, str], hour: float, md: str) -> str:
+        fill = {**fill, "ent": fill.get("ent") or "那家厂"}
+        return noise(rng, kind, fill, when_phrase(rng, hour, md) if hour >= 0 else "")
+
+    def repeat(self, rng: np.random.Generator, text: str) -> str:
+        return _pick(rng, REPEAT_LEAD) + text

@@ -18,6 +18,7 @@ from simulation.enterprises import Registry
 from simulation.geography import Geography
 from simulation.industries import BEHAVIOURS, BY_KEY, category
 from simulation.roads import RoadNetwork
+from simulation.worlds import BEHAVIOUR_NAMES, STANDARD, World
 
 STRENGTHS = ("obvious", "moderate", "subtle")
 LEVELS = {"obvious": (0.5, 0.85), "moderate": (0.22, 0.5), "subtle": (0.07, 0.2)}
@@ -26,6 +27,11 @@ EXTRA = {"obvious": (0.3, 0.6), "moderate": (0.12, 0.3), "subtle": (0.04, 0.1)}
 NIGHT_P = {"obvious": 0.9, "moderate": 0.7, "subtle": 0.5}
 GPS_OFF_P = {"obvious": 0.0, "moderate": 0.15, "subtle": 0.4}
 LIQUID = ("HW02", "HW04", "HW06", "HW09", "HW11", "HW17", "HW34", "HW35", "HW08", "HW31")
+
+
+def _norm(p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    return p / p.sum()
 
 
 @dataclass
@@ -113,8 +119,11 @@ class Plan:
 
 
 class _Planner:
-    def __init__(self, scale: Scale, period: Period, reg: Registry, geo: Geography, net: RoadNetwork, rng: np.random.Generator):
+    def __init__(self, scale: Scale, period: Period, reg: Registry, geo: Geography, net: RoadNetwork, rng: np.random.Generator,
+                 world: World = STANDARD):
         self.scale, self.period, self.reg, self.geo, self.net, self.rng = scale, period, reg, geo, net, rng
+        self.world = world
+        self.behaviour_x = dict(zip(BEHAVIOUR_NAMES, world.behaviour_x, strict=True))
         self.sites: list[Site] = []
         self.episodes: list[Episode] = []
         self.ent_tree = cKDTree(np.array([[f.x, f.y] for f in reg.firms]))
@@ -188,7 +197,7 @@ class _Planner:
                 force: tuple[str, ...] | None = None, min_days: int = 21) -> Episode:
         """Plan one episode; ``force`` fixes its mechanisms (to make sure each appears somewhere)."""
         rng, firm = self.rng, self.reg.firms[self.reg.producers[prod]]
-        drawn = STRENGTHS[int(rng.choice(3, p=[0.25, 0.4, 0.35]))]
+        drawn = STRENGTHS[int(rng.choice(3, p=_norm(self.world.strength_p)))]
         strength = strength or drawn
         lo, hi = (chain.start, chain.end) if chain else (0, None)
         start, end = self._period_for(prod, lo, hi, min_days=150 if force else min_days)
@@ -199,7 +208,7 @@ class _Planner:
         if behaviour == "dumping_3t":
             ep.mechanisms = [("underdeclared_generation",), ("transfer_without_manifest",), ("shrinkage",),
                              ("underdeclared_generation", "shrinkage"), ("transfer_without_manifest", "shrinkage")][
-                int(rng.choice(5, p=[0.3, 0.25, 0.2, 0.12, 0.13]))]
+                int(rng.choice(5, p=_norm(self.world.dumping_mechanism_p)))]
             ep.mechanisms = force or ep.mechanisms
             ep.codes = self._codes(prod, "main")
             need = 4.0 / (self.monthly_t[prod] * months + 1e-9)  # at least ~3 t over the episode
@@ -275,6 +284,9 @@ class _Planner:
             ep.day_extra = rng.uniform(*EXTRA[strength])
             ep.night_extra = ep.day_extra * rng.uniform(0.3, 1.0)
             ep.site = self.site_near("karst" if rng.random() < 0.4 else "dump", firm.x, firm.y, 1000, 12000)
+        if self.world.intensity_x != 1.0:
+            for f in ("fraction", "x_fraction", "shrink", "night_extra", "day_extra"):
+                setattr(ep, f, float(min(0.95, getattr(ep, f) * self.world.intensity_x)))
         self._route(ep, chain)
         self.used.add(prod)
         self.episodes.append(ep)
@@ -299,8 +311,9 @@ class _Planner:
         inds = [BY_KEY[reg.firms[i].kind] for i in reg.producers]
         eligible = self.open_day < self.period.n_days - min(90, self.period.n_days // 3)
         w = np.array([ind.violate_w for ind in inds]) * eligible
-        chains = [self._chain(c, w) for c in range(self.scale.chains)]
-        target = int(round(self.scale.prevalence * n))
+        n_chains = self.scale.chains if self.world.chains_x == 1.0 else int(round(self.scale.chains * self.world.chains_x))
+        chains = [self._chain(c, w) for c in range(n_chains)]
+        target = int(round(self.scale.prevalence * self.world.prevalence_x * n))
         self.want_manifest_supply = True  # at least one producer hands loads to the front under manifests
         uncovered_t = np.array([self.monthly_t[p] * sum(sh for c, sh in zip(self.codes_of[p], self.shares_of[p], strict=True)
                                                         if not reg.licensed(self.front_receiver, c, 0)) for p in range(n)]) \
@@ -340,6 +353,8 @@ class _Planner:
                 break
             prod = int(rng.choice(n, p=ww / ww.sum()))
             names, bw = zip(*inds[prod].behaviours, strict=True)
+            if any(self.behaviour_x.get(b, 1.0) != 1.0 for b in names):
+                bw = tuple(w * self.behaviour_x.get(b, 1.0) for b, w in zip(names, bw, strict=True))
             b = names[int(rng.choice(len(names), p=np.array(bw) / sum(bw)))]
             self.episode(prod, b)
             if rng.random() < 0.12:  # a repeat offender: a second episode later on
@@ -420,7 +435,8 @@ class _Planner:
 
 
 def plan_violations(scale: Scale, period: Period, reg: Registry, geo: Geography, net: RoadNetwork,
-                    rng: np.random.Generator, codes_of: list[tuple[str, ...]], shares_of: list[np.ndarray]) -> Plan:
+                    rng: np.random.Generator, codes_of: list[tuple[str, ...]], shares_of: list[np.ndarray],
+                    world: World = STANDARD) -> Plan:
     """Choose who violates, how, when and where. ``codes_of[prod]`` lists each producer's waste codes
-    and ``shares_of[prod]`` their shares of its waste mass."""
-    return _Planner(scale, period, reg, geo, net, rng).plan(codes_of, shares_of)
+    and ``shares_of[prod]`` their shares of its waste mass; ``world`` sets the mix (simulation.worlds)."""
+    return _Planner(scale, period, reg, geo, net, rng, world).plan(codes_of, shares_of)

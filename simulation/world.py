@@ -29,8 +29,10 @@ from simulation.production import simulate_power
 from simulation.roads import RoadNetwork, edge_label
 from simulation.tips import make_tips
 from simulation.truth import episode_tonnes, front_episode, lookalike_ids, write_truth
+from simulation.villages import build_gazetteer
 from simulation.violations import Event, plan_violations
 from simulation.waste import assign_codes, ledger_rows, plan_waste, shipment_hidden
+from simulation.worlds import STANDARD, World
 from simulation.writer import ELECTRICITY_SCHEMA, TRAJECTORY_SCHEMA, PartSink, write_json, write_table
 
 Progress = Callable[[str, int | None, int | None], None]
@@ -38,12 +40,15 @@ TABLE_FILES = ("enterprises", "licences", "ledgers", "electricity", "manifests",
 
 
 def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = "2021-01", months: int | None = None,
-             progress: Progress | None = None) -> Path:
+             progress: Progress | None = None, world: World | None = None) -> Path:
     """Write a synthetic snapshot of a Guilin-like prefecture to ``out`` and its ground truth to ``out/truth``.
 
-    ``scale`` is small, city or province; ``months`` defaults to the scale's (12, 36, 12). The same
-    arguments always give byte-identical files. Returns the snapshot folder.
+    ``scale`` is small, town, city or province; ``months`` defaults to the scale's (12, 18, 36, 12).
+    ``world`` sets the city's character (``simulation.worlds``: ``STANDARD`` by default,
+    ``draw_world(seed)`` for a random one). The same arguments always give byte-identical files.
+    Returns the snapshot folder.
     """
+    world = world or STANDARD
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
     sc = SCALES[scale]
@@ -68,6 +73,7 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     say("生成地理 building geography", None, None)
     geo = build_geography(rng_for(seed, "geography"), sc.karst_points)
     net = RoadNetwork(geo, rng_for(seed, "roads"))
+    gazetteer = build_gazetteer(geo, rng_for(seed, "villages"))
     closures = net.add_closures(period.n_days, rng_for(seed, "roadworks"))
     say("生成企业 registering enterprises", None, None)
     reg = build_registry(sc, period, geo, net, rng_for(seed, "enterprises"))
@@ -76,9 +82,10 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     codes_of, shares_of = assign_codes(reg, rng_for(seed, "codes"))
     lapse_licences(reg, period, rng_for(seed, "lapses"), 1 if sc.receivers <= 6 else max(2, sc.receivers // 15))
     say("安排违法行为 planning violations", None, None)
-    plan = plan_violations(sc, period, reg, geo, net, rng_for(seed, "violations"), codes_of, shares_of)
+    plan = plan_violations(sc, period, reg, geo, net, rng_for(seed, "violations"), codes_of, shares_of, world)
     say("生成用电 simulating power", None, None)
     power = simulate_power(reg, period, rng_for(seed, "power"), plan.extra_night, plan.extra_day)
+    _meter_gaps(power.metered, period, world, rng_for(seed, "meter-gaps"))
     say("生成台账 generating waste and ledgers", None, None)
     book = plan_waste(reg, period, power, plan, codes_of, shares_of, rng_for(seed, "waste"))
     con = make_contracts(reg, codes_of, rng_for(seed, "contracts"))
@@ -108,8 +115,8 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     receiver_capacities(reg, book, period, plan.front_receiver, rng_for(seed, "capacity"))
 
     say("生成举报与案件 tips and cases", None, None)
-    tips = make_tips(events, plan, reg, geo, net, period, sc, rng_for(seed, "tips"))
-    cases = make_cases(reg, plan, events, tips, period, sc, rng_for(seed, "cases"))
+    tips = make_tips(events, plan, reg, geo, net, period, sc, rng_for(seed, "tips"), gazetteer, world)
+    cases = make_cases(reg, plan, events, tips, period, sc, rng_for(seed, "cases"), world)
 
     say("写入表格 writing tables", None, None)
     pq = set(sc.parquet)
@@ -122,7 +129,9 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     write_table(folder, "tips", tables.tips_table(tips, reg), "tips" in pq)
     write_table(folder, "cases", tables.cases_table(cases, tips, reg, period), "cases" in pq)
     write_table(folder, "licences", tables.licences(reg, period), "licences" in pq)
-    write_json(folder / "places.geojson", places_geojson(geo))
+    places = places_geojson(geo)
+    places["features"].extend(gazetteer.features())
+    write_json(folder / "places.geojson", places)
     sink = PartSink(folder, "electricity", ELECTRICITY_SCHEMA, "electricity" in pq)
     for m in range(period.months):
         sink.write(tables.electricity_month(reg, power, period, m), period.month_label(m))
@@ -130,7 +139,7 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     n_power = sink.rows
     del power
 
-    gps = GpsWriter(reg, net, period, disp.sched.trips, seed)
+    gps = GpsWriter(reg, net, period, disp.sched.trips, seed, outage_x=world.gps_outage_x)
     plates = pa.array([v.plate for v in reg.vehicles], type=pa.string())
     sink = PartSink(folder, "trajectories", TRAJECTORY_SCHEMA, "trajectories" in pq)
     for m in range(period.months):
@@ -151,7 +160,7 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
         looks.append((reg.firms[c].eid, "night_shift_carrier", 0, period.n_days - 1, "carrier runs honest trips at night"))
     valid = [e for e in plan.episodes if not e.void]
     meta = {
-        "seed": seed, "scale": scale, "start": str(period.start), "end": str(period.end_day), "months": period.months,
+        "seed": seed, "scale": scale, "world": world.describe(), "start": str(period.start), "end": str(period.end_day), "months": period.months,
         "counts": {
             "enterprises": len(reg.firms), "producers": len(reg.producers), "receivers": len(reg.receivers),
             "transporters": len(reg.carriers), "vehicles": len(reg.vehicles), "licences": len(reg.licences),
@@ -168,3 +177,16 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     write_truth(folder / "truth", plan, book, events, tips, reg, period, looks, meta)
     say(f"完成 done in {time.perf_counter() - t_begin:.1f} s", None, None)
     return folder
+
+
+def _meter_gaps(metered: np.ndarray, period: Period, world: World, rng: np.random.Generator) -> None:
+    """A world's incomplete power records: extra missing meter days and whole producer-months
+    without readings (a broken meter, a failed upload). Nothing is drawn in the standard world."""
+    extra_days = world.power_missing_p - STANDARD.power_missing_p
+    if extra_days > 0:
+        metered &= rng.random(metered.shape) >= extra_days
+    if world.power_gap_months_p > 0:
+        gaps = rng.random((metered.shape[0], period.months)) < world.power_gap_months_p
+        for m in range(period.months):
+            d0, d1 = int(period.month_starts[m]), int(period.month_starts[m + 1])
+            metered[gaps[:, m], d0:d1] = False

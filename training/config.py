@@ -56,6 +56,8 @@ class TrainConfig(BaseModel):
     unlabelled_weight: float = Field(0.05, gt=0, le=1)
     anomaly_feature: bool = True
     rule_feature: bool = True
+    # the rule score's ties broken by how far values go toward or past each threshold (RuleScorer graded)
+    graded_rules: bool = False
     # the booster's percentile blended with the rule score's (needs rule_feature) and a logistic regression's
     # on the same labels; the booster keeps 1 - rule_blend - linear_blend. 0 and 0 = the booster alone
     rule_blend: float = Field(1 / 3, ge=0, le=1)

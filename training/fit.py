@@ -106,7 +106,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
         if name == "lgbm" and len(np.unique(y)) == 2:
             model = EnterpriseLeadModel(feats, lgbm_base(config, engine), config.calibration, anomaly=config.anomaly_feature,
                                         rules=config.rule_feature, monotone=config.monotone, rule_blend=config.rule_blend,
-                                        linear_blend=config.linear_blend)
+                                        linear_blend=config.linear_blend, graded_rules=config.graded_rules)
             model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(),
                       calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
                       population=fit)

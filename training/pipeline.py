@@ -82,6 +82,39 @@ def _metric_key(*parts: str) -> str:
     return "/".join(parts).replace("@", "_at_")
 
 
+def plan_dates(snap, last_day, config: TrainConfig, data: Path | str = "snapshot"):
+    """The windows, as-of dates and folds a run at ``last_day`` uses (TrainingError if none fit)."""
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    sp, dates, folds, notes = _fit_windows(config.splits, first_day, last_day)
+    if not folds:
+        raise TrainingError(
+            f"{data}: {first_day.date()} to {last_day.date()} is too short for a leak-free split "
+            f"({sp.min_history_days} days of history, {sp.calib_days}+{sp.label_days}+{sp.test_days}+{sp.min_label_days} days of "
+            "calibration, label window, test and label horizon); use a longer snapshot or shorter windows"
+        )
+    every = sp.fit_every_months
+    needed = sorted({d for f in folds for d in f.fit_dates(dates, every) + f.calibration_dates(dates) + f.test_dates(dates)})
+    return first_day, sp, dates, folds, needed, notes
+
+
+def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
+                 engine: str = "pandas") -> tuple[list[FoldResult], pd.DataFrame, set[str], list[str]]:
+    """Every fold's models and baselines; the latest fold's are the candidates for registration."""
+    say = progress or (lambda _m: None)
+    truth_fn = (lambda ids, d: truth_enterprise_labels(truth, ids, d)) if truth else None
+    tips = dataset.tip
+    if truth and len(tips):
+        tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
+    results: list[FoldResult] = []
+    for f in folds:
+        say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
+        results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn, engine=engine))
+    metrics = _collect_metrics(results)
+    notes = [n for r in results for n in r.notes]
+    fallback = _fallbacks(results[0], dataset, notes, config)
+    return results, metrics, fallback, notes
+
+
 def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
                  recorded_outcomes: pd.DataFrame | None = None, progress: Progress | None = None,
                  register: bool = True, client=None) -> TrainingResult:
@@ -94,32 +127,13 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
     digest = snapshot_digest(data)
     last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
-    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
-    sp, dates, folds, notes = _fit_windows(config.splits, first_day, last_day)
-    if not folds:
-        raise TrainingError(
-            f"{data}: {first_day.date()} to {last_day.date()} is too short for a leak-free split "
-            f"({sp.min_history_days} days of history, {sp.calib_days}+{sp.label_days}+{sp.test_days}+{sp.min_label_days} days of "
-            "calibration, label window, test and label horizon); use a longer snapshot or shorter windows"
-        )
-    every = sp.fit_every_months
-    needed = sorted({d for f in folds for d in f.fit_dates(dates, every) + f.calibration_dates(dates) + f.test_dates(dates)})
+    first_day, sp, dates, folds, needed, notes = plan_dates(snap, last_day, config, data)
     dataset, _ = build_dataset(snap, needed, digest, cache_dir=settings.home_dir / "cache", progress=say)
     cases = combine_cases(snap.cases, recorded_outcomes)
     truth = load_truth(data)
-    truth_fn = (lambda ids, d: truth_enterprise_labels(truth, ids, d)) if truth else None
-    tips = dataset.tip
-    if truth and len(tips):
-        tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
-    results: list[FoldResult] = []
-    for f in folds:
-        say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
-        results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn,
-                                engine="dask" if client is not None else "pandas"))
-    metrics = _collect_metrics(results)
-    notes += [n for r in results for n in r.notes]
-    latest = results[0]
-    fallback = _fallbacks(latest, dataset, notes, config)
+    results, metrics, fallback, fold_notes = train_models(dataset, cases, folds, config, truth, say,
+                                                          engine="dask" if client is not None else "pandas")
+    notes += fold_notes
     say("记录 recording the run")
     registry.configure(settings)
     decisions: list[registry.GateDecision] = []

@@ -1,0 +1,150 @@
+"""Recipes compared on the randomised worlds (``experiments.worlds``), and the baselines beside them.
+
+A recipe is a function ``(world: WorldContext) -> (enterprise scores, tip scores, notes)``: it may
+learn only from what is known at T (cases opened on or before T, features at as-of dates on or
+before T) and returns one score per row of ``world.features.enterprise`` and of ``world.open_tips``. ``production`` is exactly what ``hazleads
+train`` + ``hazleads score`` do with the default configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.config import TrainConfig
+
+
+@dataclass
+class WorldContext:
+    snap: object  # features.snapshot.Snapshot
+    path: Path  # the snapshot folder
+    cache: Path  # the world's feature cache
+    dataset: object  # training.dataset.Dataset at every month end up to T
+    features: object  # features.build.FeatureSet at T
+    open_tips: pd.DataFrame  # tips known at T that no case has taken up
+    as_of: pd.Timestamp
+
+
+Recipe = Callable[[WorldContext], tuple[np.ndarray | None, np.ndarray | None, list[str]]]
+
+
+def _cases_known(snap, as_of) -> pd.DataFrame:
+    c = snap.cases
+    return c[c["opened"] <= pd.Timestamp(as_of)]
+
+
+def train_at(w: WorldContext, config: TrainConfig):
+    """``train_models`` as ``hazleads train --as-of T`` runs it (features from the world's cache)."""
+    from features.snapshot import snapshot_digest
+    from training.dataset import build_dataset
+    from training.pipeline import plan_dates, train_models
+
+    _first, _sp, _dates, folds, needed, notes = plan_dates(w.snap, w.as_of, config)
+    dataset, _ = build_dataset(w.snap, needed, snapshot_digest(w.path), cache_dir=w.cache)
+    results, _metrics, _fallback, more = train_models(dataset, _cases_known(w.snap, w.as_of), folds, config)
+    return results, notes + more
+
+
+def config_recipe(config: TrainConfig) -> Recipe:
+    """The production path with ``config``: the latest fold's registered models score the lists at T."""
+
+    def recipe(w: WorldContext):
+        results, notes = train_at(w, config)
+        latest = results[0]
+        ent = latest.enterprise_model.predict_proba(w.features.enterprise)[:, 1] if latest.enterprise_model is not None else None
+        tip = None
+        if latest.tip_model is not None and len(w.open_tips):
+            tip = latest.tip_model.predict_proba(w.open_tips)[:, 1]
+        return ent, tip, notes
+
+    return recipe
+
+
+def baseline_scores(w: WorldContext) -> dict[str, tuple[np.ndarray | None, np.ndarray | None]]:
+    """The lists a deployment could make without learning: rules, anomaly, random; channel-only tips."""
+    from models.baselines import AnomalyScorer, RuleScorer
+    from models.bundle import matrix
+    from models.fallback import TIP_RULES, RuleLeadModel
+    from training.fit import enterprise_feature_names
+    from training.labels import tip_labels
+
+    fs, open_tips = w.features, w.open_tips
+    ent = fs.enterprise
+    feats = enterprise_feature_names(ent)
+    rng = np.random.default_rng(0)
+    out: dict[str, tuple] = {
+        "rules": (RuleScorer().fit(ent).predict_proba(ent)[:, 1], None),
+        "rules_graded": (RuleScorer(graded=True).fit(ent).predict_proba(ent)[:, 1], None),
+        "anomaly": (AnomalyScorer(n_estimators=100).fit(matrix(ent, feats)).predict_proba(matrix(ent, feats))[:, 1], None),
+        "random": (rng.random(len(ent)), rng.random(len(open_tips))),
+    }
+    if len(open_tips):
+        lab = tip_labels(_cases_known(w.snap, w.as_of), known_by=w.as_of)
+        known = fs.tip[fs.tip.index.isin(lab.index)]
+        rate = lab.reindex(known.index).groupby(known["channel"]).mean()
+        prior = float(lab.mean()) if len(lab) else 0.0
+        out["channel"] = (None, open_tips["channel"].map(rate).fillna(prior).to_numpy(float))
+        out["tip_rules"] = (None, RuleLeadModel(TIP_RULES, anomaly_weight=0.0).fit(open_tips).predict_proba(open_tips)[:, 1])
+    return out
+
+
+RECIPES: dict[str, Recipe] = {
+    "production": config_recipe(TrainConfig()),
+}
+DEFAULT_RECIPES = ("production",)
+
+
+# ---- candidates: refit on every label known at T ---------------------------------------------
+
+
+def refit_rows(w: WorldContext, label_days: int = 180, min_label_days: int = 30, every: int = 1):
+    """Enterprise rows at month ends up to T - ``min_label_days`` with labels known by T."""
+    from training.fit import label_rows
+
+    ent = w.dataset.enterprise
+    dates = sorted(d for d in ent["as_of"].unique() if d <= w.as_of - pd.Timedelta(days=min_label_days))
+    dates = dates[::-1][::every][::-1]
+    return label_rows(ent[ent["as_of"].isin(dates)], _cases_known(w.snap, w.as_of), label_days, known_by=w.as_of)
+
+
+def refit_recipe(config: TrainConfig, shrink: float | None = None, every: int = 1) -> Recipe:
+    """The production model refitted on every label known at T; with ``shrink`` = kappa, the
+    learned share of the blend is n_pos / (n_pos + kappa) and the rest goes to the rule score."""
+    from models.bundle import EnterpriseLeadModel
+    from training.fit import enterprise_feature_names, lgbm_base
+
+    def recipe(w: WorldContext):
+        fit = refit_rows(w, every=every)
+        fl = fit[fit["label"].notna()]
+        y = fl["label"].astype(int).to_numpy()
+        if len(np.unique(y)) < 2:
+            return None, None, ["one class"]
+        rule_w, lin_w = config.rule_blend, config.linear_blend
+        notes = [f"{int(y.sum())} positive, {int((1 - y).sum())} negative rows"]
+        if shrink is not None:
+            learned = y.sum() / (y.sum() + shrink)
+            rule_w, lin_w = 1 - learned, learned / 2
+            notes.append(f"learned share {learned:.2f}")
+        feats = enterprise_feature_names(w.dataset.enterprise)
+        m = EnterpriseLeadModel(feats, lgbm_base(config), config.calibration, anomaly=config.anomaly_feature,
+                                rules=config.rule_feature, monotone=config.monotone, rule_blend=rule_w, linear_blend=lin_w,
+                                graded_rules=config.graded_rules)
+        m.fit(fl, y, population=fit)
+        return m.predict_proba(w.features.enterprise)[:, 1], None, notes
+
+    return recipe
+
+
+RECIPES.update({
+    "refit": refit_recipe(TrainConfig()),
+    "refit_shrink30": refit_recipe(TrainConfig(), shrink=30.0),
+    "refit_shrink100": refit_recipe(TrainConfig(), shrink=100.0),
+    "refit_rulehalf": refit_recipe(TrainConfig(rule_blend=0.5, linear_blend=0.25)),
+    "refit_g": refit_recipe(TrainConfig(graded_rules=True)),
+    "refit_g_shrink30": refit_recipe(TrainConfig(graded_rules=True), shrink=30.0),
+    "refit_g_shrink100": refit_recipe(TrainConfig(graded_rules=True), shrink=100.0),
+})
