@@ -66,7 +66,10 @@ def event(rng: np.random.Generator, kind: str, fill: dict[str, str], hour: float
             car += "，" + pick(rng, PLATE).format(t2=plate_tail(plate, 2), t3=plate_tail(plate, 3), head=plate[:2])
         car += "。"
     when = _when(rng, hour, md) if chance(rng, 0.7) else ""
-    slots = {"p": _place(rng, fill) if chance(rng, 0.9) else "", "t": when, "tt": f"，时间{when}" if when else "",
+    place = _place(rng, fill) if chance(rng, 0.9) else ""
+    if place and kind in ("covert", "unlicensed"):
+        place += "的"
+    slots = {"p": place, "t": when, "tt": f"，时间{when}" if when else "",
              "s": seen, "car": car, "tail": pick(rng, TAIL)}
     return pick(rng, SHAPES).format(**slots)
 

@@ -70,7 +70,7 @@ class Voice:
         """The same report sent again (preface, suffix, small edits or a forward); keeps the place."""
         if not text:
             raise ValueError("text: a repeat needs the earlier report's text; got an empty string")
-        return tidy(self.compose_repeat(rng, text))
+        return tidy(self.compose_repeat(rng, closed(tidy(text))))
 
 
 def _check_kind(kind: str, allowed: Sequence[str], field: str) -> None:
@@ -228,6 +228,7 @@ def clean_where(where: str) -> str:
 
 # --- the finished text ---------------------------------------------------------------------------
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
 _RULES = (
     (re.compile(r"[ \t]{2,}"), " "),
     (re.compile(r"，\s*(?=[，。！？；：])"), ""),
@@ -235,6 +236,7 @@ _RULES = (
     (re.compile(r"；\s*(?=[。，])"), ""),
     (re.compile(r"：\s*[，。]"), "："),
     (re.compile(r"。{2,}"), "。"),
+    (re.compile(r"([！？])[，。]"), r"\1"),
     (re.compile(r"（\s*）"), ""),
     (re.compile(r"^[\s，。；：！]+"), ""),
     (re.compile(r"[\s，；：]+$"), ""),
@@ -247,6 +249,11 @@ def tidy(text: str) -> str:
     for pattern, repl in _RULES:
         out = pattern.sub(repl, out)
     return out.strip()
+
+
+def closed(text: str) -> str:
+    """The text ending a sentence: "。" added when it ends on a Chinese character or a digit."""
+    return text + "。" if text and (CJK.match(text[-1]) or text[-1].isdigit()) else text
 
 
 def join(*parts: str, sep: str = "，") -> str:

@@ -5,6 +5,8 @@ brackets about the caller.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from simulation.tipvoices import official
@@ -51,6 +53,7 @@ CAR = ("一辆蓝色轻型厢式货车", "一辆白色轻型普通货车", "一�
 PLATE = ("车牌号为{plate}", "车牌号疑为{masked}", "车牌号尾数为{t2}", "车牌号不详")
 ASK = ("来电人要求相关部门尽快调查处理", "来电人要求查处并回复", "诉求：请核实处理", "来电人要求对水质进行检测",
        "来电人担心影响饮用水安全，要求尽快处理")
+NOISE_ASK = ("来电人要求相关部门尽快调查处理", "来电人要求查处并回复", "诉求：请核实处理", "来电人要求监测并公开结果")
 NOTE = ("（来电人不愿留姓名）", "（来电人称可提供视频）", "（来电人情绪激动）", "（来电人要求电话回复）", "（来电人称已非首次发生）",
         "", "", "")
 
@@ -118,7 +121,7 @@ def noise(rng: np.random.Generator, kind: str, fill: dict[str, str], hour: float
     f["river"] = fill["river"] or "附近河流"
     body = pick(rng, NOISE[kind]).format(**f)
     when = f"{_when(rng, hour, md)}，" if kind in ("parked", "smoke") and chance(rng, 0.5) else ""
-    return f"{pick(rng, CALLER)}：{when}{body}。{pick(rng, ASK)}。{pick(rng, NOTE)}"
+    return f"{pick(rng, CALLER)}：{when}{body}。{pick(rng, NOISE_ASK)}。{pick(rng, NOTE)}"
 
 
 REPEAT = ("（重复件）{t}", "来电人再次反映：{t}", "来电人称此前已反映，问题仍未解决。原反映内容：{t}",
@@ -126,7 +129,8 @@ REPEAT = ("（重复件）{t}", "来电人再次反映：{t}", "来电人称此�
 
 
 def repeat(rng: np.random.Generator, text: str) -> str:
-    return pick(rng, REPEAT).format(t=text)
+    body = re.sub(r"^[^：，。]{2,8}(反映|称)：", "", text)  # the first record's caller line, said again below
+    return pick(rng, REPEAT).format(t=body)
 
 
 VOICE = Voice(

@@ -110,7 +110,8 @@ def _ok(template: str, fill: dict[str, str]) -> bool:
 
 
 def _post(rng: np.random.Generator, fill: dict[str, str], seen: str, when: str, car: str, place: str) -> str:
-    title = pick(rng, [t for t in TITLE if "{town}" not in t or fill["town"]]).format(place=place or "这里", **fill)
+    titles = [t for t in TITLE if ("{town}" not in t or fill["town"]) and ("认一下车" not in t or car)]
+    title = pick(rng, titles).format(place=place or "这里", **fill)
     tags = " ".join(t.format(**fill) for t in some(rng, [t for t in TAG if _ok(t, fill)], int(rng.integers(1, 4))))
     at = pick(rng, [a for a in AT if _ok(a, fill)]).format(**fill) if chance(rng, 0.5) else ""
     body = join(f"{when}在{place}" if place else when, seen, car)

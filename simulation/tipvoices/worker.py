@@ -74,7 +74,7 @@ PLACE = {
     "water": ("{river}{village}段", "{village}附近{river}右岸", "{village}附近{river}左岸", "{town}{village}河堤",
               "{river}{town}段"),
     "karst": ("{village}北面的{cave}", "{town}{village}一带", "{cave}附近（{village}方向）"),
-    "any": ("{town}{village}路口往里约{d}00米", "{county}{town}{village}", "{village}附近", "{town}镇区外"),
+    "any": ("{town}{village}路口往里约{d}00米", "{county}{town}{village}", "{village}附近", "{town}外围"),
 }
 WHEN_LATE = ("{md} {hh}:{mm:02d}左右", "{md}夜班期间，约{hh}点", "{md}晚{hh}时许", "约{hh}:{mm:02d}")
 WHEN_NIGHT = ("{md} {hh}:{mm:02d}左右", "{md}夜班期间，约{hh}点", "{md}凌晨{hh}时许", "约{hh}:{mm:02d}")
