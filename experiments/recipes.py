@@ -148,3 +148,122 @@ RECIPES.update({
     "refit_g_shrink30": refit_recipe(TrainConfig(graded_rules=True), shrink=30.0),
     "refit_g_shrink100": refit_recipe(TrainConfig(graded_rules=True), shrink=100.0),
 })
+
+
+# ---- candidates: the rules as a prior, learned corrections ----------------------------------
+
+
+def prior_recipe(graded: bool = True, unlabelled_weight: float = 0.0, **params) -> Recipe:
+    """RulePriorBooster on every label known at T (models/prior.py)."""
+    from models.baselines import AnomalyScorer, RuleScorer
+    from models.bundle import matrix, monotone_directions
+    from models.prior import RulePriorBooster
+    from training.fit import enterprise_feature_names
+
+    def recipe(w: WorldContext):
+        fit = refit_rows(w)
+        feats = enterprise_feature_names(w.dataset.enterprise)
+        rules = RuleScorer(graded=graded).fit(fit)
+        anomaly = AnomalyScorer(n_estimators=100).fit(matrix(fit, feats))
+
+        def design(frame):
+            m = matrix(frame, feats)
+            m["rule_score"] = rules.predict_proba(frame)[:, 1]
+            m["anomaly_score"] = anomaly.predict_proba(matrix(frame, feats))[:, 1]
+            return m
+
+        rows = fit if unlabelled_weight else fit[fit["label"].notna()]
+        y = rows["label"].fillna(0).astype(int).to_numpy()
+        wts = np.where(rows["label"].notna(), 1.0, unlabelled_weight) if unlabelled_weight else None
+        if len(np.unique(y[rows["label"].notna().to_numpy()])) < 2:
+            return rules.predict_proba(w.features.enterprise)[:, 1], None, ["one class: rules"]
+        cols = [*feats, "rule_score", "anomaly_score"]
+        m = RulePriorBooster(monotone=monotone_directions(cols) | {"rule_score": 1, "anomaly_score": 1}, **params)
+        m.fit(design(rows), y, groups=rows["as_of"].to_numpy(), sample_weight=wts)
+        notes = [f"{int(y.sum())} pos rows, {m.n_trees_} trees, prior coef {np.round(m.prior_coef_, 2).tolist()}"]
+        return m.predict_proba(design(w.features.enterprise))[:, 1], None, notes
+
+    return recipe
+
+
+RECIPES.update({
+    "prior": prior_recipe(),
+    "prior_binary": prior_recipe(graded=False),
+    "prior_u02": prior_recipe(unlabelled_weight=0.02),
+    "prior_fast": prior_recipe(learning_rate=0.1, patience=20),
+})
+
+
+# ---- candidates: learned only where the latest labels say it beats the graded rules ----------
+
+
+def _fit_blend(fit: pd.DataFrame, feats: list[str], config: TrainConfig, shrink: float | None):
+    from models.bundle import EnterpriseLeadModel
+    from training.fit import lgbm_base
+
+    fl = fit[fit["label"].notna()]
+    y = fl["label"].astype(int).to_numpy()
+    if len(np.unique(y)) < 2:
+        return None
+    rule_w, lin_w = config.rule_blend, config.linear_blend
+    if shrink is not None:
+        learned = y.sum() / (y.sum() + shrink)
+        rule_w, lin_w = 1 - learned, learned / 2
+    m = EnterpriseLeadModel(feats, lgbm_base(config), config.calibration, anomaly=config.anomaly_feature,
+                            rules=config.rule_feature, monotone=config.monotone, rule_blend=rule_w, linear_blend=lin_w,
+                            graded_rules=config.graded_rules)
+    return m.fit(fl, y, population=fit)
+
+
+def holdout_rows(w: WorldContext, holdout_days: int, label_days: int = 180, min_label_days: int = 30):
+    """(train, test): train rows are as-of dates <= T - holdout with labels from cases opened by then;
+    test rows are as-of dates in (T - holdout, T - min_label_days] labelled by cases opened after them, up to T."""
+    from training.fit import label_rows
+
+    ent = w.dataset.enterprise
+    cut = w.as_of - pd.Timedelta(days=holdout_days)
+    cases = _cases_known(w.snap, w.as_of)
+    train_d = [d for d in ent["as_of"].unique() if d <= cut - pd.Timedelta(days=min_label_days)]
+    test_d = [d for d in ent["as_of"].unique() if cut < d <= w.as_of - pd.Timedelta(days=min_label_days)]
+    train = label_rows(ent[ent["as_of"].isin(train_d)], cases, label_days, known_by=cut)
+    test = label_rows(ent[ent["as_of"].isin(test_d)], cases, label_days, known_by=w.as_of)
+    return train, test
+
+
+def labelled_ap(test: pd.DataFrame, scores: np.ndarray) -> float:
+    from training.evaluate import ap
+
+    t = test.assign(score=scores)
+    t = t[t["label"].notna()]
+    vals = [ap(g["label"], g["score"]) for _, g in t.groupby("as_of") if g["label"].nunique() == 2]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def gated_recipe(config: TrainConfig, shrink: float | None = 100.0, holdout_days: int = 120, margin: float = 0.0) -> Recipe:
+    from models.baselines import RuleScorer
+    from training.fit import enterprise_feature_names
+
+    def recipe(w: WorldContext):
+        feats = enterprise_feature_names(w.dataset.enterprise)
+        rules = RuleScorer(graded=True).fit(w.features.enterprise)
+        fallback = rules.predict_proba(w.features.enterprise)[:, 1]
+        train, test = holdout_rows(w, holdout_days)
+        probe = _fit_blend(train, feats, config, shrink)
+        if probe is None:
+            return fallback, None, ["gate: no learned probe (one class)"]
+        a_learned = labelled_ap(test, probe.predict_proba(test)[:, 1])
+        a_rules = labelled_ap(test, rules.predict_proba(test)[:, 1])
+        note = f"gate: learned {a_learned:.3f} vs graded rules {a_rules:.3f} on {int(test['label'].notna().sum())} rows"
+        if not (a_learned > a_rules + margin):
+            return fallback, None, [note + " -> rules"]
+        final = _fit_blend(refit_rows(w), feats, config, shrink)
+        return final.predict_proba(w.features.enterprise)[:, 1], None, [note + " -> learned"]
+
+    return recipe
+
+
+RECIPES.update({
+    "gated": gated_recipe(TrainConfig(graded_rules=True)),
+    "gated_noshrink": gated_recipe(TrainConfig(graded_rules=True), shrink=None),
+    "gated_h180": gated_recipe(TrainConfig(graded_rules=True), holdout_days=180),
+})

@@ -218,7 +218,7 @@ class _Tipster:
                 named = ent if (ent >= 0 and kind != "parked" and rng.random() < min(0.95, 0.7 * self.world.tip_named_x)) else -1
                 self.add(t, channel, text, x, y, named, False, -1, ent if kind != "parked" else -1, voice.name)
                 if rng.random() < 0.1:  # the same complaint from a second caller
-                    self.add(t + int(rng.uniform(1, 48) * HOUR_S), "12369", voice.noise(rng, kind, fill, -1.0, ""),
+                    self.add(t + int(rng.uniform(1, 48) * HOUR_S), "12369", voice.noise(rng, kind, fill, (t % DAY_S) / HOUR_S, self._md(t)),
                              *self.located(x0, y0, 400.0), named, False, -1, ent if kind != "parked" else -1, voice.name)
 
     def repeats(self) -> None:

@@ -118,7 +118,7 @@ class ClassicVoice:
 
     def noise(self, rng: np.random.Generator, kind: str, fill: dict[str, str], hour: float, md: str) -> str:
         fill = {**fill, "ent": fill.get("ent") or "那家厂"}
-        return noise(rng, kind, fill, when_phrase(rng, hour, md) if hour >= 0 else "")
+        return noise(rng, kind, fill, when_phrase(rng, hour, md))
 
     def repeat(self, rng: np.random.Generator, text: str) -> str:
         return _pick(rng, REPEAT_LEAD) + text

@@ -79,9 +79,14 @@ class World:
 STANDARD = World()
 
 
+def _rounded_shares(p) -> tuple[float, ...]:
+    """Shares rounded to 4 digits that still sum to 1 (the last one takes the rounding)."""
+    head = [float(round(x, 4)) for x in p[:-1]]
+    return (*head, float(round(1.0 - sum(head), 10)))
+
+
 def _dirichlet_near(rng: np.random.Generator, base, concentration: float) -> tuple[float, ...]:
-    p = rng.dirichlet(np.asarray(base, dtype=float) * concentration)
-    return tuple(float(round(x, 4)) for x in p)
+    return _rounded_shares(rng.dirichlet(np.asarray(base, dtype=float) * concentration))
 
 
 def draw_world(seed: int, voices: tuple[str, ...] | None = None) -> World:
@@ -98,10 +103,10 @@ def draw_world(seed: int, voices: tuple[str, ...] | None = None) -> World:
         behaviour_x[dominant] *= u(2.0, 5.0)
     mech = _dirichlet_near(rng, (0.3, 0.25, 0.2, 0.12, 0.13), 3.0)
     if rng.random() < 0.4:  # a city where waste mostly disappears before it reaches the ledger
-        mech = tuple(round(x, 4) for x in np.array([0.75, 0.08, 0.07, 0.05, 0.05]))
+        mech = (0.75, 0.08, 0.07, 0.05, 0.05)
     subtle = u(0.15, 0.65)
     obvious = u(0.05, 0.45) * (1 - subtle)
-    strength_p = (round(obvious, 4), round(1 - subtle - obvious, 4), round(subtle, 4))
+    strength_p = _rounded_shares((obvious, 1 - subtle - obvious, subtle))
     total_cases = float(np.exp(u(np.log(40), np.log(400))))  # concluded cases over the whole snapshot
     available = tuple(voices or ())
     chosen: list[tuple[str, float]] = []
