@@ -45,20 +45,20 @@ def train_at(w: WorldContext, config: TrainConfig):
 
     _first, _sp, _dates, folds, needed, notes = plan_dates(w.snap, w.as_of, config)
     dataset, _ = build_dataset(w.snap, needed, snapshot_digest(w.path), cache_dir=w.cache)
-    results, _metrics, _fallback, more = train_models(dataset, _cases_known(w.snap, w.as_of), folds, config)
-    return results, notes + more
+    results, _metrics, choices, more = train_models(dataset, _cases_known(w.snap, w.as_of), folds, config, as_of=w.as_of)
+    return results, choices, notes + more
 
 
 def config_recipe(config: TrainConfig) -> Recipe:
-    """The production path with ``config``: the latest fold's registered models score the lists at T."""
+    """The production path with ``config``: the models ``hazleads train`` would register score the lists at T."""
 
     def recipe(w: WorldContext):
-        results, notes = train_at(w, config)
-        latest = results[0]
-        ent = latest.enterprise_model.predict_proba(w.features.enterprise)[:, 1] if latest.enterprise_model is not None else None
+        _results, choices, notes = train_at(w, config)
+        chosen = {c.kind: c.model for c in choices}
+        ent = chosen["enterprise"].predict_proba(w.features.enterprise)[:, 1] if chosen.get("enterprise") is not None else None
         tip = None
-        if latest.tip_model is not None and len(w.open_tips):
-            tip = latest.tip_model.predict_proba(w.open_tips)[:, 1]
+        if chosen.get("tip") is not None and len(w.open_tips):
+            tip = chosen["tip"].predict_proba(w.open_tips)[:, 1]
         return ent, tip, notes
 
     return recipe
@@ -94,6 +94,10 @@ def baseline_scores(w: WorldContext) -> dict[str, tuple[np.ndarray | None, np.nd
 
 RECIPES: dict[str, Recipe] = {
     "production": config_recipe(TrainConfig()),
+    "production_nogate": config_recipe(TrainConfig(gate_rules=False)),
+    "production_tipk100": config_recipe(TrainConfig(tip_learned_kappa=100.0)),
+    "previous": config_recipe(TrainConfig(splits={"scheme": "rolling"}, graded_rules=False, learned_kappa=None, refit=False,
+                                          gate_rules=False, tip_rules=False, tip_models=["lgbm", "channel", "random"])),
 }
 DEFAULT_RECIPES = ("production",)
 

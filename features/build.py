@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import CATALOGUE, EVIDENCE_SEP, feature
+from features.gazetteer import Gazetteer
 from features.geo import LocalProjection, PlaceIndex
 from features.ledgers import ledger_features, ledger_mismatch
 from features.manifests import manifest_checks, manifest_features
@@ -60,8 +61,14 @@ def _stringify_evidence(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def gazetteer_of(snapshot: Snapshot) -> Gazetteer:
+    """The names a tip's words may use: every named place and every registered enterprise."""
+    return Gazetteer(snapshot.places, snapshot.enterprises)
+
+
 def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIndex | None = None,
-          progress: Progress | None = None, engine: str = "pandas", dask_client=None) -> FeatureSet:
+          progress: Progress | None = None, engine: str = "pandas", dask_client=None,
+          gazetteer: Gazetteer | None = None) -> FeatureSet:
     """All feature tables at ``as_of`` (default: the snapshot's last day).
 
     ``trajectory_index`` is a precomputed stop index (from ``features.trajectory_features``), so that
@@ -98,8 +105,9 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         enterprise = enterprise[~later.fillna(False).to_numpy(dtype=bool)]
     say("举报 tips")
     offsite = traj.offsite_stops
-    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of)
-    tip = _with_named_enterprise(tip, s.tips, enterprise)
+    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of, gazetteer or gazetteer_of(s),
+                       s.vehicles["vehicle_id"].to_numpy())
+    tip = _with_named_enterprise(tip, enterprise)
     t = known(s.tips, "received_at", as_of).set_index("tip_id")
     for c in TIP_CONTEXT:
         tip[c] = t[c].reindex(tip.index) if c in t else np.nan
@@ -123,9 +131,9 @@ for _f in NAMED:
             f"named enterprise: {_base.description_en} {{value:.2f}}", _base.direction, _base.min_reason)
 
 
-def _with_named_enterprise(tip: pd.DataFrame, tips: pd.DataFrame, enterprise: pd.DataFrame) -> pd.DataFrame:
-    """The named enterprise's own evidence, as tip features ``named_<feature>``."""
-    named = tips.set_index("tip_id")["enterprise_id"].reindex(tip.index)
+def _with_named_enterprise(tip: pd.DataFrame, enterprise: pd.DataFrame) -> pd.DataFrame:
+    """The named enterprise's own evidence (named in the field, else in the words), as tip features ``named_<feature>``."""
+    named = tip["tip_names_enterprise@enterprise_id"] if "tip_names_enterprise@enterprise_id" in tip else pd.Series(None, index=tip.index)
     for f in NAMED:
         col = enterprise[f] if f in enterprise else pd.Series(dtype=float)
         tip[f"named_{f}"] = named.map(col).astype("float64").to_numpy()

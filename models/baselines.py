@@ -75,6 +75,22 @@ OFFICER_RULES: tuple[Rule, ...] = (
     Rule("prior_confirmed_cases", 1.0, 1.0, "曾被查实", "confirmed before"),
 )
 
+# What corroborates a tip, for the tip list's rule score (the prior of the tip model, and the list
+# served when learning cannot beat it).
+TIP_RULES: tuple[Rule, ...] = (
+    Rule("tip_channel_informant", 0.5, 3.0, "内部知情人举报", "insider tip"),
+    Rule("tip_stops_nearby_14d", 1.0, 3.0, "举报前附近有危废车辆停留", "waste vehicles stopped nearby before the tip"),
+    Rule("tip_plate_seen_nearby", 1.0, 3.0, "举报所述车牌的车辆曾在附近停留", "the plate the caller saw stopped nearby"),
+    Rule("tip_night_stops_nearby_14d", 1.0, 2.0, "附近有夜间停留", "night stops nearby"),
+    Rule("named_unaccounted_t_365d", 3.0, 2.0, "被点名企业去向不明达3吨", "named enterprise has 3 t unaccounted for"),
+    Rule("tip_similar_14d", 1.0, 1.0, "多人或多次举报同一事件", "several tips about one event"),
+    Rule("tip_names_water_place", 1.0, 1.0, "点名河流或水库", "names a river or reservoir"),
+    Rule("tip_mentions_dumping", 1.0, 1.0, "描述倾倒/偷排", "describes dumping"),
+    Rule("tip_mentions_water", 1.0, 1.0, "涉及水体", "mentions water"),
+    Rule("tip_mentions_karst", 1.0, 1.0, "涉及溶洞", "mentions a karst cave"),
+    Rule("tip_names_enterprise", 0.5, 1.0, "点名具体企业", "names an enterprise"),
+)
+
 
 class RuleScorer(ClassifierMixin, BaseEstimator):
     """The share of the action plan's rules an entity trips, weighted. Needs named feature columns;

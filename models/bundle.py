@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from models.baselines import AnomalyScorer, LogisticBaseline, RuleScorer
+from models.baselines import ACTION_PLAN_RULES, TIP_RULES, AnomalyScorer, LogisticBaseline, Rule, RuleScorer
 from models.blend import PercentileBlend
 from models.calibration import CalibratedLeadModel
 from models.explain import render_reasons
@@ -47,7 +47,9 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
                  calibration: str = "sigmoid", anomaly: bool = False, rules: bool = False, monotone: bool = False,
-                 rule_blend: float = 0.0, linear_blend: float = 0.0, graded_rules: bool = False):
+                 rule_blend: float = 0.0, linear_blend: float = 0.0, graded_rules: bool = False,
+                 learned_kappa: float | None = None, rule_set: tuple[Rule, ...] | None = None,
+                 entity_column: str = "enterprise_id"):
         self.features = features
         self.base = base
         self.calibration = calibration
@@ -57,6 +59,9 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.rule_blend = rule_blend
         self.linear_blend = linear_blend
         self.graded_rules = graded_rules
+        self.learned_kappa = learned_kappa
+        self.rule_set = rule_set
+        self.entity_column = entity_column
 
     def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
         extra = {}
@@ -72,7 +77,8 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.anomaly_ = None
         self.rules_ = None
         if self.rules:
-            self.rules_ = RuleScorer(graded=getattr(self, "graded_rules", False)).fit(X)
+            rule_set = getattr(self, "rule_set", None) or ACTION_PLAN_RULES
+            self.rules_ = RuleScorer(rule_set, graded=getattr(self, "graded_rules", False)).fit(X)
             if RULE_SCORE not in feats:
                 feats = [*feats, RULE_SCORE]
         if self.anomaly:
@@ -94,8 +100,8 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         base.fit(matrix(X, self.features_), np.asarray(y).astype(int), **fit_kw)
         self.n_train_rows_ = len(X)
         scorer = base
-        rule_w = getattr(self, "rule_blend", 0.0) if self.rules_ is not None else 0.0
-        linear_w = getattr(self, "linear_blend", 0.0)
+        rule_w, linear_w = self._blend_weights(X, np.asarray(y).astype(int))
+        self.blend_weights_ = {"rules": rule_w, "linear": linear_w, "booster": 1.0 - rule_w - linear_w}
         if rule_w or linear_w:
             linear = None
             if linear_w:
@@ -110,6 +116,23 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
             self.model_.fit(matrix(X, self.features_), np.asarray(y).astype(int))
         self.classes_ = np.array([0, 1])
         return self
+
+    def _blend_weights(self, X: pd.DataFrame, y: np.ndarray) -> tuple[float, float]:
+        """(rule weight, linear weight). With ``learned_kappa`` the learned share is n / (n + kappa)
+        for n positive enterprises (distinct, not rows) and the rest goes to the rule score; the
+        learned share is split between the booster and the linear model as the configured blend
+        splits them. Measured on randomised cities (experiments/RESULTS.md)."""
+        rule_w = getattr(self, "rule_blend", 0.0) if self.rules_ is not None else 0.0
+        linear_w = getattr(self, "linear_blend", 0.0)
+        kappa = getattr(self, "learned_kappa", None)
+        if kappa is None or self.rules_ is None:
+            return rule_w, linear_w
+        col = getattr(self, "entity_column", "enterprise_id")
+        pos = X.loc[y == 1, col].nunique() if col in X else int(y.sum())
+        learned = pos / (pos + kappa)
+        linear_share = linear_w / (1.0 - rule_w) if rule_w < 1 else 0.0
+        self.learned_share_ = learned
+        return 1.0 - learned, learned * linear_share
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self)
@@ -140,15 +163,22 @@ class TipLeadModel(EnterpriseLeadModel):
     """As the enterprise model, plus a text score learned from the tips' words (character n-grams).
 
     The text score of each training tip comes from a scorer that did not see it (``text_folds``-fold
-    out-of-fold predictions), so that the trees do not learn to trust an overfitted score.
+    out-of-fold predictions), so that the trees do not learn to trust an overfitted score. With
+    ``tip_rules`` the corroboration rules (``TIP_RULES``, graded) are a feature and, by percentile,
+    a part of the score that grows as labels are few (``learned_kappa``, as for enterprises): a tip
+    list never rests on a handful of labels alone.
     """
 
     def __init__(self, features: list[str] | None = None, base: LeadClassifier | None = None,
-                 calibration: str = "sigmoid", text_folds: int = 5):
+                 calibration: str = "sigmoid", text_folds: int = 5, tip_rules: bool = False,
+                 learned_kappa: float | None = None, monotone: bool = False):
         self.features = features
         self.base = base
         self.calibration = calibration
         self.text_folds = text_folds
+        self.tip_rules = tip_rules
+        self.learned_kappa = learned_kappa
+        self.monotone = monotone
 
     def _with_text(self, X: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
         return X.assign(**{TEXT_SCORE: scores})
@@ -173,31 +203,40 @@ class TipLeadModel(EnterpriseLeadModel):
         if calibrate_on is not None and len(calibrate_on[1]):
             Xc, yc = calibrate_on
             cal = (self._with_text(Xc, self._text_scores(Xc)), yc)
-        inner = EnterpriseLeadModel(feats, self.base, self.calibration)
+        with_rules = getattr(self, "tip_rules", False)
+        inner = EnterpriseLeadModel(feats, self.base, self.calibration, rules=with_rules, rule_set=TIP_RULES, graded_rules=True,
+                                    rule_blend=1.0 if with_rules else 0.0, learned_kappa=getattr(self, "learned_kappa", None),
+                                    entity_column="tip_id", monotone=getattr(self, "monotone", False))
         self.anomaly_ = None
-        self.rules_ = None
-        inner.fit(self._with_text(X, oof), y, sample_weight=sample_weight, groups=groups, calibrate_on=cal)
+        inner.fit(self._with_text(X, oof), y, sample_weight=sample_weight, groups=groups, calibrate_on=cal,
+                  population=self._with_text(population, self._text_scores(population)) if population is not None else None)
+        self.rules_ = inner.rules_
         self.features_ = inner.features_
         self.model_ = inner.model_
+        self.blend_weights_ = getattr(inner, "blend_weights_", None)
         self.classes_ = np.array([0, 1])
         return self
 
     def _text_scores(self, X: pd.DataFrame) -> np.ndarray:
         return self.text_.predict_proba(X["text"].fillna("").astype(str).to_numpy())[:, 1]
 
+    def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` with the text score and, with ``tip_rules``, the tip rule score."""
+        return self._with_anomaly(self._with_text(X, self._text_scores(X)))
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self)
-        return self.model_.predict_proba(matrix(self._with_text(X, self._text_scores(X)), self.features_))
+        return self.model_.predict_proba(matrix(self._frame(X), self.features_))
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self)
-        c = self.model_.contributions(matrix(self._with_text(X, self._text_scores(X)), self.features_))
+        c = self.model_.contributions(matrix(self._frame(X), self.features_))
         c.index = X.index
         return c
 
     def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
-        return render_reasons(self.contributions(X), self._with_text(X, self._text_scores(X)), lang)
+        return render_reasons(self.contributions(X), self._frame(X), lang)
 
     def explain(self, X: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
-        c, frame = self.contributions(X), self._with_text(X, self._text_scores(X))
+        c, frame = self.contributions(X), self._frame(X)
         return render_reasons(c, frame, "zh"), render_reasons(c, frame, "en")

@@ -39,6 +39,8 @@ class CalibratedLeadModel(ClassifierMixin, BaseEstimator):
             self.map_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y, sample_weight=sample_weight)
         elif self.method == "sigmoid":
             self.map_ = LogisticRegression(C=1e3).fit(_logit(raw).reshape(-1, 1), y, sample_weight=sample_weight)
+            if self.map_.coef_[0, 0] <= 0:  # labels that contradict the order: calibrating would reverse the list
+                self.map_ = None
         else:
             raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
         return self

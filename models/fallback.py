@@ -13,45 +13,56 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from models.baselines import ACTION_PLAN_RULES, OFFICER_RULES, AnomalyScorer, Rule, RuleScorer
+from models.baselines import ACTION_PLAN_RULES, OFFICER_RULES, TIP_RULES, AnomalyScorer, Rule, RuleScorer  # noqa: F401 (TIP_RULES re-exported)
 from models.bundle import matrix
 from models.explain import rule_reasons
-
-TIP_RULES: tuple[Rule, ...] = (
-    Rule("tip_channel_informant", 0.5, 3.0, "内部知情人举报", "insider tip"),
-    Rule("tip_stops_nearby_7d", 1.0, 3.0, "举报前附近有危废车辆停留", "waste vehicles stopped nearby before the tip"),
-    Rule("tip_night_stops_nearby_7d", 1.0, 2.0, "附近有夜间停留", "night stops nearby"),
-    Rule("named_unaccounted_t_365d", 3.0, 2.0, "被点名企业去向不明达3吨", "named enterprise has 3 t unaccounted for"),
-    Rule("tip_mentions_dumping", 1.0, 1.0, "描述倾倒/偷排", "describes dumping"),
-    Rule("tip_mentions_water", 1.0, 1.0, "涉及水体", "mentions water"),
-    Rule("tip_mentions_karst", 1.0, 1.0, "涉及溶洞", "mentions a karst cave"),
-    Rule("tip_similar_7d", 1.0, 1.0, "多人举报同一事件", "several callers about one event"),
-    Rule("tip_names_enterprise", 0.5, 1.0, "点名具体企业", "names an enterprise"),
-)
 
 
 class RuleLeadModel(ClassifierMixin, BaseEstimator):
     """Score = (1 - w) x rule share + w x anomaly rank (enterprises) or the rule share alone (tips).
 
-    Not a calibrated probability: it has no labels to calibrate on; it orders the list.
+    With ``graded=True`` ties of the rule share are broken by how far values go toward or past each
+    threshold (``RuleScorer``). ``calibrate(X, y)`` maps the score to observed outcome rates (Platt,
+    on labels the rules never learned from); uncalibrated, it only orders the list.
     """
 
-    def __init__(self, rules: tuple[Rule, ...] = ACTION_PLAN_RULES + OFFICER_RULES, anomaly_weight: float = 0.3):
+    def __init__(self, rules: tuple[Rule, ...] = ACTION_PLAN_RULES + OFFICER_RULES, anomaly_weight: float = 0.3,
+                 graded: bool = False):
         self.rules = rules
         self.anomaly_weight = anomaly_weight
+        self.graded = graded
 
     def fit(self, X: pd.DataFrame, y=None):
-        self.rules_ = RuleScorer(self.rules).fit(X)
+        self.rules_ = RuleScorer(self.rules, graded=getattr(self, "graded", False)).fit(X)
         self.features_ = [c for c in X.columns if c in _numeric_features(X)]
         self.anomaly_ = AnomalyScorer(n_estimators=100).fit(matrix(X, self.features_)) if self.anomaly_weight > 0 and self.features_ else None
         self.classes_ = np.array([0, 1])
+        self.calibration_ = None
         return self
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def raw(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self)
         p = self.rules_.predict_proba(X)[:, 1]
         if self.anomaly_ is not None:
             p = (1 - self.anomaly_weight) * p + self.anomaly_weight * self.anomaly_.predict_proba(matrix(X, self.features_))[:, 1]
+        return p
+
+    def calibrate(self, X: pd.DataFrame, y) -> RuleLeadModel:
+        """Platt scaling of the score on labelled rows (kept uncalibrated with one class only)."""
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(y).astype(int)
+        self.calibration_ = None
+        if len(np.unique(y)) == 2:
+            lr = LogisticRegression(C=1e3).fit(_logit(self.raw(X)).reshape(-1, 1), y)
+            # a map that turns the order round would serve the rules upside down: keep the raw score
+            self.calibration_ = lr if lr.coef_[0, 0] > 0 else None
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self.raw(X)
+        if getattr(self, "calibration_", None) is not None:
+            p = self.calibration_.predict_proba(_logit(p).reshape(-1, 1))[:, 1]
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
@@ -60,6 +71,11 @@ class RuleLeadModel(ClassifierMixin, BaseEstimator):
     def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
         check_is_fitted(self)
         return rule_reasons(self.rules_.hits(X), self.rules_.rules_used_, lang)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def _numeric_features(X: pd.DataFrame) -> list[str]:

@@ -185,26 +185,34 @@ def site_map(rt, lat: float, lon: float, stops: list[dict], enterprise_ids: list
     return geo.collection(feats)
 
 
-def tip_corroboration(fs, tip: dict, radius_m: float = 2000.0, days: int = 7) -> dict:
-    """For a snapshot tip: off-site stops near it in the week before, similar tips, the named
-    enterprise's evidence (the same facts ``training.score.score_tip`` gives at intake)."""
-    out: dict = {"stops_nearby": [], "similar_tips_7d": None, "named_enterprise": None}
+def tip_corroboration(fs, tip: dict) -> dict:
+    """For a snapshot tip: off-site stops near its place (its coordinates, or the place its words
+    name) in the days before it, the other tips about the same event, the named enterprise's
+    evidence (the same facts ``training.score.score_tip`` gives at intake)."""
+    from features.tips import CORROBORATION_DAYS, CORROBORATION_RADIUS_M
+
+    out: dict = {"stops_nearby": [], "similar_tips": None, "named_enterprise": None}
     t = fs.tip
-    if tip["tip_id"] in t.index and "tip_similar_7d" in t:
-        out["similar_tips_7d"] = _v(t.at[tip["tip_id"], "tip_similar_7d"])
-        if out["similar_tips_7d"] is not None:
-            out["similar_tips_7d"] = int(out["similar_tips_7d"])
+    row = t.loc[tip["tip_id"]] if tip["tip_id"] in t.index else None
+    if row is not None and "tip_similar_14d" in t:
+        out["similar_tips"] = _v(row["tip_similar_14d"])
+        if out["similar_tips"] is not None:
+            out["similar_tips"] = int(out["similar_tips"])
     s = fs.stops
-    lat, lon, when = tip.get("lat"), tip.get("lon"), pd.Timestamp(tip["received_at"])
+    lat, lon, radius_m = tip.get("lat"), tip.get("lon"), CORROBORATION_RADIUS_M
+    if (lat is None or lon is None) and row is not None and pd.notna(row.get("tip_place_named@lat")):
+        lat, lon = float(row["tip_place_named@lat"]), float(row["tip_place_named@lon"])
+        radius_m = float(row["tip_place_named@radius_m"])
+    when = pd.Timestamp(tip["received_at"])
     if lat is not None and lon is not None and s is not None and len(s):
         off = s[~s["registered"].fillna(False).astype(bool)] if "registered" in s else s
-        off = off[(off["start"] <= when) & (off["start"] >= when - pd.Timedelta(days=days))]
+        off = off[(off["start"] <= when) & (off["start"] >= when - pd.Timedelta(days=CORROBORATION_DAYS))]
         d = haversine_m(float(lat), float(lon), off["lat"].to_numpy(float), off["lon"].to_numpy(float))
         near = off.assign(distance_m=d)[d <= radius_m].sort_values("distance_m").head(20)
         out["stops_nearby"] = [{"vehicle_id": r.vehicle_id, "start": r.start.to_pydatetime(), "end": r.end.to_pydatetime(),
                                 "lat": float(r.lat), "lon": float(r.lon), "distance_m": round(float(r.distance_m), 1),
                                 "night": bool(getattr(r, "night", False))} for r in near.itertuples()]
-    eid = tip.get("enterprise_id")
+    eid = tip.get("enterprise_id") or (row.get("tip_names_enterprise@enterprise_id") if row is not None else None)
     ent = fs.enterprise
     if eid and eid in ent.index:
         from features.build import NAMED

@@ -96,11 +96,11 @@ def test_tip_features(snap):
     k1 = tf.loc["K1"]
     assert k1["tip_channel_informant"] == 1 and k1["tip_names_enterprise"] == 1
     assert k1["tip_mentions_night"] >= 1 and k1["tip_mentions_water"] >= 1 and k1["tip_mentions_vehicle"] >= 1
-    assert k1["tip_stops_nearby_7d"] == 1 and k1["tip_night_stops_nearby_7d"] == 1  # the April 1 stop is 19 days earlier
+    assert k1["tip_stops_nearby_14d"] == 1 and k1["tip_night_stops_nearby_14d"] == 1  # the April 1 stop is 19 days earlier
     assert k1["tip_nearest_stop_m"] == pytest.approx(556, abs=5)
-    assert k1["tip_stops_nearby_7d@vehicle_id"] == "桂C10001"
-    assert k1["tip_similar_7d"] == 1 and tf.loc["K2", "tip_similar_7d"] == 1
-    assert tf.loc["K2", "tip_similar_7d@group"] == "K1"
+    assert k1["tip_stops_nearby_14d@vehicle_id"] == "桂C10001"
+    assert k1["tip_similar_14d"] == 1 and tf.loc["K2", "tip_similar_14d"] == 1
+    assert tf.loc["K2", "tip_similar_14d@group"] == "K1"
     assert tf.loc["K3", "tip_mentions_dispute"] >= 2
     assert tf.loc["K1", "tip_producers_within_1km"] == 1  # X1 itself
     assert "X1" in tf.loc["K1", "tip_names_enterprise@enterprise_ids"]

@@ -179,7 +179,7 @@ def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch
     shutil.rmtree(tmp_path / "o")
 
 
-def test_snapshot_without_cases_gets_a_rule_fallback_and_a_list(small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, tmp_path, monkeypatch):  # noqa: F811
     from hazleads.settings import Settings
     from training.pipeline import run_training
 
@@ -189,10 +189,10 @@ def test_snapshot_without_cases_gets_a_rule_fallback_and_a_list(small_snapshot, 
     monkeypatch.setenv("HAZLEADS_HOME", str(tmp_path / "home"))
     settings = Settings(home=tmp_path / "home")
     result = run_training(data, settings)
-    assert any("fallback" in n for n in result.notes)
+    assert any("too few labels" in n and "rules are served" in n for n in result.notes)
     assert [d.kind for d in result.decisions if d.promoted] == ["enterprise", "tip"], result.decisions
     ent = registry.load_version("enterprise", alias=registry.CHAMPION)
-    assert ent.tags["model"] == "fallback"
+    assert ent.tags["model"] == "rules"
     snap = load_snapshot(data)
     leads = score_snapshot(snap, result.as_of, ent.model, registry.load_version("tip", alias=registry.CHAMPION).model,
                            {"enterprise": ent.version, "tip": "1"}, "d")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from training.labels import LABEL_DAYS
 
 EnterpriseModelName = Literal["lgbm", "logistic", "rules", "anomaly", "random"]
-TipModelName = Literal["lgbm", "channel", "random"]
+TipModelName = Literal["lgbm", "rules", "channel", "random"]
 
 
 class LgbmParams(BaseModel):
@@ -28,6 +28,12 @@ class LgbmParams(BaseModel):
 
 class SplitParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # "holdout": each fold trains on every as-of date up to its cut with labels known by the cut, and
+    # tests on the next ``holdout_days`` (training.splits.HoldoutSplit); "rolling": a full label
+    # window left empty between training and test (TemporalSplit), which needs years of history
+    scheme: Literal["holdout", "rolling"] = "holdout"
+    holdout_days: int = Field(150, ge=28, le=720)
+    holdout_step_days: int = Field(60, ge=14)
     n_folds: int = Field(3, ge=1, le=12)
     test_days: int = Field(90, ge=28)
     step_days: int = Field(90, ge=28)
@@ -45,7 +51,7 @@ class TrainConfig(BaseModel):
     name: str = "default"
     description: str = ""
     enterprise_models: list[EnterpriseModelName] = ["lgbm", "logistic", "rules", "anomaly", "random"]
-    tip_models: list[TipModelName] = ["lgbm", "channel", "random"]
+    tip_models: list[TipModelName] = ["lgbm", "rules", "channel", "random"]
     lgbm: LgbmParams = LgbmParams()
     # Only investigated enterprises have labels. "propensity" reweights them by the inverse probability of
     # being investigated; "unlabelled_negative" adds every uninvestigated enterprise-date as a negative of
@@ -57,7 +63,18 @@ class TrainConfig(BaseModel):
     anomaly_feature: bool = True
     rule_feature: bool = True
     # the rule score's ties broken by how far values go toward or past each threshold (RuleScorer graded)
-    graded_rules: bool = False
+    graded_rules: bool = True
+    # the learned share of the blend: n / (n + learned_kappa) for n positive enterprises among the labels
+    # (the rest goes to the rule score); None: the blend weights as given
+    learned_kappa: float | None = Field(100.0, gt=0)
+    # the model put in service is refitted on every label known at the as-of date (the folds only
+    # evaluate the recipe); false: the latest fold's own model is served
+    refit: bool = True
+    # serve the (graded) rules instead of a learned model that does not beat them on the latest fold
+    gate_rules: bool = True
+    # tips: the corroboration rules (graded) as a feature and a share of the score, n / (n + kappa) learned
+    tip_rules: bool = True
+    tip_learned_kappa: float | None = Field(30.0, gt=0)
     # the booster's percentile blended with the rule score's (needs rule_feature) and a logistic regression's
     # on the same labels; the booster keeps 1 - rule_blend - linear_blend. 0 and 0 = the booster alone
     rule_blend: float = Field(1 / 3, ge=0, le=1)

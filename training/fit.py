@@ -16,6 +16,7 @@ from models import (
     RandomScorer,
     RuleScorer,
 )
+from models.baselines import TIP_RULES
 from models.bundle import EnterpriseLeadModel, TipLeadModel, matrix
 from models.propensity import PropensityWeights
 from training.config import TrainConfig
@@ -106,7 +107,8 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
         if name == "lgbm" and len(np.unique(y)) == 2:
             model = EnterpriseLeadModel(feats, lgbm_base(config, engine), config.calibration, anomaly=config.anomaly_feature,
                                         rules=config.rule_feature, monotone=config.monotone, rule_blend=config.rule_blend,
-                                        linear_blend=config.linear_blend, graded_rules=config.graded_rules)
+                                        linear_blend=config.linear_blend, graded_rules=config.graded_rules,
+                                        learned_kappa=config.learned_kappa)
             model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(),
                       calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
                       population=fit)
@@ -119,6 +121,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
             scores["logistic"] = cm.predict_proba(matrix(test, feats))[:, 1]
         elif name == "rules":
             scores["rules"] = RuleScorer().fit(test).predict_proba(test)[:, 1]
+            scores["rules_graded"] = RuleScorer(graded=True).fit(test).predict_proba(test)[:, 1]
         elif name == "anomaly":
             an = AnomalyScorer(n_estimators=100, random_state=config.seed).fit(matrix(fit, feats))
             scores["anomaly"] = an.predict_proba(matrix(test, feats))[:, 1]
@@ -134,7 +137,11 @@ def _fit_tips(result: FoldResult, split: TemporalSplit, tips: pd.DataFrame, case
     if tips.empty:
         return
     horizon = split.label_horizon
-    fit = label_tips(tips[tips["as_of"].isin(fit_d)], cases, known_by=horizon)
+    # every tip up to the last fitting date, or up to the cut when no calibration dates stand between
+    # (a tip is one row, at the first as-of date after it came in: thinning the fitting dates must not
+    # drop tips, and no tip is both a training and a test row); labels are known by the horizon
+    limit = max(fit_d) if cal_d or not fit_d else horizon
+    fit = label_tips(tips[tips["as_of"] <= limit], cases, known_by=horizon) if fit_d else tips.iloc[:0].assign(label=np.nan)
     cal = label_tips(tips[tips["as_of"].isin(cal_d)], cases, known_by=horizon)
     test = label_tips(tips[tips["as_of"].isin(test_d)], cases)
     fl, cl = fit[fit["label"].notna()], cal[cal["label"].notna()]
@@ -146,10 +153,14 @@ def _fit_tips(result: FoldResult, split: TemporalSplit, tips: pd.DataFrame, case
     for name in config.tip_models:
         if name == "lgbm" and len(np.unique(y)) == 2:
             model = TipLeadModel(feats, lgbm_base(config, engine).set_params(min_child_samples=min(config.lgbm.min_child_samples, 10)),
-                                 config.calibration)
-            model.fit(fl, y, calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None)
+                                 config.calibration, tip_rules=config.tip_rules, learned_kappa=config.tip_learned_kappa,
+                                 monotone=config.monotone)
+            model.fit(fl, y, calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
+                      population=fit)
             scores["lgbm"] = model.predict_proba(test)[:, 1] if len(test) else []
             result.tip_model = model
+        elif name == "rules":
+            scores["rules"] = RuleScorer(TIP_RULES, graded=True).fit(test).predict_proba(test)[:, 1] if len(test) else []
         elif name == "channel":
             rate = fl.groupby("channel")["label"].mean()
             scores["channel"] = test["channel"].map(rate).fillna(fl["label"].mean() if len(fl) else 0.0).to_numpy()

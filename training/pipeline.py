@@ -28,7 +28,8 @@ from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, l
 from training.fit import FoldResult, fit_fold
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
 from training.report import log_plots, results_table
-from training.splits import RollingSplitter, monthly_as_of_dates
+from training.select import Choice, choose_enterprise, choose_tip
+from training.splits import HoldoutSplitter, RollingSplitter, monthly_as_of_dates
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -59,8 +60,26 @@ FALLBACK_WINDOWS = (
 )
 
 
+HOLDOUT_FALLBACK_DAYS = (120, 90, 60)
+
+
+def _holdout_windows(sp: SplitParams, first_day, last_day):
+    notes: list[str] = []
+    for i, days in enumerate((sp.holdout_days, *[d for d in HOLDOUT_FALLBACK_DAYS if d < sp.holdout_days])):
+        dates = monthly_as_of_dates(first_day, last_day, sp.min_history_days)
+        splitter = HoldoutSplitter(sp.n_folds, days, sp.holdout_step_days, sp.label_days, sp.min_label_days)
+        folds = splitter.splits(dates, last_day)
+        if folds:
+            if i:
+                notes.append(f"snapshot too short for a {sp.holdout_days}-day test period; used {days} days, {len(folds)} fold(s)")
+            return sp.model_copy(update={"holdout_days": days}), dates, folds, notes
+    return sp, [], [], notes
+
+
 def _fit_windows(sp: SplitParams, first_day, last_day):
     """The configured windows, or the first fallback that yields at least one fold (with a note)."""
+    if sp.scheme == "holdout":
+        return _holdout_windows(sp, first_day, last_day)
     notes: list[str] = []
     for i, change in enumerate(({}, *FALLBACK_WINDOWS)):
         cand = sp.model_copy(update={k: v for k, v in change.items() if k != "n_folds" or v < sp.n_folds})
@@ -93,13 +112,17 @@ def plan_dates(snap, last_day, config: TrainConfig, data: Path | str = "snapshot
             "calibration, label window, test and label horizon); use a longer snapshot or shorter windows"
         )
     every = sp.fit_every_months
-    needed = sorted({d for f in folds for d in f.fit_dates(dates, every) + f.calibration_dates(dates) + f.test_dates(dates)})
-    return first_day, sp, dates, folds, needed, notes
+    needed = {d for f in folds for d in f.fit_dates(dates, every) + f.calibration_dates(dates) + f.test_dates(dates)}
+    if config.refit:  # the model served is refitted on every date, up to the last
+        needed |= set(dates)
+    return first_day, sp, dates, folds, sorted(needed), notes
 
 
 def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
-                 engine: str = "pandas") -> tuple[list[FoldResult], pd.DataFrame, set[str], list[str]]:
-    """Every fold's models and baselines; the latest fold's are the candidates for registration."""
+                 engine: str = "pandas", as_of=None) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
+    """Every fold's models and baselines, and the models to register (``training.select``): the
+    learned recipe refitted on every label known at ``as_of`` (default: the last as-of date of the
+    dataset) where it beats the rules on the latest fold, else the rules."""
     say = progress or (lambda _m: None)
     truth_fn = (lambda ids, d: truth_enterprise_labels(truth, ids, d)) if truth else None
     tips = dataset.tip
@@ -111,8 +134,22 @@ def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth
         results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn, engine=engine))
     metrics = _collect_metrics(results)
     notes = [n for r in results for n in r.notes]
-    fallback = _fallbacks(results[0], dataset, notes, config)
-    return results, metrics, fallback, notes
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(dataset.enterprise["as_of"].max())
+    choices: list[Choice] = []
+    if "lgbm" not in config.enterprise_models:
+        notes.append("enterprise: the experiment trains no lead model; evaluation only, nothing registered")
+    else:
+        if dataset.enterprise.empty:
+            raise TrainingError("no enterprise rows to fit even a rule model on")
+        say("选择模型 choosing the enterprise model")
+        choices.append(choose_enterprise(results[0], dataset.enterprise, cases, as_of, config, engine))
+    if "lgbm" not in config.tip_models:
+        notes.append("tip: the experiment trains no tip model; evaluation only, nothing registered")
+    elif len(dataset.tip):
+        say("选择模型 choosing the tip model")
+        choices.append(choose_tip(results[0], dataset.tip, cases, as_of, config, engine))
+    notes += [f"{c.kind}: {c.reason}" for c in choices]
+    return results, metrics, choices, notes
 
 
 def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
@@ -130,9 +167,10 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     first_day, sp, dates, folds, needed, notes = plan_dates(snap, last_day, config, data)
     dataset, _ = build_dataset(snap, needed, digest, cache_dir=settings.home_dir / "cache", progress=say)
     cases = combine_cases(snap.cases, recorded_outcomes)
+    cases = cases[cases["opened"] <= last_day]  # nothing known after the as-of date, not even to evaluate
     truth = load_truth(data)
-    results, metrics, fallback, fold_notes = train_models(dataset, cases, folds, config, truth, say,
-                                                          engine="dask" if client is not None else "pandas")
+    results, metrics, choices, fold_notes = train_models(dataset, cases, folds, config, truth, say,
+                                                         engine="dask" if client is not None else "pandas", as_of=last_day)
     notes += fold_notes
     say("记录 recording the run")
     registry.configure(settings)
@@ -150,7 +188,7 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         _log_tables(results, metrics, config)
         log_plots(results, config)
         if register:
-            decisions = _register(results[0], config, last_day, digest, run.info.run_id, fallback)
+            decisions = _register(choices, results[0], config, last_day, digest)
     return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes)
 
 
@@ -209,49 +247,36 @@ def _gate_metric(k: int):
     return metric_for
 
 
-def _fallbacks(latest: FoldResult, dataset, notes: list[str], config: TrainConfig) -> set[str]:
-    """Rule-and-anomaly models where the labels cannot support a learned one (a new deployment).
+def _register(choices: list[Choice], latest: FoldResult, config: TrainConfig, last_day, digest: str) -> list[registry.GateDecision]:
+    """Log each chosen model, record the comparisons it was chosen on, and pass it through the gate.
 
-    An experiment that trains no LightGBM model (baselines only) is an evaluation: it registers
-    nothing, so it can never replace a champion."""
-    from models.fallback import TIP_RULES, RuleLeadModel
-
-    used = set()
-    if "lgbm" not in config.enterprise_models:
-        notes.append("enterprise: the experiment trains no lead model; evaluation only, nothing registered")
-    elif latest.enterprise_model is None:
-        rows = latest.test_enterprise_rows if len(latest.test_enterprise_rows) else dataset.enterprise
-        if rows.empty:
-            raise TrainingError("no enterprise rows to fit even a rule model on")
-        latest.enterprise_model = RuleLeadModel().fit(rows)
-        latest.test_enterprise_rows = rows
-        used.add("enterprise")
-        notes.append("enterprise: too few labels for a learned model; registered the rule-and-anomaly fallback")
-    if "lgbm" not in config.tip_models:
-        notes.append("tip: the experiment trains no tip model; evaluation only, nothing registered")
-    elif latest.tip_model is None and len(dataset.tip):
-        rows = latest.test_tip_rows if len(latest.test_tip_rows) else dataset.tip
-        latest.tip_model = RuleLeadModel(TIP_RULES, anomaly_weight=0.0).fit(rows)
-        latest.test_tip_rows = rows
-        used.add("tip")
-        notes.append("tip: too few labels for a learned model; registered the rule fallback")
-    return used
-
-
-def _register(r: FoldResult, config: TrainConfig, last_day, digest: str, run_id: str,
-              fallback: set[str] = frozenset()) -> list[registry.GateDecision]:
+    The gate compares the new version with the champion on the latest fold's labelled rows only
+    where the champion could not have seen their outcomes (trained at an as-of date before the
+    fold's cut); otherwise the new version, trained on more outcomes and having beaten the rules on
+    those rows, replaces it."""
     decisions = []
-    base_tags = {"trained_until": str(r.split.train_end.date()), "test_start": str(r.split.test_start.date()),
-                 "as_of": str(last_day.date()), "snapshot_digest": digest, "config": config.name}
-    for kind, model, rows in (("enterprise", r.enterprise_model, r.test_enterprise_rows), ("tip", r.tip_model, r.test_tip_rows)):
+    cut = latest.split.label_horizon
+    base_tags = {"trained_until": str(last_day.date()), "test_start": str(latest.split.test_start.date()),
+                 "fold_cut": str(cut.date()), "as_of": str(last_day.date()), "snapshot_digest": digest, "config": config.name}
+    for choice in choices:
+        kind, model, rows = choice.kind, choice.model, choice.rows
         if model is None or rows.empty:
             continue
-        tags = {**base_tags, "model": "fallback" if kind in fallback else "lgbm"}
+        comparisons = {f"fold_ap_{k}": f"{v:.4f}" for k, v in choice.comparisons.items() if np.isfinite(v)}
+        tags = {**base_tags, "model": choice.source, "choice": choice.reason[:4000], **comparisons}
         in_memory = model.predict_proba(rows)[:, 1]
         version = registry.log_model(model, kind, rows, tags=tags)
         fn = _gate_metric(config.k)(rows)
-        decision = registry.gate(kind, version, in_memory, rows, fn, f"precision@{config.k} (labels, latest fold; ties by average precision)")
+        champion_as_of = registry.champion_tag(kind, "as_of")
+        comparable = champion_as_of is not None and pd.Timestamp(champion_as_of) <= cut
+        decision = registry.gate(kind, version, in_memory, rows, fn,
+                                 f"precision@{config.k} (labels, latest fold; ties by average precision)",
+                                 compare_champion=comparable)
         mlflow.set_tag(f"{kind}_version", version)
+        mlflow.set_tag(f"{kind}_model", choice.source)
+        for key, value in choice.comparisons.items():
+            if np.isfinite(value):
+                mlflow.log_metric(_metric_key(kind, "gate", key, "ap"), float(value))
         MlflowClient().set_model_version_tag(registry.NAMES[kind], version, "gate_metric", f"{decision.new_metric:.6g}")
         mlflow.set_tag(f"{kind}_gate", decision.reason)
         decisions.append(decision)

@@ -151,6 +151,14 @@ def load_version(kind: str, version: str | None = None, alias: str | None = None
     return LoadedModel(kind, str(mv.version), model, dict(mv.tags))
 
 
+def champion_tag(kind: str, key: str) -> str | None:
+    """A tag of the current champion version (None without a champion or without that tag)."""
+    try:
+        return MlflowClient().get_model_version_by_alias(NAMES[kind], CHAMPION).tags.get(key)
+    except MlflowException:
+        return None
+
+
 def champion_version(kind: str) -> str | None:
     try:
         return str(MlflowClient().get_model_version_by_alias(NAMES[kind], CHAMPION).version)
@@ -170,9 +178,12 @@ class GateDecision:
 
 
 def gate(kind: str, version: str, in_memory_scores: np.ndarray, rows: pd.DataFrame, metric_fn,
-         metric_name: str) -> GateDecision:
-    """Promote ``version`` to champion if, loaded back from the registry, it reproduces its scores and
-    is at least as good as the current champion on the same rows (``metric_fn(scores) -> float``)."""
+         metric_name: str, compare_champion: bool = True) -> GateDecision:
+    """Promote ``version`` to champion if, loaded back from the registry, it reproduces its scores,
+    does not give (nearly) one score to every row, and — with ``compare_champion`` — is at least as
+    good as the current champion on the same rows (``metric_fn(scores) -> float``)."""
+    from training.select import is_constant
+
     name = NAMES[kind]
     client = MlflowClient()
     try:
@@ -184,8 +195,11 @@ def gate(kind: str, version: str, in_memory_scores: np.ndarray, rows: pd.DataFra
         return _refuse(client, kind, version, "the new version loaded back does not reproduce its scores", np.nan, None, None)
     new = float(metric_fn(scores))
     current = champion_version(kind)
+    if is_constant(scores):
+        return _refuse(client, kind, version, "it gives (nearly) one score to every row: a list in date order, not a ranking",
+                       new, current, None)
     champ_metric = None
-    if current is not None:
+    if current is not None and compare_champion:
         try:
             champ = load_version(kind, alias=CHAMPION)
             champ_metric = float(metric_fn(champ.model.predict_proba(rows)[:, 1]))
@@ -199,8 +213,14 @@ def gate(kind: str, version: str, in_memory_scores: np.ndarray, rows: pd.DataFra
     # that can still be rolled back (and a tag on a version that is not champion is harmless)
     client.set_model_version_tag(name, version, "previous_champion", current or "")
     client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_model_version_tag(name, version, "gate", f"promoted: {metric_name} {new:.4f}" + (f" vs {champ_metric:.4f}" if champ_metric is not None else " (first champion)"))
-    return GateDecision(kind, version, True, "promoted", new, current, champ_metric)
+    if champ_metric is not None:
+        note = f" vs {champ_metric:.4f}"
+    elif current is None:
+        note = " (first champion)"
+    else:
+        note = f" (v{current} was trained with these outcomes: not compared)" if not compare_champion else ""
+    client.set_model_version_tag(name, version, "gate", f"promoted: {metric_name} {new:.4f}" + note)
+    return GateDecision(kind, version, True, "promoted" + note, new, current, champ_metric)
 
 
 def _refuse(client, kind, version, reason, new, current, champ_metric) -> GateDecision:

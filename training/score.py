@@ -139,7 +139,7 @@ def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versi
     torder = ranked_list(pd.Series(tips.index), pt, rz, ren, k, share,
                          exploration_seed(versions.get("tip"), digest, as_of_s, "tip"))
     t_ent = tips.get("tip_names_enterprise@enterprise_ids", pd.Series("", index=tips.index)).fillna("")
-    t_veh = tips.get("tip_stops_nearby_7d@vehicle_ids", pd.Series("", index=tips.index)).fillna("")
+    t_veh = tips.get("tip_stops_nearby_14d@vehicle_ids", pd.Series("", index=tips.index)).fillna("")
     tip = torder.rename(columns={"id": "tip_id"}).assign(as_of=as_of_s)
     tip["enterprise_ids"] = tip["tip_id"].map(t_ent).fillna("")
     tip["vehicle_ids"] = tip["tip_id"].map(t_veh).fillna("")
@@ -170,8 +170,8 @@ def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, la
     lon, county, enterprise_id). Returns score, reasons (zh and en), the enterprises and vehicles it
     points at, and the corroboration an investigator reads first.
     """
-    from features.build import NAMED, place_index
-    from features.tips import tip_features
+    from features.build import NAMED, gazetteer_of, place_index
+    from features.tips import CORROBORATION_DAYS, tip_features
 
     received = pd.Timestamp(tip["received_at"])
     if received.tzinfo is not None:
@@ -181,19 +181,21 @@ def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, la
     one = pd.DataFrame([row])
     for c in ("lat", "lon"):
         one[c] = pd.to_numeric(one[c], errors="coerce").astype("float64")
-    from features.tips import DUPLICATE_DAYS
+    from features.tip_groups import TEXT_DAYS
 
-    # only tips that can be near-duplicates of this one matter for its features (±7 days; none later)
-    window = pd.Timedelta(days=DUPLICATE_DAYS)
+    # only tips that can be repeats of this one matter for its features (the 30 days before; none later)
+    window = pd.Timedelta(days=TEXT_DAYS)
     known_tips = snapshot.tips[(snapshot.tips["received_at"] <= received) & (snapshot.tips["received_at"] >= received - window)]
     both = pd.concat([known_tips, one.astype({"received_at": "datetime64[ns]"})], ignore_index=True)
     stops = features.stops
     offsite = stops[~stops["registered"]] if len(stops) and "registered" in stops else stops
-    tf = tip_features(both, snapshot.enterprises, places or place_index(snapshot), offsite, received)
+    tf = tip_features(both, snapshot.enterprises, places or place_index(snapshot), offsite, received, gazetteer_of(snapshot),
+                      snapshot.vehicles["vehicle_id"].to_numpy())
     frame = tf.loc[[row["tip_id"]]].copy()
     ent = features.enterprise
+    named_id = frame["tip_names_enterprise@enterprise_id"].iloc[0]
     for f in NAMED:
-        frame[f"named_{f}"] = float(ent.at[row["enterprise_id"], f]) if row["enterprise_id"] in ent.index and f in ent else np.nan
+        frame[f"named_{f}"] = float(ent.at[named_id, f]) if named_id in ent.index and f in ent else np.nan
     for c in ("channel", "text", "county", "lat", "lon", "enterprise_id", "received_at"):
         frame[c] = row[c]
     if tip_model is not None:
@@ -202,13 +204,16 @@ def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, la
         reasons_zh, reasons_en = zh[0], en[0]
     else:
         score, reasons_zh, reasons_en = float("nan"), [], []
-    near = _stops_near(offsite, row.get("lat"), row.get("lon"), received)
+    plat, plon = frame["tip_place_named@lat"].iloc[0], frame["tip_place_named@lon"].iloc[0]
+    radius = frame["tip_place_named@radius_m"].iloc[0]
+    near = _stops_near(offsite, plat, plon, received, radius_m=float(radius) if pd.notna(radius) else 2000.0,
+                       days=CORROBORATION_DAYS)
     corroboration = {
         "stops_nearby": near,
-        "similar_tips_7d": int(frame["tip_similar_7d"].iloc[0]),
+        "similar_tips": int(frame["tip_similar_14d"].iloc[0]),
         "named_enterprise": None,
     }
-    eid = row["enterprise_id"]
+    eid = named_id
     if eid and eid in ent.index:
         corroboration["named_enterprise"] = {
             "enterprise_id": eid,

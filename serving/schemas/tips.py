@@ -48,7 +48,7 @@ class NamedEnterprise(Out):
 
 class Corroboration(Out):
     stops_nearby: list[StopNearby] = Field(default_factory=list, description="off-site vehicle stops within 2 km in the 7 days before")
-    similar_tips_7d: int | None = None
+    similar_tips: int | None = None
     named_enterprise: NamedEnterprise | None = None
 
 

@@ -66,7 +66,7 @@ export async function render(main, { id }) {
       section("tip.text", d.redacted ? h("p", { class: "muted" }, t("tip.redactedText")) : h("blockquote", { class: "tip-text" }, d.text || "")),
       section("reasons", reasonsList(d.reasons))),
     section("tip.corroboration", d.redacted || !c ? h("p", { class: "muted" }, t("tip.noCorroboration")) : [
-      h("p", {}, t("tip.similar", { n: c.similar_tips_7d ?? "—" })),
+      h("p", {}, t("tip.similar", { n: c.similar_tips ?? "—" })),
       h("h3", {}, t("tip.stopsNearby")),
       c.stops_nearby.length ? table([t("stop.vehicle"), t("stop.when"), t("stop.until"), t("tip.distance"), t("stop.night")],
         c.stops_nearby.map((st) => h("tr", {}, h("td", { class: "code" }, st.vehicle_id), h("td", {}, fmt.local(st.start)),
