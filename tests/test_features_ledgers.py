@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -143,3 +144,41 @@ def test_receipt_after_as_of_is_not_known(tmp_path):
     assert row(mm, "X1", "2021-03")["receipt_gap_t"] == pytest.approx(0.0)  # 29 days: not yet missing
     mm = ledger_mismatch(snap.ledgers, m, snap.electricity, snap.enterprises, "2021-04-30")
     assert row(mm, "X1", "2021-03")["receipt_gap_t"] == pytest.approx(5.0)  # wholly missing, receipt unknown
+
+
+def test_under_declared_generation_raises_the_score_of_that_month(snap):
+    """P1 makes 10 t on 10,000 kWh every month (as its peers). In April it declares 6 t on the same
+    power, and ships 6 t: the ledger balances and the manifests match, only power shows the 4 t."""
+    led = snap.ledgers.copy()
+    april = (led.enterprise_id == "P1") & (led.month.astype(str) == "2021-04")
+    led.loc[april, ["generated_t", "transferred_t"]] = 6.0
+    man = snap.manifests.copy()
+    man.loc[man.manifest_id == "MP14", "quantity_t"] = 6.0
+    man.loc[man.manifest_id == "MP14", "received_t"] = 6.0
+    honest = row(mismatch(snap), "P1", "2021-04")
+    mm = ledger_mismatch(led, man, snap.electricity, snap.enterprises, AS_OF)
+    hidden = row(mm, "P1", "2021-04")
+    assert hidden["balance_gap_t"] == pytest.approx(0) and hidden["manifest_gap_t"] == pytest.approx(0)
+    assert hidden["power_gap_t"] == pytest.approx(4.0, abs=1e-3)
+    # beyond the honest noise (a quarter of the 10 t implied) 1.5 t count: 1 - exp(-1.5 / 3)
+    assert hidden["score"] == pytest.approx(1 - np.exp(-1.5 / 3), abs=1e-3)
+    assert honest["score"] == pytest.approx(0.0) and hidden["score"] > row(mm, "P1", "2021-03")["score"]
+
+
+def test_a_power_gap_within_honest_noise_does_not_count(snap):
+    led = snap.ledgers.copy()
+    april = (led.enterprise_id == "P1") & (led.month.astype(str) == "2021-04")
+    led.loc[april, ["generated_t", "transferred_t"]] = 7.6  # 2.4 t below the 10 t implied: under a quarter
+    mm = ledger_mismatch(led, snap.manifests, snap.electricity, snap.enterprises, AS_OF)
+    assert row(mm, "P1", "2021-04")["power_gap_t"] == pytest.approx(2.4, abs=1e-3)
+    assert row(mm, "P1", "2021-04")["score"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_load_never_confirmed_counts_half_of_a_load_short_in_the_score(snap):
+    mm = mismatch(snap)
+    # X1 April: MX4 (5 t) never confirmed -> receipt gap 5 t, counted 2.5 t less the 0.1 t tolerance;
+    # plus the power gap beyond a quarter of the waste power implies (declared 5 t + the gap)
+    apr = row(mm, "X1", "2021-04")
+    assert apr["receipt_gap_t"] == pytest.approx(5.0)
+    gap = apr["power_gap_t"]
+    assert apr["score"] == pytest.approx(1 - np.exp(-(2.5 - 0.1 + gap - 0.25 * (5 + gap)) / 3), abs=1e-3)
