@@ -2,8 +2,10 @@
 
 Returns a ``FeatureSet``: the enterprise, tip and site tables (catalogue features plus evidence
 pointers ``<feature>@<field>`` and a few context columns), the ledger-mismatch table exactly as
-the contract's ``ledger_mismatch.csv``, and the evidence tables an investigator opens (manifest
-checks, classified stops). Only rows dated on or before ``as_of`` are used anywhere.
+the contract's ``ledger_mismatch.csv``, the evidence tables an investigator opens (manifest
+checks, classified stops), and the driving violations of every vehicle (events, the vehicle
+table's ``*_events`` counts, score and reasons, totals per carrier). Only rows dated on or before
+``as_of`` are used anywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import CATALOGUE, EVIDENCE_SEP, feature
+from features.driving import DRIVING, DrivingParams, driving_events
 from features.geo import LocalProjection, PlaceIndex
 from features.ledgers import ledger_features, ledger_mismatch
 from features.manifests import manifest_checks, manifest_features
@@ -24,7 +27,8 @@ from features.profile import industry_group, profile_features
 from features.snapshot import Snapshot
 from features.timeutil import as_of_day, known
 from features.tips import tip_features
-from features.trajectory_features import trajectory_part
+from features.trajectory_features import build_stop_index, trajectory_part
+from features.vehicle_leads import carrier_totals, vehicle_table
 
 Progress = Callable[[str], None]
 
@@ -41,7 +45,9 @@ class FeatureSet:
     ledger_mismatch: pd.DataFrame  # contract §4 columns
     manifest_checks: pd.DataFrame  # one row per manifest known at as_of
     stops: pd.DataFrame  # classified stops known at as_of
-    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)
+    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)  # by vehicle_id: trajectory features, driving counts and score
+    driving_events: pd.DataFrame = field(default_factory=pd.DataFrame)  # features.driving EVENT_COLUMNS, last 90 days
+    carrier: pd.DataFrame = field(default_factory=pd.DataFrame)  # by transporter_id: driving totals (carrier_totals)
 
 
 def place_index(snapshot: Snapshot) -> PlaceIndex:
@@ -61,12 +67,14 @@ def _stringify_evidence(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIndex | None = None,
-          progress: Progress | None = None, engine: str = "pandas", dask_client=None) -> FeatureSet:
+          progress: Progress | None = None, engine: str = "pandas", dask_client=None,
+          driving: DrivingParams = DRIVING) -> FeatureSet:
     """All feature tables at ``as_of`` (default: the snapshot's last day).
 
     ``trajectory_index`` is a precomputed stop index (from ``features.trajectory_features``), so that
     building at many as-of dates detects stops once. ``engine="dask"`` computes the trajectory part
-    on a Dask cluster (``dask_client``), partitioned by vehicle; the result is the same.
+    on a Dask cluster (``dask_client``), partitioned by vehicle; the result is the same. ``driving``
+    holds the limits of the driving rules (``features.driving.DrivingParams``).
     """
     say = progress or (lambda _m: None)
     as_of = as_of_day(as_of if as_of is not None else snapshot.last_day)
@@ -85,6 +93,13 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     parts.append(case_features(s.cases, s.enterprises, as_of))
     parts.append(tip_count_features(s.tips, s.enterprises, as_of))
     say("轨迹 trajectories")
+    if trajectory_index is None:  # built once here: the stops and the driving rules read the same index
+        if engine == "dask":
+            from features.distributed import cluster_stop_index
+
+            trajectory_index = cluster_stop_index(s, dask_client)
+        else:
+            trajectory_index = build_stop_index(s)
     traj = trajectory_part(s, as_of, trajectory_index, places, checks, engine=engine, dask_client=dask_client)
     parts.append(traj.enterprise)
     enterprise = pd.concat(parts, axis=1)
@@ -103,6 +118,10 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     t = known(s.tips, "received_at", as_of).set_index("tip_id")
     for c in TIP_CONTEXT:
         tip[c] = t[c].reindex(tip.index) if c in t else np.nan
+    say("驾驶行为 driving")
+    drive = driving_events(s, as_of, trajectory_index, places, driving).events
+    vehicle = vehicle_table(drive, s.vehicles, s.enterprises)
+    vehicle = pd.concat([traj.vehicle, vehicle.drop(columns=traj.vehicle.columns.intersection(vehicle.columns))], axis=1)
     return FeatureSet(
         as_of=as_of,
         enterprise=_stringify_evidence(enterprise).copy(),  # copy: one block per dtype, not hundreds
@@ -111,7 +130,9 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         ledger_mismatch=mm,
         manifest_checks=checks,
         stops=traj.stops,
-        vehicle=traj.vehicle,
+        vehicle=vehicle,
+        driving_events=drive,
+        carrier=carrier_totals(vehicle),
     )
 
 

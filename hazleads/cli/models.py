@@ -67,10 +67,10 @@ def train(
 def score(
     data: Path = typer.Option(..., "--data", help="snapshot folder / 快照目录"),
     as_of: str = typer.Option(..., "--as-of", help="YYYY-MM-DD"),
-    out: Path = typer.Option(..., "--out", help="folder for the four lead files / 输出目录"),
+    out: Path = typer.Option(..., "--out", help="folder for the five lead files / 输出目录"),
     cluster: str | None = CLUSTER,
 ) -> None:
-    """用在役模型生成线索清单 / Write the four lead files with the champion models."""
+    """用在役模型生成线索清单 / Write the five lead files with the champion models."""
     from features.snapshot import load_snapshot, snapshot_digest
     from training import registry
     from training.distributed import score_on_cluster
