@@ -242,7 +242,7 @@ def plan_driving(reg: Registry, net: RoadNetwork, period: Period, trips: list[Tr
         if not any(k in b for b in behaviours.values()):
             behaviours[bad[i % len(bad)]].add(k)
     plan.records = {v.idx: bool(rng.random() < 0.75) for v in reg.vehicles}
-    rosters = {v.idx: [f"{reg.firms[v.carrier].eid[-4:]}{v.idx:03d}{k}" for k in "ABC"[:int(rng.integers(1, 4))]] for v in reg.vehicles}
+    rosters = {v.idx: [f"{reg.firms[v.carrier].eid[-4:]}{v.idx:03d}{k}" for k in "ABC"[:int(rng.integers(2, 4))]] for v in reg.vehicles}
     tired: dict[int, str] = {}
     for c in sorted(behaviours):
         fleet = [v.idx for v in reg.fleet(c) if v.idx in by_vehicle]

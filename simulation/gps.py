@@ -89,6 +89,9 @@ def _drive(net: RoadNetwork, a: int, b: int, t0: int, t1: int, ts: np.ndarray, d
     return x, y, speed, ts
 
 
+MAX_OVERRUN_S = 9 * 60  # a drive kept to the speed limits may arrive this much later than planned
+
+
 class GpsWriter:
     """Generates each month's fixes for all vehicles and hands them out in blocks."""
 
@@ -184,7 +187,9 @@ class GpsWriter:
                 t[0] = t0
                 day = (t0 - self.period.t0) // DAY_S
                 nxt = moves[i + 1] if i + 1 < len(moves) else None
-                room = (nxt[1] - nxt[0] - 60 if nxt[2] == DWELL else 0) if nxt is not None else min(free - t1 - 60, 2 * HOUR_S)
+                # at most MAX_OVERRUN_S late: a receipt is confirmed 10 minutes or more after the planned arrival
+                room = min(nxt[1] - nxt[0] - 60 if nxt[2] == DWELL else 0, MAX_OVERRUN_S) if nxt is not None \
+                    else min(free - t1 - 60, 2 * HOUR_S)
                 x, y, s, t = _drive(net, a, b, t0, t1, t, day, rng, shape, max(0, room), fix_s)
                 drives.append((t0, int(t[-1]) + 1))
                 late = int(t[-1]) + 1
