@@ -67,7 +67,8 @@ class DrivingParams:
     # least drive_min_step_m (GPS error of 5-15 m makes a parked vehicle "move" a few km/h at 30 s).
     drive_min_kmh: float = 5.0
     drive_min_step_m: float = 30.0
-    gap_drive_kmh: float = 30.0  # over a longer silence: only this fast on average counts as driving throughout
+    gap_drive_kmh: float = 30.0  # over a longer silence: only this fast on average counts as driving throughout,
+    gap_drive_max_h: float = 12.0  # and only if it is this short (a 60-hour silence over 2,000 km was no one drive)
     restricted_min_fixes: int = 2  # moving fixes inside an active zone needed for an event (one may be GPS error)
     restricted_max_interval_s: float = 600.0
     # Terminals report every 30 s while the engine runs (JT/T 808 practice, the contract's §1); a

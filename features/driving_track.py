@@ -273,7 +273,8 @@ def _spells(t: Track, p: DrivingParams, step: np.ndarray, step_kmh: np.ndarray, 
     a = t.fixes
     long_gap = dt > p.silent_gap_s * NS
     moved = np.where(np.isfinite(t.speed), t.speed >= p.drive_min_kmh, (step_kmh >= p.drive_min_kmh) & (step >= p.drive_min_step_m))
-    driving = np.where(long_gap, step_kmh >= p.gap_drive_kmh, moved) & (dt > 0)
+    gap_driving = (step_kmh >= p.gap_drive_kmh) & (dt <= p.gap_drive_max_h * 3600 * NS)
+    driving = np.where(long_gap, gap_driving, moved) & (dt > 0)
     entity = np.where(t.driver >= 0, t.driver, t.drivers.size + a.vehicle).astype(np.int64)
     first, last, start, end, drive, _dist = drive_spells(a.vehicle, entity, a.ts, np.nan_to_num(step), driving,
                                                          int(p.rest_min_min * 60 * NS))
