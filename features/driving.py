@@ -147,7 +147,20 @@ def driving_events(snapshot, as_of, index=None, places=None, params: DrivingPara
     ev = ev[(ev["start"] >= wstart) & (ev["start"] < c)].copy()
     ev["event_id"] = _event_ids(ev)
     ev = ev.sort_values(["vehicle_id", "start", "category", "kind", "event_id"], kind="stable", ignore_index=True)
-    return DrivingEvents(day, ev.reindex(columns=EVENT_COLUMNS), wstart)
+    return DrivingEvents(day, _typed(ev.reindex(columns=EVENT_COLUMNS)), wstart)
+
+
+def _typed(ev: pd.DataFrame) -> pd.DataFrame:
+    """One dtype per column whatever the parts held (text, float, timestamps; ``limit`` holds km/h,
+    hours or the zone's hours text, so it stays object)."""
+    for c in ("event_id", "category", "kind", "vehicle_id", "driver_id", "place", "unit", "manifest_id"):
+        ev[c] = ev[c].astype("str").where(ev[c].notna())
+    for c in ("lat", "lon", "value", "n_fixes", "distance_km"):
+        ev[c] = ev[c].astype("float64")
+    for c in ("start", "end", "first_fix", "last_fix"):
+        ev[c] = ev[c].astype("datetime64[ns]")
+    ev["limit"] = ev["limit"].astype(object)
+    return ev
 
 
 def loaded_trips(snapshot, as_of, since: pd.Timestamp) -> pd.DataFrame:

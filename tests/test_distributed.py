@@ -23,7 +23,7 @@ from tests.minimal_snapshot import write_minimal
 
 pytestmark = pytest.mark.slow
 
-FRAMES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle")
+FRAMES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle", "driving_events", "carrier")
 
 
 def assert_same_features(a, b) -> None:
@@ -40,9 +40,14 @@ def test_cluster_load_keeps_the_fixes_on_the_workers_with_the_same_report(small_
     assert (rc.fixes_read, rc.duplicates_dropped) == (rm.fixes_read, rm.duplicates_dropped)
     assert rc.out_of_order <= rm.out_of_order  # only within a vehicle here; the memory loader also counts across
     got = cluster.trajectories.collect()
+    cols = ["vehicle_id", "ts", "lat", "lon", "speed_kmh", "driver_id"]  # the optional columns are kept too
     want = memory.trajectories.assign(vehicle_id=memory.trajectories["vehicle_id"].astype("str"))
-    want = want.sort_values(["vehicle_id", "ts"], ignore_index=True)[["vehicle_id", "ts", "lat", "lon"]]
-    pd.testing.assert_frame_equal(got.assign(vehicle_id=got["vehicle_id"].astype("str")), want)
+    want = want.sort_values(["vehicle_id", "ts"], ignore_index=True)[cols]
+    got = got.assign(vehicle_id=got["vehicle_id"].astype("str"))[cols]
+    assert want["driver_id"].notna().any()
+    for frame in (got, want):
+        frame["driver_id"] = frame["driver_id"].astype(object).where(frame["driver_id"].notna(), None)
+    pd.testing.assert_frame_equal(got, want)
 
 
 def test_dask_build_gives_the_pandas_tables(small_features):  # noqa: F811
