@@ -175,3 +175,59 @@ def manifest_gaps(ts, lat, lon, starts, ends, code, t0, t1, received, rlat, rlon
                     break
                 prev_t, prev_i = cur_t, cur_i
     return m_idx, g0, g1, f0, f1
+
+
+@njit(cache=True)
+def _cell(x, y, size):
+    return (np.int64(np.floor(x / size)) << 32) + np.int64(np.floor(y / size)) + (1 << 31)
+
+
+@njit(cache=True)
+def segment_cells(x0, y0, x1, y1, reach, size):
+    """Grid cells (keys) within ``reach`` of each segment's bounding box, and the segment of each
+    entry: the cells a point must fall in to be within ``reach`` of the segment."""
+    n = x0.size
+    total = 0
+    for k in range(n):
+        nx = int(np.floor((max(x0[k], x1[k]) + reach) / size)) - int(np.floor((min(x0[k], x1[k]) - reach) / size)) + 1
+        ny = int(np.floor((max(y0[k], y1[k]) + reach) / size)) - int(np.floor((min(y0[k], y1[k]) - reach) / size)) + 1
+        total += nx * ny
+    keys = np.empty(total, dtype=np.int64)
+    seg = np.empty(total, dtype=np.int64)
+    j = 0
+    for k in range(n):
+        ax = int(np.floor((min(x0[k], x1[k]) - reach) / size))
+        bx = int(np.floor((max(x0[k], x1[k]) + reach) / size))
+        ay = int(np.floor((min(y0[k], y1[k]) - reach) / size))
+        by = int(np.floor((max(y0[k], y1[k]) + reach) / size))
+        for cx in range(ax, bx + 1):
+            for cy in range(ay, by + 1):
+                keys[j] = (np.int64(cx) << 32) + np.int64(cy) + (1 << 31)
+                seg[j] = k
+                j += 1
+    return keys, seg
+
+
+@njit(cache=True)
+def nearest_segment(px, py, keys, starts, seg, x0, y0, x1, y1, reach, size):
+    """For each point, the segment nearest to it within ``reach`` (-1 if none) and the distance:
+    ``keys`` sorted distinct cells, ``starts`` their first entry in ``seg`` (CSR, one past the end last)."""
+    n = px.size
+    best = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    for i in range(n):
+        key = _cell(px[i], py[i], size)
+        c = np.searchsorted(keys, key)
+        if c >= keys.size or keys[c] != key:
+            continue
+        for e in range(starts[c], starts[c + 1]):
+            k = seg[e]
+            dx, dy = x1[k] - x0[k], y1[k] - y0[k]
+            len2 = dx * dx + dy * dy
+            t = 0.0 if len2 == 0.0 else min(1.0, max(0.0, ((px[i] - x0[k]) * dx + (py[i] - y0[k]) * dy) / len2))
+            ex, ey = x0[k] + t * dx - px[i], y0[k] + t * dy - py[i]
+            d = np.sqrt(ex * ex + ey * ey)
+            if d <= reach and (d < dist[i] or (d == dist[i] and k < best[i])):
+                dist[i] = d
+                best[i] = k
+    return best, dist

@@ -296,7 +296,9 @@ def _place_zones(plan: DrivingPlan, reg: Registry, net: RoadNetwork, by_vehicle:
                  rng: np.random.Generator) -> None:
     """A zone off the road network beside each shortcut-taker's most driven route."""
     takers = sorted({v for (v, _t0), s in plan.styles.items() if s.shortcut})
-    roads = shapely.MultiLineString([e.xy for e in net.edges])
+    # clear of every road, access road and registered point (sites, depots, restaurants): honest trips never enter
+    roads = shapely.union_all([shapely.MultiLineString([e.xy for e in net.edges] + [net._access_road(p)[0] for p in range(len(net.pts))]),
+                               shapely.MultiPoint(net.pts)])
     towns = [n for n in net.nodes if n.kind in ("town", "seat", "urban") and n.county]
     rivers = [name for name, _ in net.geo.rivers]
     for v in takers:
