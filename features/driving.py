@@ -76,6 +76,7 @@ class DrivingParams:
     silent_gap_s: float = 600.0
     silent_min_distance_m: float = 1000.0
     silent_min_kmh: float = 10.0
+    spike_return_m: float = 300.0  # a far fix whose neighbours agree this closely is a GPS error, not a drive
     # Under a manifest a silence counts when the vehicle moved over it (or from the producer / to the
     # receiver) at least manifest_min_move_m, or when it lasted manifest_parked_s even if it did not:
     # a meal with the engine off is not an event, a loaded truck dark for hours is.

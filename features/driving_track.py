@@ -153,7 +153,7 @@ def vehicle_events(t: Track, places: DrivingPlaces, params: DrivingParams, trips
         step_kmh = np.where(dt > 0, step / (dt / NS) * 3.6, np.nan)
     parts = [_speeding(t, places, p, step_kmh, dt), _restricted(t, places, p, step, step_kmh)]
     silent = _silent_moving(t, p, step, step_kmh, dt)
-    gaps = _manifest_silences(t, p, trips, c)
+    gaps = _one_per_silence(_manifest_silences(t, p, trips, c))
     parts += [_without_covered(silent, gaps), gaps]
     events = pd.concat([e for e in parts if len(e)], ignore_index=True) if any(len(e) for e in parts) else _empty_events()
     return events, _spells(t, p, step, step_kmh, dt)
@@ -209,8 +209,19 @@ def _restricted(t: Track, places: DrivingPlaces, p: DrivingParams, step: np.ndar
 
 
 def _silent_moving(t: Track, p: DrivingParams, step: np.ndarray, step_kmh: np.ndarray, dt: np.ndarray) -> pd.DataFrame:
+    """Silences over which the vehicle clearly moved, except to or from a spike: one fix far from
+    both its neighbours while they lie within ``spike_return_m`` of each other (a GPS error between
+    heartbeats of a parked truck; faster ones are dropped as jumps by the cleaning already)."""
     a = t.fixes
+    n = len(a)
+    spike = np.zeros(n, dtype=bool)
+    if n > 2:
+        j = np.arange(1, n - 1)
+        around = haversine_m(a.lat[j - 1], a.lon[j - 1], a.lat[j + 1], a.lon[j + 1])
+        spike[j] = ((a.vehicle[j - 1] == a.vehicle[j + 1]) & (step[j] >= p.silent_min_distance_m)
+                    & (step[j + 1] >= p.silent_min_distance_m) & (around <= p.spike_return_m))
     i = np.flatnonzero((dt > p.silent_gap_s * NS) & (step >= p.silent_min_distance_m) & (step_kmh >= p.silent_min_kmh))
+    i = i[~spike[i] & ~spike[i - 1]]
     return _events("moving", "silent", t, a.vehicle[i], a.ts[i - 1], a.ts[i], i - 1,
                    value=np.round(dt[i] / NS / 60.0, 1), unit="min", n_fixes=2,
                    first_fix=a.ts[i - 1].astype("datetime64[ns]"), last_fix=a.ts[i].astype("datetime64[ns]"),
@@ -258,6 +269,26 @@ def _pick(values: np.ndarray, idx: np.ndarray, fill=np.nan) -> np.ndarray:
     if values.size == 0:
         return np.full(idx.size, fill)
     return np.where(idx >= 0, values[np.maximum(idx, 0)], fill)
+
+
+def _one_per_silence(gaps: pd.DataFrame) -> pd.DataFrame:
+    """One event per silence of a vehicle: the silences of several manifests carried together (a
+    milk run) that overlap are joined, with the manifests' ids ``;``-separated."""
+    if len(gaps) < 2:
+        return gaps
+    g = gaps.sort_values(["vehicle_id", "start", "end"], ignore_index=True)
+    end_ns = g["end"].astype("datetime64[ns]").to_numpy().view("int64")
+    prev_end = pd.Series(end_ns).groupby(g["vehicle_id"].to_numpy()).cummax().shift(1).to_numpy()
+    new = (g["vehicle_id"] != g["vehicle_id"].shift()).to_numpy() | ~(g["start"].astype("datetime64[ns]").to_numpy().view("int64") < prev_end)
+    key = np.cumsum(new)
+    grp = g.groupby(key, sort=False)
+    out = grp.first()
+    out["end"] = grp["end"].max()
+    out["first_fix"], out["last_fix"] = grp["first_fix"].min(), grp["last_fix"].max()
+    out["manifest_id"] = grp["manifest_id"].agg(lambda m: ";".join(sorted(set(m.dropna().astype(str)))))
+    out["distance_km"], out["n_fixes"] = grp["distance_km"].max(), grp["n_fixes"].max()
+    out["value"] = np.round((out["end"] - out["start"]).dt.total_seconds() / 60.0, 1)
+    return out.reset_index(drop=True)
 
 
 def _without_covered(moving: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:

@@ -28,8 +28,8 @@ LABEL_EN = {"speeding": "speeding", "fatigue": "fatigue", "restricted": "restric
 
 
 def severity(ev: pd.DataFrame) -> np.ndarray:
-    """How serious each event is, in (0, 1]: speeding by the share over the limit (30% over is 1) and
-    its length; fatigue by the hours past the limit (2 h past 4 at a stretch, or 4 h past 8 in a day,
+    """How serious each event is, in [0, 1]: speeding by the square of the share over the limit (30%
+    over is 1, 10% over 0.11, 3% over 0.01: the honest near miss counts little) and its length; fatigue by the hours past the limit (2 h past 4 at a stretch, or 4 h past 8 in a day,
     is 1), halved when no driver is recorded (two drivers taking turns cannot be told from one tired
     one by the vehicle alone); a restricted zone by minutes inside; a silence
     by the distance moved, or, under a manifest, by its length; carrying without a permit: 1."""
@@ -41,7 +41,7 @@ def severity(ev: pd.DataFrame) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.select(
             [cat == "speeding", cat == "fatigue", cat == "restricted", (cat == "silent") & (kind == "manifest"), cat == "silent"],
-            [np.clip((v / lim - 1.0) / 0.3, 0.05, 1.0) * (0.5 + 0.5 * np.clip(minutes / 5.0, 0.0, 1.0)),
+            [np.clip((v / lim - 1.0) / 0.3, 0.0, 1.0) ** 2 * (0.5 + 0.5 * np.clip(minutes / 5.0, 0.0, 1.0)),
              np.clip(np.where(kind == "continuous", (v - lim) / 2.0, (v - lim) / 4.0), 0.1, 1.0)
              * np.where(pd.notna(ev["driver_id"]).to_numpy(), 1.0, 0.5),
              0.5 + 0.5 * np.clip(minutes / 10.0, 0.0, 1.0),

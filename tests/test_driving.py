@@ -308,6 +308,23 @@ def test_silence_under_a_manifest_is_one_event_and_an_engine_off_meal_is_not():
         assert len(ev) == expected
 
 
+def test_one_far_fix_between_heartbeats_is_a_gps_error_not_a_silent_drive():
+    """A parked truck's heartbeats every 20 minutes with one fix 22 km away in between: a GPS error
+    (too slow to be dropped as a jump), not two silent drives; a truck that stays 22 km away moved."""
+    parked = Track("V1", DAY + pd.Timedelta(hours=9)).park(1).silence(20).silence(20, 22_000).silence(20, -22_000).silence(20)
+    assert of(events(snapshot(fixes(parked))), "silent").empty
+    moved = Track("V1", DAY + pd.Timedelta(hours=9)).park(1).silence(20).silence(20, 22_000).silence(20).silence(20)
+    assert list(of(events(snapshot(fixes(moved))), "silent")["kind"]) == ["moving"]
+
+
+def test_manifests_carried_together_make_one_silence():
+    """A milk run: two manifests leave together; one silence of 30 min over 15 km is one event, of both."""
+    t = Track("V1", DAY + pd.Timedelta(hours=10)).drive(20, 45).silence(30, 15_000).drive(20, 45)
+    m = [("M1", "V1", "2021-03-01 10:00", None), ("M2", "V1", "2021-03-01 10:00", "2021-03-01 12:00")]
+    ev = of(events(snapshot(fixes(t), manifests=m)), "silent")
+    assert list(ev["manifest_id"]) == ["M1;M2"] and ev["value"].iloc[0] == 30.0
+
+
 def test_a_vehicle_without_a_hazmat_permit_carrying_waste():
     t = Track("V2", DAY + pd.Timedelta(hours=10)).drive(30)
     snap = snapshot(fixes(t), manifests=[("M9", "V2", "2021-03-01 10:00", "2021-03-01 11:00")], unpermitted=("V2",))
