@@ -114,4 +114,25 @@ def test_hazleads_score_writes_vehicle_leads_per_the_contract(trained_home, smal
         want = ev[ev["category"] == cat].groupby("vehicle_id").size()
         assert (f.set_index("vehicle_id")[col] == want.reindex(f["vehicle_id"]).fillna(0).to_numpy()).all(), col
     assert ev["start"].min() >= pd.Timestamp(day) + pd.Timedelta(days=1) - pd.Timedelta(days=90)
+    assert f["speeding_events"].sum() > 0
+    # the limits are configuration: HAZLEADS_DRIVING reaches the scorer
+    monkeypatch.setenv("HAZLEADS_DRIVING", '{"speed_min_fixes": 100000}')
+    res = CliRunner().invoke(app, ["score", "--data", str(small_snapshot), "--as-of", day, "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    g = pd.read_csv(tmp_path / "p" / "vehicle_leads.csv")
+    assert g["speeding_events"].sum() == 0 and g["silent_events"].sum() == f["silent_events"].sum()
     shutil.rmtree(tmp_path / "o")
+
+
+def test_driving_limits_from_the_settings(monkeypatch):
+    from pydantic import ValidationError
+
+    from hazleads.settings import Settings
+
+    monkeypatch.setenv("HAZLEADS_DRIVING", '{"default_limit_kmh": 50, "night_factor": 1.0}')
+    p = Settings().driving_params
+    assert (p.default_limit_kmh, p.night_factor, p.continuous_limit_h) == (50.0, 1.0, 4.0)
+    for bad in ('{"speed_limit": 50}', '{"night_factor": 1.5}'):
+        monkeypatch.setenv("HAZLEADS_DRIVING", bad)
+        with pytest.raises(ValidationError):
+            Settings()

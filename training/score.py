@@ -122,9 +122,10 @@ def site_reasons(site: pd.DataFrame, lang: str) -> list[list[str]]:
 
 def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versions: dict[str, str], digest: str,
                    k: int = 20, share: float = 0.10, features: FeatureSet | None = None,
-                   progress: Progress | None = None) -> LeadSet:
-    """Score every enterprise, open tip and candidate site at ``as_of`` with the given (champion) models."""
-    fs = features or build(snapshot, as_of, progress=progress)
+                   progress: Progress | None = None, driving=None) -> LeadSet:
+    """Score every enterprise, open tip and candidate site at ``as_of`` with the given (champion) models,
+    and rank the vehicles by their driving (``driving``: ``features.driving.DrivingParams``, default limits)."""
+    fs = features or build(snapshot, as_of, progress=progress, **({"driving": driving} if driving is not None else {}))
     day = fs.as_of
     as_of_s = day.strftime("%Y-%m-%d")
     ent = fs.enterprise

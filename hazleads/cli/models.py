@@ -95,7 +95,8 @@ def score(
             scorer = score_snapshot if client is None else functools.partial(score_on_cluster, client=client)
             leads = scorer(snap, as_of, ent.model, tip.model if tip else None,
                            {"enterprise": ent.version, "tip": tip.version if tip else ""},
-                           snapshot_digest(data), k=settings.gate_k, share=settings.exploration_share, progress=say)
+                           snapshot_digest(data), k=settings.gate_k, share=settings.exploration_share, progress=say,
+                           driving=settings.driving_params)
     except SnapshotError as exc:
         for p in exc.errors[:50]:
             console.print(str(p), markup=False)
