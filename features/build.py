@@ -3,15 +3,16 @@
 Returns a ``FeatureSet``: the enterprise, tip and site tables (catalogue features plus evidence
 pointers ``<feature>@<field>`` and a few context columns), the ledger-mismatch table exactly as
 the contract's ``ledger_mismatch.csv``, the evidence tables an investigator opens (manifest
-checks, classified stops), and the driving violations of every vehicle (events, the vehicle
-table's ``*_events`` counts, score and reasons, totals per carrier). Only rows dated on or before
-``as_of`` are used anywhere.
+checks, classified stops), and the driving violations of every vehicle (``FeatureSet.driving``:
+events, the vehicle table with counts, score and reasons, totals per carrier; computed when first
+read). Only rows dated on or before ``as_of`` are used anywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -45,9 +46,39 @@ class FeatureSet:
     ledger_mismatch: pd.DataFrame  # contract §4 columns
     manifest_checks: pd.DataFrame  # one row per manifest known at as_of
     stops: pd.DataFrame  # classified stops known at as_of
-    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)  # by vehicle_id: trajectory features, driving counts and score
-    driving_events: pd.DataFrame = field(default_factory=pd.DataFrame)  # features.driving EVENT_COLUMNS, last 90 days
-    carrier: pd.DataFrame = field(default_factory=pd.DataFrame)  # by transporter_id: driving totals (carrier_totals)
+    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)  # by vehicle_id: trajectory features
+    driving: DrivingPart | None = field(default=None, repr=False)  # the driving rules, computed when first read
+
+
+@dataclass
+class DrivingPart:
+    """The driving rules at a feature set's date (``features.driving``), computed on first use:
+    training builds features at dozens of dates and never reads them; ``hazleads score`` does.
+
+    ``events``: the events of the 90 days up to as_of (``EVENT_COLUMNS``); ``vehicle``: the feature
+    set's vehicle table with each vehicle's counts, score and reasons (``vehicle_leads.vehicle_table``);
+    ``carrier``: totals by transporter_id (``vehicle_leads.carrier_totals``)."""
+
+    snapshot: Snapshot = field(repr=False)
+    as_of: pd.Timestamp
+    index: object = field(repr=False)  # the stop index (a StopIndex, or a ClusterStopIndex)
+    places: PlaceIndex = field(repr=False)
+    params: DrivingParams = DRIVING
+    trajectory_vehicle: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return driving_events(self.snapshot, self.as_of, self.index, self.places, self.params).events
+
+    @cached_property
+    def vehicle(self) -> pd.DataFrame:
+        v = vehicle_table(self.events, self.snapshot.vehicles, self.snapshot.enterprises)
+        t = self.trajectory_vehicle
+        return pd.concat([t, v.drop(columns=t.columns.intersection(v.columns))], axis=1)
+
+    @cached_property
+    def carrier(self) -> pd.DataFrame:
+        return carrier_totals(self.vehicle)
 
 
 def place_index(snapshot: Snapshot) -> PlaceIndex:
@@ -118,10 +149,6 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     t = known(s.tips, "received_at", as_of).set_index("tip_id")
     for c in TIP_CONTEXT:
         tip[c] = t[c].reindex(tip.index) if c in t else np.nan
-    say("驾驶行为 driving")
-    drive = driving_events(s, as_of, trajectory_index, places, driving).events
-    vehicle = vehicle_table(drive, s.vehicles, s.enterprises)
-    vehicle = pd.concat([traj.vehicle, vehicle.drop(columns=traj.vehicle.columns.intersection(vehicle.columns))], axis=1)
     return FeatureSet(
         as_of=as_of,
         enterprise=_stringify_evidence(enterprise).copy(),  # copy: one block per dtype, not hundreds
@@ -130,9 +157,8 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         ledger_mismatch=mm,
         manifest_checks=checks,
         stops=traj.stops,
-        vehicle=vehicle,
-        driving_events=drive,
-        carrier=carrier_totals(vehicle),
+        vehicle=traj.vehicle,
+        driving=DrivingPart(s, as_of, trajectory_index, places, driving, traj.vehicle),
     )
 
 

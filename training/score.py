@@ -158,7 +158,7 @@ def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versi
     else:
         site = pd.DataFrame(columns=[*CONTRACT_COLUMNS["site"], "enterprise_ids", "exploration", "inclusion_prob", "reasons_en"])
     return LeadSet(day, enterprise, tip, site, fs.ledger_mismatch, dict(versions), digest, "rules", fs,
-                   vehicle=ranked_vehicles(fs.vehicle, day), carrier=fs.carrier)
+                   vehicle=ranked_vehicles(fs.driving.vehicle, day), carrier=fs.driving.carrier)
 
 
 def _open_tips(fs: FeatureSet, snapshot: Snapshot, day: pd.Timestamp) -> pd.DataFrame:
