@@ -231,3 +231,17 @@ def nearest_segment(px, py, keys, starts, seg, x0, y0, x1, y1, reach, size):
                 dist[i] = d
                 best[i] = k
     return best, dist
+
+
+@njit(cache=True)
+def steps(vehicle, ts, lat, lon):
+    """Distance (m, great circle) and time (ns) from each fix's previous fix of the same vehicle;
+    NaN and 0 at a vehicle's first fix."""
+    n = ts.size
+    step = np.full(n, np.nan)
+    dt = np.zeros(n, dtype=np.int64)
+    for i in range(1, n):
+        if vehicle[i] == vehicle[i - 1]:
+            step[i] = haversine_scalar(lat[i - 1], lon[i - 1], lat[i], lon[i])
+            dt[i] = ts[i] - ts[i - 1]
+    return step, dt

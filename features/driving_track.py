@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from features.driving_kernel import DAY_NS, drive_spells, flag_runs, manifest_gaps, run_argmax
+from features.driving_kernel import DAY_NS, drive_spells, flag_runs, manifest_gaps, run_argmax, steps
 from features.driving_places import DrivingPlaces
 from features.geo import haversine_m
 from features.trajectories import NS, FixArrays, StopIndex, _count_before, _ranges, restored_fixes
@@ -141,14 +141,7 @@ def vehicle_events(t: Track, places: DrivingPlaces, params: DrivingParams, trips
     (for fatigue, which joins spells across vehicles). ``trips``: known manifests of these vehicles
     with ``departed_at``, ``trip_end``, ``received_known``, ``manifest_id`` and receiver ``rlat``/``rlon``."""
     a, p = t.fixes, params
-    n = len(a)
-    same = np.zeros(n, dtype=bool)
-    same[1:] = a.vehicle[1:] == a.vehicle[:-1]
-    dt = np.zeros(n, dtype=np.int64)
-    dt[1:] = np.where(same[1:], a.ts[1:] - a.ts[:-1], 0)
-    step = np.full(n, np.nan)
-    if n > 1:
-        step[1:] = np.where(same[1:], haversine_m(a.lat[:-1], a.lon[:-1], a.lat[1:], a.lon[1:]), np.nan)
+    step, dt = steps(a.vehicle, a.ts, a.lat, a.lon)
     with np.errstate(divide="ignore", invalid="ignore"):
         step_kmh = np.where(dt > 0, step / (dt / NS) * 3.6, np.nan)
     parts = [_speeding(t, places, p, step_kmh, dt), _restricted(t, places, p, step, step_kmh)]
@@ -215,11 +208,10 @@ def _silent_moving(t: Track, p: DrivingParams, step: np.ndarray, step_kmh: np.nd
     a = t.fixes
     n = len(a)
     spike = np.zeros(n, dtype=bool)
-    if n > 2:
-        j = np.arange(1, n - 1)
-        around = haversine_m(a.lat[j - 1], a.lon[j - 1], a.lat[j + 1], a.lon[j + 1])
-        spike[j] = ((a.vehicle[j - 1] == a.vehicle[j + 1]) & (step[j] >= p.silent_min_distance_m)
-                    & (step[j + 1] >= p.silent_min_distance_m) & (around <= p.spike_return_m))
+    far = step >= p.silent_min_distance_m  # NaN: False
+    j = np.flatnonzero(far[1:-1] & far[2:]) + 1 if n > 2 else np.empty(0, dtype=np.int64)
+    around = haversine_m(a.lat[j - 1], a.lon[j - 1], a.lat[j + 1], a.lon[j + 1])
+    spike[j] = (a.vehicle[j - 1] == a.vehicle[j + 1]) & (around <= p.spike_return_m)
     i = np.flatnonzero((dt > p.silent_gap_s * NS) & (step >= p.silent_min_distance_m) & (step_kmh >= p.silent_min_kmh))
     i = i[~spike[i] & ~spike[i - 1]]
     return _events("moving", "silent", t, a.vehicle[i], a.ts[i - 1], a.ts[i], i - 1,
