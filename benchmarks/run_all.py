@@ -18,6 +18,7 @@ PY = sys.executable
 FULL = {
     "validate": [PY, "-m", "benchmarks.bench_validate"],
     "stops": [PY, "benchmarks/bench_stops.py"],
+    "driving": [PY, "benchmarks/bench_driving.py", "--run", "city:12"],
     "simulate": [PY, "benchmarks/bench_simulate.py", "--runs", "small", "city", "province:1"],
     "build": [PY, "benchmarks/bench_build.py", "--runs", "small", "city", "province:1", "province:3"],
     "train": [PY, "benchmarks/bench_train.py", "--runs", "small", "city"],
@@ -27,6 +28,7 @@ FULL = {
 QUICK = {
     "validate": [PY, "-m", "benchmarks.bench_validate", "--fixes", "200000", "--out", "/tmp/hazleads-validate.md"],
     "stops": [PY, "benchmarks/bench_stops.py", "--sizes", "200000", "--mpd-sample", "5000", "--out", "/tmp/hazleads-stops.md"],
+    "driving": [PY, "benchmarks/bench_driving.py", "--run", "small", "--repeats", "1", "--out", "/tmp/hazleads-driving.md"],
     "simulate": [PY, "benchmarks/bench_simulate.py", "--runs", "small", "--out", "/tmp/hazleads-simulate.md"],
     "build": [PY, "benchmarks/bench_build.py", "--runs", "small", "--out", "/tmp/hazleads-build.md"],
     "train": [PY, "benchmarks/bench_train.py", "--runs", "small", "--out", "/tmp/hazleads-train.md"],

@@ -2,19 +2,23 @@
 
 Returns a ``FeatureSet``: the enterprise, tip and site tables (catalogue features plus evidence
 pointers ``<feature>@<field>`` and a few context columns), the ledger-mismatch table exactly as
-the contract's ``ledger_mismatch.csv``, and the evidence tables an investigator opens (manifest
-checks, classified stops). Only rows dated on or before ``as_of`` are used anywhere.
+the contract's ``ledger_mismatch.csv``, the evidence tables an investigator opens (manifest
+checks, classified stops), and the driving violations of every vehicle (``FeatureSet.driving``:
+events, the vehicle table with counts, score and reasons, totals per carrier; computed when first
+read). Only rows dated on or before ``as_of`` are used anywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from features.catalogue import CATALOGUE, EVIDENCE_SEP, feature
+from features.driving import DRIVING, DrivingParams, driving_events
 from features.gazetteer import Gazetteer
 from features.geo import LocalProjection, PlaceIndex
 from features.ledgers import ledger_features, ledger_mismatch
@@ -25,7 +29,8 @@ from features.profile import industry_group, profile_features
 from features.snapshot import Snapshot
 from features.timeutil import as_of_day, known
 from features.tips import tip_features
-from features.trajectory_features import trajectory_part
+from features.trajectory_features import build_stop_index, trajectory_part
+from features.vehicle_leads import carrier_totals, vehicle_table
 
 Progress = Callable[[str], None]
 
@@ -42,7 +47,39 @@ class FeatureSet:
     ledger_mismatch: pd.DataFrame  # contract §4 columns
     manifest_checks: pd.DataFrame  # one row per manifest known at as_of
     stops: pd.DataFrame  # classified stops known at as_of
-    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)
+    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)  # by vehicle_id: trajectory features
+    driving: DrivingPart | None = field(default=None, repr=False)  # the driving rules, computed when first read
+
+
+@dataclass
+class DrivingPart:
+    """The driving rules at a feature set's date (``features.driving``), computed on first use:
+    training builds features at dozens of dates and never reads them; ``hazleads score`` does.
+
+    ``events``: the events of the 90 days up to as_of (``EVENT_COLUMNS``); ``vehicle``: the feature
+    set's vehicle table with each vehicle's counts, score and reasons (``vehicle_leads.vehicle_table``);
+    ``carrier``: totals by transporter_id (``vehicle_leads.carrier_totals``)."""
+
+    snapshot: Snapshot = field(repr=False)
+    as_of: pd.Timestamp
+    index: object = field(repr=False)  # the stop index (a StopIndex, or a ClusterStopIndex)
+    places: PlaceIndex = field(repr=False)
+    params: DrivingParams = DRIVING
+    trajectory_vehicle: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return driving_events(self.snapshot, self.as_of, self.index, self.places, self.params).events
+
+    @cached_property
+    def vehicle(self) -> pd.DataFrame:
+        v = vehicle_table(self.events, self.snapshot.vehicles, self.snapshot.enterprises)
+        t = self.trajectory_vehicle
+        return pd.concat([t, v.drop(columns=t.columns.intersection(v.columns))], axis=1)
+
+    @cached_property
+    def carrier(self) -> pd.DataFrame:
+        return carrier_totals(self.vehicle)
 
 
 def place_index(snapshot: Snapshot) -> PlaceIndex:
@@ -68,12 +105,13 @@ def gazetteer_of(snapshot: Snapshot) -> Gazetteer:
 
 def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIndex | None = None,
           progress: Progress | None = None, engine: str = "pandas", dask_client=None,
-          gazetteer: Gazetteer | None = None) -> FeatureSet:
+          gazetteer: Gazetteer | None = None, driving: DrivingParams = DRIVING) -> FeatureSet:
     """All feature tables at ``as_of`` (default: the snapshot's last day).
 
     ``trajectory_index`` is a precomputed stop index (from ``features.trajectory_features``), so that
     building at many as-of dates detects stops once. ``engine="dask"`` computes the trajectory part
-    on a Dask cluster (``dask_client``), partitioned by vehicle; the result is the same.
+    on a Dask cluster (``dask_client``), partitioned by vehicle; the result is the same. ``driving``
+    holds the limits of the driving rules (``features.driving.DrivingParams``).
     """
     say = progress or (lambda _m: None)
     as_of = as_of_day(as_of if as_of is not None else snapshot.last_day)
@@ -92,6 +130,13 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     parts.append(case_features(s.cases, s.enterprises, as_of))
     parts.append(tip_count_features(s.tips, s.enterprises, as_of))
     say("轨迹 trajectories")
+    if trajectory_index is None:  # built once here: the stops and the driving rules read the same index
+        if engine == "dask":
+            from features.distributed import cluster_stop_index
+
+            trajectory_index = cluster_stop_index(s, dask_client)
+        else:
+            trajectory_index = build_stop_index(s)
     traj = trajectory_part(s, as_of, trajectory_index, places, checks, engine=engine, dask_client=dask_client)
     parts.append(traj.enterprise)
     enterprise = pd.concat(parts, axis=1)
@@ -120,6 +165,7 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         manifest_checks=checks,
         stops=traj.stops,
         vehicle=traj.vehicle,
+        driving=DrivingPart(s, as_of, trajectory_index, places, driving, traj.vehicle),
     )
 
 

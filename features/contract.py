@@ -28,7 +28,7 @@ VIOLATIONS = (
     "supplying_unlicensed",
     "other",
 )
-PLACE_KINDS = ("river", "reservoir", "karst", "protected", "landfill")
+PLACE_KINDS = ("river", "reservoir", "karst", "protected", "landfill", "restricted", "road")
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "是", "t", "y"})
 FALSE_WORDS = frozenset({"false", "0", "no", "否", "f", "n"})
@@ -180,6 +180,7 @@ TABLES: dict[str, Table] = {
                 Column("lat", "float", True, **LAT),
                 Column("lon", "float", True, **LON),
                 Column("speed_kmh", "float", min=0.0),
+                Column("driver_id", "str", meaning="the driver on duty, where the terminal records it"),
             ),
             meaning="one GPS fix of a vehicle",
             time_column="ts",

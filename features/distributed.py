@@ -43,7 +43,10 @@ def vehicle_groups(ids, k: int) -> list[np.ndarray]:
 
 
 def _build_part(fixes: pd.DataFrame, params: StopParams) -> StopIndex:
+    from features.driving_track import attach_fix_attributes
+
     index = StopIndex.build(fixes, params)
+    attach_fix_attributes(index, fixes)  # reported speed and driver, read by input row before the rows go
     empty = np.empty(0, dtype=np.int64)
     index.fixes.rows = empty  # input row numbers: not needed once cleaned (8 bytes a fix)
     index.jumps.rows = empty
@@ -77,6 +80,13 @@ def _gps_part(index: StopIndex, trips: pd.DataFrame, rlat: np.ndarray, rlon: np.
     trips = trips.copy()
     _gps_evidence(trips, index, rlat, rlon, c, received)
     return trips[GPS_COLUMNS]
+
+
+def _driving_part(index: StopIndex, places, params, trips: pd.DataFrame, c: int, w0: int):
+    from features.driving_track import track, vehicle_events
+
+    attrs = index.__dict__["_driving_attrs"]  # attached by _build_part
+    return vehicle_events(track(index, attrs, c, w0), places, params, trips, c)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,6 +132,19 @@ class ClusterStopIndex:
     def stops(self) -> pd.DataFrame:
         """Every stop of the whole table, as ``StopIndex.stops``."""
         return self._joined(self._each(_all_stops))
+
+    def driving(self, places, params, trips: pd.DataFrame, c: int, w0: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``driving_track.vehicle_events`` on every part (with the manifests of its vehicles): the
+        events and driving spells of all vehicles, joined (fatigue is then found on the client)."""
+        futures = []
+        for k, remote in enumerate(self.parts):
+            mine = trips[trips["vehicle_id"].astype("str").isin(self.vehicles[k])]
+            futures.append(self.client.submit(_driving_part, remote, places, params, mine, c, w0, pure=False))
+        results = self.client.gather(futures)
+        events = [e for e, _ in results if len(e)]
+        spells = [s for _, s in results if len(s)]
+        return (pd.concat(events, ignore_index=True) if events else results[0][0],
+                pd.concat(spells, ignore_index=True) if spells else results[0][1])
 
     def gps_evidence(self, t: pd.DataFrame, rlat: np.ndarray, rlon: np.ndarray, c: int, received: np.ndarray) -> None:
         """``trips._gps_evidence`` with the fixes on the workers: each part gets the trips of its

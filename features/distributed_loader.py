@@ -195,13 +195,27 @@ def validate_unit(unit: Unit, vehicles: pd.DataFrame | None, group_of: dict[str,
     group, code = gcat[codes], vcat[codes]
     pos = (np.int64(unit.file_no) << POSITION_BITS) + unit.first_row + np.arange(len(frame), dtype=np.int64)
     lat, lon = frame["lat"].to_numpy("float64", na_value=np.nan), frame["lon"].to_numpy("float64", na_value=np.nan)
+    optional = _optional_columns(frame)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.unique(group), side="left").tolist() + [len(order)]
     for k, (a, b) in zip(np.unique(group).tolist(), zip(bounds[:-1], bounds[1:], strict=True), strict=True):
         if k < 0:
             continue
         idx = order[a:b]
-        out.pieces[k] = {"vehicle": code[idx], "ts": ts[idx], "lat": lat[idx], "lon": lon[idx], "pos": pos[idx]}
+        out.pieces[k] = {"vehicle": code[idx], "ts": ts[idx], "lat": lat[idx], "lon": lon[idx], "pos": pos[idx],
+                         **{c: (v[idx] if c != "drivers" else v) for c, v in optional.items()}}
+    return out
+
+
+def _optional_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The contract's optional fix columns present in ``frame``: ``speed`` (float32 km/h, NaN where
+    empty) and ``driver`` (int32 codes into ``drivers``, -1 where empty)."""
+    out: dict[str, np.ndarray] = {}
+    if "speed_kmh" in frame:
+        out["speed"] = frame["speed_kmh"].to_numpy("float32", na_value=np.nan)
+    if "driver_id" in frame:
+        codes, uniques = pd.factorize(frame["driver_id"].astype("object").where(frame["driver_id"].notna(), None))
+        out["driver"], out["drivers"] = codes.astype(np.int32), np.asarray(uniques, dtype=object).astype(str)
     return out
 
 
@@ -219,6 +233,7 @@ def assemble_group(vehicles: np.ndarray, *pieces) -> FixGroup:
     pieces = [p for p in pieces if p is not None]
     cols = {c: (np.concatenate([p[c] for p in pieces]) if pieces else np.empty(0, dtype="float64" if c in ("lat", "lon") else "int64"))
             for c in ("vehicle", "ts", "lat", "lon", "pos")}
+    extra = _joined_optional(pieces)
     v, ts, pos = cols["vehicle"], cols["ts"], cols["pos"]
     order = np.lexsort((pos, ts, v))
     v, ts, pos = v[order], ts[order], pos[order]
@@ -232,8 +247,24 @@ def assemble_group(vehicles: np.ndarray, *pieces) -> FixGroup:
         "ts": cols["ts"][keep].astype("datetime64[ns]"),
         "lat": cols["lat"][keep],
         "lon": cols["lon"][keep],
+        **{c: v[keep] for c, v in extra.items()},
     })
     return FixGroup(frame, int(dup.sum()), out_of_order)
+
+
+def _joined_optional(pieces: list[dict]) -> dict[str, pd.Series | np.ndarray]:
+    """``speed_kmh`` and ``driver_id`` of the pieces, joined (a unit without the column gives empties)."""
+    out: dict[str, pd.Series | np.ndarray] = {}
+    if any("speed" in p for p in pieces):
+        out["speed_kmh"] = np.concatenate([p["speed"] if "speed" in p else np.full(p["ts"].size, np.nan, np.float32)
+                                           for p in pieces]).astype("float64")
+    if any("driver" in p for p in pieces):
+        names = np.unique(np.concatenate([p["drivers"] for p in pieces if "drivers" in p]))
+        codes = np.concatenate([np.where(p["driver"] >= 0, np.searchsorted(names, p["drivers"])[np.maximum(p["driver"], 0)]
+                                         if p["drivers"].size else -1, -1) if "driver" in p
+                                else np.full(p["ts"].size, -1) for p in pieces]).astype(np.int32)
+        out["driver_id"] = pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"))
+    return out
 
 
 def group_counts(group: FixGroup) -> tuple[int, int, int]:

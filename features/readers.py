@@ -23,7 +23,7 @@ from features.problems import ProblemLog
 SNIFF_BYTES = 1 << 20
 TEXT_COLUMNS = frozenset({"text", "name"})  # free text that may legitimately hold line breaks
 # Columns with few distinct values in very long tables: read dictionary-encoded, never as one string per row.
-DICTIONARY_COLUMNS = {"trajectories": ("vehicle_id",), "electricity": ("enterprise_id",)}
+DICTIONARY_COLUMNS = {"trajectories": ("vehicle_id", "driver_id"), "electricity": ("enterprise_id",)}
 
 
 @dataclass

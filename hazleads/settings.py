@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     exploration_share: float = Field(default=0.10, ge=0.0, le=0.5, description="share of each lead list drawn below the cut")
     gate_k: int = Field(default=20, ge=1, description="length of the short list (top k) the exploration draw is placed in")
     lead_list_size: int = Field(default=200, ge=10, le=100_000, description="entries stored per lead list")
+    driving: dict[str, float] = Field(
+        default_factory=dict,
+        description="limits of the driving rules overriding features.driving.DrivingParams, as JSON in HAZLEADS_DRIVING, "
+                    'e.g. {"default_limit_kmh": 50, "night_factor": 1.0}',
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -39,6 +44,27 @@ class Settings(BaseSettings):
         if v not in ("zh", "en"):
             raise ValueError("lang must be 'zh' or 'en'")
         return v
+
+    @field_validator("driving")
+    @classmethod
+    def _driving(cls, v: dict[str, float]) -> dict[str, float]:
+        from dataclasses import fields
+
+        from features.driving import DrivingParams
+
+        known = {f.name for f in fields(DrivingParams)}
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown driving limits {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        DrivingParams(**v)  # its own checks (ranges)
+        return v
+
+    @property
+    def driving_params(self):
+        """``features.driving.DrivingParams`` with the overrides of ``driving``."""
+        from features.driving import DrivingParams
+
+        return DrivingParams(**self.driving)
 
     @cached_property
     def home_dir(self) -> Path:

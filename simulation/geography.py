@@ -237,8 +237,9 @@ def _polygon(p: Polygon) -> dict:
     return {"type": "Polygon", "coordinates": [_coords(np.asarray(p.exterior.coords))]}
 
 
-def places_geojson(geo: Geography) -> dict:
-    """The contract's places.geojson: rivers, reservoirs, karst, protected areas and landfills."""
+def places_geojson(geo: Geography, extra: list[dict] = ()) -> dict:
+    """The contract's places.geojson: rivers, reservoirs, karst, protected areas and landfills, then
+    ``extra`` features (roads and restricted zones, from ``simulation.driving``)."""
     feats = []
 
     def add(kind: str, name: str, geometry: dict, **extra) -> None:
@@ -255,4 +256,4 @@ def places_geojson(geo: Geography) -> dict:
         add("protected", name, _polygon(poly))
     for name, x, y in geo.landfills:
         add("landfill", name, {"type": "Point", "coordinates": _coords(np.array([[x, y]]))[0]})
-    return {"type": "FeatureCollection", "features": feats}
+    return {"type": "FeatureCollection", "features": feats + list(extra)}

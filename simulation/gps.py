@@ -4,7 +4,9 @@ While the engine runs a terminal reports about every 30 s (some every 60 s); par
 engine off it sends a heartbeat every 10-60 minutes or nothing. Drives follow the route polyline
 with per-stretch speeds and traffic-light stops, rescaled to the move's planned duration. Then
 the device's own faults: noise of 5-15 m, outages (long gaps), frozen positions, multipath
-jumps, duplicated rows and late (out-of-order) uploads.
+jumps, duplicated rows and late (out-of-order) uploads. With a ``DrivingPlan``
+(``simulation.driving``) drives keep to the speed limits or break them, some take shortcuts through
+restricted zones, some terminals go silent, and fixes carry the driver on duty.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from simulation.config import DAY_S, HOUR_S, Period, rng_for
 from simulation.enterprises import Registry
 from simulation.geography import to_latlon
-from simulation.itinerary import DRIVE, ENGINE, GPS_OFF, Trip
+from simulation.itinerary import DRIVE, DWELL, ENGINE, GPS_OFF, Trip
 from simulation.roads import CLASS_ID, SPEED_KMH, RoadNetwork
 
 
@@ -28,14 +30,22 @@ class Fixes:
     lat: np.ndarray
     lon: np.ndarray
     speed: np.ndarray  # float32 km/h
+    driver: np.ndarray | None = None  # object: the driver on duty, None where none is recorded
 
     def __len__(self) -> int:
         return len(self.ts)
 
 
 def _drive(net: RoadNetwork, a: int, b: int, t0: int, t1: int, ts: np.ndarray, day: int,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions (x, y metres) and speeds (km/h) at times ``ts`` while driving a to b in [t0, t1)."""
+           rng: np.random.Generator, shape=None, room: int = 0,
+           fix_s: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (x, y metres) and speeds (km/h) at times ``ts`` while driving a to b in [t0, t1),
+    and the times themselves.
+
+    ``shape(route, t0, distances, times, room) -> (polyline, cumulative length, distances, times)``
+    may change the drive's time profile and path (``simulation.driving.DrivingPlan.shaper``) and
+    run up to ``room`` seconds past t1 (into the dwell that follows): the fixes then go on every
+    ``fix_s`` seconds to the new arrival, without further draws."""
     r = net.route(a, b, day)
     seg = np.diff(r.cum)
     v = SPEED_KMH[r.cls] / 3.6 * np.exp(rng.normal(0, 0.12, len(seg)))
@@ -62,22 +72,32 @@ def _drive(net: RoadNetwork, a: int, b: int, t0: int, t1: int, ts: np.ndarray, d
         kd, kt = r.cum, cum_t
     scale = (t1 - t0) / max(kt[-1], 1.0)
     kt = kt * scale
+    xy, cum = r.xy, r.cum
+    if shape is not None:
+        xy, cum, kd, kt = shape(r, t0, kd, kt, room)
+        end = t0 + int(np.ceil(kt[-1]))
+        if end > t1:
+            ts = np.concatenate([ts[:-1], np.arange(ts[-2] + fix_s, end - 1, fix_s, dtype=np.int64), [end - 1]]) \
+                if ts.size > 1 else np.array([t0, end - 1], dtype=np.int64)
     rel = (ts - t0).astype(np.float64)
     d = np.interp(rel, kt, kd)
     ahead = np.interp(rel + 5.0, kt, kd)
     behind = np.interp(rel - 5.0, kt, kd)
     speed = np.maximum(0.0, (ahead - behind) / 10.0 * 3.6)
-    x = np.interp(d, r.cum, r.xy[:, 0])
-    y = np.interp(d, r.cum, r.xy[:, 1])
-    return x, y, speed
+    x = np.interp(d, cum, xy[:, 0])
+    y = np.interp(d, cum, xy[:, 1])
+    return x, y, speed, ts
+
+
+MAX_OVERRUN_S = 9 * 60  # a drive kept to the speed limits may arrive this much later than planned
 
 
 class GpsWriter:
     """Generates each month's fixes for all vehicles and hands them out in blocks."""
 
-    def __init__(self, reg: Registry, net: RoadNetwork, period: Period, trips: list[Trip], seed: int,
+    def __init__(self, reg: Registry, net: RoadNetwork, period: Period, trips: list[Trip], seed: int, driving=None,
                  outage_x: float = 1.0):
-        self.reg, self.net, self.period, self.seed = reg, net, period, seed
+        self.reg, self.net, self.period, self.seed, self.driving = reg, net, period, seed, driving
         self.outage_rate = 0.45 * outage_x  # terminal outages per vehicle-month (a world may have more)
         self.by_vehicle: dict[int, list[Trip]] = {}
         for t in sorted(trips, key=lambda t: (t.vehicle, t.start)):
@@ -109,11 +129,12 @@ class GpsWriter:
         m1 = period.t0 + int(period.month_starts[m + 1]) * DAY_S
         trips = self.by_vehicle.get(vi, [])
         xs, ys, ts, sp = [], [], [], []
+        drives: list[tuple[int, int]] = []
         depot = self.reg.firms[veh.carrier]
         px, py = depot.x + veh.slot[0], depot.y + veh.slot[1]
         # parked at the depot between trips
         last_end = m0
-        for t in trips:
+        for i, t in enumerate(trips):
             if t.end < m0:
                 continue
             if t.start >= m1:
@@ -121,7 +142,8 @@ class GpsWriter:
             self._park(veh.heartbeat_s, last_end, min(t.start, m1), px, py, rng, xs, ys, ts, sp)
             last_end = max(last_end, t.end)
             if m0 <= t.start < m1:
-                self._trip(t, veh.fix_s, veh.heartbeat_s, rng, xs, ys, ts, sp)
+                free = trips[i + 1].start if i + 1 < len(trips) else t.end + 2 * HOUR_S
+                last_end = max(last_end, self._trip(t, veh.fix_s, veh.heartbeat_s, rng, xs, ys, ts, sp, drives, free))
         self._park(veh.heartbeat_s, last_end, m1, px, py, rng, xs, ys, ts, sp)
         if not ts:
             return None
@@ -132,7 +154,12 @@ class GpsWriter:
             return None
         order = np.argsort(t, kind="stable")
         x, y, t, s = x[order], y[order], t[order], s[order]
-        return self._faults(veh, m, x, y, t, s, rng)
+        f = self._faults(veh, m, x, y, t, s, rng)
+        if self.driving is not None:  # terminals switched off while driving, and who drove
+            keep = ~self.driving.silent_mask(vi, f.ts, drives)
+            f = Fixes(f.vehicle[keep], f.ts[keep], f.lat[keep], f.lon[keep], f.speed[keep],
+                      self.driving.drivers_of(vi, f.ts[keep]))
+        return f
 
     @staticmethod
     def _park(hb: int, t0: int, t1: int, x: float, y: float, rng, xs, ys, ts, sp) -> None:
@@ -145,9 +172,15 @@ class GpsWriter:
         ts.append(t)
         sp.append(np.zeros(len(t)))
 
-    def _trip(self, trip: Trip, fix_s: int, hb: int, rng, xs, ys, ts, sp) -> None:
+    def _trip(self, trip: Trip, fix_s: int, hb: int, rng, xs, ys, ts, sp, drives: list[tuple[int, int]],
+              free: int) -> int:
+        """The trip's fixes; returns when its last move really ended (a drive at the speed limits may
+        run into the dwell after it, or into the time before the vehicle's next trip)."""
         net = self.net
-        for t0, t1, kind, a, b, flags in trip.moves:
+        shape = self.driving.shaper(trip.vehicle) if self.driving is not None else None
+        late = trip.start
+        moves = trip.moves
+        for i, (t0, t1, kind, a, b, flags) in enumerate(moves):
             if flags & GPS_OFF:
                 continue
             if kind == DRIVE:  # ignition events: a fix on setting off and one on arrival
@@ -155,18 +188,26 @@ class GpsWriter:
                 t = np.append(t + rng.integers(-2, 3, size=len(t)), t1 - 1)
                 t[0] = t0
                 day = (t0 - self.period.t0) // DAY_S
-                x, y, s = _drive(net, a, b, t0, t1, t, day, rng)
+                nxt = moves[i + 1] if i + 1 < len(moves) else None
+                # at most MAX_OVERRUN_S late: a receipt is confirmed 10 minutes or more after the planned arrival
+                room = min(nxt[1] - nxt[0] - 60 if nxt[2] == DWELL else 0, MAX_OVERRUN_S) if nxt is not None \
+                    else min(free - t1 - 60, 2 * HOUR_S)
+                x, y, s, t = _drive(net, a, b, t0, t1, t, day, rng, shape, max(0, room), fix_s)
+                drives.append((t0, int(t[-1]) + 1))
+                late = int(t[-1]) + 1
             else:
                 step = fix_s if flags & ENGINE else hb
                 if step <= 0:
                     continue
                 t = np.arange(t0 + (0 if flags & ENGINE else step), t1, step, dtype=np.int64)
+                t = t[t >= late]  # the drive before ran on into this dwell
                 px, py = net.point_xy(a)
                 x, y, s = np.full(len(t), px), np.full(len(t), py), np.zeros(len(t))
             xs.append(x)
             ys.append(y)
             ts.append(t)
             sp.append(s)
+        return max(late, trip.end)
 
     def _faults(self, veh, m: int, x, y, t, s, rng: np.random.Generator) -> Fixes:
         n = len(t)
@@ -211,4 +252,6 @@ class GpsWriter:
 
 
 def _concat(parts: list[Fixes]) -> Fixes:
-    return Fixes(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("vehicle", "ts", "lat", "lon", "speed")))
+    drivers = [p.driver if p.driver is not None else np.full(len(p), None, dtype=object) for p in parts]
+    return Fixes(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("vehicle", "ts", "lat", "lon", "speed")),
+                 np.concatenate(drivers) if drivers else None)

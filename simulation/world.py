@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from simulation import tables
 from simulation.config import DAY_S, SCALES, Period, rng_for
+from simulation.driving import plan_driving
 from simulation.enterprises import build_registry
 from simulation.geography import build_geography, places_geojson
 from simulation.gps import GpsWriter
@@ -129,7 +130,8 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     write_table(folder, "tips", tables.tips_table(tips, reg), "tips" in pq)
     write_table(folder, "cases", tables.cases_table(cases, tips, reg, period), "cases" in pq)
     write_table(folder, "licences", tables.licences(reg, period), "licences" in pq)
-    places = places_geojson(geo)
+    driving = plan_driving(reg, net, period, disp.sched.trips, book.shipments, rng_for(seed, "driving"))
+    places = places_geojson(geo, driving.place_features(net))
     places["features"].extend(gazetteer.features())
     write_json(folder / "places.geojson", places)
     sink = PartSink(folder, "electricity", ELECTRICITY_SCHEMA, "electricity" in pq)
@@ -139,14 +141,15 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     n_power = sink.rows
     del power
 
-    gps = GpsWriter(reg, net, period, disp.sched.trips, seed, outage_x=world.gps_outage_x)
+    gps = GpsWriter(reg, net, period, disp.sched.trips, seed, driving, outage_x=world.gps_outage_x)
     plates = pa.array([v.plate for v in reg.vehicles], type=pa.string())
     sink = PartSink(folder, "trajectories", TRAJECTORY_SCHEMA, "trajectories" in pq)
     for m in range(period.months):
         say("生成轨迹 generating trajectories", m, period.months)
         for f in gps.month(m):
             sink.write(pa.table({"vehicle_id": plates.take(pa.array(f.vehicle)), "ts": pa.array(f.ts, type=pa.int64()).cast(pa.timestamp("s")),
-                                 "lat": f.lat, "lon": f.lon, "speed_kmh": f.speed}), period.month_label(m))
+                                 "lat": f.lat, "lon": f.lon, "speed_kmh": f.speed,
+                                 "driver_id": pa.array(f.driver, type=pa.string())}), period.month_label(m))
     sink.close()
     say("生成轨迹 generating trajectories", period.months, period.months)
 
@@ -174,7 +177,9 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
             "by_behaviour": {b: sum(e.behaviour == b for e in valid) for b in sorted({e.behaviour for e in valid})},
         },
     }
+    meta["counts"]["vehicle_violations"] = len(set(driving.truth))
     write_truth(folder / "truth", plan, book, events, tips, reg, period, looks, meta)
+    write_table(folder / "truth", "vehicle_violations", driving.truth_table(), parquet=False)
     say(f"完成 done in {time.perf_counter() - t_begin:.1f} s", None, None)
     return folder
 

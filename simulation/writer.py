@@ -98,7 +98,7 @@ class PartSink:
 
 
 TRAJECTORY_SCHEMA = pa.schema([("vehicle_id", pa.string()), ("ts", pa.timestamp("s")), ("lat", pa.float64()),
-                               ("lon", pa.float64()), ("speed_kmh", pa.float32())])
+                               ("lon", pa.float64()), ("speed_kmh", pa.float32()), ("driver_id", pa.string())])
 ELECTRICITY_SCHEMA = pa.schema([("enterprise_id", pa.string()), ("date", pa.date32()), ("kwh", pa.float64()),
                                 ("night_kwh", pa.float64())])
 

@@ -4,6 +4,7 @@ problems (file, row, column) for a bad trajectory table."""
 
 from __future__ import annotations
 
+import operator
 import shutil
 
 import numpy as np
@@ -23,12 +24,14 @@ from tests.minimal_snapshot import write_minimal
 
 pytestmark = pytest.mark.slow
 
-FRAMES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle")
+FRAMES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle",
+          "driving.events", "driving.vehicle", "driving.carrier")
 
 
 def assert_same_features(a, b) -> None:
     for name in FRAMES:
-        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=False, rtol=1e-12, obj=name)
+        pd.testing.assert_frame_equal(operator.attrgetter(name)(a), operator.attrgetter(name)(b), check_exact=False,
+                                      rtol=1e-12, obj=name)
 
 
 def test_cluster_load_keeps_the_fixes_on_the_workers_with_the_same_report(small_on_cluster):  # noqa: F811
@@ -40,9 +43,14 @@ def test_cluster_load_keeps_the_fixes_on_the_workers_with_the_same_report(small_
     assert (rc.fixes_read, rc.duplicates_dropped) == (rm.fixes_read, rm.duplicates_dropped)
     assert rc.out_of_order <= rm.out_of_order  # only within a vehicle here; the memory loader also counts across
     got = cluster.trajectories.collect()
+    cols = ["vehicle_id", "ts", "lat", "lon", "speed_kmh", "driver_id"]  # the optional columns are kept too
     want = memory.trajectories.assign(vehicle_id=memory.trajectories["vehicle_id"].astype("str"))
-    want = want.sort_values(["vehicle_id", "ts"], ignore_index=True)[["vehicle_id", "ts", "lat", "lon"]]
-    pd.testing.assert_frame_equal(got.assign(vehicle_id=got["vehicle_id"].astype("str")), want)
+    want = want.sort_values(["vehicle_id", "ts"], ignore_index=True)[cols]
+    got = got.assign(vehicle_id=got["vehicle_id"].astype("str"))[cols]
+    assert want["driver_id"].notna().any()
+    for frame in (got, want):
+        frame["driver_id"] = frame["driver_id"].astype(object).where(frame["driver_id"].notna(), None)
+    pd.testing.assert_frame_equal(got, want)
 
 
 def test_dask_build_gives_the_pandas_tables(small_features):  # noqa: F811
@@ -211,6 +219,7 @@ def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatc
     snap = load_snapshot(small_snapshot, trajectories="cluster", client=dask_client)
     fs = build(snap, "2021-08-31", engine="dask", dask_client=dask_client)
     assert len(fs.stops) > 100 and fs.enterprise["manifest_gps_gap_max_h_365d"].notna().any()
+    assert len(fs.driving.events) > 10 and fs.driving.vehicle["driving_score"].gt(0).any()  # driving rules: on the workers
     fixes_bytes = 28 * len(snap.trajectories)  # vehicle code, time, latitude, longitude
     assert max(received) < fixes_bytes / 10, (max(received), fixes_bytes)  # stops and trip columns: small
     snap.trajectories.collect()  # what the cluster path never does: it is seen

@@ -175,7 +175,7 @@ def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch
     res = CliRunner().invoke(app, ["score", "--data", str(small_snapshot), "--as-of", str(result.as_of.date()), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(
-        ["enterprise_leads.csv", "tip_leads.csv", "site_leads.csv", "ledger_mismatch.csv"])
+        ["enterprise_leads.csv", "tip_leads.csv", "site_leads.csv", "ledger_mismatch.csv", "vehicle_leads.csv"])
     shutil.rmtree(tmp_path / "o")
 
 

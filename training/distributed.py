@@ -69,11 +69,12 @@ class ClusterScorer:
 
 def score_on_cluster(snapshot: Snapshot, as_of, enterprise_model, tip_model, versions: dict[str, str], digest: str,
                      client, k: int = 20, share: float = 0.10, features: FeatureSet | None = None,
-                     progress: Progress | None = None) -> LeadSet:
+                     progress: Progress | None = None, driving=None) -> LeadSet:
     """``score_snapshot`` with the work on the cluster: the trajectory features (fixes split by
     vehicle, stops and trip evidence computed per vehicle group on the workers) and the scoring and
     explaining of every enterprise and tip (row chunks on the workers)."""
-    fs = features or build(snapshot, as_of, progress=progress, engine="dask", dask_client=client)
+    fs = features or build(snapshot, as_of, progress=progress, engine="dask", dask_client=client,
+                           **({"driving": driving} if driving is not None else {}))
     ent = ClusterScorer(enterprise_model, client)
     tip = ClusterScorer(tip_model, client) if tip_model is not None else None
     return score_snapshot(snapshot, as_of, ent, tip, versions, digest, k=k, share=share, features=fs, progress=progress)

@@ -1,4 +1,4 @@
-"""Scoring at a date: the champion models over a snapshot -> the four lead files (contract §4).
+"""Scoring at a date: the champion models over a snapshot -> the lead files (contract §4).
 
 A ``LeadSet`` holds the lists with everything the service stores beside them (English reasons,
 the exploration flag and inclusion probability, model versions, the snapshot digest); ``write``
@@ -19,6 +19,7 @@ from features.build import FeatureSet, build
 from features.catalogue import CATALOGUE, EVIDENCE_SEP
 from features.ledgers import MISMATCH_COLUMNS
 from features.snapshot import Snapshot
+from features.vehicle_leads import LEAD_COLUMNS, ranked_vehicles
 from models.explain import worth_saying
 from models.exploration import exploration_seed, order_with_exploration
 
@@ -28,8 +29,9 @@ CONTRACT_COLUMNS = {
     "enterprise": ["as_of", "enterprise_id", "score", "rank", "reasons"],
     "tip": ["as_of", "tip_id", "score", "rank", "reasons", "enterprise_ids", "vehicle_ids"],
     "site": ["as_of", "site_id", "lat", "lon", "score", "rank", "reasons", "vehicle_ids"],
+    "vehicle": LEAD_COLUMNS,  # ranked by the driving rules (features.vehicle_leads), not by a model
 }
-FILES = {"enterprise": "enterprise_leads.csv", "tip": "tip_leads.csv", "site": "site_leads.csv"}
+FILES = {"enterprise": "enterprise_leads.csv", "tip": "tip_leads.csv", "site": "site_leads.csv", "vehicle": "vehicle_leads.csv"}
 
 
 @dataclass
@@ -43,13 +45,15 @@ class LeadSet:
     snapshot_digest: str
     site_scoring: str = "rules"
     features: FeatureSet | None = field(default=None, repr=False)
+    vehicle: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEAD_COLUMNS))  # ranked_vehicles
+    carrier: pd.DataFrame = field(default_factory=pd.DataFrame)  # driving totals by transporter_id
 
     def write(self, out: str | Path) -> list[Path]:
-        """The four files of contract §4, UTF-8 CSV with a header, written atomically."""
+        """The five files of contract §4, UTF-8 CSV with a header, written atomically."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
-        for kind, frame in (("enterprise", self.enterprise), ("tip", self.tip), ("site", self.site)):
+        for kind, frame in (("enterprise", self.enterprise), ("tip", self.tip), ("site", self.site), ("vehicle", self.vehicle)):
             paths.append(_write_csv(frame.reindex(columns=CONTRACT_COLUMNS[kind]), out / FILES[kind]))
         paths.append(_write_csv(self.ledger_mismatch.reindex(columns=MISMATCH_COLUMNS), out / "ledger_mismatch.csv"))
         return paths
@@ -118,9 +122,10 @@ def site_reasons(site: pd.DataFrame, lang: str) -> list[list[str]]:
 
 def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versions: dict[str, str], digest: str,
                    k: int = 20, share: float = 0.10, features: FeatureSet | None = None,
-                   progress: Progress | None = None) -> LeadSet:
-    """Score every enterprise, open tip and candidate site at ``as_of`` with the given (champion) models."""
-    fs = features or build(snapshot, as_of, progress=progress)
+                   progress: Progress | None = None, driving=None) -> LeadSet:
+    """Score every enterprise, open tip and candidate site at ``as_of`` with the given (champion) models,
+    and rank the vehicles by their driving (``driving``: ``features.driving.DrivingParams``, default limits)."""
+    fs = features or build(snapshot, as_of, progress=progress, **({"driving": driving} if driving is not None else {}))
     day = fs.as_of
     as_of_s = day.strftime("%Y-%m-%d")
     ent = fs.enterprise
@@ -152,7 +157,8 @@ def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versi
             site[c] = site["site_id"].map(site_f[c]) if c in site_f else ""
     else:
         site = pd.DataFrame(columns=[*CONTRACT_COLUMNS["site"], "enterprise_ids", "exploration", "inclusion_prob", "reasons_en"])
-    return LeadSet(day, enterprise, tip, site, fs.ledger_mismatch, dict(versions), digest, "rules", fs)
+    return LeadSet(day, enterprise, tip, site, fs.ledger_mismatch, dict(versions), digest, "rules", fs,
+                   vehicle=ranked_vehicles(fs.driving.vehicle, day), carrier=fs.driving.carrier)
 
 
 def _open_tips(fs: FeatureSet, snapshot: Snapshot, day: pd.Timestamp) -> pd.DataFrame:

@@ -67,10 +67,10 @@ def train(
 def score(
     data: Path = typer.Option(..., "--data", help="snapshot folder / 快照目录"),
     as_of: str = typer.Option(..., "--as-of", help="YYYY-MM-DD"),
-    out: Path = typer.Option(..., "--out", help="folder for the four lead files / 输出目录"),
+    out: Path = typer.Option(..., "--out", help="folder for the five lead files / 输出目录"),
     cluster: str | None = CLUSTER,
 ) -> None:
-    """用在役模型生成线索清单 / Write the four lead files with the champion models."""
+    """用在役模型生成线索清单 / Write the five lead files with the champion models."""
     from features.snapshot import load_snapshot, snapshot_digest
     from training import registry
     from training.distributed import score_on_cluster
@@ -95,7 +95,8 @@ def score(
             scorer = score_snapshot if client is None else functools.partial(score_on_cluster, client=client)
             leads = scorer(snap, as_of, ent.model, tip.model if tip else None,
                            {"enterprise": ent.version, "tip": tip.version if tip else ""},
-                           snapshot_digest(data), k=settings.gate_k, share=settings.exploration_share, progress=say)
+                           snapshot_digest(data), k=settings.gate_k, share=settings.exploration_share, progress=say,
+                           driving=settings.driving_params)
     except SnapshotError as exc:
         for p in exc.errors[:50]:
             console.print(str(p), markup=False)
