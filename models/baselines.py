@@ -225,3 +225,19 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def linear_contributions(model: LogisticBaseline, X) -> np.ndarray:
+    """Per feature and row: coefficient x standardised value (a missing value's indicator term is
+    added to its feature), the logistic regression's log-odds split by feature."""
+    check_is_fitted(model)
+    X = validate_data(model, X, reset=False, ensure_all_finite="allow-nan", dtype="float64")
+    X = np.where(np.isinf(X), np.nan, X)
+    imputer, scaler, lr = model.pipeline_[0], model.pipeline_[1], model.pipeline_[2]
+    Z = scaler.transform(imputer.transform(X)) * lr.coef_[0]
+    n = X.shape[1]
+    out = Z[:, :n].copy()
+    if imputer.indicator_ is not None:
+        for k, j in enumerate(imputer.indicator_.features_):
+            out[:, j] += Z[:, n + k]
+    return out

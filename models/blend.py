@@ -77,7 +77,34 @@ class PercentileBlend(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def contributions(self, X) -> pd.DataFrame:
-        return self.base.contributions(X)
+        """Each part's share of the score, split over the features that raised it: a part adds
+        weight x its percentile for this row, divided among features in proportion to their
+        positive contributions to that part (the booster's SHAP values, the linear model's
+        coefficient x standardised value); the rule score's share goes to ``rule_column`` (the
+        caller expands it into the rules tripped). Same columns as the booster's, ``bias`` 0."""
+        check_is_fitted(self, "classes_")
+        from models.baselines import linear_contributions
+
+        base_c = self.base.contributions(X)
+        names = [c for c in base_c.columns if c != "bias"]
+        parts = self._components(X)
+        weights = {"base": 1.0 - self.rule_weight - self.linear_weight, "linear": self.linear_weight, "rules": self.rule_weight}
+        pct = {k: _percentile(self.references_[k], v) for k, v in parts.items()}
+        out = np.zeros((len(X), len(names)))
+
+        def spread(c: np.ndarray, share: np.ndarray) -> None:
+            pos = np.clip(c, 0.0, None)
+            total = pos.sum(axis=1, keepdims=True)
+            out[:] += np.where(total > 0, pos / np.where(total > 0, total, 1.0), 0.0) * share[:, None]
+
+        spread(base_c[names].to_numpy(dtype=float), weights["base"] * pct["base"])
+        if "linear" in pct:
+            spread(linear_contributions(self.linear, X), weights["linear"] * pct["linear"])
+        if "rules" in pct and self.rule_column in names:
+            out[:, names.index(self.rule_column)] += weights["rules"] * pct["rules"]
+        frame = pd.DataFrame(out, columns=names, index=getattr(X, "index", None))
+        frame["bias"] = 0.0
+        return frame
 
     def importances(self) -> pd.Series:
         return self.base.importances()

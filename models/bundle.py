@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from models.baselines import ACTION_PLAN_RULES, TIP_RULES, AnomalyScorer, LogisticBaseline, Rule, RuleScorer
 from models.blend import PercentileBlend
 from models.calibration import CalibratedLeadModel
-from models.explain import render_reasons
+from models.explain import expand_rules, render_reasons
 from models.lgbm import LeadClassifier
 from models.text import TipTextScorer
 
@@ -142,10 +142,13 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """What each feature brought to the score, from every part of it, the rule score's share
+        handed on to the rules tripped (``models.explain``)."""
         check_is_fitted(self)
-        c = self.model_.contributions(matrix(self._with_anomaly(X), self.features_))
+        frame = self._with_anomaly(X)
+        c = self.model_.contributions(matrix(frame, self.features_))
         c.index = X.index
-        return c
+        return expand_rules(c, frame, getattr(self, "rules_", None))
 
     def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
         return render_reasons(self.contributions(X), self._with_anomaly(X), lang)
@@ -230,9 +233,10 @@ class TipLeadModel(EnterpriseLeadModel):
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self)
-        c = self.model_.contributions(matrix(self._frame(X), self.features_))
+        frame = self._frame(X)
+        c = self.model_.contributions(matrix(frame, self.features_))
         c.index = X.index
-        return c
+        return expand_rules(c, frame, getattr(self, "rules_", None))
 
     def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
         return render_reasons(self.contributions(X), self._frame(X), lang)

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from models.baselines import ACTION_PLAN_RULES, OFFICER_RULES, TIP_RULES, AnomalyScorer, Rule, RuleScorer  # noqa: F401 (TIP_RULES re-exported)
 from models.bundle import matrix
-from models.explain import rule_reasons
+from models.explain import expand_rules, render_reasons
 
 
 class RuleLeadModel(ClassifierMixin, BaseEstimator):
@@ -68,9 +68,28 @@ class RuleLeadModel(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The rule score handed on to the rules tripped (by weight; by margin where none is
+        tripped), and the anomaly share to ``anomaly_score``."""
         check_is_fitted(self)
-        return rule_reasons(self.rules_.hits(X), self.rules_.rules_used_, lang)
+        rule = self.rules_.predict_proba(X)[:, 1] * (1 - self.anomaly_weight if self.anomaly_ is not None else 1.0)
+        c = pd.DataFrame({"rule_score": rule}, index=X.index)
+        if self.anomaly_ is not None:
+            c["anomaly_score"] = self.anomaly_weight * self.anomaly_.predict_proba(matrix(X, self.features_))[:, 1]
+        c["bias"] = 0.0
+        return expand_rules(c, X, self.rules_)
+
+    def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        if self.anomaly_ is None:
+            return X
+        return X.assign(anomaly_score=self.anomaly_.predict_proba(matrix(X, self.features_))[:, 1])
+
+    def reasons(self, X: pd.DataFrame, lang: str = "zh") -> list[list[str]]:
+        return render_reasons(self.contributions(X), self._frame(X), lang)
+
+    def explain(self, X: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+        c, frame = self.contributions(X), self._frame(X)
+        return render_reasons(c, frame, "zh"), render_reasons(c, frame, "en")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
