@@ -21,6 +21,8 @@ import pandas as pd
 from features.catalogue import CATALOGUE, EVIDENCE_SEP
 
 MAX_REASONS = 4
+MIN_SHARE = 0.02  # a feature bringing less than this share of a row's attributed score is not a reason
+MIN_ABSOLUTE = 0.005
 WEAK = {"zh": "未见超过阈值的指标，按多项弱信号综合排序", "en": "no indicator past its threshold: ranked on several weak signals"}
 FALLBACK = WEAK  # the sentence a lead gets when nothing is worth saying
 RULE_COLUMN = "rule_score"
@@ -96,8 +98,11 @@ def render_reasons(contrib: pd.DataFrame, frame: pd.DataFrame, lang: str = "zh",
     for i, key in enumerate(contrib.index):
         said: list[str] = []
         seen: set[str] = set()
+        # what the score does not rest on is not said: under 2% of the row's attribution, or under 0.005
+        # (half a percentile point of a blend, a negligible log-odds term of a booster)
+        floor = max(MIN_SHARE * float(np.clip(values[i], 0.0, None).sum()), MIN_ABSOLUTE)
         for j in np.argsort(-values[i], kind="stable"):
-            if values[i, j] <= 0 or len(said) >= top:
+            if values[i, j] <= floor or len(said) >= top:
                 break
             name = names[j]
             value = frame.at[key, name] if name in frame.columns else np.nan

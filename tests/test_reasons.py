@@ -110,6 +110,7 @@ def test_when_the_rule_score_carries_the_blend_its_rules_are_said_first():
     model.fit(X, y, population=X)
     assert model.blend_weights_["rules"] > 0.999
     one = X.head(1).copy()
-    one[["unaccounted_t_365d", "night_stops_near_water_90d", "night_share_excess_90d"]] = [0.2, 2.0, 0.0]
+    one[["unaccounted_t_365d", "night_stops_near_water_90d", "night_share_excess_90d"]] = [0.2, 1.0, 0.0]
+    one["late_confirmation_share_365d"] = 0.95  # far past its threshold, but in no rule and not in the model
     zh, _ = model.explain(one)
-    assert "夜间" in zh[0][0] and "水" in zh[0][0], zh  # the one rule tripped, first
+    assert "水" in zh[0][0] and len(zh[0]) == 1, zh  # the one rule tripped, and only what the score rests on
