@@ -135,12 +135,17 @@ def score_snapshot(snapshot: Snapshot, as_of, enterprise_model, tip_model, versi
                         k, share, exploration_seed(versions.get("enterprise"), digest, as_of_s, "enterprise"))
     enterprise = order.rename(columns={"id": "enterprise_id"}).assign(as_of=as_of_s)
     tips = _open_tips(fs, snapshot, day)
-    if len(tips) and tip_model is not None:
+    if len(tips) and tip_model is None:  # no tip model registered yet: the corroboration rules rank them
+        from models.baselines import TIP_RULES
+        from models.fallback import RuleLeadModel
+
+        tip_model = RuleLeadModel(TIP_RULES, anomaly_weight=0.0, graded=True).fit(tips)
+    if len(tips):
         pt = tip_model.predict_proba(tips)[:, 1]
         rz, ren = explain(tip_model, tips)
     else:
-        pt = np.zeros(len(tips))
-        rz = ren = [[] for _ in range(len(tips))]
+        pt = np.zeros(0)
+        rz = ren = []
     torder = ranked_list(pd.Series(tips.index), pt, rz, ren, k, share,
                          exploration_seed(versions.get("tip"), digest, as_of_s, "tip"))
     t_ent = tips.get("tip_names_enterprise@enterprise_ids", pd.Series("", index=tips.index)).fillna("")
