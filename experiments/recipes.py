@@ -79,6 +79,8 @@ def baseline_scores(w: WorldContext) -> dict[str, tuple[np.ndarray | None, np.nd
     out: dict[str, tuple] = {
         "rules": (RuleScorer().fit(ent).predict_proba(ent)[:, 1], None),
         "rules_graded": (RuleScorer(graded=True).fit(ent).predict_proba(ent)[:, 1], None),
+        "rules_lm": (label_model_scores(ent), None),
+        "rules_graded_anom": (graded_with_anomaly(ent, feats), None),
         "anomaly": (AnomalyScorer(n_estimators=100).fit(matrix(ent, feats)).predict_proba(matrix(ent, feats))[:, 1], None),
         "random": (rng.random(len(ent)), rng.random(len(open_tips))),
     }
@@ -271,3 +273,44 @@ RECIPES.update({
     "gated_noshrink": gated_recipe(TrainConfig(graded_rules=True), shrink=None),
     "gated_h180": gated_recipe(TrainConfig(graded_rules=True), holdout_days=180),
 })
+
+
+# ---- candidates without labels: weighting the rules by how they agree -------------------------
+
+
+def label_model_scores(ent: pd.DataFrame, iters: int = 200) -> np.ndarray:
+    """A two-class latent model of the rule hits (each rule a labelling function that fires or not,
+    independent given the class), fitted by EM on the whole population: the posterior of the
+    'violating' class, ties broken by the graded margins. Snorkel's label model in its simplest form."""
+    from models.baselines import RuleScorer
+
+    rs = RuleScorer(graded=True).fit(ent)
+    H = rs.hits(ent).to_numpy(dtype=float)
+    base = rs.predict_proba(ent)[:, 1]
+    top = base >= np.quantile(base, 0.9)
+    post = np.where(top, 0.9, 0.05)
+    for _ in range(iters):
+        pi = np.clip(post.mean(), 1e-3, 0.5)
+        a = (post @ H + 1) / (post.sum() + 2)
+        b = ((1 - post) @ H + 1) / ((1 - post).sum() + 2)
+        a = np.maximum(a, b)
+        la = np.log(pi) + H @ np.log(a) + (1 - H) @ np.log(1 - a)
+        lb = np.log(1 - pi) + H @ np.log(b) + (1 - H) @ np.log(1 - b)
+        new = 1 / (1 + np.exp(lb - la))
+        if np.max(np.abs(new - post)) < 1e-8:
+            post = new
+            break
+        post = new
+    return np.round(post, 9) + 1e-6 * rs.margins(ent)
+
+
+def graded_with_anomaly(ent: pd.DataFrame, feats: list[str]) -> np.ndarray:
+    """The binary rule share, ties broken half by the graded margins and half by the anomaly rank."""
+    from models.baselines import AnomalyScorer, RuleScorer
+    from models.bundle import matrix
+
+    rs = RuleScorer().fit(ent)
+    w = np.array([r.weight for r in rs.rules_used_])
+    step = w.min() / w.sum()
+    anomaly = AnomalyScorer(n_estimators=100).fit(matrix(ent, feats)).predict_proba(matrix(ent, feats))[:, 1]
+    return rs.predict_proba(ent)[:, 1] + 0.5 * step * (0.5 * rs.margins(ent) + 0.5 * anomaly)
