@@ -66,9 +66,12 @@ def config_recipe(config: TrainConfig) -> Recipe:
 
 def baseline_scores(w: WorldContext) -> dict[str, tuple[np.ndarray | None, np.ndarray | None]]:
     """The lists a deployment could make without learning: rules, anomaly, random; channel-only tips."""
-    from models.baselines import AnomalyScorer, RuleScorer
+    from models.baselines import ACTION_PLAN_RULES, AnomalyScorer, Rule, RuleScorer
     from models.bundle import matrix
     from models.fallback import TIP_RULES, RuleLeadModel
+
+    RECIDIVISM = (Rule("confirmed_cases_365d", 1.0, 3.0, "近一年已查实", "confirmed in the last year"),
+                  Rule("tips_naming_90d", 1.0, 1.0, "被举报", "named in tips"))
     from training.fit import enterprise_feature_names
     from training.labels import tip_labels
 
@@ -80,6 +83,7 @@ def baseline_scores(w: WorldContext) -> dict[str, tuple[np.ndarray | None, np.nd
         "rules": (RuleScorer().fit(ent).predict_proba(ent)[:, 1], None),
         "rules_graded": (RuleScorer(graded=True).fit(ent).predict_proba(ent)[:, 1], None),
         "rules_lm": (label_model_scores(ent), None),
+        "rules_officer": (RuleScorer(ACTION_PLAN_RULES + RECIDIVISM, graded=True).fit(ent).predict_proba(ent)[:, 1], None),
         "rules_graded_anom": (graded_with_anomaly(ent, feats), None),
         "anomaly": (AnomalyScorer(n_estimators=100).fit(matrix(ent, feats)).predict_proba(matrix(ent, feats))[:, 1], None),
         "random": (rng.random(len(ent)), rng.random(len(open_tips))),

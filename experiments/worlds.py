@@ -198,12 +198,15 @@ def summary(res: pd.DataFrame, lists=("enterprise", "tip", "ledger"), metrics=("
     wide = r.pivot_table(index=["list", "metric", "recipe"], columns="world", values="value", aggfunc="mean")
     out = pd.DataFrame({"mean": wide.mean(axis=1), "worst": wide.min(axis=1)})
     for (lst, metric), g in wide.groupby(level=[0, 1]):
-        ref = "rules" if lst == "enterprise" else ("random" if lst == "tip" else None)
-        if ref and (lst, metric, ref) in g.index:
-            diff = g.sub(g.loc[(lst, metric, ref)], axis=1)
-            out.loc[diff.index, f"worst_vs_{ref}"] = diff.min(axis=1)
-            out.loc[diff.index, f"wins_vs_{ref}"] = (diff > 0).sum(axis=1).astype(float)
+        for ref in REFERENCES.get(lst, ()):
+            if (lst, metric, ref) in g.index:
+                diff = g.sub(g.loc[(lst, metric, ref)], axis=1)
+                out.loc[diff.index, f"worst_vs_{ref}"] = diff.min(axis=1)
+                out.loc[diff.index, f"wins_vs_{ref}"] = (diff > 0).sum(axis=1).astype(float)
     return out.round(3)
+
+
+REFERENCES = {"enterprise": ("rules",), "tip": ("random", "channel")}
 
 
 def main(argv: list[str] | None = None) -> int:

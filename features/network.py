@@ -14,6 +14,10 @@ feature("prior_confirmed_cases", "enterprise", "network", "count",
         "以往查实的案件数", "past investigations that confirmed a violation",
         "以往 {value:.0f} 起案件查实违法（最近 {opened}）", "{value:.0f} past cases confirmed (latest opened {opened})",
         direction=1, min_reason=1)
+feature("confirmed_cases_365d", "enterprise", "network", "count",
+        "近12个月立案并查实的案件数（违法行为很可能仍在一年内）", "cases opened in the last 12 months that confirmed a violation",
+        "近12个月已有 {value:.0f} 起案件查实（{opened} 立案）", "{value:.0f} cases confirmed in the last 12 months (opened {opened})",
+        direction=1, min_reason=1)
 feature("prior_unfounded_cases", "enterprise", "network", "count",
         "以往查无实据的案件数", "past investigations found unfounded", "以往 {value:.0f} 起案件查无实据",
         "{value:.0f} past cases found unfounded", direction=0)
@@ -48,6 +52,9 @@ def case_features(cases: pd.DataFrame, enterprises: pd.DataFrame, as_of) -> pd.D
     conf = c[c["outcome"] == "confirmed"]
     out["prior_confirmed_cases"] = conf.groupby("enterprise_id").size().reindex(idx).fillna(0.0).astype(float)
     out["prior_confirmed_cases@opened"] = conf.groupby("enterprise_id")["opened"].max().reindex(idx)
+    recent = conf[conf["opened"] > as_of_day(as_of) - pd.Timedelta(days=365)]
+    out["confirmed_cases_365d"] = recent.groupby("enterprise_id").size().reindex(idx).fillna(0.0).astype(float)
+    out["confirmed_cases_365d@opened"] = recent.groupby("enterprise_id")["opened"].max().reindex(idx)
     out["prior_unfounded_cases"] = c[c["outcome"] == "unfounded"].groupby("enterprise_id").size().reindex(idx).fillna(0.0).astype(float)
     last = c.groupby("enterprise_id")["opened"].max().reindex(idx)
     out["days_since_investigated"] = (as_of_day(as_of) - last).dt.days.astype("float64")
