@@ -21,7 +21,7 @@ from features.catalogue import CATALOGUE, EVIDENCE_SEP, feature
 from features.driving import DRIVING, DrivingParams, driving_events
 from features.gazetteer import Gazetteer
 from features.geo import LocalProjection, PlaceIndex
-from features.ledgers import ledger_features, ledger_mismatch
+from features.ledgers import MISMATCH_COLUMNS, ledger_features, ledger_table
 from features.manifests import manifest_checks, manifest_features
 from features.network import case_features, network_features, tip_count_features
 from features.power import power_features
@@ -118,9 +118,10 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     places = places or place_index(snapshot)
     s = snapshot
     say("台账核对 ledgers")
-    mm = ledger_mismatch(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of)
+    table = ledger_table(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of)
+    mm = table[MISMATCH_COLUMNS]
     parts = [profile_features(s.enterprises, as_of)]
-    parts.append(ledger_features(mm, s.ledgers, s.electricity, s.enterprises, as_of))
+    parts.append(ledger_features(table, s.ledgers, s.electricity, s.enterprises, as_of))
     say("用电 power")
     parts.append(power_features(s.electricity, s.enterprises, as_of))
     say("联单 manifests")

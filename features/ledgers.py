@@ -100,6 +100,13 @@ def _intensity(led: pd.DataFrame, power: pd.DataFrame, enterprises: pd.DataFrame
 def ledger_mismatch(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd.DataFrame,
                     enterprises: pd.DataFrame, as_of) -> pd.DataFrame:
     """One row per ledger row whose month ended on or before ``as_of``, columns as contract §4."""
+    return ledger_table(ledgers, manifests, electricity, enterprises, as_of)[MISMATCH_COLUMNS]
+
+
+def ledger_table(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd.DataFrame,
+                 enterprises: pd.DataFrame, as_of) -> pd.DataFrame:
+    """``ledger_mismatch`` with two more columns the features use: ``unconfirmed_t`` (the part of the
+    receipt gap that is loads never confirmed) and ``suspect_t`` (the tonnes the score counts)."""
     led = months_known(ledgers, as_of)[["enterprise_id", "month", "waste_code", "generated_t",
                                         "transferred_t", "onsite_t", "stock_end_t"]].reset_index(drop=True)
     first_month = led.groupby("enterprise_id")["month"].transform("min")
@@ -126,7 +133,9 @@ def ledger_mismatch(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity:
         "receipt_gap_t": led["receipt_missing_t"].fillna(0.0),
         "power_gap_t": implied - led["generated_t"],
     })
-    out["score"] = mismatch_score(out, led["unconfirmed_t"].fillna(0.0).to_numpy())
+    out["unconfirmed_t"] = led["unconfirmed_t"].fillna(0.0).to_numpy()
+    out["suspect_t"] = suspect_t(out, out["unconfirmed_t"].to_numpy())
+    out["score"] = 1.0 - np.exp(-out["suspect_t"] / SCORE_SCALE_T)
     for c in ("accounted_t", "balance_gap_t", "manifest_gap_t", "receipt_gap_t", "power_gap_t"):
         out[c] = out[c].round(3) + 0.0  # no "-0.0" in the CSV
     out["score"] = out["score"].round(4)
@@ -153,14 +162,18 @@ def unaccounted_t(frame: pd.DataFrame) -> pd.Series:
     return pos("balance_gap_t") + pos("manifest_gap_t") + pos("receipt_gap_t") + power_excess_t(frame)
 
 
-def mismatch_score(frame: pd.DataFrame, unconfirmed_t=0.0) -> pd.Series:
-    """In [0, 1]: 1 - exp(-missing / 3 t), where missing is ``unaccounted_t`` with loads never
-    confirmed (``unconfirmed_t``, part of the receipt gap) counted at ``UNCONFIRMED_WEIGHT``."""
+def suspect_t(frame: pd.DataFrame, unconfirmed_t=0.0) -> pd.Series:
+    """``unaccounted_t`` with loads never confirmed (``unconfirmed_t``, part of the receipt gap)
+    counted at ``UNCONFIRMED_WEIGHT``: the tonnes the mismatch score rests on."""
     discount = (1.0 - UNCONFIRMED_WEIGHT) * np.asarray(unconfirmed_t, dtype=float)
     tol = tolerance_t(frame["generated_t"])
     receipt = (frame["receipt_gap_t"].fillna(0.0) - tol).clip(lower=0.0)
-    missing = unaccounted_t(frame) - receipt + (frame["receipt_gap_t"].fillna(0.0) - discount - tol).clip(lower=0.0)
-    return 1.0 - np.exp(-missing / SCORE_SCALE_T)
+    return unaccounted_t(frame) - receipt + (frame["receipt_gap_t"].fillna(0.0) - discount - tol).clip(lower=0.0)
+
+
+def mismatch_score(frame: pd.DataFrame, unconfirmed_t=0.0) -> pd.Series:
+    """In [0, 1]: 1 - exp(-suspect_t / 3 t)."""
+    return 1.0 - np.exp(-suspect_t(frame, unconfirmed_t) / SCORE_SCALE_T)
 
 
 # ---- enterprise-level ledger features -------------------------------------------------------
@@ -181,6 +194,12 @@ feature("unaccounted_t_365d", "enterprise", "ledgers", "t",
         "近12个月去向不明的危险废物（吨）", "hazardous waste unaccounted for in the last 12 months (tonnes)",
         "近12个月约 {value:.1f} 吨危废去向不明（{month} {waste_code} 最多）",
         "about {value:.1f} t unaccounted for in 12 months (most in {month} {waste_code})",
+        direction=1, min_reason=0.5)
+feature("suspect_t_365d", "enterprise", "ledgers", "t",
+        "近12个月去向存疑的危险废物（吨；超期未确认的联单按一半计）",
+        "hazardous waste in doubt in the last 12 months (tonnes; loads never confirmed count half)",
+        "近12个月约 {value:.1f} 吨危废去向存疑（{month} {waste_code} 最多）",
+        "about {value:.1f} t in doubt in 12 months (most in {month} {waste_code})",
         direction=1, min_reason=0.5)
 feature("unaccounted_t_90d", "enterprise", "ledgers", "t",
         "近3个月去向不明的危险废物（吨）", "hazardous waste unaccounted for in the last 3 months (tonnes)",
@@ -233,6 +252,9 @@ def ledger_features(mismatch: pd.DataFrame, ledgers: pd.DataFrame, electricity: 
     out["unaccounted_t_365d"] = y.groupby("enterprise_id")["unacc"].sum().reindex(idx).fillna(0.0)
     _evidence(out, y, "unacc", "unaccounted_t_365d")
     out["unaccounted_t_90d"] = q.groupby("enterprise_id")["unacc"].sum().reindex(idx).fillna(0.0)
+    if "suspect_t" in y:
+        out["suspect_t_365d"] = y.groupby("enterprise_id")["suspect_t"].sum().reindex(idx).fillna(0.0)
+        _evidence(out, y, "suspect_t", "suspect_t_365d")
     out["over_3t_365d"] = (out["unaccounted_t_365d"] >= CRIMINAL_T).astype("float64")
     gen = y.groupby("enterprise_id")["generated_t"].sum().reindex(idx)
     out["generated_t_365d"] = gen.fillna(0.0)

@@ -92,6 +92,9 @@ TIP_RULES: tuple[Rule, ...] = (
 )
 
 
+GRADE_BY = {"unaccounted_t_365d": "suspect_t_365d"}
+
+
 class RuleScorer(ClassifierMixin, BaseEstimator):
     """The share of the action plan's rules an entity trips, weighted. Needs named feature columns;
     rules whose feature is absent are skipped (listed in ``rules_used_``).
@@ -119,13 +122,20 @@ class RuleScorer(ClassifierMixin, BaseEstimator):
 
     def margins(self, X: pd.DataFrame) -> np.ndarray:
         """Per row in [0, 1]: the weighted mean over rules of log1p(value / threshold) / log(11)
-        (0 at zero, 0.29 at the threshold, 1 at ten times it, capped)."""
+        (0 at zero, 0.29 at the threshold, 1 at ten times it, capped). A rule whose feature has a
+        weighted counterpart in ``GRADE_BY`` is graded by it (tonnes unaccounted for by the tonnes in
+        doubt, where a load never confirmed counts half, as the action plan weighs it)."""
         check_is_fitted(self)
         if not self.rules_used_:
             return np.zeros(len(X))
         w = np.array([r.weight for r in self.rules_used_])
-        m = np.column_stack([np.clip(np.log1p(np.clip(pd.to_numeric(X[r.feature], errors="coerce").fillna(0.0).to_numpy(float), 0, None)
-                                               / r.threshold) / np.log(11.0), 0.0, 1.0) for r in self.rules_used_])
+
+        def value(r: Rule) -> np.ndarray:
+            col = GRADE_BY.get(r.feature, r.feature)
+            col = col if col in X.columns else r.feature
+            return np.clip(pd.to_numeric(X[col], errors="coerce").fillna(0.0).to_numpy(float), 0, None)
+
+        m = np.column_stack([np.clip(np.log1p(value(r) / r.threshold) / np.log(11.0), 0.0, 1.0) for r in self.rules_used_])
         return (m @ w) / w.sum()
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
