@@ -41,7 +41,7 @@ def current_user(request: Request, rt: RuntimeDep,
                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     p = getattr(request.state, "principal", None)
     if p is None:  # the gate did not run (an app mounted without it): authenticate here
-        token = parse_bearer(f"Bearer {creds.credentials}") if creds else None
+        token = parse_bearer(request.headers.get("authorization"))
         with rt.db.read() as s:
             p = authenticate(s, token)
     if p is None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import func, select
 
-from serving import audit, evidence
+from serving import audit, evidence, limits
 from serving.api.deps import (
     Limit,
     Offset,
@@ -114,7 +114,8 @@ def _received_at(body: TipIn) -> dt.datetime:
 
 
 @router.post("", response_model=TipIntakeOut, status_code=201, summary="Receive a new tip and score it at once",
-             responses={422: {"model": ErrorBody, "description": "the tip is not acceptable as sent"}})
+             responses={422: {"model": ErrorBody, "description": "the tip is not acceptable as sent"},
+                        429: {"model": ErrorBody, "description": "over the tips one user may submit in an hour; see Retry-After"}})
 def create_tip(body: TipIn, request: Request, user: TipWriter, scope: ReaderScope, rt: RuntimeDep,
                lang: Lang | None = None):
     """Stores the tip and scores it with the champion tip model against the latest evidence (vehicle
@@ -128,6 +129,8 @@ def create_tip(body: TipIn, request: Request, user: TipWriter, scope: ReaderScop
         county = j
     if body.enterprise_id is not None and not scope.enterprise_known(body.enterprise_id):
         raise HTTPException(422, f"enterprise_id {body.enterprise_id!r}: no such enterprise within your jurisdiction")
+    with rt.db.read() as s:  # refused before the work of scoring; checked again where it is stored
+        limits.tips(s, user, rt.settings.tip_intake_per_hour, lock=False)
     received = _received_at(body)
     tip_id = f"W{received:%Y%m%d}-{uuid.uuid4().hex[:10]}"
     row = {"tip_id": tip_id, "received_at": received, "channel": body.channel, "text": body.text, "lat": body.lat,
@@ -145,6 +148,7 @@ def create_tip(body: TipIn, request: Request, user: TipWriter, scope: ReaderScop
               corroboration=json.dumps(scored.get("corroboration") or {}, ensure_ascii=False, default=str),
               created_by=user.id)
     with rt.db.write() as s:
+        limits.tips(s, user, rt.settings.tip_intake_per_hour)
         s.add(tip)
         audit.append(s, user, "tip.create", [tip_id], model_version=tip.model_version, request_id=request_id(request))
     rt.metrics.tips_received.inc()
