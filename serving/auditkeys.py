@@ -70,6 +70,17 @@ def write_private(path: Path, data: bytes, exclusive: bool = False) -> None:
             os.link(tmp, path)  # fails if another process made the key first: keep theirs
         except FileExistsError:
             pass
+        except OSError:  # a file system without hard links: the first O_EXCL creator wins instead
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                try:
+                    os.write(fd, data)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         finally:
             tmp.unlink()
     else:

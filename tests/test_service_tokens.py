@@ -59,6 +59,7 @@ def test_an_admin_replaces_a_token_through_the_api(service):
     assert service.client.get("/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
     assert service.client.get("/v1/me", headers={"Authorization": f"Bearer {new}"}).json()["name"] == "inv_lingui"
     assert service.post("admin", "/v1/users/99999/token").status_code == 404
+    assert service.post("admin", f"/v1/users/{service.user_ids['admin']}/token").status_code == 422  # not one's own
     assert service.post("inv", f"/v1/users/{service.user_ids['inv']}/token").status_code == 403
     with service.rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "user.rotate")) == 1

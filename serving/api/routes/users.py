@@ -58,7 +58,10 @@ def disable_user(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Req
 @router.post("/{user_id}/token", response_model=UserCreated, status_code=201, summary="Replace a user's token (the old one stops working)",
              responses={422: {"model": ErrorBody, "description": "the user is disabled"}})
 def rotate_user_token(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, user: Admin, rt: RuntimeDep):
-    """A new token, valid ``HAZLEADS_TOKEN_DAYS`` days, shown once; the old token is refused from now on."""
+    """A new token, valid ``HAZLEADS_TOKEN_DAYS`` days, shown once; the old token is refused from now
+    on. Not one's own (the answer would end the session it came on): ``hazleads users rotate NAME``."""
+    if user_id == user.id:
+        raise HTTPException(422, "you cannot replace your own token here; use `hazleads users rotate NAME`")
     try:
         with rt.db.write() as s:
             u = find_user(s, user_id)
