@@ -33,6 +33,7 @@ from tests.scope_checks import (
 )
 from tests.scope_world import ENTITLED, NAMED, SECRET, USERS, start_world, write_world
 from tests.service_support import AS_OF, EARLIER
+from tests.test_service_authz import ALLOWED, PUBLIC
 
 UNENTITLED = sorted(set(USERS) - ENTITLED)
 SWEEP_BODIES = {"/v1/tips": {"channel": "12369", "text": "夜里有车倒东西", "received_at": "2021-03-30T20:00:00"},
@@ -146,11 +147,14 @@ def _sweep(world) -> None:
             names = {p["name"] for p in params}
             queries = [{}] + ([{"as_of": EARLIER}] if "as_of" in names else []) + (
                 [{"county": c} for c in ("临桂区", "阳朔县", "七星区")] if "county" in names else [])
+            rights = ALLOWED.get((method, path), PUBLIC)
+            if rights != PUBLIC and USERS[who][0] not in rights:  # a 403 (test_service_authz): asked once
+                urls, queries = urls[:1], [{}]
             for url in urls:
                 for q in queries:
                     problems += _problems(world, who, method, url, q, body)
                     asked += 1
-    assert asked > 300
+    assert asked > 250, asked
     assert problems == [], "\n".join(problems[:20])
 
 
