@@ -174,9 +174,10 @@ DOMAINS: dict[str, list] = {  # by parameter name: the values worth trying here
     "action": ["tip.", "outcome.", "enterprise.", "leads.", "site."], "job_id": [1, 2], "user_id": [1, 2, 3],
 }
 SKIP_FOR_ADMIN = {("POST", "/v1/training"), ("POST", "/v1/models/{kind}/promote"), ("POST", "/v1/models/{kind}/rollback"),
-                  ("POST", "/v1/models/reload"), ("DELETE", "/v1/users/{user_id}")}
+                  ("POST", "/v1/models/reload"), ("DELETE", "/v1/users/{user_id}"), ("POST", "/v1/users/{user_id}/token")}
 # admin sees everything, so nothing can leak to it: it is spared the routes that start a training run,
-# call the model registry or disable users (other roles still get their 403 there)
+# call the model registry, or disable users or replace their tokens (which would leave the other
+# readers' requests answered 401, proving nothing); other roles still get their 403 there
 
 
 def _enum(schema: dict) -> list | None:

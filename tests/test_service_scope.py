@@ -89,6 +89,7 @@ def _ask(h, who: str, method: str, url: str, query: dict, body: dict | None):
 
 def _problems(h, who: str, method: str, url: str, query: dict, body: dict | None) -> list[str]:
     r = _ask(h, who, method, url, query, body)
+    assert r.status_code != 401, (who, url, "a valid token refused: the checks below would prove nothing")
     assert r.status_code < 500 or (r.status_code == 503 and url == "/v1/scoring") or url == "/readyz", (url, r.text[:300])
     ctype = r.headers.get("content-type", "")
     h.made.note(who, method, url, body, r.status_code, r.json() if ctype.startswith("application/json") else {})
