@@ -14,7 +14,8 @@
   note and enterprise of an outcome recorded against it, are withheld from readers not entitled
   (``access.sees_informants``). Filters derived from its named enterprise (industry, category) never
   match it for them (``repo.leads``), outcomes about it never show on an enterprise's page for them,
-  and model reasons drawn from informant tips (``INFORMANT_FEATURES``) are dropped from what they read.
+  and features drawn from informant tips (``INFORMANT_FEATURES``) or whose evidence points at an
+  informant's tip (similar tips) are withheld from what they read, with the reasons rendered from them.
 
 What remains visible of an informant tip to them: that it exists, its channel, time, county, score
 and status, as the tip list has always shown.
@@ -36,32 +37,40 @@ from serving.auth import Principal
 MASK = {"zh": "（辖区外）", "en": "(outside your county)"}
 # features whose value comes from informant tips: their reasons would say who an informant named
 INFORMANT_FEATURES = ("informant_tips_365d", "tip_channel_informant")
-# evidence fields that point at a tip (the representative of a group of similar tips)
-TIP_POINTERS = frozenset({"group"})
 _TOKEN = re.compile(r"[\w\-]+")
 
 
 @functools.cache
-def _informant_reasons() -> tuple[re.Pattern, ...]:
-    """Patterns matching any reason rendered from ``INFORMANT_FEATURES`` (the catalogue's templates
-    with every ``{field}`` as a wildcard, and the fallback ``description: value``)."""
-    import features.network  # noqa: F401 - registers the features below in the catalogue
+def _reason_patterns(feature: str) -> tuple[re.Pattern, ...]:
+    """Patterns matching any reason rendered from ``feature`` (the catalogue's templates with every
+    ``{field}`` as a wildcard, and the fallback ``description: value``); none if it is not catalogued."""
+    import features.network  # noqa: F401 - registers the features in the catalogue
     import features.tips  # noqa: F401
     from features.catalogue import CATALOGUE
 
+    spec = CATALOGUE.get(feature)
+    if spec is None:
+        return ()
     out = []
-    for name in INFORMANT_FEATURES:
-        spec = CATALOGUE[name]
-        for template in (spec.reason_zh, spec.reason_en):
-            parts = re.split(r"\{[^{}]*\}", template)
-            out.append(re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S))
-        for desc in (spec.description_zh, spec.description_en):
-            out.append(re.compile("^" + re.escape(desc) + ": "))
+    for template in (spec.reason_zh, spec.reason_en):
+        parts = re.split(r"\{[^{}]*\}", template)
+        out.append(re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S))
+    for desc in (spec.description_zh, spec.description_en):
+        out.append(re.compile("^" + re.escape(desc) + ": "))
     return tuple(out)
 
 
+def reason_of(text: str, features: Iterable[str]) -> bool:
+    """``text`` is a reason rendered from one of ``features``."""
+    return any(p.match(text) for f in features for p in _reason_patterns(f))
+
+
 def informant_reason(text: str) -> bool:
-    return any(p.match(text) for p in _informant_reasons())
+    return reason_of(text, INFORMANT_FEATURES)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text) if isinstance(text, str) else []
 
 
 @dataclass
@@ -165,25 +174,29 @@ class Scope:
         return _TOKEN.sub(lambda m: MASK[lang] if self._hidden(m.group(0)) else m.group(0), text)
 
     def reasons(self, reasons: Iterable[str], lang: str = "zh") -> list[str]:
-        out = []
-        for r in reasons:
-            if not self.informants and informant_reason(r):
-                continue
-            out.append(self.text(r, lang))
-        return out
+        return self.explain(list(reasons), {}, lang)[0]
 
     def evidence(self, evidence: dict, lang: str = "zh") -> dict:
-        """Evidence pointers with hidden ids masked and informant-derived features dropped."""
+        return self.explain([], evidence, lang)[1]
+
+    def _informant_pointer(self, value) -> bool:
+        """``value`` names a tip the reader may not read in full (an informant's)."""
+        return not self.informants and any(self._tips.get(t, (None, None))[1] == INFORMANT for t in tokens(value))
+
+    def explain(self, reasons: list[str], evidence: dict, lang: str = "zh") -> tuple[list[str], dict]:
+        """Reasons and evidence pointers as the reader may see them. A feature drawn from informant
+        tips, or whose evidence points at an informant's tip (a group of similar tips would place
+        the informant, and its count would say the informant is there), is withheld with the reasons
+        rendered from it; ids of other counties are masked in what remains. Tips the evidence names
+        must have been loaded (``load_tips``)."""
         if self.sees_all:
-            return evidence
+            return list(reasons), evidence
+        withheld = set() if self.informants else set(INFORMANT_FEATURES)
         out = {}
         for feat, fields in evidence.items():
-            if not self.informants and feat in INFORMANT_FEATURES:
+            if feat in withheld or any(self._informant_pointer(v) for v in fields.values()):
+                withheld.add(feat)
                 continue
-            kept = {}
-            for k, v in fields.items():
-                if isinstance(v, str):
-                    v = (v if self.tip_ok(v) else MASK[lang]) if k in TIP_POINTERS else self.text(v, lang)
-                kept[k] = v
-            out[feat] = kept
-        return out
+            out[feat] = {k: self.text(v, lang) if isinstance(v, str) else v for k, v in fields.items()}
+        kept = [self.text(r, lang) for r in reasons if not reason_of(r, withheld) and not self._informant_pointer(r)]
+        return kept, out

@@ -306,12 +306,14 @@ def test_rows_without_a_county_are_city_wide_only(pristine):
     assert pristine.get("inv", "/v1/tips/T4").status_code == 200 and pristine.get("inv", "/v1/sites/S3").status_code == 200
 
 
-def test_a_pointer_to_an_informants_tip_is_masked(pristine):
-    """T1's evidence groups it with informant tip T6 (same place and week): that would place the informant."""
+def test_a_pointer_to_an_informants_tip_withholds_the_feature(pristine):
+    """T1's evidence groups it with informant tip T6 (same place and week): that would place the
+    informant, and the count would say one is there, so the feature is withheld, with its reason.
+    T7's group is T3, another county's tip but no informant's: the pointer is masked, the count kept."""
     t1 = next(i for i in pristine.get("inv_yangshuo", "/v1/leads/tips").json()["items"] if i["tip_id"] == "T1")
-    assert t1["evidence"]["tip_similar_7d"]["group"] == "（辖区外）"
+    assert "tip_similar_7d" not in t1["evidence"]
     t7 = next(i for i in pristine.get("inv_yanshan", "/v1/leads/tips").json()["items"] if i["tip_id"] == "T7")
-    assert t7["evidence"]["tip_similar_7d"]["group"] == "（辖区外）"  # T3 is 七星区's
+    assert t7["evidence"]["tip_similar_7d"] == {"value": 1.0, "group": "（辖区外）"}
     t1_full = next(i for i in pristine.get("inv", "/v1/leads/tips").json()["items"] if i["tip_id"] == "T1")
     assert t1_full["evidence"]["tip_similar_7d"]["group"] == "T6"
 
@@ -346,3 +348,10 @@ def test_an_enterprise_without_a_county_is_visible_to_city_wide_users_only():
     assert county.text("接收方 B，承运 A") == "接收方 （辖区外），承运 A"
     assert env.reasons(["近12个月有 2 条内部知情人举报", "台账缺口"]) == ["台账缺口"]  # city-wide, not entitled
     assert city.reasons(["近12个月有 2 条内部知情人举报"]) == ["近12个月有 2 条内部知情人举报"]
+    # tips pointed at: an informant's withholds the feature and any reason naming it; another county's is masked
+    env._tips.update({"K1": ("临桂区", "informant"), "K2": ("阳朔县", "12369")})
+    county._tips.update(env._tips)
+    ev = {"tip_similar_7d": {"value": 2.0, "group": "K1", "others": "K1、K2"}, "tip_text_length": {"value": 9.0}}
+    assert env.explain(["同一事件另有 2 条举报（K1、K2）", "举报 9 字"], ev) == (["举报 9 字"], {"tip_text_length": {"value": 9.0}})
+    ev2 = {"tip_similar_7d": {"value": 1.0, "group": "K2"}}
+    assert county.explain(["另有举报 K2"], ev2) == (["另有举报 （辖区外）"], {"tip_similar_7d": {"value": 1.0, "group": "（辖区外）"}})

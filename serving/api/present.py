@@ -65,14 +65,23 @@ def _evidence(lead: Lead) -> dict:
 
 
 def evidence_tips(leads: list[Lead]) -> set[str]:
-    """Tip ids a page of leads refers to (its own tips and evidence pointers): ``Scope.load_tips`` them."""
-    from serving.scope import TIP_POINTERS
+    """Every word of a page of leads that could be a tip id (its own tips, and the tokens of its
+    evidence pointers and reasons): ``Scope.load_tips`` them, so that pointers to tips are judged."""
+    from serving.scope import tokens
 
     out = {lead.entity_id for lead in leads if lead.kind == "tip"}
     for lead in leads:
         for fields in _evidence(lead).values():
-            out |= {str(v) for k, v in fields.items() if k in TIP_POINTERS and v}
+            out |= {t for v in fields.values() for t in tokens(v)}
+        out |= {t for r in reasons(lead, "zh") + reasons(lead, "en") for t in tokens(r)}
     return out
+
+
+def tip_words(tips) -> set[str]:
+    """Every word of these tips' reasons that could be a tip id: ``Scope.load_tips`` them."""
+    from serving.scope import tokens
+
+    return {t for tip in tips for r in reasons(tip, "zh") + reasons(tip, "en") for t in tokens(r)}
 
 
 def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, received_at=None) -> dict:
@@ -80,11 +89,11 @@ def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, r
     tip is unknown here, which is redacted for readers not entitled to informants)."""
     scoped = not scope.city_wide
     rank = lead.county_rank if scoped else lead.rank
-    rs = scope.reasons(reasons(lead, lang), lang)
+    rs, ev = scope.explain(reasons(lead, lang), _evidence(lead), lang)
     if lead.exploration:
         rs.append(exploration_note(lang, (lead.county_model_rank if scoped else lead.model_rank) or rank, lead.inclusion_prob))
     item = {"rank": rank, "score": lead.score, "exploration": lead.exploration, "inclusion_prob": lead.inclusion_prob,
-            "county": lead.county, "reasons": rs, "evidence": scope.evidence(_evidence(lead), lang),
+            "county": lead.county, "reasons": rs, "evidence": ev,
             "lat": lead.lat, "lon": lead.lon,
             "enterprise_ids": scope.enterprises(split_ids(lead.enterprise_ids)),
             "vehicle_ids": split_ids(lead.vehicle_ids)}

@@ -25,7 +25,7 @@ from serving.api.deps import (
     record,
     request_id,
 )
-from serving.api.present import tip_out
+from serving.api.present import tip_out, tip_words
 from serving.api.routes.enterprises import not_found
 from serving.db.models import Outcome, Tip
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody, Lang
@@ -66,6 +66,7 @@ def list_tips(request: Request, user: TipReader, scope: ReaderScope, rt: Runtime
         total = s.scalar(select(func.count()).select_from(Tip).where(*conds)) or 0
         rows = list(s.scalars(select(Tip).where(*conds).order_by(Tip.received_at.desc(), Tip.tip_id).limit(limit).offset(offset)))
         done = _investigated(rt, s, [t.tip_id for t in rows])
+        scope.load_tips(s, tip_words(rows))
     items = [tip_out(t, scope, lg, t.tip_id in done) for t in rows]
     record(rt, request, user, "tips.list", [t.tip_id for t in rows])
     return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -81,6 +82,7 @@ def get_tip(tip_id: Annotated[str, Path(min_length=1, max_length=64)], request: 
         if tip is None or not scope.county_ok(tip.jurisdiction):
             raise not_found(rt, request, user, "tip.read", tip_id, "tip")
         done = _investigated(rt, s, [tip_id])
+        scope.load_tips(s, tip_words([tip]))
         outcome_ids = list(s.scalars(select(Outcome.id).where(Outcome.entity_kind == "tip", Outcome.entity_id == tip_id,
                                                                *scope.where_county(Outcome.jurisdiction))))
     out = tip_out(tip, scope, lang_of(rt, lang), tip_id in done)
@@ -152,6 +154,8 @@ def create_tip(body: TipIn, request: Request, user: TipWriter, scope: ReaderScop
         s.add(tip)
         audit.append(s, user, "tip.create", [tip_id], model_version=tip.model_version, request_id=request_id(request))
     rt.metrics.tips_received.inc()
+    with rt.db.read() as s:
+        scope.load_tips(s, tip_words([tip]))
     out = tip_out(tip, scope, lang_of(rt, lang), False)
     corroboration = None if out["redacted"] else (scored.get("corroboration") or None)
     return {**out, "corroboration": corroboration, "outcomes": [], "scored_in_ms": round(ms, 2)}
