@@ -12,7 +12,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # the audit chain's secret and checkpoints (serving/auditkeys.py, serving/audit.py; rotation: DEVELOPERS.md)
+    audit_key: SecretStr | None = Field(default=None, description="audit HMAC key (32+ characters); default the key file")
+    audit_key_file: Path | None = Field(default=None, description="default audit.key in home, made 0600 on first use")
+    audit_keyring: Path | None = Field(default=None, description="retired audit keys; default audit-keys/ in home")
+    audit_checkpoints: Path | None = Field(default=None, description="signed checkpoints; default audit-checkpoints.jsonl in home")
+    audit_checkpoint_s: float = Field(default=60.0, ge=1.0, description="seconds between the service's checkpoints")
+    # tokens and per-user limits (serving/auth.py, serving/limits.py)
+    token_days: int = Field(default=90, ge=1, le=3650, description="days a new or rotated token is valid")
+    tip_intake_per_hour: int = Field(default=120, ge=1, description="tips one user may submit in any hour")
+    jobs_per_hour: int = Field(default=12, ge=1, description="training and scoring jobs one user may start in any hour")
 
     @field_validator("lang")
     @classmethod
@@ -68,14 +78,19 @@ class Settings(BaseSettings):
 
     @cached_property
     def home_dir(self) -> Path:
-        """The home folder as an absolute path, created on first use."""
+        """The home folder as an absolute path, created on first use, readable by its owner only
+        (it holds the database with informants' words, the audit key and the models)."""
         path = self.home.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home_dir / 'hazleads.db'}"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return Path(self.audit_checkpoints) if self.audit_checkpoints else self.home_dir / "audit-checkpoints.jsonl"
 
     @property
     def mlflow_uri(self) -> str:

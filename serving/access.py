@@ -8,7 +8,7 @@
 A county-scoped user's queries are filtered by county in the database, so rows of other counties
 never reach lists, details or counts; a detail outside the county answers 404 like a missing one.
 Informant tips (``channel = informant``) show their text and identifying fields only to admins
-and city-wide investigators.
+and city-wide investigators. How every route applies these rules is ``serving.scope``.
 """
 
 from __future__ import annotations

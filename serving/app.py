@@ -34,8 +34,7 @@ from serving.api.routes import (
     tips,
     users,
 )
-from serving.db.engine import Database
-from serving.db.migrate import upgrade
+from serving.db.setup import open_database
 from serving.jobs import after_champion_change, recover, warm_up
 from serving.metrics import Metrics
 from serving.middleware import MAX_BODY, AuthGate, BodyLimit, RequestContext
@@ -57,6 +56,20 @@ def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
             log.warning("champion check failed", exc_info=True)
 
 
+def _checkpoints(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
+    """Export a signed checkpoint of the audit chain every ``interval_s`` seconds, and once at the end."""
+    from serving.audit import write_checkpoint
+
+    while True:
+        stopping = stop.wait(interval_s)
+        try:
+            write_checkpoint(rt.db, rt.settings.audit_checkpoint_path)
+        except Exception:  # noqa: BLE001 - the database may be briefly unavailable; try again later
+            log.warning("audit checkpoint failed", exc_info=True)
+        if stopping:
+            return
+
+
 def create_app(settings: Settings | None = None, data: str | Path | None = None, warm: Warm = "background",
                train_config=None, history_months: int = 6, watch_interval_s: float = 60.0,
                max_body: int = MAX_BODY) -> FastAPI:
@@ -66,8 +79,7 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        db = Database(settings.db_url)
-        upgrade(db.url, engine=db.write_engine)
+        db = open_database(settings)
         rt = Runtime(settings, db, metrics, data=Path(data) if data else None, train_config=train_config,
                      history_months=history_months)
         app.state.runtime = rt
@@ -81,12 +93,15 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
         if watch_interval_s > 0 and warm != "off":
             threads.append(threading.Thread(target=_watch, args=(rt, stop, watch_interval_s), name="champion-watch",
                                             daemon=True))
-        for t in threads:
+        checkpointer = threading.Thread(target=_checkpoints, args=(rt, stop, settings.audit_checkpoint_s),
+                                        name="audit-checkpoints", daemon=True)
+        for t in [*threads, checkpointer]:
             t.start()
         try:
             yield
         finally:
             stop.set()
+            checkpointer.join(timeout=30)
             db.dispose()
 
     app = FastAPI(

@@ -34,23 +34,40 @@ def split_ids(text) -> list[str]:
     return [p for p in str(text).split(";") if p]
 
 
+def county_name(value) -> str | None:
+    """A county as written, trimmed; None for a missing or blank one (such rows are city-wide users' only)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 class SnapshotContext:
     def __init__(self, snapshot) -> None:
         e = snapshot.enterprises
         self.enterprises = e.set_index("enterprise_id", drop=False)
-        self.county_of: dict[str, str] = dict(zip(e["enterprise_id"], e["county"].astype(str), strict=True))
+        self.county_of: dict[str, str | None] = dict(zip(e["enterprise_id"], (county_name(c) for c in e["county"]), strict=True))
         self.industry_of: dict[str, str] = dict(zip(e["enterprise_id"], e["industry_code"].astype(str), strict=True))
         self._lat = e["lat"].to_numpy(float)
         self._lon = e["lon"].to_numpy(float)
         self._ids = e["enterprise_id"].to_numpy()
         self._snapshot = snapshot
+        self._categories: dict = {}
 
     def counties(self) -> list[str]:
-        return sorted(set(self.county_of.values()))
+        return sorted({c for c in self.county_of.values() if c is not None})
 
     def categories(self, as_of) -> dict[str, set[str]]:
-        """Waste categories (HWxx) each enterprise produced, received or carried on or before ``as_of``."""
-        end = cutoff(as_of)
+        """Waste categories (HWxx) each enterprise produced, received or carried on or before ``as_of``
+        (computed once per day and kept: the lists of a few as-of dates are read over and over)."""
+        key = cutoff(as_of)
+        if key not in self._categories:
+            if len(self._categories) > 64:
+                self._categories.clear()
+            self._categories[key] = self._categories_at(key)
+        return self._categories[key]
+
+    def _categories_at(self, end) -> dict[str, set[str]]:
         s = self._snapshot
         out: dict[str, set[str]] = {}
         led = s.ledgers
@@ -80,7 +97,7 @@ class SnapshotContext:
     def tip_county(self, county, enterprise_id, lat, lon) -> str | None:
         if isinstance(county, str) and county.strip():
             return county.strip()
-        if isinstance(enterprise_id, str) and enterprise_id in self.county_of:
+        if isinstance(enterprise_id, str) and self.county_of.get(enterprise_id):
             return self.county_of[enterprise_id]
         near = self.nearest(lat, lon)
         return self.county_of.get(near) if near else None

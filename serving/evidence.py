@@ -141,15 +141,17 @@ def track(snapshot, vehicle_id: str, start, end, **props) -> dict | None:
     return geo.line(sel["lat"], sel["lon"], layer="track", vehicle_id=vehicle_id, **props)
 
 
-def enterprise_map(rt, enterprise_id: str, manifests: list[dict], stops: list[dict], max_tracks: int = 8) -> dict:
-    """The enterprise, its partners, the suspicious stops, the tracks of the trips concerned, nearby places."""
+def enterprise_map(rt, enterprise_id: str, manifests: list[dict], stops: list[dict], max_tracks: int = 8,
+                   partner_ok=lambda _id: True) -> dict:
+    """The enterprise, its partners (those ``partner_ok`` lets the reader see), the suspicious stops,
+    the tracks of the trips concerned, nearby places."""
     ents = rt.ctx.enterprises
     feats = []
     me = ents.loc[enterprise_id]
     feats.append(geo.point(me["lat"], me["lon"], layer="enterprise", role="self", enterprise_id=enterprise_id,
                            name=str(me["name"])))
     partners = {p for m in manifests for p in (m["producer_id"], m["transporter_id"], m["receiver_id"])} - {enterprise_id}
-    for pid in sorted(partners)[:100]:
+    for pid in sorted(p for p in partners if p is not None and partner_ok(p))[:100]:
         if pid in ents.index:
             p = ents.loc[pid]
             feats.append(geo.point(p["lat"], p["lon"], layer="enterprise", role="partner", enterprise_id=pid,

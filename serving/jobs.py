@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from serving import audit
+from serving import audit, limits
 from serving.auth import Principal
 from serving.db.models import Job, utcnow
 from serving.repo import runs
@@ -70,10 +70,15 @@ def _pid_gone(pid: int) -> bool:
     return False
 
 
-def _open_job(rt: Runtime, kind: str, user: Principal | None, params: dict) -> int:
+def _open_job(rt: Runtime, kind: str, user: Principal | None, params: dict, limited: bool = False) -> int:
+    """The job's row, opened (``JobBusy`` if one of its kind runs; with ``limited``, ``limits.Limited``
+    if the user who asked has started too many in the last hour: the jobs the service starts on its
+    own, at start-up or after a promotion, are never refused)."""
     params = {**params, "owner": _process_identity(os.getpid()) or {"host": socket.gethostname(), "pid": os.getpid()}}
     try:
         with rt.db.write() as s:
+            if limited and user is not None:
+                limits.jobs(s, user, rt.settings.jobs_per_hour)
             job = Job(kind=kind, status="running", requested_by=user.id if user else None,
                       params=json.dumps(params, ensure_ascii=False, default=str), result="{}")
             s.add(job)
@@ -201,7 +206,8 @@ def start_scoring(rt: Runtime, as_of, user: Principal) -> int:
     if not rt.scoring_lock.acquire(blocking=False):
         raise JobBusy(busy_message(rt, "scoring"))
     try:
-        job_id = _open_job(rt, "scoring", user, {"as_of": str(as_of) if as_of else None, "trigger": "on_demand"})
+        job_id = _open_job(rt, "scoring", user, {"as_of": str(as_of) if as_of else None, "trigger": "on_demand"},
+                           limited=True)
     except BaseException:
         rt.scoring_lock.release()
         raise
@@ -260,7 +266,7 @@ def start_training(rt: Runtime, user: Principal, as_of: dt.date | None, config) 
         raise JobBusy(busy_message(rt, "training"))
     try:
         job_id = _open_job(rt, "training", user, {"as_of": str(as_of) if as_of else None,
-                                                   "config": getattr(config, "name", "default")})
+                                                   "config": getattr(config, "name", "default")}, limited=True)
     except BaseException:
         rt.training_lock.release()
         raise
@@ -310,5 +316,31 @@ def after_champion_change(rt: Runtime, user: Principal | None) -> bool:
     """Load the registry's champions; if one changed, re-score in the background. True if changed."""
     changed = rt.load_champions()
     if changed and rt.snapshot is not None:
-        threading.Thread(target=run_scoring_job, args=(rt, None, "promotion", user), name="rescoring", daemon=True).start()
+        request_rescore(rt, user)
     return changed
+
+
+def request_rescore(rt: Runtime, user: Principal | None) -> bool:
+    """Re-score the latest lists with the champions serving, in the background. Requests coalesce:
+    while one re-score waits to start (behind the scoring lock), later requests join it, since it will
+    use every champion loaded by the time it starts; so a burst of promotions costs one re-score (two
+    if one was already running). True if this request queued a new re-score."""
+    with rt.rescore_lock:
+        if rt.rescore_waiting:
+            return False
+        rt.rescore_waiting = True
+    threading.Thread(target=_rescore, args=(rt, user), name="rescoring", daemon=True).start()
+    return True
+
+
+def _rescore(rt: Runtime, user: Principal | None) -> None:
+    rt.scoring_lock.acquire()
+    with rt.rescore_lock:
+        rt.rescore_waiting = False  # from here on, a new champion needs a new re-score
+    try:
+        job_id = _open_job(rt, "scoring", user, {"as_of": None, "trigger": "promotion"})
+    except Exception:  # noqa: BLE001 - a scoring job from another process runs: it scores the new champions too
+        rt.scoring_lock.release()
+        log.warning("re-scoring after a champion change not started", exc_info=True)
+        return
+    run_scoring_job(rt, None, "promotion", user, job_id=job_id)

@@ -15,7 +15,7 @@ import uuid
 import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
-from serving.auth import authenticate, parse_bearer
+from serving.auth import check_token, parse_bearer
 from serving.logs import request_id_var
 
 log = logging.getLogger("hazleads.serving.access")
@@ -137,17 +137,18 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         rid = scope.get("state", {}).get("request_id")
-        token = parse_bearer(dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1"))
-        principal = None
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        token = parse_bearer(header)
+        principal, why = None, "missing"
         if token is not None:
             db = self.get_db()
 
             def lookup():
                 with db.read() as s:
-                    return authenticate(s, token)
+                    return check_token(s, token)
 
             try:
-                principal = await anyio.to_thread.run_sync(lookup)
+                principal, why = await anyio.to_thread.run_sync(lookup)
             except SQLAlchemyError as exc:
                 self.metrics.db_unavailable.inc()
                 from serving.api.errors import db_reason
@@ -155,9 +156,14 @@ class AuthGate:
                 await send_json(send, 503, {"detail": db_reason(exc), "request_id": rid}, [(b"retry-after", b"5")])
                 return
         if principal is None:
-            detail = "missing bearer token" if token is None else "invalid or revoked token"
-            await send_json(send, 401, {"detail": f"{detail}: send 'Authorization: Bearer <token>' "
-                                                  "(tokens come from `hazleads users add`)", "request_id": rid},
+            if token is None:
+                detail = ("missing bearer token" if not header else "not a bearer token") + \
+                    ": send exactly 'Authorization: Bearer <token>' (tokens come from `hazleads users add`)"
+            elif why == "expired":
+                detail = "token expired: ask an administrator for a new one (`hazleads users rotate NAME`)"
+            else:
+                detail = "invalid or revoked token: send 'Authorization: Bearer <token>' (tokens come from `hazleads users add`)"
+            await send_json(send, 401, {"detail": detail, "request_id": rid},
                             [(b"www-authenticate", b'Bearer realm="hazleads"')])
             return
         scope["state"]["principal"] = principal

@@ -46,6 +46,8 @@ class Runtime:
         self.training_lock = threading.Lock()
         self.progress: dict[int, str] = {}  # job id -> last progress message
         self._swap = threading.Lock()
+        self.rescore_lock = threading.Lock()  # guards rescore_waiting
+        self.rescore_waiting = False  # a re-score after a champion change is queued and has not started
 
     # ---- snapshot -------------------------------------------------------------------------
 

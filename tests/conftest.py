@@ -1,10 +1,16 @@
-"""Database fixtures: every database test runs on SQLite and, when ``HAZLEADS_TEST_POSTGRES_URL``
-is set, on PostgreSQL too (a fresh database per test, dropped afterwards). Set but unreachable is
-a failure, not a skip: CI must not pass silently without its PostgreSQL half."""
+"""Database fixtures: every database test runs on SQLite and on PostgreSQL (a fresh database per
+test, dropped afterwards).
+
+Which PostgreSQL: ``HAZLEADS_TEST_POSTGRES_URL`` if set (CI sets it; set but unusable is a failure,
+not a skip, so CI cannot pass silently without its PostgreSQL half; ``off`` skips the half on
+purpose); otherwise the server at the default address, ``DEFAULT_POSTGRES``, whenever one answers
+there, so that a plain ``make test`` on a machine with PostgreSQL runs both halves."""
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 import uuid
 
 import pytest
@@ -13,21 +19,56 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 POSTGRES_ENV = "HAZLEADS_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+OFF = ("off", "none", "0", "no")
+
+
+def _answers(url: str) -> str | None:
+    """None if a PostgreSQL server at ``url`` accepts a query, else why not (one line)."""
+    u = make_url(url)
+    try:
+        with socket.create_connection((u.host or "127.0.0.1", u.port or 5432), timeout=0.5):
+            pass
+    except OSError as exc:
+        return f"nothing answers at {u.host}:{u.port or 5432} ({exc.strerror or exc})"
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except SQLAlchemyError as exc:
+        return str(exc).splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+@functools.cache
+def postgres_choice() -> tuple[str | None, str]:
+    """(URL of the PostgreSQL to test on or None, why)."""
+    url = os.environ.get(POSTGRES_ENV)
+    if url is not None and url.strip().lower() in OFF:
+        return None, f"{POSTGRES_ENV}={url}: the PostgreSQL half is switched off"
+    if url:
+        return url, f"{POSTGRES_ENV} is set"
+    why = _answers(DEFAULT_POSTGRES)
+    if why is None:
+        return DEFAULT_POSTGRES, f"a server answers at {DEFAULT_POSTGRES}"
+    return None, (f"{POSTGRES_ENV} is not set and no usable PostgreSQL at the default address "
+                  f"{DEFAULT_POSTGRES}: {why}")
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """An AUTOCOMMIT engine on the server named by ``HAZLEADS_TEST_POSTGRES_URL``."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL half of the database tests skipped "
-                    "(CI sets postgresql+psycopg2://postgres@127.0.0.1:5432/test)")
+    """An AUTOCOMMIT engine on the PostgreSQL server the tests use (``postgres_choice``)."""
+    url, why = postgres_choice()
+    if url is None:
+        pytest.skip(f"PostgreSQL half of the database tests skipped: {why}")
     engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except SQLAlchemyError as exc:
-        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL cannot be used: {str(exc).splitlines()[0]}")
+        pytest.fail(f"{why} but PostgreSQL cannot be used: {str(exc).splitlines()[0]}")
     yield engine
     engine.dispose()
 

@@ -9,18 +9,35 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path(os.environ.get("HAZLEADS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def find_pg_bin(debian_root: Path = Path("/usr/lib/postgresql")) -> Path | None:
+    """The folder holding ``initdb`` and ``pg_ctl``: ``HAZLEADS_PG_BIN`` if set, else the newest of
+    Debian's ``/usr/lib/postgresql/<version>/bin``, else wherever ``PATH`` finds ``initdb``."""
+    if os.environ.get("HAZLEADS_PG_BIN"):
+        return Path(os.environ["HAZLEADS_PG_BIN"])
+    debian = [p.parent for p in debian_root.glob("*/bin/initdb")]
+    debian = [b for b in debian if (b / "pg_ctl").exists()]
+    if debian:
+        return max(debian, key=lambda b: tuple(int(x) if x.isdigit() else 0 for x in b.parent.name.split(".")))
+    found = shutil.which("initdb")
+    return Path(found).resolve().parent if found else None
+
+
+PG_BIN = find_pg_bin()
 LEAKS = ("Traceback", 'File "', "/work/", "site-packages", "sqlalchemy.", "psycopg2.", "sqlite3.")
 
 
@@ -62,6 +79,42 @@ def live_server(app, lifespan: str = "off") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+class Crew:
+    """Threads whose failures are kept: a thread that raises fails the test (``check``) instead of
+    dying quietly and leaving the checks it was making unmade; so does one still running at the end."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def start(self, target, *args, name: str | None = None) -> threading.Thread:
+        def run() -> None:
+            try:
+                target(*args)
+            except BaseException as exc:  # noqa: BLE001 - kept and reported by check()
+                with self._lock:
+                    self.errors.append(f"{threading.current_thread().name}: {type(exc).__name__}: {exc}\n"
+                                       + "".join(traceback.format_tb(exc.__traceback__)[-3:]))
+
+        t = threading.Thread(target=run, name=name or getattr(target, "__name__", "worker"), daemon=True)
+        self.threads.append(t)
+        t.start()
+        return t
+
+    def alive(self) -> list[str]:
+        return [t.name for t in self.threads if t.is_alive()]
+
+    def join(self, timeout_s: float) -> None:
+        end = time.monotonic() + timeout_s
+        for t in self.threads:
+            t.join(max(0.0, end - time.monotonic()))
+
+    def check(self) -> None:
+        assert self.errors == [], "a thread failed:\n" + "\n".join(self.errors[:5])
+        assert self.alive() == [], f"threads still running: {self.alive()}"
 
 
 def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.1):
@@ -188,6 +241,56 @@ def service_env(home: Path, database_url: str | None = None) -> dict[str, str]:
     return env
 
 
+def raw_sql(url, *statements: str, params: list[tuple] | None = None) -> list[tuple]:
+    """Run ``statements`` through the database driver itself, outside the service's code, as a
+    database administrator would (``params``: one tuple per statement, ``?`` or ``%s`` style as the
+    driver wants); the rows of the last one, if it returns any."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url) if isinstance(url, str) else url
+    params = params or [()] * len(statements)
+    rows: list[tuple] = []
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database)
+        try:
+            for st, p in zip(statements, params, strict=True):
+                cur = conn.execute(st, p)
+                rows = cur.fetchall() if cur.description else []
+            conn.commit()
+        finally:
+            conn.close()
+        return rows
+    import psycopg2
+
+    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
+                            password=url.password)
+    try:
+        with conn.cursor() as cur:
+            for st, p in zip(statements, params, strict=True):
+                cur.execute(st.replace("?", "%s"), p)
+                rows = cur.fetchall() if cur.description else []
+        conn.commit()
+    finally:
+        conn.close()
+    return rows
+
+
+def audit_verdict(db_url: str, home: Path):
+    """The audit chain of ``db_url`` checked as ``hazleads audit verify`` would with the home folder
+    ``home`` (its key and its checkpoints)."""
+    from hazleads.settings import Settings
+    from serving import audit
+    from serving.auditkeys import load_keys
+    from serving.db.engine import Database
+
+    settings = Settings(home=home, database_url=db_url)
+    db = Database(db_url, audit_keys=load_keys(settings, create=False))
+    try:
+        return audit.verify_database(db, settings.audit_checkpoint_path)
+    finally:
+        db.dispose()
+
+
 def add_users(db_url: str, roles: dict[str, tuple[str, str | None]]) -> dict[str, dict[str, str]]:
     """Create users directly in the service's database (migrated first); their bearer headers by name."""
     from serving.auth import create_user
@@ -226,8 +329,9 @@ class ThrowawayPostgres:
     @staticmethod
     def available() -> str | None:
         """Why a throwaway server cannot be made here, or None."""
-        if not (PG_BIN / "initdb").exists():
-            return f"no PostgreSQL binaries under {PG_BIN}"
+        if PG_BIN is None or not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+            return (f"no initdb and pg_ctl under {PG_BIN}" if PG_BIN else
+                    "no initdb under /usr/lib/postgresql/*/bin nor on PATH (set HAZLEADS_PG_BIN)")
         if os.geteuid() == 0 and shutil.which("runuser") is None:
             return "running as root without runuser: cannot start PostgreSQL as the postgres user"
         try:

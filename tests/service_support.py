@@ -162,8 +162,10 @@ def mlflow_env_kept():
 
 
 @contextlib.contextmanager
-def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users: bool = True, **app_kw):
-    """The app on ``db_url`` serving the hand-built snapshot (no models: lists stored by hand)."""
+def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users: bool = True,
+                  settings: dict | None = None, **app_kw):
+    """The app on ``db_url`` serving the hand-built snapshot (no models: lists stored by hand);
+    ``settings``: values of the settings object beyond home, database and MLflow store."""
     from fastapi.testclient import TestClient
 
     from hazleads.settings import Settings
@@ -171,7 +173,7 @@ def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users
 
     # one (empty) MLflow store for every such service of the session, named explicitly: the registry
     # exports the first tracking URI it sees to the environment
-    settings = Settings(home=home / "home", database_url=db_url, mlflow_tracking_uri=hand["mlflow_uri"])
+    settings = Settings(home=home / "home", database_url=db_url, mlflow_tracking_uri=hand["mlflow_uri"], **(settings or {}))
     app = create_app(settings, data=hand["path"], warm="off", watch_interval_s=0, **app_kw)
     with mlflow_env_kept(), TestClient(app, raise_server_exceptions=False) as client:
         rt = app.state.runtime

@@ -17,7 +17,15 @@ import httpx
 from sqlalchemy import func, select
 
 from serving.db.models import Job, Outcome, ScoringRun
-from tests.reliability_support import ROOT, ServiceProcess, add_users, live_server, wait_for
+from tests.reliability_support import (
+    ROOT,
+    Crew,
+    ServiceProcess,
+    add_users,
+    audit_verdict,
+    live_server,
+    wait_for,
+)
 from tests.service_support import AS_OF, SCORES, lead_set, start_service
 
 ALT_SCORES = {"E4": 0.95, "E1": 0.7, "E5": 0.6, "E3": 0.2, "E2": 0.05}
@@ -87,22 +95,23 @@ def test_outcome_writes_reads_and_rescoring_at_once_stay_consistent(db_url, tmp_
                 flip = not flip
                 time.sleep(0.05)
 
-        threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
-        readers = [threading.Thread(target=outcome_reader), threading.Thread(target=outcome_reader),
-                   threading.Thread(target=list_reader), threading.Thread(target=list_reader),
-                   threading.Thread(target=rescorer)]
-        for t in threads + readers:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
+        writing, reading = Crew(), Crew()
+        for w in range(writers):
+            writing.start(writer, w, name=f"writer-{w}")
+        for target in (outcome_reader, outcome_reader, list_reader, list_reader, rescorer):
+            reading.start(target)
+        writing.join(300)
+        writing.check()
         # the readers keep reading until both lists were seen across several re-scorings (however fast
-        # the writers were), so the consistency checks below cannot pass vacuously
+        # the writers were), so the consistency checks below cannot pass vacuously; a reader that
+        # died on the way fails the test (its checks were not made)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (len(lists_seen) == 2 and rescored[0] > 4):
+        while time.monotonic() < deadline and not (len(lists_seen) == 2 and rescored[0] > 4) and not reading.errors:
             time.sleep(0.05)
+        assert len(reading.alive()) == 5 or reading.errors, "a reader stopped before it was told to"
         done.set()
-        for t in readers:
-            t.join(timeout=60)
+        reading.join(60)
+        reading.check()
         assert problems == [], problems[:10]
         assert len(created) == writers * per_writer and len(set(created)) == len(created)
         with svc.rt.db.read() as s:
@@ -136,12 +145,13 @@ def test_concurrent_training_requests_in_one_process_never_overlap(tmp_path, han
                 answers.append(c.post("/v1/training", json={}))
 
         for _ in range(3):
-            threads = [threading.Thread(target=fire) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            crew = Crew()
+            for _ in range(8):
+                crew.start(fire)
+            crew.join(120)
+            crew.check()
             wait_for(lambda: not svc.rt.training_lock.locked(), 120, "the training run to end")
+        assert len(answers) == 24
         codes = sorted(r.status_code for r in answers)
         assert set(codes) <= {202, 409} and codes.count(202) >= 3, codes  # one at least per round
         assert all("already running" in r.json()["detail"] for r in answers if r.status_code == 409)
@@ -156,10 +166,11 @@ def test_a_running_job_of_a_live_process_is_not_recovered_by_another_instance(tm
     add_users(db_url, {})  # migrated
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
+        "from serving.auditkeys import AuditKeys\n"
         "from serving.db.engine import Database\n"
         "from serving.jobs import _open_job\n"
         "class R: pass\n"
-        "r = R(); r.db = Database(sys.argv[1])\n"
+        "r = R(); r.db = Database(sys.argv[1], audit_keys=AuditKeys.of(b'another process key 0123456789abcdef'))\n"
         "print(_open_job(r, 'training', None, {'as_of': None}), flush=True)\n"
         "time.sleep(600)\n"), db_url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -211,11 +222,12 @@ def test_two_service_processes_on_one_sqlite_file(tmp_path, hand_snapshot):
                     with lock:
                         results.append((r.status_code, r.text[:200]))
 
-        threads = [threading.Thread(target=writer, args=(p, w)) for p in (a, b) for w in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
+        crew = Crew()
+        for p in (a, b):
+            for w in range(3):
+                crew.start(writer, p, w)
+        crew.join(300)
+        crew.check()
         assert [x for x in results if x[0] != 201] == [] and len(results) == 150
         assert httpx.get(f"{a.url}/v1/outcomes", headers=h["inv"], params={"limit": 1}).json()["total"] == 150
         # training requested from both processes at once, a few times
@@ -227,14 +239,14 @@ def test_two_service_processes_on_one_sqlite_file(tmp_path, hand_snapshot):
                 gate.wait()
                 answers.append(httpx.post(f"{p.url}/v1/training", json={}, headers=h["adm"], timeout=60))
 
-            ts = [threading.Thread(target=fire, args=(p,)) for p in (a, b)]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
+            crew = Crew()
+            for p in (a, b):
+                crew.start(fire, p)
+            crew.join(120)
+            crew.check()
             wait_for(lambda: all(j["status"] != "running" for j in
                                  httpx.get(f"{a.url}/v1/training", headers=h["adm"]).json()["items"]), 120, "trainings to end")
-        assert {r.status_code for r in answers} <= {202, 409}
+        assert len(answers) == 6 and {r.status_code for r in answers} <= {202, 409}
         from serving.db.engine import Database
 
         db = Database(db_url)
@@ -242,12 +254,10 @@ def test_two_service_processes_on_one_sqlite_file(tmp_path, hand_snapshot):
             with db.read() as s:
                 spans = [(j.started_at, j.finished_at) for j in s.scalars(select(Job).where(Job.kind == "training"))]
             _no_overlap(spans)
-            from serving import audit
-
-            with db.read() as s:
-                assert audit.verify(s).ok
         finally:
             db.dispose()
+        verdict = audit_verdict(db_url, home)
+        assert verdict.ok and verdict.rows > 150, verdict
         assert "database is locked" not in a.tail(400) + b.tail(400)
     finally:
         a.stop()

@@ -164,16 +164,10 @@ def _db_facts(db: Path) -> dict:
         conn.close()
 
 
-def _audit_ok(db_url: str) -> bool:
-    from serving import audit
-    from serving.db.engine import Database
+def _audit_ok(db_url: str, home) -> bool:
+    from tests.reliability_support import audit_verdict
 
-    db = Database(db_url)
-    try:
-        with db.read() as s:
-            return audit.verify(s).ok
-    finally:
-        db.dispose()
+    return audit_verdict(db_url, home).ok
 
 
 def _start(crash, log: str, moment: str | None = None) -> ServiceProcess:
@@ -210,7 +204,7 @@ def test_service_killed_during_training_and_rescoring_keeps_lists_and_database(c
     _died(svc, "promotion-after")
     facts = _db_facts(db)
     assert {k: facts["leads"][k] for k in base["leads"]} == base["leads"], "stored lists changed"
-    assert _audit_ok(db_url)
+    assert _audit_ok(db_url, crash.home)
     # the registry: the new champion (the first alias to move) is whole, and the way back was recorded
     after = registry_view(crash)
     old, champion = registry_before["enterprise"]["champion"], after["enterprise"]["champion"]
@@ -233,7 +227,7 @@ def test_service_killed_during_training_and_rescoring_keeps_lists_and_database(c
     facts = _db_facts(db)  # asserts every stored run is whole
     assert facts["runs"] == before_rescoring["runs"], "the killed re-scoring left a run behind"
     assert facts["leads"] == before_rescoring["leads"]
-    assert _audit_ok(db_url)
+    assert _audit_ok(db_url, crash.home)
 
     # 3. restarted without faults: it serves, and a training run through the API succeeds
     svc = _start(crash, "svc-3.log")
@@ -248,4 +242,4 @@ def test_service_killed_during_training_and_rescoring_keeps_lists_and_database(c
         svc.stop()
     facts = _db_facts(db)
     assert {k: facts["leads"][k] for k in base["leads"]} == base["leads"]
-    assert _audit_ok(db_url)
+    assert _audit_ok(db_url, crash.home)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -166,3 +167,26 @@ def test_postgresql_stopped_and_restarted_under_a_running_service(throwaway_pg, 
             assert r.status_code in (200, 201), (req, r.status_code, r.text[:300])
         assert call("GET", "/v1/outcomes", None, "inv").json()["total"] == outcomes_before + 1  # the refused one is not there
         assert svc.get("auditor", "/v1/audit/verify").json()["ok"]
+
+
+def test_the_throwaway_server_is_found_wherever_debian_put_it(tmp_path, monkeypatch):
+    """Debian installs one folder per major version (/usr/lib/postgresql/<N>/bin): the newest complete
+    one is used, whatever N; without one, ``initdb`` on PATH; ``HAZLEADS_PG_BIN`` overrides both."""
+    from tests.reliability_support import find_pg_bin
+
+    monkeypatch.delenv("HAZLEADS_PG_BIN", raising=False)
+    root = tmp_path / "postgresql"
+    for version, tools in (("9.6", ("initdb", "pg_ctl")), ("13", ("initdb", "pg_ctl")), ("17", ("initdb",)),
+                           ("16", ("initdb", "pg_ctl"))):
+        (root / version / "bin").mkdir(parents=True)
+        for tool in tools:
+            (root / version / "bin" / tool).write_text("#!/bin/sh\n")
+    assert find_pg_bin(root) == root / "16" / "bin"  # 17 lacks pg_ctl; 16 beats 13 and 9.6
+    elsewhere = tmp_path / "bin"
+    elsewhere.mkdir()
+    (elsewhere / "initdb").write_text("#!/bin/sh\n")
+    (elsewhere / "initdb").chmod(0o755)
+    monkeypatch.setenv("PATH", str(elsewhere))
+    assert find_pg_bin(tmp_path / "none") == elsewhere
+    monkeypatch.setenv("HAZLEADS_PG_BIN", "/opt/pg/bin")
+    assert find_pg_bin(root) == Path("/opt/pg/bin")

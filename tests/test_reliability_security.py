@@ -15,7 +15,6 @@ import io
 import logging
 import pickle
 import re
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +23,11 @@ import pytest
 from sqlalchemy import text
 
 from serving import audit
-from serving.auth import Principal, authenticate, hash_token
+from serving.auditkeys import AuditKeys
+from serving.auth import Principal, hash_token
 from serving.db import migrate
 from serving.db.engine import Database
-from tests.reliability_support import ROOT
+from tests.reliability_support import ROOT, raw_sql
 from tests.service_support import USERS, mlflow_env_kept, start_service
 from tests.test_service_authz import ALLOWED, app_routes
 
@@ -147,23 +147,54 @@ def test_tokens_are_stored_only_hashed_and_never_logged(db_url, tmp_path, hand_s
     assert set(USERS) <= set(tokens)
 
 
-def test_tokens_are_compared_in_constant_time(svc, monkeypatch):
-    """The stored hash is checked with ``hmac.compare_digest`` (and looked up by the hash, whose timing
-    says nothing about the token); a token differing in its last character is refused."""
-    calls = []
-    real = hmac.compare_digest
+def test_a_token_is_accepted_only_if_its_whole_hash_matches_in_constant_time(db_url, tmp_path, hand_snapshot, monkeypatch):
+    """A token's row is found by a prefix of its hash; the whole hash then decides, compared with
+    ``hmac.compare_digest``. Rows whose hash shares the prefix but not the rest (planted by hand,
+    as a near-collision would) are refused, alone or beside the right one, and nothing but hashes
+    of the token reaches the database."""
+    from sqlalchemy import event
 
-    def spy(a, b):
-        calls.append((a, b))
-        return real(a, b)
+    from serving.auth import SELECTOR, check_token, create_user
 
-    monkeypatch.setattr(hmac, "compare_digest", spy)
-    token = svc.tokens["inv"]
-    with svc.rt.db.read() as s:
-        assert authenticate(s, token).name == "inv"
-        near = token[:-1] + ("A" if token[-1] != "A" else "B")
-        assert authenticate(s, near) is None
-    assert calls and calls[0] == (hash_token(token), hash_token(token))
+    with start_service(db_url, tmp_path, hand_snapshot, lists=False) as svc:
+        token = svc.tokens["inv"]
+        digest = hash_token(token)
+
+        def other(c: str) -> str:
+            return "0" if c != "0" else "1"
+
+        def set_hash(name: str, value: str) -> None:
+            with svc.rt.db.write() as s:
+                s.execute(text("UPDATE users SET token_hash = :h WHERE name = :n"), {"h": value, "n": name})
+
+        with svc.rt.db.write() as s:
+            create_user(s, "twin", "admin")
+        set_hash("twin", digest[:SELECTOR] + other(digest[SELECTOR]) + digest[SELECTOR + 1:])
+        set_hash("inv", digest[:-1] + other(digest[-1]))  # differs from the token's hash in its last character only
+        statements, calls = [], []
+        real = hmac.compare_digest
+        monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+
+        def seen(conn, cursor, statement, params, context, executemany):
+            statements.append(f"{statement} {params}")
+
+        event.listen(svc.rt.db.engine, "before_cursor_execute", seen)
+        try:
+            with svc.rt.db.read() as s:
+                assert check_token(s, token) == (None, "invalid")  # both candidates share the prefix, neither the hash
+            assert len(calls) == 2  # every candidate compared in full: no early exit on the first
+            assert svc.get("inv", "/v1/me").status_code == 401
+            set_hash("inv", digest)
+            statements.clear()
+            with svc.rt.db.read() as s:
+                p, why = check_token(s, token)
+                assert (p.name, why) == ("inv", "")
+                assert check_token(s, token[:-1] + ("A" if token[-1] != "A" else "B")) == (None, "invalid")
+        finally:
+            event.remove(svc.rt.db.engine, "before_cursor_execute", seen)
+        assert statements and not any(token in st or digest in st for st in statements), statements
+        assert any(digest[:SELECTOR] in st for st in statements)  # looked up by a prefix of the hash only
+        assert svc.get("inv", "/v1/me").status_code == 200
 
 
 # ---- the audit chain under direct SQL ------------------------------------------------------------------
@@ -173,12 +204,14 @@ EDITS = {
     "at": "'2020-01-01T00:00:00.000000Z'", "user_id": "99", "user_name": "'mallory'", "role": "'admin'",
     "action": "'tip.read'", "entity_ids": "'[\"E9\"]'", "model_version": "'666'", "result": "'forbidden'",
     "request_id": "'forged'", "prev_hash": "'" + "0" * 64 + "'", "hash": "'" + "f" * 64 + "'",
+    "key_id": "NULL",
 }
+KEYS = AuditKeys.of(b"the audit key of the security tests, kept out of the database")
 
 
 @pytest.fixture
 def chain(db_url):
-    db = Database(db_url)
+    db = Database(db_url, audit_keys=KEYS)
     migrate.upgrade(db.url, engine=db.write_engine)
     who = Principal(1, "alice", "investigator", "临桂区")
     for i in range(6):
@@ -186,31 +219,6 @@ def chain(db_url):
             audit.append(s, who, "enterprise.read", [f"E{i}"], model_version="3", request_id=f"r{i}")
     yield db
     db.dispose()
-
-
-def _raw_sql(db: Database, *statements: str) -> None:
-    """Run ``statements`` through the driver itself, outside the service's code, as a DBA would."""
-    url = db.engine.url
-    if url.get_backend_name() == "sqlite":
-        conn = sqlite3.connect(url.database)
-        try:
-            for st in statements:
-                conn.execute(st)
-            conn.commit()
-        finally:
-            conn.close()
-        return
-    import psycopg2
-
-    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
-                            password=url.password)
-    try:
-        with conn.cursor() as cur:
-            for st in statements:
-                cur.execute(st)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def _verdict(db: Database) -> audit.Verdict:
@@ -221,7 +229,7 @@ def _verdict(db: Database) -> audit.Verdict:
 @pytest.mark.parametrize("column", sorted(EDITS))
 def test_an_edit_of_any_audit_column_is_detected(chain, column):
     assert _verdict(chain).ok
-    _raw_sql(chain, f"UPDATE audit_log SET {column} = {EDITS[column]} WHERE id = 3")
+    raw_sql(chain.engine.url, f"UPDATE audit_log SET {column} = {EDITS[column]} WHERE id = 3")
     v = _verdict(chain)
     assert not v.ok and v.first_bad_id in (3, 4), v
 
@@ -239,7 +247,7 @@ def test_deleted_reordered_or_forged_audit_rows_are_detected(chain, edit):
         "renumber": ["DELETE FROM audit_log WHERE id = 3", "UPDATE audit_log SET id = id - 1 WHERE id > 3"],
         "forged append": [f"INSERT INTO audit_log (id, {cols}) SELECT 7, {cols} FROM audit_log WHERE id = 6"],
     }[edit]
-    _raw_sql(chain, *statements)
+    raw_sql(chain.engine.url, *statements)
     v = _verdict(chain)
     assert not v.ok, (edit, v)
 

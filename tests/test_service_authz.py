@@ -50,6 +50,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/users"): frozenset({ADMIN}),
     ("POST", "/v1/users"): frozenset({ADMIN}),
     ("DELETE", "/v1/users/{user_id}"): frozenset({ADMIN}),
+    ("POST", "/v1/users/{user_id}/token"): frozenset({ADMIN}),
     ("GET", "/v1/audit"): frozenset({AUD}),
     ("GET", "/v1/audit/verify"): frozenset({AUD}),
     ("GET", "/v1/me"): ALL,

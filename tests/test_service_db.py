@@ -12,6 +12,7 @@ from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from serving import audit
+from serving.auditkeys import AuditKeys
 from serving.auth import Principal
 from serving.db import migrate
 from serving.db.engine import Database
@@ -21,9 +22,12 @@ TABLES = {"users", "scoring_runs", "leads", "ledger_mismatch", "tips", "outcomes
 ALICE = Principal(1, "alice", "investigator", "临桂区")
 
 
+KEYS = AuditKeys.of(b"a test audit key, 32 bytes or more")
+
+
 @pytest.fixture
 def db(db_url):
-    d = Database(db_url)
+    d = Database(db_url, audit_keys=KEYS)
     migrate.upgrade(d.url, engine=d.write_engine)
     yield d
     d.dispose()
@@ -33,7 +37,7 @@ def test_migrations_up_down_up_match_the_models(db_url):
     d = Database(db_url)
     try:
         migrate.upgrade(d.url, engine=d.write_engine)
-        assert migrate.current(d.engine) == "0001"
+        assert migrate.current(d.engine) == migrate.HEAD
         assert TABLES <= set(inspect(d.engine).get_table_names())
         with d.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
@@ -132,3 +136,75 @@ def test_at_most_one_running_job_of_a_kind(db):
         s.add(Job(kind="training", status="failed", params="{}", result="{}"))
     with db.read() as s:
         assert s.scalar(text("SELECT count(*) FROM jobs")) == 3
+
+
+ROWS_0001 = [  # one row in every table of revision 0001, as the previous version wrote them
+    "INSERT INTO users (id, name, role, county, token_hash, created_at, disabled) VALUES "
+    "(1, 'wang', 'investigator', '临桂区', '" + "a" * 64 + "', '2026-01-02 03:04:05', false)",
+    "INSERT INTO scoring_runs (id, as_of, snapshot_digest, enterprise_version, tip_version, site_scoring, trigger, "
+    "created_at, duration_s, n_enterprise, n_tip, n_site, n_mismatch) VALUES "
+    "(1, '2021-04-01', 'd', '7', '7', 'rules', 'start', '2026-01-02 03:04:05', 1.5, 1, 0, 0, 1)",
+    "INSERT INTO leads (id, run_id, kind, entity_id, rank, county_rank, score, exploration, county, industries, "
+    "categories, enterprise_ids, vehicle_ids, reasons, reasons_en, evidence) VALUES "
+    "(1, 1, 'enterprise', 'E1', 1, 1, 0.9, false, '临桂区', ';C2662;', ';HW08;', 'E1', '', '[]', '[]', '{}')",
+    "INSERT INTO ledger_mismatch (id, run_id, enterprise_id, county, month, waste_code, category, unaccounted_t, score) "
+    "VALUES (1, 1, 'E1', '临桂区', '2021-02', '900-214-08', 'HW08', 9.0, 0.8)",
+    "INSERT INTO tips (tip_id, source, received_at, channel, text, jurisdiction, reasons, reasons_en, enterprise_ids, "
+    "vehicle_ids, corroboration, created_by, created_at) VALUES "
+    "('W1', 'intake', '2021-03-01 08:00:00', 'informant', '内部人员反映', '临桂区', '[]', '[]', '', '', '{}', 1, "
+    "'2026-01-02 03:04:05')",
+    "INSERT INTO outcomes (id, entity_kind, entity_id, jurisdiction, outcome, opened, note, tip_id, recorded_by, recorded_at) "
+    "VALUES (1, 'tip', 'W1', '临桂区', 'open', '2021-03-02', '核查中', 'W1', 1, '2026-01-02 03:04:05')",
+    "INSERT INTO jobs (id, kind, status, requested_by, started_at, params, result) VALUES "
+    "(1, 'training', 'succeeded', 1, '2026-01-02 03:04:05', '{}', '{}')",
+    "INSERT INTO audit_log (id, at, user_id, user_name, role, action, entity_ids, result, prev_hash, hash) VALUES "
+    "(1, '2026-01-02T03:04:05.000000Z', 1, 'wang', 'investigator', 'tip.read', '[\"W1\"]', 'ok', '" + "0" * 64 + "', '"
+    + "b" * 64 + "')",
+]
+TABLE_KEYS = {"users": "id", "scoring_runs": "id", "leads": "id", "ledger_mismatch": "id", "tips": "tip_id",
+              "outcomes": "id", "jobs": "id", "audit_log": "id", "audit_head": "id"}
+
+
+def _snapshot_rows(url) -> dict[str, list[tuple]]:
+    from tests.reliability_support import raw_sql
+
+    cols = {"users": "id, name, role, county, token_hash, created_at, disabled",
+            "audit_log": "id, at, user_name, action, entity_ids, prev_hash, hash"}
+    return {t: raw_sql(url, f"SELECT {cols.get(t, '*')} FROM {t} ORDER BY {k}") for t, k in TABLE_KEYS.items()}
+
+
+def test_upgrading_a_database_of_the_previous_version_keeps_every_row(db_url):
+    """Revision 0001 with a row in every table, upgraded to head: every row kept as it was, tokens given
+    90 more days, old audit rows marked as written before the key; and back down and up again."""
+    import datetime as dt
+
+    from tests.reliability_support import raw_sql
+
+    d = Database(db_url)
+    try:
+        migrate.upgrade(d.url, "0001", engine=d.write_engine)
+        raw_sql(db_url, *ROWS_0001)
+        before = _snapshot_rows(db_url)
+        assert all(before[t] for t in TABLE_KEYS)
+        migrate.upgrade(d.url, engine=d.write_engine)
+        assert migrate.current(d.engine) == migrate.HEAD
+        assert _snapshot_rows(db_url) == before
+        issued, expires = raw_sql(db_url, "SELECT token_issued_at, token_expires_at FROM users")[0]
+        assert str(issued).startswith("2026-01-02 03:04:05")
+        days = (pd_ts(expires) - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds() / 86400
+        assert 89.9 < days <= 90.0
+        assert raw_sql(db_url, "SELECT key_id FROM audit_log") == [(None,)]
+        with d.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        migrate.downgrade(d.url, "0001", engine=d.write_engine)
+        assert _snapshot_rows(db_url) == before
+        migrate.upgrade(d.url, engine=d.write_engine)
+        assert _snapshot_rows(db_url) == before
+    finally:
+        d.dispose()
+
+
+def pd_ts(value):
+    import pandas as pd
+
+    return pd.Timestamp(value).to_pydatetime()

@@ -121,9 +121,13 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
     assert bars.count() == 2 and page.locator("svg.chart.ledger rect.bar.over").count() == 1  # 2021-02: 8.8 t
     assert page.locator("svg.chart.ledger g.threshold line").count() == 1
     assert page.locator("svg.chart.power rect.bar.kwh").count() == 1
-    for selector, at_least in (("[data-layer=enterprise][data-kind=self]", 1), ("[data-layer=enterprise][data-kind=partner]", 1),
-                               ("[data-layer=stop]", 1), ("[data-layer=track]", 1), ("[data-layer=place][data-kind=river]", 1)):
+    for selector, at_least in (("[data-layer=enterprise][data-kind=self]", 1), ("[data-layer=stop]", 1),
+                               ("[data-layer=track]", 1), ("[data-layer=place][data-kind=river]", 1)):
         assert page.locator(f"svg.map {selector}").count() >= at_least, selector
+    # E1's carrier (七星区) and receiver (雁山区) are other counties': neither on the map nor named in its manifests
+    assert page.locator("svg.map [data-layer=enterprise][data-kind=partner]").count() == 0
+    m2 = page.inner_text("table.manifests tbody tr[data-id=M2]")
+    assert "E2" not in m2 and "E3" not in m2 and m2.count("辖区外单位") == 2
     river = page.get_attribute("svg.map [data-layer=place][data-kind=river]", "points")
     assert river and len(river.split()) >= 2
     assert page.locator("table.manifests tbody tr.flagged[data-id=M2]").count() == 1

@@ -1,4 +1,4 @@
-"""``hazleads serve``, ``users add|list``, ``audit verify`` and ``demo``."""
+"""``hazleads serve``, ``users add|disable|rotate|list``, ``audit verify|checkpoint|rotate-key`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -15,24 +15,26 @@ audit_app = typer.Typer(help="审计日志 / the audit log", no_args_is_help=Tru
 DEMO_FOLDER = "demo-city"
 
 
-def _database(settings: Settings):
-    from serving.db.engine import Database
-    from serving.db.migrate import upgrade
+def _database(settings: Settings, create_key: bool = True):
+    from serving.auditkeys import AuditKeyError
+    from serving.db.setup import open_database
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    db = Database(settings.db_url)
-    upgrade(db.url, engine=db.write_engine)
-    return db
+    try:
+        return open_database(settings, create_key=create_key)
+    except AuditKeyError as exc:
+        console.print(f"审计密钥不可用 audit key unusable: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
-def _add_user(settings: Settings, name: str, role: str, county: str | None) -> str:
+def _add_user(settings: Settings, name: str, role: str, county: str | None, days: int | None = None) -> str:
     from serving import audit
     from serving.auth import UserError, create_user
 
     db = _database(settings)
     try:
         with db.write() as s:
-            user, token = create_user(s, name, role, county)
+            user, token = create_user(s, name, role, county, days=days or settings.token_days)
             audit.append(s, None, "user.create", [str(user.id), user.name], result=f"{role} via command line")
     except UserError as exc:
         console.print(f"未创建 not created: {exc}", markup=False, soft_wrap=True)
@@ -42,23 +44,69 @@ def _add_user(settings: Settings, name: str, role: str, county: str | None) -> s
     return token
 
 
+Days = typer.Option(None, "--days", min=1, max=3650, help="days the token is valid (default HAZLEADS_TOKEN_DAYS, 90)")
+
+
 @users_app.command("add")
 def users_add(
     name: str = typer.Argument(..., help="user name / 用户名"),
     role: str = typer.Option(..., "--role", help="investigator, env_bureau, admin or auditor"),
     county: str | None = typer.Option(None, "--county", help="limit an investigator or env_bureau user to one county"),
+    days: int | None = Days,
 ) -> None:
     """创建用户并打印令牌（最后一行）/ Create a user; the bearer token is printed alone on the last line."""
-    token = _add_user(get_settings(), name, role, county)
-    scope = f"，辖区 county {county}" if county else "，全市 city-wide"
+    token = _add_user(get_settings(), name, role, county, days)
+    scope = f"，辖区 county {county.strip()}" if county else "，全市 city-wide"
     console.print(f"已创建用户 created user {name} ({role}{scope})；令牌只显示这一次 the token is shown only once:",
+                  markup=False, soft_wrap=True)
+    print(token)
+
+
+def _change_user(name: str, action: str, change) -> object:
+    from serving import audit
+    from serving.auth import UserError, find_user
+
+    db = _database(get_settings())
+    try:
+        with db.write() as s:
+            user = find_user(s, name)
+            out = change(s, user)
+            audit.append(s, None, f"user.{action}", [str(user.id), user.name], result="via command line")
+    except UserError as exc:
+        console.print(f"未更改 not changed: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        db.dispose()
+    return out
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(..., help="user name / 用户名")) -> None:
+    """停用用户（令牌立即失效）/ Disable a user: its token stops working at once."""
+
+    def disable(s, user) -> None:
+        user.disabled = True
+
+    _change_user(name, "disable", disable)
+    console.print(f"已停用 disabled: {name}", markup=False, soft_wrap=True)
+
+
+@users_app.command("rotate")
+def users_rotate(name: str = typer.Argument(..., help="user name / 用户名"), days: int | None = Days) -> None:
+    """更换令牌（旧令牌立即失效），新令牌在最后一行 / Replace a user's token (the old one stops working at
+    once); the new token is printed alone on the last line."""
+    from serving.auth import rotate_token
+
+    settings = get_settings()
+    token = _change_user(name, "rotate", lambda s, user: rotate_token(s, user, days or settings.token_days))
+    console.print(f"已更换令牌 new token for {name}；令牌只显示这一次 the token is shown only once:",
                   markup=False, soft_wrap=True)
     print(token)
 
 
 @users_app.command("list")
 def users_list() -> None:
-    """列出用户 / List users (never their tokens)."""
+    """列出用户 / List users (never their tokens), with when each token expires (UTC)."""
     from sqlalchemy import select
 
     from serving.db.models import User
@@ -67,24 +115,83 @@ def users_list() -> None:
     with db.read() as s:
         for u in s.scalars(select(User).order_by(User.id)):
             state = "停用 disabled" if u.disabled else ""
-            console.print(f"{u.id}\t{u.name}\t{u.role}\t{u.county or '全市 city-wide'}\t{state}", markup=False, soft_wrap=True)
+            expires = f"{u.token_expires_at:%Y-%m-%d %H:%M} UTC" if u.token_expires_at else "—"
+            console.print(f"{u.id}\t{u.name}\t{u.role}\t{u.county or '全市 city-wide'}\t{expires}\t{state}",
+                          markup=False, soft_wrap=True)
     db.dispose()
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """校验审计日志的哈希链 / Check the audit log's hash chain; exit 1 naming the first bad row."""
+    """校验审计日志 / Check the audit chain with its key and against its signed checkpoints; exit 1
+    naming the first bad row."""
     from serving import audit
 
-    db = _database(get_settings())
-    with db.read() as s:
-        v = audit.verify(s)
-    db.dispose()
+    settings = get_settings()
+    db = _database(settings, create_key=False)
+    try:
+        v = audit.verify_database(db, settings.audit_checkpoint_path)
+    finally:
+        db.dispose()
     if v.ok:
-        console.print(f"审计链完整 audit chain intact: {v.rows} row(s)", markup=False, soft_wrap=True)
+        console.print(f"审计链完整 audit chain intact: {v.rows} row(s), {v.checkpoints} checkpoint(s)"
+                      + (f", {v.legacy_rows} row(s) from before the key" if v.legacy_rows else ""),
+                      markup=False, soft_wrap=True)
         return
-    console.print(f"审计链被破坏 audit chain broken at row {v.first_bad_id}: {v.reason}", markup=False, soft_wrap=True)
+    where = f" at row {v.first_bad_id}" if v.first_bad_id is not None else ""
+    console.print(f"审计链被破坏 audit chain broken{where}: {v.reason}", markup=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """导出签名检查点 / Append a signed checkpoint of the chain's head to the checkpoint file (the
+    service does so every HAZLEADS_AUDIT_CHECKPOINT_S seconds; run this from cron when it is stopped)."""
+    from serving import audit
+
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        cp = audit.write_checkpoint(db, settings.audit_checkpoint_path)
+    finally:
+        db.dispose()
+    where = settings.audit_checkpoint_path
+    console.print(f"检查点 checkpoint at row {cp.id} → {where}" if cp else f"无新行 nothing new since the last checkpoint ({where})",
+                  markup=False, soft_wrap=True)
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key() -> None:
+    """更换审计密钥 / Make a new audit key; the old one is kept in the keyring folder (rows it signed
+    still verify). Checkpoints the chain with the old key first, then records the rotation signed
+    with the new one."""
+    from serving import audit
+    from serving.auditkeys import AuditKeyError, rotate_key
+
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        audit.write_checkpoint(db, settings.audit_checkpoint_path)
+        verdict = audit.verify_database(db, settings.audit_checkpoint_path)
+    finally:
+        db.dispose()
+    if not verdict.ok:
+        console.print(f"未更换 not rotated: the chain does not verify ({verdict.reason})", markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+    try:
+        old, new = rotate_key(settings)
+    except AuditKeyError as exc:
+        console.print(f"未更换 not rotated: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    db = _database(settings)
+    try:
+        with db.write() as s:
+            audit.append(s, None, "audit.key_rotated", [old, new], result="via command line")
+        audit.write_checkpoint(db, settings.audit_checkpoint_path)
+    finally:
+        db.dispose()
+    console.print(f"审计密钥已更换 audit key rotated: {old} → {new} (old key kept in the keyring folder)",
+                  markup=False, soft_wrap=True)
 
 
 def _run(settings: Settings, data: Path | None, host: str | None, port: int | None) -> None:

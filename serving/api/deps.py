@@ -13,10 +13,11 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serving import audit
-from serving.access import allowed, jurisdiction
+from serving.access import allowed
 from serving.auth import Principal, authenticate, parse_bearer
 from serving.runtime import Runtime
 from serving.schemas.common import Lang
+from serving.scope import Scope
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="a token from `hazleads users add NAME --role ROLE [--county C]`")
@@ -40,7 +41,7 @@ def current_user(request: Request, rt: RuntimeDep,
                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     p = getattr(request.state, "principal", None)
     if p is None:  # the gate did not run (an app mounted without it): authenticate here
-        token = parse_bearer(f"Bearer {creds.credentials}") if creds else None
+        token = parse_bearer(request.headers.get("authorization"))
         with rt.db.read() as s:
             p = authenticate(s, token)
     if p is None:
@@ -98,6 +99,9 @@ def lang_of(rt: Runtime, lang: Lang | None) -> str:
     return lang or rt.settings.lang
 
 
-def county_scope(user: Principal, county: str | None) -> tuple[str | None, str | None]:
-    """(jurisdiction, requested county). A county-scoped reader asking for another county sees nothing."""
-    return jurisdiction(user), county
+def reader_scope(user: CurrentUser, rt: RuntimeDep) -> Scope:
+    """What this reader may see of the snapshot being served (``serving.scope``)."""
+    return Scope(user, rt.ctx)
+
+
+ReaderScope = Annotated[Scope, Depends(reader_scope)]

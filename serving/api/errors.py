@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.jobs import JobBusy, NotReady
+from serving.limits import Limited
 
 log = logging.getLogger("hazleads.serving")
 
@@ -67,6 +68,11 @@ def install(app: FastAPI) -> None:
     async def not_ready(request: Request, exc: NotReady) -> JSONResponse:
         return JSONResponse({"detail": f"not ready: {exc}", "request_id": _rid(request)}, status_code=503,
                             headers={"Retry-After": "30"})
+
+    @app.exception_handler(Limited)
+    async def limited(request: Request, exc: Limited) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "request_id": _rid(request)}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(JobBusy)
     async def busy(request: Request, exc: JobBusy) -> JSONResponse:

@@ -1,5 +1,5 @@
-"""Rows -> response dicts, applying the reader's view: language, county ranks, redaction of
-informant tips, and links to enterprises outside the reader's county left out."""
+"""Rows -> response dicts through the reader's ``Scope`` (``serving.scope``): language, county
+ranks, informant redaction, and ids of other counties left out or masked."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import datetime as dt
 import json
 
 from fastapi import HTTPException
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from serving.access import in_jurisdiction, jurisdiction, must_redact
-from serving.auth import Principal
 from serving.context import split_ids
 from serving.db.models import Lead, Outcome, ScoringRun, Tip, User
 from serving.jobs import NotReady
 from serving.repo import runs
 from serving.repo.outcomes import case_id
 from serving.runtime import Runtime
+from serving.scope import Scope
 
 
 def exploration_note(lang: str, rank: int, prob: float | None) -> str:
@@ -26,6 +26,7 @@ def exploration_note(lang: str, rank: int, prob: float | None) -> str:
 
 
 def reasons(lead_or_tip, lang: str) -> list[str]:
+    """The stored reasons in ``lang``, as they are (callers pass them through ``Scope.reasons``)."""
     text = lead_or_tip.reasons_en if lang == "en" else lead_or_tip.reasons
     try:
         out = json.loads(text or "[]")
@@ -55,23 +56,46 @@ def resolve_run(rt: Runtime, s: Session, as_of: dt.date | None, kind: str | None
     raise HTTPException(404, f"no list for as-of {as_of}; stored as-of dates: {', '.join(map(str, dates)) or 'none'}")
 
 
-def visible_ids(user: Principal, rt: Runtime, ids: list[str]) -> list[str]:
-    j = jurisdiction(user)
-    if j is None or rt.ctx is None:
-        return ids
-    return [i for i in ids if rt.ctx.county_of.get(i) == j]
+def _evidence(lead: Lead) -> dict:
+    try:
+        ev = json.loads(lead.evidence or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return ev if isinstance(ev, dict) else {}
 
 
-def lead_item(lead: Lead, user: Principal, rt: Runtime, lang: str) -> dict:
-    scoped = jurisdiction(user) is not None
+def evidence_tips(leads: list[Lead]) -> set[str]:
+    """Every word of a page of leads that could be a tip id (its own tips, and the tokens of its
+    evidence pointers and reasons): ``Scope.load_tips`` them, so that pointers to tips are judged."""
+    from serving.scope import tokens
+
+    out = {lead.entity_id for lead in leads if lead.kind == "tip"}
+    for lead in leads:
+        for fields in _evidence(lead).values():
+            out |= {t for v in fields.values() for t in tokens(v)}
+        out |= {t for r in reasons(lead, "zh") + reasons(lead, "en") for t in tokens(r)}
+    return out
+
+
+def tip_words(tips) -> set[str]:
+    """Every word of these tips' reasons that could be a tip id: ``Scope.load_tips`` them."""
+    from serving.scope import tokens
+
+    return {t for tip in tips for r in reasons(tip, "zh") + reasons(tip, "en") for t in tokens(r)}
+
+
+def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, received_at=None) -> dict:
+    """One entry of a list as the reader may see it. ``channel``: a tip lead's channel (None if the
+    tip is unknown here, which is redacted for readers not entitled to informants)."""
+    scoped = not scope.city_wide
     rank = lead.county_rank if scoped else lead.rank
-    rs = reasons(lead, lang)
+    rs, ev = scope.explain(reasons(lead, lang), _evidence(lead), lang)
     if lead.exploration:
         rs.append(exploration_note(lang, (lead.county_model_rank if scoped else lead.model_rank) or rank, lead.inclusion_prob))
     item = {"rank": rank, "score": lead.score, "exploration": lead.exploration, "inclusion_prob": lead.inclusion_prob,
-            "county": lead.county, "reasons": rs, "evidence": json.loads(lead.evidence or "{}"),
+            "county": lead.county, "reasons": rs, "evidence": ev,
             "lat": lead.lat, "lon": lead.lon,
-            "enterprise_ids": visible_ids(user, rt, split_ids(lead.enterprise_ids)),
+            "enterprise_ids": scope.enterprises(split_ids(lead.enterprise_ids)),
             "vehicle_ids": split_ids(lead.vehicle_ids)}
     if lead.kind == "enterprise":
         item.update(enterprise_id=lead.entity_id, name=lead.name,
@@ -79,44 +103,45 @@ def lead_item(lead: Lead, user: Principal, rt: Runtime, lang: str) -> dict:
     elif lead.kind == "site":
         item.update(site_id=lead.entity_id)
     else:
-        item.update(tip_id=lead.entity_id)
+        item.update(tip_id=lead.entity_id, channel=channel, received_at=received_at, redacted=False)
+        if scope.redacts(channel):
+            item.update(reasons=[], evidence={}, enterprise_ids=[], vehicle_ids=[], redacted=True)
     return item
 
 
-def redact_lead(item: dict) -> dict:
-    return {**item, "reasons": [], "evidence": {}, "enterprise_ids": [], "vehicle_ids": [], "redacted": True}
-
-
-def tip_out(tip: Tip, user: Principal, rt: Runtime, lang: str, investigated: bool) -> dict:
+def tip_out(tip: Tip, scope: Scope, lang: str, investigated: bool) -> dict:
     out = {"tip_id": tip.tip_id, "source": tip.source, "received_at": tip.received_at, "channel": tip.channel,
-           "county": tip.jurisdiction, "redacted": False, "text": tip.text, "lat": tip.lat, "lon": tip.lon,
-           "enterprise_id": tip.enterprise_id, "score": tip.score, "model_version": tip.model_version,
-           "reasons": reasons(tip, lang), "status": "investigated" if investigated else "open",
-           "enterprise_ids": visible_ids(user, rt, split_ids(tip.enterprise_ids)),
-           "vehicle_ids": split_ids(tip.vehicle_ids)}
-    if out["enterprise_id"] and not visible_ids(user, rt, [out["enterprise_id"]]):
-        out["enterprise_id"] = None
-    if must_redact(user, tip.channel):
+           "county": tip.jurisdiction, "redacted": False, "text": scope.text(tip.text, lang), "lat": tip.lat,
+           "lon": tip.lon, "enterprise_id": scope.enterprise_id(tip.enterprise_id), "score": tip.score,
+           "model_version": tip.model_version, "reasons": scope.reasons(reasons(tip, lang), lang),
+           "status": "investigated" if investigated else "open",
+           "enterprise_ids": scope.enterprises(split_ids(tip.enterprise_ids)), "vehicle_ids": split_ids(tip.vehicle_ids)}
+    if scope.redacts(tip.channel):
         out.update(redacted=True, text=None, lat=None, lon=None, enterprise_id=None, reasons=[], enterprise_ids=[],
                    vehicle_ids=[])
     return out
 
 
-def outcome_out(o: Outcome, names: dict[int, str]) -> dict:
-    return {"id": o.id, "case_id": case_id(o.id), "entity_kind": o.entity_kind, "entity_id": o.entity_id,
-            "outcome": o.outcome, "violation": o.violation, "tonnes": o.tonnes, "criminal": o.criminal,
-            "opened": o.opened, "note": o.note, "enterprise_id": o.enterprise_id, "tip_id": o.tip_id,
-            "recorded_by": names.get(o.recorded_by), "recorded_at": o.recorded_at}
+def outcome_out(o: Outcome, scope: Scope, names: dict[int, str], tip_channel: str | None = None) -> dict:
+    """An outcome as the reader may see it. ``tip_channel``: the channel of the tip it was recorded
+    against (None if unknown): an informant tip's outcome loses its note and named enterprise."""
+    out = {"id": o.id, "case_id": case_id(o.id), "entity_kind": o.entity_kind, "entity_id": o.entity_id,
+           "outcome": o.outcome, "violation": o.violation, "tonnes": o.tonnes, "criminal": o.criminal,
+           "opened": o.opened, "note": scope.text(o.note) if o.note else o.note,
+           "enterprise_id": scope.enterprise_id(o.enterprise_id), "tip_id": o.tip_id,
+           "recorded_by": names.get(o.recorded_by), "recorded_at": o.recorded_at}
+    if o.tip_id is not None and scope.redacts(tip_channel):
+        out.update(note=None, enterprise_id=None)
+    return out
+
+
+def manifest_out(m: dict, scope: Scope) -> dict:
+    """A manifest row with the parties outside the reader's jurisdiction left out (their ids are None)."""
+    return {**m, **{k: scope.enterprise_id(m.get(k)) for k in ("producer_id", "transporter_id", "receiver_id")}}
 
 
 def user_names(s: Session, ids) -> dict[int, str]:
-    from sqlalchemy import select
-
     ids = {i for i in ids if i is not None}
     if not ids:
         return {}
     return dict(s.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
-
-
-def enterprise_visible(rt: Runtime, user: Principal, enterprise_id: str) -> bool:
-    return rt.ctx is not None and enterprise_id in rt.ctx.county_of and in_jurisdiction(user, rt.ctx.county_of[enterprise_id])

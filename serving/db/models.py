@@ -50,6 +50,8 @@ class User(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the bearer token
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC; the token was made or rotated
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC; refused from then on
 
 
 class ScoringRun(Base):
@@ -156,6 +158,8 @@ class Tip(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
+    __table_args__ = (Index("ix_tips_created_by_at", "created_by", "created_at"),)  # per-user intake limit
+
 
 class Outcome(Base):
     """What an investigation found about an enterprise, tip or site: a label for the next training run."""
@@ -197,11 +201,13 @@ class Job(Base):
     __table_args__ = (
         Index("uq_jobs_one_running", "kind", unique=True,
               sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'")),
+        Index("ix_jobs_requested_by_started", "requested_by", "started_at"),  # per-user job limit
     )
 
 
 class AuditEntry(Base):
-    """One append-only audit row; ``hash = sha256(prev_hash + canonical row)`` (see ``serving.audit``)."""
+    """One append-only audit row; ``hash = HMAC(key, prev_hash + canonical row)`` with the key named by
+    ``key_id`` (rows written before the key existed: ``key_id`` NULL, plain SHA-256; see ``serving.audit``)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -216,6 +222,7 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):

@@ -6,7 +6,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from serving.db.models import Outcome
+from serving.access import INFORMANT
+from serving.db.models import Outcome, Tip
+from serving.scope import Scope
 
 CASE_PREFIX = "SVC-"
 CASE_COLUMNS = ["case_id", "opened", "enterprise_id", "tip_id", "outcome", "violation", "tonnes", "criminal"]
@@ -32,18 +34,28 @@ def recorded_outcomes(session: Session) -> pd.DataFrame:
     return frame
 
 
-def page(session: Session, jurisdiction: str | None, entity_kind: str | None, entity_id: str | None,
-         limit: int, offset: int) -> tuple[int, list[Outcome]]:
-    q = select(Outcome)
-    c = select(func.count(Outcome.id))
-    conds = []
-    if jurisdiction is not None:
-        conds.append(Outcome.jurisdiction == jurisdiction)
+def page(session: Session, scope: Scope, entity_kind: str | None, entity_id: str | None,
+         limit: int, offset: int) -> tuple[int, list[tuple[Outcome, str | None]]]:
+    """(total, [(outcome, channel of the tip it concerns or None)]) within the reader's jurisdiction, newest first."""
+    conds = [*scope.where_county(Outcome.jurisdiction)]
     if entity_kind is not None:
         conds.append(Outcome.entity_kind == entity_kind)
     if entity_id is not None:
         conds.append(Outcome.entity_id == entity_id)
-    if conds:
-        q, c = q.where(*conds), c.where(*conds)
-    total = session.scalar(c) or 0
-    return total, list(session.scalars(q.order_by(Outcome.id.desc()).limit(limit).offset(offset)))
+    total = session.scalar(select(func.count(Outcome.id)).where(*conds)) or 0
+    rows = session.execute(select(Outcome, Tip.channel).outerjoin(Tip, Tip.tip_id == Outcome.tip_id).where(*conds)
+                           .order_by(Outcome.id.desc()).limit(limit).offset(offset)).all()
+    return total, [(o, ch) for o, ch in rows]
+
+
+def about(session: Session, scope: Scope, limit: int = 100, **where) -> list[tuple[Outcome, str | None]]:
+    """Outcomes whose columns equal ``where`` (e.g. ``enterprise_id=E1``), within the reader's
+    jurisdiction, newest first. For a reader not entitled to informants, outcomes recorded against an
+    informant tip (or a tip no longer known) are left out: listed beside an enterprise they would say
+    that an informant named it."""
+    conds = [*scope.where_county(Outcome.jurisdiction), *(getattr(Outcome, k) == v for k, v in where.items())]
+    if not scope.informants:
+        conds.append(Outcome.tip_id.is_(None) | (Tip.channel.is_not(None) & (Tip.channel != INFORMANT)))
+    return [(o, ch) for o, ch in session.execute(
+        select(Outcome, Tip.channel).outerjoin(Tip, Tip.tip_id == Outcome.tip_id).where(*conds)
+        .order_by(Outcome.id.desc()).limit(limit)).all()]

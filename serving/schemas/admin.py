@@ -17,6 +17,7 @@ class UserIn(In):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[\w.\-]+$")
     role: Role
     county: str | None = Field(None, min_length=1, max_length=64, description="investigator or env_bureau only")
+    days: int | None = Field(None, ge=1, le=3650, description="days the token is valid; default HAZLEADS_TOKEN_DAYS")
 
     @model_validator(mode="after")
     def _county(self) -> UserIn:
@@ -32,6 +33,7 @@ class UserOut(Out):
     county: str | None = None
     created_at: UtcTime
     disabled: bool
+    token_expires_at: UtcTime | None = Field(None, description="the token is refused from then on")
 
 
 class UserCreated(UserOut):

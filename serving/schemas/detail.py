@@ -59,9 +59,9 @@ class PowerMonth(Out):
 
 class ManifestOut(Out):
     manifest_id: str
-    producer_id: str
-    transporter_id: str
-    receiver_id: str
+    producer_id: str | None = Field(None, description="None: an enterprise outside the reader's county")
+    transporter_id: str | None = Field(None, description="None: an enterprise outside the reader's county")
+    receiver_id: str | None = Field(None, description="None: an enterprise outside the reader's county")
     vehicle_id: str
     waste_code: str
     quantity_t: Num = None
@@ -135,7 +135,7 @@ class EnterpriseDetail(Out):
 
 class VehicleOut(Out):
     vehicle_id: str
-    transporter_id: str | None = None
+    transporter_id: str | None = Field(None, description="None if unknown or outside the reader's county")
     hazmat_permit: bool | None = None
 
 

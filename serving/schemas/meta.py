@@ -78,3 +78,5 @@ class AuditVerdict(Out):
     rows: int
     first_bad_id: int | None = None
     reason: str = ""
+    checkpoints: int = Field(0, description="signed checkpoints (outside the database) the chain was held to")
+    legacy_rows: int = Field(0, description="rows from before the chain had a key, sealed by the first keyed row")

@@ -20,7 +20,8 @@ from serving.schemas.admin import JobList, JobOut, RunList, ScoringIn, TrainingI
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
 
 router = APIRouter(prefix="/v1", tags=["jobs"], responses={**ERRORS, **NOT_FOUND})
-BUSY = {409: {"model": ErrorBody, "description": "a job of this kind is already running"}}
+BUSY = {409: {"model": ErrorBody, "description": "a job of this kind is already running"},
+        429: {"model": ErrorBody, "description": "over the jobs one user may start in an hour; see Retry-After"}}
 JobId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from serving.access import RULES, jurisdiction, sees_informants
-from serving.api.deps import AnyUser, RuntimeDep
+from serving.access import RULES, sees_informants
+from serving.api.deps import AnyUser, ReaderScope, RuntimeDep
 from serving.context import category
 from serving.repo import runs
 from serving.schemas.common import ERRORS, FeatureCollection
@@ -24,13 +24,13 @@ def me(user: AnyUser):
 
 
 @router.get("/filters", response_model=Filters, summary="Values for the list filters")
-def filters(user: AnyUser, rt: RuntimeDep):
+def filters(user: AnyUser, scope: ReaderScope, rt: RuntimeDep):
     snap = rt.snapshot
-    if snap is None:
+    if snap is None or scope.ctx is None:
         return {"counties": [], "industries": [], "categories": [], "as_of_dates": []}
-    j = jurisdiction(user)
-    counties = [j] if j is not None else rt.ctx.counties()
-    ents = snap.enterprises if j is None else snap.enterprises[snap.enterprises["county"] == j]
+    j = scope.county
+    counties = [j] if j is not None else scope.ctx.counties()
+    ents = snap.enterprises[[scope.enterprise_known(e) for e in snap.enterprises["enterprise_id"]]]
     cats = sorted({category(c) for c in snap.ledgers["waste_code"].unique()} - {""})
     with rt.db.read() as s:
         dates = sorted({r.as_of for r in runs.runs(s, rt.digest, 500)})

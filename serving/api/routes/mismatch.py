@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 
 from features.ledgers import CRIMINAL_T
-from serving.access import jurisdiction
-from serving.api.deps import Limit, MismatchReader, Offset, RuntimeDep, record
+from serving.api.deps import Limit, MismatchReader, Offset, ReaderScope, RuntimeDep, record
 from serving.api.present import resolve_run, run_info
 from serving.db.models import Mismatch
 from serving.schemas.common import ERRORS, NOT_FOUND
@@ -45,15 +44,15 @@ class MismatchFilters:
 Filters = Annotated[MismatchFilters, Depends()]
 
 
-def _select(rt, s, user, f: MismatchFilters):
+def _select(rt, s, scope, f: MismatchFilters):
     """(run, base query of (row, enterprise 12-month total), order) within the reader's county."""
     run = resolve_run(rt, s, f.as_of, kind="mismatch")
     first_month = str(pd.Period(run.as_of, "M") - 11)
     totals = (select(Mismatch.enterprise_id.label("eid"), func.sum(Mismatch.unaccounted_t).label("tot"))
               .where(Mismatch.run_id == run.id, Mismatch.month >= first_month).group_by(Mismatch.enterprise_id).subquery())
     tot = func.coalesce(totals.c.tot, 0.0)
-    conds = [Mismatch.run_id == run.id]
-    for col, val in ((Mismatch.county, jurisdiction(user)), (Mismatch.county, f.county),
+    conds = [Mismatch.run_id == run.id, *scope.where_county(Mismatch.county)]
+    for col, val in ((Mismatch.county, f.county),
                      (Mismatch.enterprise_id, f.enterprise_id), (Mismatch.category, f.category)):
         if val is not None:
             conds.append(col == val)
@@ -82,13 +81,13 @@ def _item(rt, m: Mismatch, total: float) -> dict:
 
 
 @router.get("", response_model=MismatchPage, summary="Ledger mismatch rows (contract §4), largest gaps first")
-def ledger_mismatch(request: Request, user: MismatchReader, rt: RuntimeDep, f: Filters, limit: Limit = 50,
+def ledger_mismatch(request: Request, user: MismatchReader, scope: ReaderScope, rt: RuntimeDep, f: Filters, limit: Limit = 50,
                     offset: Offset = 0):
     """Every enterprise, month and waste code with generated and accounted tonnes and the four gaps
     (balance, manifest, receipt, power; positive = missing). ``unaccounted_t`` sums the positive
     gaps beyond rounding, the power estimate counted half; 3 t is the criminal standard."""
     with rt.db.read() as s:
-        run, base, order = _select(rt, s, user, f)
+        run, base, order = _select(rt, s, scope, f)
         total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
         rows = s.execute(base.order_by(*order).limit(limit).offset(offset)).all()
     items = [_item(rt, m, t) for m, t in rows]
@@ -99,9 +98,9 @@ def ledger_mismatch(request: Request, user: MismatchReader, rt: RuntimeDep, f: F
 @router.get("/export", response_class=Response, summary="The same rows as one CSV file (Excel: UTF-8 with BOM)",
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": f"at most {MAX_EXPORT:,} rows, with the filters of the list"}})
-def export_mismatch(request: Request, user: MismatchReader, rt: RuntimeDep, f: Filters):
+def export_mismatch(request: Request, user: MismatchReader, scope: ReaderScope, rt: RuntimeDep, f: Filters):
     with rt.db.read() as s:
-        run, base, order = _select(rt, s, user, f)
+        run, base, order = _select(rt, s, scope, f)
         rows = s.execute(base.order_by(*order).limit(MAX_EXPORT)).all()
     buf = io.StringIO()
     fields = ["as_of", "name", *COLUMNS, "over_3t", "enterprise_unaccounted_t_365d", "enterprise_over_3t"]

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 
 from serving import audit
-from serving.access import jurisdiction
-from serving.api.deps import Limit, Offset, OutcomeUser, RuntimeDep, record, request_id
-from serving.api.present import enterprise_visible, outcome_out, resolve_run, user_names
+from serving.api.deps import Limit, Offset, OutcomeUser, ReaderScope, RuntimeDep, record, request_id
+from serving.api.present import outcome_out, resolve_run, user_names
 from serving.api.routes.enterprises import not_found
 from serving.db.models import Outcome, Tip
 from serving.repo import leads as leads_repo
@@ -25,34 +24,33 @@ from serving.schemas.outcomes import OutcomeIn, OutcomeOut, OutcomePage
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses={**ERRORS, **NOT_FOUND})
 
 
-def _target(rt, s, user, body: OutcomeIn) -> tuple[str | None, str | None, str | None] | None:
-    """(jurisdiction, enterprise_id, tip_id) of the entity, or None if the reader cannot see it."""
-    j = jurisdiction(user)
+def _target(rt, s, scope, body: OutcomeIn) -> tuple[str | None, str | None, str | None, str | None] | None:
+    """(jurisdiction, enterprise_id, tip_id, tip channel) of the entity, or None if the reader cannot see it."""
     if body.entity_kind == "enterprise":
-        if not enterprise_visible(rt, user, body.entity_id):
+        if not scope.enterprise_known(body.entity_id):
             return None
-        return rt.ctx.county_of[body.entity_id], body.entity_id, None
+        return rt.ctx.county_of[body.entity_id], body.entity_id, None, None
     if body.entity_kind == "tip":
         tip = s.get(Tip, body.entity_id)
-        if tip is None or (j is not None and tip.jurisdiction != j):
+        if tip is None or not scope.county_ok(tip.jurisdiction):
             return None
-        return tip.jurisdiction, tip.enterprise_id, tip.tip_id
+        return tip.jurisdiction, tip.enterprise_id, tip.tip_id, tip.channel
     run = resolve_run(rt, s, None)
     lead = leads_repo.one(s, run, "site", body.entity_id)
-    if lead is None or (j is not None and lead.county != j):
+    if lead is None or not scope.county_ok(lead.county):
         return None
-    return lead.county, None, None
+    return lead.county, None, None, None
 
 
 @router.post("", response_model=OutcomeOut, status_code=201, summary="Record what an investigation found")
-def record_outcome(body: OutcomeIn, request: Request, user: OutcomeUser, rt: RuntimeDep):
+def record_outcome(body: OutcomeIn, request: Request, user: OutcomeUser, scope: ReaderScope, rt: RuntimeDep):
     """Confirmed (with the violation code and tonnes), unfounded, or still open. Stored before the
     answer; becomes a training label (a tip's outcome also labels the enterprise it names)."""
     with rt.db.read() as s:
-        target = _target(rt, s, user, body)
+        target = _target(rt, s, scope, body)
     if target is None:
         raise not_found(rt, request, user, "outcome.create", body.entity_id, body.entity_kind)
-    county, enterprise_id, tip_id = target
+    county, enterprise_id, tip_id, channel = target
     opened = body.opened or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     with rt.db.write() as s:
         o = Outcome(entity_kind=body.entity_kind, entity_id=body.entity_id, jurisdiction=county, outcome=body.outcome,
@@ -63,18 +61,21 @@ def record_outcome(body: OutcomeIn, request: Request, user: OutcomeUser, rt: Run
         audit.append(s, user, f"outcome.create.{body.entity_kind}", [body.entity_id, repo.case_id(o.id)],
                      result=body.outcome, request_id=request_id(request))
     rt.metrics.outcomes_recorded.labels(body.outcome).inc()
-    return outcome_out(o, {user.id: user.name})
+    return outcome_out(o, scope, {user.id: user.name}, channel)
 
 
 @router.get("", response_model=OutcomePage, summary="Recorded outcomes, newest first")
-def list_outcomes(request: Request, user: OutcomeUser, rt: RuntimeDep,
+def list_outcomes(request: Request, user: OutcomeUser, scope: ReaderScope, rt: RuntimeDep,
                   entity_kind: Literal["enterprise", "tip", "site"] | None = None,
                   entity_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                   limit: Limit = 50, offset: Offset = 0):
+    """Outcomes filed under the reader's county. One recorded against an informant tip keeps its note
+    and named enterprise from readers not entitled to informants; enterprises outside the reader's
+    county are not named."""
     with rt.db.read() as s:
-        total, rows = repo.page(s, jurisdiction(user), entity_kind, entity_id, limit, offset)
-        names = user_names(s, [o.recorded_by for o in rows])
-    record(rt, request, user, "outcomes.list", [repo.case_id(o.id) for o in rows])
-    return {"total": total, "limit": limit, "offset": offset, "items": [outcome_out(o, names) for o in rows]}
+        total, rows = repo.page(s, scope, entity_kind, entity_id, limit, offset)
+        names = user_names(s, [o.recorded_by for o, _ in rows])
+    record(rt, request, user, "outcomes.list", [repo.case_id(o.id) for o, _ in rows])
+    return {"total": total, "limit": limit, "offset": offset, "items": [outcome_out(o, scope, names, ch) for o, ch in rows]}
 
 

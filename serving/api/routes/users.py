@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from serving import audit
 from serving.api.deps import Admin, RuntimeDep, record, request_id
-from serving.auth import UserError, create_user
+from serving.auth import UserError, create_user, find_user, rotate_token
 from serving.db.models import User
 from serving.schemas.admin import UserCreated, UserIn, UserList
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"], responses={**ERRORS, **NO
 
 def user_out(u: User) -> dict:
     return {"id": u.id, "name": u.name, "role": u.role, "county": u.county, "created_at": u.created_at,
-            "disabled": u.disabled}
+            "disabled": u.disabled, "token_expires_at": u.token_expires_at}
 
 
 @router.get("", response_model=UserList, summary="All users")
@@ -35,7 +35,7 @@ def list_users(request: Request, user: Admin, rt: RuntimeDep):
 def add_user(body: UserIn, request: Request, user: Admin, rt: RuntimeDep):
     try:
         with rt.db.write() as s:
-            u, token = create_user(s, body.name, body.role, body.county)
+            u, token = create_user(s, body.name, body.role, body.county, days=body.days or rt.settings.token_days)
             audit.append(s, user, "user.create", [str(u.id), u.name], result=u.role, request_id=request_id(request))
     except UserError as exc:
         raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
@@ -53,3 +53,20 @@ def disable_user(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Req
         u.disabled = True
         audit.append(s, user, "user.disable", [str(u.id), u.name], request_id=request_id(request))
     return Response(status_code=204)
+
+
+@router.post("/{user_id}/token", response_model=UserCreated, status_code=201, summary="Replace a user's token (the old one stops working)",
+             responses={422: {"model": ErrorBody, "description": "the user is disabled"}})
+def rotate_user_token(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, user: Admin, rt: RuntimeDep):
+    """A new token, valid ``HAZLEADS_TOKEN_DAYS`` days, shown once; the old token is refused from now
+    on. Not one's own (the answer would end the session it came on): ``hazleads users rotate NAME``."""
+    if user_id == user.id:
+        raise HTTPException(422, "you cannot replace your own token here; use `hazleads users rotate NAME`")
+    try:
+        with rt.db.write() as s:
+            u = find_user(s, user_id)
+            token = rotate_token(s, u, rt.settings.token_days)
+            audit.append(s, user, "user.rotate", [str(u.id), u.name], request_id=request_id(request))
+    except UserError as exc:
+        raise HTTPException(404 if "no user" in str(exc) else 422, str(exc)) from None
+    return {**user_out(u), "token": token}

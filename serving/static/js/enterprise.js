@@ -21,6 +21,7 @@ function names(detail) {
 
 function partyCell(id, self, known) {
   if (id === self) return h("td", { class: "self" }, t("manifest.self"));
+  if (id === null || id === undefined) return h("td", { class: "muted" }, t("manifest.outside"));
   return h("td", {}, enterpriseLink(id, known.get(id) ? `${known.get(id)}` : id), h("div", { class: "sub" }, id));
 }
 
