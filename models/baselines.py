@@ -68,12 +68,14 @@ ACTION_PLAN_RULES: tuple[Rule, ...] = (
     Rule("offbook_pickups_90d", 1.0, 2.0, "无联单收运", "pickups without a manifest"),
     Rule("night_share_excess_90d", 0.2, 1.0, "夜间用电异常偏高", "unusually high night-time power"),
 )
-# Not the action plan's own checks, but what an officer without a model would add: who was named
-# in tips and who was caught before. The label-free fallback model uses them; the baseline does not.
+# Not the action plan's own checks, but what an officer adds without a model: a violation confirmed
+# in the last year (the contract's target is a violation at any time in the 365 days up to the date,
+# and a confirmed case is one), and tips naming the enterprise. The lists served use both.
 OFFICER_RULES: tuple[Rule, ...] = (
-    Rule("tips_naming_90d", 1.0, 1.0, "被举报", "named in tips"),
-    Rule("prior_confirmed_cases", 1.0, 1.0, "曾被查实", "confirmed before"),
+    Rule("confirmed_cases_365d", 1.0, 3.0, "近一年已有案件查实", "a violation confirmed in the last year"),
+    Rule("tips_naming_90d", 1.0, 1.0, "近期被举报", "named in recent tips"),
 )
+LEAD_RULES: tuple[Rule, ...] = ACTION_PLAN_RULES + OFFICER_RULES
 
 # What corroborates a tip, for the tip list's rule score (the prior of the tip model, and the list
 # served when learning cannot beat it).

@@ -64,6 +64,9 @@ class TrainConfig(BaseModel):
     rule_feature: bool = True
     # the rule score's ties broken by how far values go toward or past each threshold (RuleScorer graded)
     graded_rules: bool = True
+    # the rules the served lists rest on: the action plan's, or with an officer's (a violation confirmed
+    # in the last year, recent tips naming the enterprise: models.baselines.OFFICER_RULES)
+    rule_set: Literal["action_plan", "lead"] = "lead"
     # the learned share of the blend: n / (n + learned_kappa) for n positive enterprises among the labels
     # (the rest goes to the rule score); None: the blend weights as given
     learned_kappa: float | None = Field(100.0, gt=0)

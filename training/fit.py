@@ -61,6 +61,13 @@ class FoldResult:
     notes: list[str] = field(default_factory=list)
 
 
+def served_rules(config: TrainConfig):
+    """The rules the enterprise lists rest on (the rule score in the blend, the rules served alone)."""
+    from models.baselines import ACTION_PLAN_RULES, LEAD_RULES
+
+    return LEAD_RULES if config.rule_set == "lead" else ACTION_PLAN_RULES
+
+
 def lgbm_base(config: TrainConfig, engine: str = "pandas") -> LeadClassifier:
     p = config.lgbm
     cls = LeadClassifier
@@ -108,7 +115,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
             model = EnterpriseLeadModel(feats, lgbm_base(config, engine), config.calibration, anomaly=config.anomaly_feature,
                                         rules=config.rule_feature, monotone=config.monotone, rule_blend=config.rule_blend,
                                         linear_blend=config.linear_blend, graded_rules=config.graded_rules,
-                                        learned_kappa=config.learned_kappa)
+                                        learned_kappa=config.learned_kappa, rule_set=served_rules(config))
             model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(),
                       calibrate_on=(cl, cl["label"].astype(int).to_numpy()) if cl["label"].nunique() == 2 else None,
                       population=fit)
@@ -121,7 +128,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
             scores["logistic"] = cm.predict_proba(matrix(test, feats))[:, 1]
         elif name == "rules":
             scores["rules"] = RuleScorer().fit(test).predict_proba(test)[:, 1]
-            scores["rules_graded"] = RuleScorer(graded=True).fit(test).predict_proba(test)[:, 1]
+            scores["rules_graded"] = RuleScorer(served_rules(config), graded=True).fit(test).predict_proba(test)[:, 1]
         elif name == "anomaly":
             an = AnomalyScorer(n_estimators=100, random_state=config.seed).fit(matrix(fit, feats))
             scores["anomaly"] = an.predict_proba(matrix(test, feats))[:, 1]

@@ -1,5 +1,6 @@
 """What goes into service: the learned recipe, refitted on every label known at the as-of date, or
-the graded rules when the learned recipe did not beat them on the latest fold.
+the graded rules (the action plan's and an officer's: ``models.baselines.LEAD_RULES``) when the
+learned recipe did not beat them on the latest fold.
 
 The folds evaluate a *recipe*; the model served is the recipe fitted again on all the labels
 known at T (with two years of history the latest fold's own model would have learned from the
@@ -19,12 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.baselines import ACTION_PLAN_RULES, TIP_RULES
+from models.baselines import TIP_RULES
 from models.calibration import CalibratedLeadModel
 from models.fallback import RuleLeadModel
 from training.config import TrainConfig
 from training.evaluate import ap, precision_at_k
-from training.fit import FoldResult, label_rows, label_tips
+from training.fit import FoldResult, label_rows, label_tips, served_rules
 
 MIN_DISTINCT_SHARE = 0.02  # a list whose scores take fewer distinct values than this share of rows is constant
 
@@ -94,7 +95,7 @@ def choose_enterprise(latest: FoldResult, enterprise: pd.DataFrame, cases: pd.Da
     comparisons = {name: m["ap"] for name, m in metrics.items()}
     lab = test[test["label"].notna()] if len(test) and "label" in test else test
     population = enterprise[enterprise["as_of"] == enterprise["as_of"].max()]
-    rules = RuleLeadModel(ACTION_PLAN_RULES, anomaly_weight=0.0, graded=True).fit(population)
+    rules = RuleLeadModel(served_rules(config), anomaly_weight=0.0, graded=True).fit(population)
     if len(lab):
         rules.calibrate(lab, lab["label"].astype(int))
     rule_choice = Choice("enterprise", rules, "rules", "", comparisons, test if len(test) else population)
@@ -120,7 +121,8 @@ def choose_enterprise(latest: FoldResult, enterprise: pd.DataFrame, cases: pd.Da
             model = EnterpriseLeadModel(enterprise_feature_names(enterprise), lgbm_base(config, engine), config.calibration,
                                         anomaly=config.anomaly_feature, rules=config.rule_feature, monotone=config.monotone,
                                         rule_blend=config.rule_blend, linear_blend=config.linear_blend,
-                                        graded_rules=config.graded_rules, learned_kappa=config.learned_kappa)
+                                        graded_rules=config.graded_rules, learned_kappa=config.learned_kappa,
+                                        rule_set=served_rules(config))
             model.fit(fl, y, groups=fl["as_of"].to_numpy(), population=fit)
             if len(lab):
                 _calibrate_like(model, fold_model, lab, lab["label"].astype(int).to_numpy())
