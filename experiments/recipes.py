@@ -102,6 +102,8 @@ RECIPES: dict[str, Recipe] = {
     "production": config_recipe(TrainConfig()),
     "production_nogate": config_recipe(TrainConfig(gate_rules=False)),
     "production_tipk100": config_recipe(TrainConfig(tip_learned_kappa=100.0)),
+    "production_actionplan": config_recipe(TrainConfig(rule_set="action_plan")),
+    "production_k30": config_recipe(TrainConfig(learned_kappa=30.0)),
     "previous": config_recipe(TrainConfig(splits={"scheme": "rolling"}, graded_rules=False, learned_kappa=None, refit=False,
                                           gate_rules=False, tip_rules=False, tip_models=["lgbm", "channel", "random"])),
 }
