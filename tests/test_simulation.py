@@ -117,6 +117,11 @@ def test_command_line_writes_a_snapshot(tmp_path):
     assert meta["seed"] == 4 and meta["scale"] == "small" and meta["start"] == "2021-01-01"
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--scale", "planet"])
     assert bad.exit_code == 2
+    drawn = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "w"), "--seed", "4", "--months", "1", "--world", "random"])
+    assert drawn.exit_code == 0, drawn.output
+    world = json.loads((tmp_path / "w" / "truth" / "meta.json").read_text(encoding="utf-8"))["world"]
+    assert world["name"] == "world-4" and meta["world"]["name"] == "standard"
+    assert CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "y"), "--world", "mars"]).exit_code == 2
 
 
 # -- truth files -------------------------------------------------------------------------------

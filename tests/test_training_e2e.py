@@ -34,6 +34,16 @@ def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
     assert {"labels/precision@20", "truth/precision@20", "truth/recall@20", "labels/ap", "truth/ndcg@20"} <= set(m["metric"])
     assert [d.promoted for d in result.decisions] == [True, True]
     assert registry.champion_version("enterprise") == result.decisions[0].version
+    # each version carries what it was chosen on: the learned recipe and the rules on the latest fold
+    for kind in ("enterprise", "tip"):
+        tags = registry.load_version(kind, alias=registry.CHAMPION).tags
+        assert tags["model"] in ("learned", "rules") and tags["choice"]
+        assert {"fold_ap_lgbm", "fold_ap_rules" if kind == "tip" else "fold_ap_rules_graded"} <= set(tags)
+        assert (float(tags["fold_ap_lgbm"]) > float(tags.get("fold_ap_rules_graded", tags.get("fold_ap_rules")))) == (tags["model"] == "learned")
+    from mlflow import MlflowClient
+
+    run_metrics = MlflowClient().get_run(result.run_id).data.metrics
+    assert any(k.startswith("enterprise/gate/") for k in run_metrics) and any(k.startswith("tip/gate/") for k in run_metrics)
 
 
 def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snapshot):  # noqa: F811
