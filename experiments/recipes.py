@@ -104,6 +104,9 @@ RECIPES: dict[str, Recipe] = {
     "production_tipk100": config_recipe(TrainConfig(tip_learned_kappa=100.0)),
     "production_actionplan": config_recipe(TrainConfig(rule_set="action_plan")),
     "production_k30": config_recipe(TrainConfig(learned_kappa=30.0)),
+    "production_pu": config_recipe(TrainConfig(selective_labels="unlabelled_negative")),
+    "production_weak": config_recipe(TrainConfig(selective_labels="weak_labels")),
+    "production_propensity": config_recipe(TrainConfig(selective_labels="propensity")),
     "previous": config_recipe(TrainConfig(splits={"scheme": "rolling"}, graded_rules=False, learned_kappa=None, refit=False,
                                           gate_rules=False, tip_rules=False, tip_models=["lgbm", "channel", "random"])),
 }

@@ -100,7 +100,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         base.fit(matrix(X, self.features_), np.asarray(y).astype(int), **fit_kw)
         self.n_train_rows_ = len(X)
         scorer = base
-        rule_w, linear_w = self._blend_weights(X, np.asarray(y).astype(int))
+        rule_w, linear_w = self._blend_weights(X, np.asarray(y).astype(int), sample_weight)
         self.blend_weights_ = {"rules": rule_w, "linear": linear_w, "booster": 1.0 - rule_w - linear_w}
         if rule_w or linear_w:
             linear = None
@@ -117,7 +117,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def _blend_weights(self, X: pd.DataFrame, y: np.ndarray) -> tuple[float, float]:
+    def _blend_weights(self, X: pd.DataFrame, y: np.ndarray, sample_weight=None) -> tuple[float, float]:
         """(rule weight, linear weight). With ``learned_kappa`` the learned share is n / (n + kappa)
         for n positive enterprises (distinct, not rows) and the rest goes to the rule score; the
         learned share is split between the booster and the linear model as the configured blend
@@ -128,7 +128,10 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         if kappa is None or self.rules_ is None:
             return rule_w, linear_w
         col = getattr(self, "entity_column", "enterprise_id")
-        pos = X.loc[y == 1, col].nunique() if col in X else int(y.sum())
+        real = y == 1
+        if sample_weight is not None:  # weak or unlabelled rows (weight under 1) are not labels
+            real &= np.asarray(sample_weight, dtype=float) >= 1.0
+        pos = X.loc[real, col].nunique() if col in X else int(real.sum())
         learned = pos / (pos + kappa)
         linear_share = linear_w / (1.0 - rule_w) if rule_w < 1 else 0.0
         self.learned_share_ = learned

@@ -140,3 +140,28 @@ def test_the_tip_choice_falls_back_to_the_corroboration_rules():
     choice = choose_tip(latest, t, pd.DataFrame(), DATES[-1], CONFIG)
     assert choice.source == "rules" and isinstance(choice.model, RuleLeadModel)
     assert not is_constant(choice.model.predict_proba(t)[:, 1])
+
+
+def test_unlabelled_rows_enter_only_as_the_configured_strategy_says(data):
+    from training.fit import training_rows
+
+    rows, y, label, _ = data
+    fit = rows.assign(label=label, investigated=(~np.isnan(label)).astype(int))
+    n_lab, n_unl = int((~np.isnan(label)).sum()), int(np.isnan(label).sum())
+    fl, yy, w = training_rows(fit, TrainConfig())
+    assert len(fl) == n_lab and w is None
+    pu, ypu, wpu = training_rows(fit, TrainConfig(selective_labels="unlabelled_negative", unlabelled_weight=0.05))
+    assert len(pu) == n_lab + n_unl and ypu[n_lab:].sum() == 0 and np.allclose(wpu[n_lab:], 0.05)
+    weak, yw, ww = training_rows(fit, TrainConfig(selective_labels="weak_labels", unlabelled_weight=0.05))
+    assert len(weak) == n_lab + 2 * n_unl
+    q_pos, q_neg = ww[n_lab:n_lab + n_unl], ww[n_lab + n_unl:]
+    assert np.allclose(q_pos + q_neg, 0.05) and yw[n_lab:n_lab + n_unl].all() and not yw[n_lab + n_unl:].any()
+    # the rules' probability orders the weak positives: more unaccounted tonnes, more weight as a positive
+    unl = fit[np.isnan(label)]
+    assert np.corrcoef(q_pos, unl["unaccounted_t_365d"])[0, 1] > 0.3
+    # weak positives are not counted as labels for the learned share of the blend
+    model = EnterpriseLeadModel(FEATS, LeadClassifier(n_estimators=10, min_child_samples=5), rules=True, rule_blend=1 / 3,
+                                linear_blend=1 / 3, learned_kappa=100.0)
+    model.fit(weak, yw, sample_weight=ww, population=fit)
+    true_pos = fit.loc[fit["label"] == 1, "enterprise_id"].nunique()
+    assert model.learned_share_ == pytest.approx(true_pos / (true_pos + 100.0))

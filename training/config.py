@@ -58,7 +58,7 @@ class TrainConfig(BaseModel):
     # weight ``unlabelled_weight`` (most are clean; the model then also learns how the investigated differ
     # from the rest; the contract asks to treat them as unlabelled, and with the rule blend it measured no
     # better). Measured in experiments/RESULTS.md.
-    selective_labels: Literal["none", "propensity", "unlabelled_negative"] = "none"
+    selective_labels: Literal["none", "propensity", "unlabelled_negative", "weak_labels"] = "none"
     unlabelled_weight: float = Field(0.05, gt=0, le=1)
     anomaly_feature: bool = True
     rule_feature: bool = True

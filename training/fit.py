@@ -61,6 +61,41 @@ class FoldResult:
     notes: list[str] = field(default_factory=list)
 
 
+def training_rows(fit: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """The rows a lead model learns from, their labels and weights, by ``config.selective_labels``:
+
+    - ``none``: the investigated enterprises only (the contract's reading: the rest are unlabelled);
+    - ``propensity``: the same, weighted by the inverse probability of being investigated;
+    - ``unlabelled_negative``: every uninvestigated row added as a negative of weight ``unlabelled_weight``
+      (positive-unlabelled learning: most of them are clean);
+    - ``weak_labels``: every uninvestigated row added twice, as a positive and as a negative, weighted
+      ``unlabelled_weight`` x q and x (1 - q), q the served rule score's probability (a Platt fit on the
+      labelled rows): the rules as labelling functions beside the cases, as Snorkel combines them.
+    """
+    feats = enterprise_feature_names(fit)
+    fl = fit[fit["label"].notna()]
+    y = fl["label"].astype(int).to_numpy()
+    if len(np.unique(y)) < 2 or config.selective_labels == "none":
+        return fl, y, None
+    unl = fit[fit["label"].isna()]
+    w = config.unlabelled_weight
+    if config.selective_labels == "propensity":
+        if fit["investigated"].nunique() < 2:
+            return fl, y, None
+        pw = PropensityWeights().fit(matrix(fit, feats), fit["investigated"])
+        return fl, y, pw.weights(matrix(fl, feats))
+    if config.selective_labels == "unlabelled_negative":
+        rows = pd.concat([fl, unl.assign(label=0.0)], ignore_index=True)
+        return rows, rows["label"].astype(int).to_numpy(), np.concatenate([np.ones(len(fl)), np.full(len(unl), w)])
+    from models.fallback import RuleLeadModel
+
+    rules = RuleLeadModel(served_rules(config), anomaly_weight=0.0, graded=True).fit(fit).calibrate(fl, y)
+    q = rules.predict_proba(unl)[:, 1]
+    rows = pd.concat([fl, unl.assign(label=1.0), unl.assign(label=0.0)], ignore_index=True)
+    weights = np.concatenate([np.ones(len(fl)), w * q, w * (1 - q)])
+    return rows, rows["label"].astype(int).to_numpy(), weights
+
+
 def served_rules(config: TrainConfig):
     """The rules the enterprise lists rest on (the rule score in the blend, the rules served alone)."""
     from models.baselines import ACTION_PLAN_RULES, LEAD_RULES
@@ -90,23 +125,14 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
     test = label_rows(ent[ent["as_of"].isin(test_d)], cases, split.label_days)
     feats = enterprise_feature_names(ent)
     notes: list[str] = []
-    fl = fit[fit["label"].notna()]
     cl = cal[cal["label"].notna()]
-    y = fl["label"].astype(int).to_numpy()
-    weights = None
-    fl_labelled, y_labelled = fl, y  # the logistic baseline always learns from the labels alone
-    if config.selective_labels == "unlabelled_negative" and len(np.unique(y)) == 2:
-        unl = fit[fit["label"].isna()]
-        weights = np.concatenate([np.ones(len(fl)), np.full(len(unl), config.unlabelled_weight)])
-        fl = pd.concat([fl, unl.assign(label=0.0)], ignore_index=True)
-        y = fl["label"].astype(int).to_numpy()
+    fl_labelled = fit[fit["label"].notna()]  # the logistic baseline always learns from the labels alone
+    y_labelled = fl_labelled["label"].astype(int).to_numpy()
+    fl, y, weights = training_rows(fit, config)
     scores = test[["as_of", "enterprise_id", "label", "county", "industry_group"]].rename(columns={"enterprise_id": "entity_id"}).copy()
     if truth_fn is not None:
         scores["truth"] = np.concatenate([truth_fn(g["enterprise_id"], d).to_numpy() for d, g in test.groupby("as_of", sort=True)]) \
             if len(test) else []
-    if config.selective_labels == "propensity" and fit["investigated"].nunique() == 2:
-        pw = PropensityWeights().fit(matrix(fit, feats), fit["investigated"])
-        weights = pw.weights(matrix(fl, feats))
     model = None
     if len(np.unique(y)) < 2:
         notes.append(f"{split.name}: the training labels have one class only; no supervised model")
@@ -121,7 +147,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
                       population=fit)
             scores["lgbm"] = model.predict_proba(test)[:, 1]
         elif name == "logistic" and len(np.unique(y)) == 2:
-            lw = None if config.selective_labels == "unlabelled_negative" else weights
+            lw = weights if config.selective_labels == "propensity" else None  # the labelled rows' own weights only
             lr = LogisticBaseline().fit(matrix(fl_labelled, feats), y_labelled, sample_weight=lw)
             cm = CalibratedLeadModel(lr, config.calibration)
             cm.fit(matrix(cl, feats), cl["label"].astype(int)) if cl["label"].nunique() == 2 else cm.fit(matrix(fl_labelled, feats), y_labelled)

@@ -25,7 +25,7 @@ from models.calibration import CalibratedLeadModel
 from models.fallback import RuleLeadModel
 from training.config import TrainConfig
 from training.evaluate import ap, precision_at_k
-from training.fit import FoldResult, label_rows, label_tips, served_rules
+from training.fit import FoldResult, label_rows, label_tips, served_rules, training_rows
 
 MIN_DISTINCT_SHARE = 0.02  # a list whose scores take fewer distinct values than this share of rows is constant
 
@@ -113,8 +113,7 @@ def choose_enterprise(latest: FoldResult, enterprise: pd.DataFrame, cases: pd.Da
         fit = label_rows(enterprise[enterprise["as_of"].isin(_refit_dates(enterprise, as_of, config.splits.min_label_days,
                                                                            config.splits.fit_every_months))],
                          cases, config.splits.label_days, known_by=as_of)
-        fl = fit[fit["label"].notna()]
-        y = fl["label"].astype(int).to_numpy()
+        fl, y, weights = training_rows(fit, config)
         if len(np.unique(y)) == 2:
             from models.bundle import EnterpriseLeadModel
 
@@ -123,7 +122,7 @@ def choose_enterprise(latest: FoldResult, enterprise: pd.DataFrame, cases: pd.Da
                                         rule_blend=config.rule_blend, linear_blend=config.linear_blend,
                                         graded_rules=config.graded_rules, learned_kappa=config.learned_kappa,
                                         rule_set=served_rules(config))
-            model.fit(fl, y, groups=fl["as_of"].to_numpy(), population=fit)
+            model.fit(fl, y, sample_weight=weights, groups=fl["as_of"].to_numpy(), population=fit)
             if len(lab):
                 _calibrate_like(model, fold_model, lab, lab["label"].astype(int).to_numpy())
     if is_constant(model.predict_proba(population)[:, 1]):
