@@ -209,6 +209,39 @@ def summary(res: pd.DataFrame, lists=("enterprise", "tip", "ledger"), metrics=("
 REFERENCES = {"enterprise": ("rules",), "tip": ("random", "channel")}
 
 
+def per_world(res: pd.DataFrame, lst: str, metric: str, recipes: list[str]) -> pd.DataFrame:
+    """One row per world: each recipe's value (mean over the world's dates) and the world's facts
+    (violators, concluded cases, open tips), worlds in seed order."""
+    r = res[(res["list"] == lst) & (res["metric"] == metric) & res["recipe"].isin(recipes)]
+    wide = r.pivot_table(index="world", columns="recipe", values="value", aggfunc="mean")
+    wide = wide[[c for c in recipes if c in wide.columns]]
+    info = res[res["list"] == "info"].pivot_table(index="world", columns="metric", values="value", aggfunc="mean")
+    counts = [c for c in ("violators", "cases", "open_tips") if c in info.columns]
+    facts = info[counts].round(0)
+    if "selection_focus" in info:
+        facts = facts.join(info[["selection_focus"]].round(3))
+    return wide.round(3).join(facts)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A pipe table (what RESULTS.md shows): numbers to 3 decimals, counts as integers, NaN blank."""
+    f = frame.reset_index()
+    numeric = [pd.api.types.is_numeric_dtype(f[c]) for c in f.columns]
+    whole = [n and bool(((f[c].dropna() % 1) == 0).all()) and str(c).startswith(("wins", "violators", "cases", "open_tips"))
+             for c, n in zip(f.columns, numeric, strict=True)]
+
+    def cell(v, is_whole: bool) -> str:
+        if isinstance(v, float) and np.isnan(v):
+            return ""
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.0f}" if is_whole else f"{v:.3f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(str(c) for c in f.columns) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(cell(v, w) for v, w in zip(row, whole, strict=True)) + " |" for row in f.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     from experiments.recipes import DEFAULT_RECIPES, RECIPES
 
@@ -221,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dates", type=int, default=3, help="evaluation dates per world (the last day and month ends before)")
     ap.add_argument("--tag", default="", help="suffix of the results file")
     ap.add_argument("--final", action="store_true", help="required for the holdout set: the last look")
+    ap.add_argument("--markdown", action="store_true", help="pipe tables (as in RESULTS.md), with the per-world table")
+    ap.add_argument("--compare", default="production,rules", help="recipes of the per-world tables (--markdown)")
     a = ap.parse_args(argv)
     if a.set == "holdout" and a.command == "run" and not a.final:
         print("the holdout worlds are run once, at the end: add --final", file=sys.stderr)
@@ -235,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         res = run(a.set, recipes, a.jobs, seeds=seeds, n_dates=a.dates, tag=a.tag)
     else:
         res = pd.read_csv(RESULTS / f"worlds-{a.set}{a.tag}.csv")
+    if a.markdown:
+        print(markdown(summary(res)))
+        compare = [c for c in a.compare.split(",") if c]
+        for lst, metric in (("enterprise", "p@20"), ("enterprise", "ap"), ("tip", "ap")):
+            print(f"\n{lst} {metric} per world\n")
+            print(markdown(per_world(res, lst, metric, compare + (["random", "channel"] if lst == "tip" else []))))
+        return 0
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(summary(res).to_string())
     return 0
