@@ -60,7 +60,7 @@ function ledgerTable(ledger) {
 }
 
 export async function render(main, { id }) {
-  put(main, loading());
+  put(main, loading(t("loading.enterprise", { id })));
   let d;
   const places = cached("/v1/places").catch(() => null); // the base layer of the map, loaded once
   try {

@@ -2,7 +2,7 @@
 // page of rows at a time (never more than the page size in the DOM), the filter state in the URL.
 
 import * as api from "./api.js";
-import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, session } from "./common.js";
+import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, retryWhenWarming, session, warmedUp } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 
@@ -143,12 +143,13 @@ export function render(main, { kind, params }) {
     const mine = ++seq;
     const limit = Number(state.limit) || 50;
     const offset = Number(state.offset) || 0;
-    put(clear(body), loading());
+    if (!body.querySelector(".warming")) put(clear(body), loading(t(spec.title)));
     body.setAttribute("aria-busy", "true");
     try {
       const params = { ...state, limit, offset, lang: lang() };
       const page = await api.get(spec.endpoint, params);
       if (mine !== seq) return;
+      warmedUp(body);
       put(clear(info), page.run ? t("list.runInfo", { as_of: page.run.as_of, version: page.run.model_version ?? "—", total: page.total })
         : t("list.total", { total: page.total }));
       const tbody = rowsOf(kind, page.items);
@@ -158,7 +159,7 @@ export function render(main, { kind, params }) {
       if (!page.items.length) frag.prepend(h("p", { class: "empty" }, t("list.empty")));
       put(clear(body), frag);
     } catch (err) {
-      if (mine === seq) put(clear(body), errorBox(err));
+      if (mine === seq && !retryWhenWarming(body, err, () => { if (mine === seq) load(); })) put(clear(body), errorBox(err));
     } finally {
       if (mine === seq) body.removeAttribute("aria-busy");
     }

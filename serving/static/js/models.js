@@ -51,7 +51,7 @@ function kindCard(k) {
 }
 
 export async function render(main) {
-  put(main, pageTitle(t("tab.models")), loading());
+  put(main, pageTitle(t("tab.models")), loading(t("loading.models")));
   let models;
   let runs = { items: [] };
   let jobs = { items: [] };

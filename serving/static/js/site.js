@@ -11,7 +11,7 @@ import { drawMap } from "./map.js";
 import { outcomeButton } from "./outcome.js";
 
 export async function render(main, { id }) {
-  put(main, loading());
+  put(main, loading(t("loading.site", { id })));
   let d;
   const places = cached("/v1/places").catch(() => null);
   try {

@@ -32,7 +32,7 @@ async function namedFacts(named) {
 }
 
 export async function render(main, { id }) {
-  put(main, loading());
+  put(main, loading(t("loading.tip", { id })));
   let d;
   try {
     d = await api.get(`/v1/tips/${encodeURIComponent(id)}`, { lang: lang() });
@@ -40,7 +40,7 @@ export async function render(main, { id }) {
     put(clear(main), pageTitle(t("tip.title", { id })), errorBox(err));
     return;
   }
-  const outcomesBox = h("div", {}, loading());
+  const outcomesBox = h("div", {}, loading(t("outcomes")));
   const refresh = async () => {
     try {
       const page = await api.get("/v1/outcomes", { entity_kind: "tip", entity_id: id, limit: 100 });
