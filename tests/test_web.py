@@ -5,6 +5,8 @@ leaves the machine or a script error occurs. Screenshots go to tests/artifacts/s
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 
@@ -341,4 +343,79 @@ def test_a_wrong_token_is_refused_and_signing_out_forgets_the_token(web, ui):
     page.click("#sign-out")
     page.wait_for_selector("form.signin")
     assert page.evaluate("() => sessionStorage.getItem('hazleads.token')") is None
+    ui.assert_clean()
+
+
+def test_a_late_answer_never_replaces_the_tab_the_user_went_to(web, ui):
+    """Slow network: an enterprise is clicked, then the ledger tab before the enterprise answers.
+    The enterprise's answer is held back until the ledger page is drawn, then let through: the
+    address bar, the highlighted tab and the content must all still be the ledger's."""
+    page = ui.page
+    ui.sign_in(web[1]["inv"], expect="table.leads")
+    held = []
+    page.route("**/v1/enterprises/E1?*", lambda route: held.append(route))
+    with page.expect_request("**/v1/enterprises/E1?*"):
+        page.click("tr[data-id=E1] td.id a")
+    page.click("#tabs a[data-tab=mismatch]")
+    page.wait_for_selector("table.mismatch")
+    assert len(held) == 1
+    with contextlib.suppress(Exception):  # the page aborted it: nothing to let through
+        held[0].continue_()
+    page.unroute("**/v1/enterprises/E1?*")
+    page.wait_for_timeout(800)  # room for a late answer to be drawn, if the page would draw it
+    assert page.evaluate("() => location.hash") == "#/mismatch"
+    assert page.get_attribute("#tabs a[aria-current=page]", "data-tab") == "mismatch"
+    assert page.locator("main h1").count() == 1 and page.locator("main table.mismatch").count() == 1
+    assert page.locator("main svg.chart").count() == 0 and "桂林市某化工有限公司" not in page.inner_text("main h1")
+    ui.assert_clean()
+
+
+def test_warm_up_retries_by_itself_and_offline_says_check_the_network(web, ui):
+    page = ui.page
+    calls = []
+
+    def warming(route):
+        calls.append(route.request.url)
+        if len(calls) <= 2:  # as the service answers before its first list is stored
+            route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "30"},
+                          body='{"detail": "not ready: no lead list yet: the scoring job has not finished", "request_id": "w"}')
+        else:
+            route.continue_()
+
+    page.route("**/v1/leads/enterprises?*", warming)
+    ui.sign_in(web[1]["inv"], expect=".warming")
+    assert "正在准备线索清单" in page.inner_text(".warming") and "自动重试" in page.inner_text(".warming")
+    assert page.locator("main .error").count() == 0  # no red box, no English
+    page.wait_for_selector("table.leads")  # retried without a click
+    assert len(calls) == 3 and ids_in_list(page)[0] == "E1"
+    page.unroute("**/v1/leads/enterprises?*")
+
+    page.route("**/v1/leads/sites?*", lambda route: route.abort("internetdisconnected"))
+    ui.route("#/sites", "main .error")
+    assert "无法连接服务器，请检查网络" in page.inner_text("main .error")
+    assert "Failed to fetch" not in page.inner_text("main")
+    page.click("#lang")
+    page.wait_for_function("() => document.querySelector('main .error')?.textContent.includes('check your network')")
+    page.click("#lang")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    ui.assert_clean()
+
+
+def test_a_revoked_token_leads_to_sign_in_with_the_reason(web, ui):
+    server, tokens = web
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    made = httpx.post(f"{server.url}/v1/users", json={"name": "revoked_in_browser", "role": "investigator"},
+                      headers=admin, timeout=10)
+    assert made.status_code == 201, made.text
+    page = ui.page
+    ui.sign_in(made.json()["token"], expect="table.leads")
+    gone = httpx.delete(f"{server.url}/v1/users/{made.json()['id']}", headers=admin, timeout=10)
+    assert gone.status_code == 204
+    page.click("#tabs a[data-tab=sites]")
+    page.wait_for_selector("form.signin .error")
+    page.wait_for_timeout(300)  # the redirect's own navigation has happened by now
+    assert page.inner_text("form.signin .error") == "令牌已失效，请重新登录"
+    assert page.evaluate("() => location.hash") == "#/login" and page.locator("#tabs").is_hidden()
+    assert page.evaluate("() => sessionStorage.getItem('hazleads.token')") is None
+    shot(page, "13-token-revoked")
     ui.assert_clean()
