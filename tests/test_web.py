@@ -419,3 +419,29 @@ def test_a_revoked_token_leads_to_sign_in_with_the_reason(web, ui):
     assert page.evaluate("() => sessionStorage.getItem('hazleads.token')") is None
     shot(page, "13-token-revoked")
     ui.assert_clean()
+
+
+def test_the_tip_form_finds_the_named_enterprise_by_name_within_the_county(web, ui):
+    page = ui.page
+    ui.sign_in(web[1]["inv_lingui"], expect="table.leads")
+    ui.route("#/tip-new", "form.intake")
+    assert "E1" not in page.inner_text("#tip-enterprise-hint")  # no internal id as the example
+    page.fill("#tip-enterprise", "阳朔")  # 阳朔县's firm: not this county's, so not found
+    page.wait_for_selector("#tip-enterprise-list li:has-text('没有找到')")
+    page.fill("#tip-enterprise", "桂林")
+    page.wait_for_selector("#tip-enterprise-list li[role=option]")
+    assert page.eval_on_selector_all("#tip-enterprise-list li[role=option]", "o => o.map(x => x.dataset.id)") == ["E1"]
+    page.select_option("#tip-channel", "12369")
+    page.fill("#tip-text", "化工厂后门夜里有槽罐车")
+    page.click("form.intake button[type=submit]")  # typed but not picked: asked to pick
+    page.wait_for_selector("form.intake .error:has-text('请从列表中选择')")
+    page.focus("#tip-enterprise")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert "桂林市某化工有限公司（E1，临桂区）" in page.inner_text("p.chosen")
+    shot(page, "14-tip-form-finder")
+    page.click("form.intake button[type=submit]")
+    page.wait_for_function("() => location.hash.startsWith('#/tip/W')")
+    tip_id = page.evaluate("() => decodeURIComponent(location.hash.slice(6))")
+    assert api(web, "inv", f"/v1/tips/{tip_id}")["enterprise_id"] == "E1"
+    ui.assert_clean()

@@ -10,6 +10,10 @@ const PAGE_SIZES = [25, 50, 100, 200];
 const CHANNELS = ["12369", "110", "online", "informant", "patrol", "other"];
 const enc = encodeURIComponent;
 
+/** A tip's words, cut to a line or two (an informant's are withheld from readers not entitled). */
+const tipText = (i) => h("td", { class: "text" }, i.redacted ? h("span", { class: "badge redacted" }, t("redacted"))
+  : (i.text || "").length > 80 ? `${i.text.slice(0, 80)}…` : (i.text || "—"));
+
 const idCell = (route, id, sub) => h("td", { class: "id" }, link(route, id), sub ? h("div", { class: "sub" }, sub) : null);
 
 const KINDS = {
@@ -22,10 +26,10 @@ const KINDS = {
   },
   tip: {
     title: "list.tips", endpoint: "/v1/leads/tips", route: "/tips",
-    filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
-    head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.reasons"],
+    filters: ["as_of", "county", "channel", "corroborated", "min_score", "exploration"],
+    head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.text", "col.reasons"],
     row: (i) => [idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, fmt.local(i.received_at)), h("td", {}, i.county || "—"),
-      h("td", {}, label("channel", i.channel), i.redacted ? h("span", { class: "badge redacted" }, t("redacted")) : null)],
+      h("td", {}, label("channel", i.channel)), tipText(i)],
   },
   site: {
     title: "list.sites", endpoint: "/v1/leads/sites", route: "/sites",
@@ -57,6 +61,7 @@ function field(name, f, value) {
   else if (name === "category") input = h("select", { id, name }, opt("", t("filter.all")), f.categories.map((c) => opt(c, c)));
   else if (name === "exploration") input = h("select", { id, name }, opt("", t("filter.all")), opt("false", t("filter.modelOnly")), opt("true", t("filter.exploreOnly")));
   else if (name === "channel") input = h("select", { id, name }, opt("", t("filter.all")), CHANNELS.map((c) => opt(c, label("channel", c))));
+  else if (name === "corroborated") input = h("select", { id, name }, opt("", t("filter.all")), opt("true", t("filter.corroborated")), opt("false", t("filter.uncorroborated")));
   else if (name === "source") input = h("select", { id, name }, opt("", t("filter.all")), opt("snapshot", label("source", "snapshot")), opt("intake", label("source", "intake")));
   else if (name === "min_score") input = h("input", { id, name, type: "number", min: "0", max: "1", step: "0.05", value: value ?? "", inputmode: "decimal" });
   return h("div", { class: "field" }, h("label", { for: id }, t(`filter.${name}`)), input);
@@ -82,7 +87,7 @@ function rowsOf(kind, items) {
     return items.map((i) => h("tr", { "data-id": i.tip_id },
       idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, label("source", i.source)), h("td", {}, fmt.local(i.received_at)),
       h("td", {}, label("channel", i.channel)), h("td", {}, i.county || "—"),
-      h("td", { class: "text" }, i.redacted ? h("span", { class: "badge redacted" }, t("redacted")) : (i.text || "").slice(0, 80)),
+      tipText(i),
       h("td", {}, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
       h("td", {}, label("status", i.status))));
   }
