@@ -36,12 +36,16 @@ def register_champion(home, mlflow_uri: str) -> str:
             model = DummyClassifier(strategy="prior").fit(x, [0, 0, 1, 1])
             with mlflow.start_run():
                 mlflow.set_tags({"as_of": "2021-04-01", "snapshot_digest": "hand"})
+                # the keys the training pipeline logs: entity/fold/model/metric, where the metric of
+                # labelled rows has a slash of its own (five parts); overlap and rows have four
                 mlflow.log_metrics({f"enterprise/{fold}/{name}/{metric}": v for i, fold in enumerate(FOLDS)
                                     for name, base in MODELS.items()
-                                    for metric, v in (("precision_at_20", base + i / 100), ("recall_at_20", base / 2),
-                                                      ("average_precision", base - 0.1))})
-                version = registry.log_model(model, "enterprise", x)
-                mlflow.set_tags({"enterprise_version": version, "enterprise_gate": "promoted"})
+                                    for metric, v in (("labels/precision_at_20", base + i / 100), ("labels/recall_at_20", base / 2),
+                                                      ("labels/ap", base - 0.1), ("overlap_at_20", 0.5), ("rows", 40.0))})
+                gate = "promoted: precision@20 (labels, latest fold; ties by average precision) 0.6300 (first champion)"
+                version = registry.log_model(model, "enterprise", x, tags={"model": "learned", "gate": gate})
+                mlflow.set_tags({"enterprise_version": version, "enterprise_gate": "promoted (first champion)",
+                                 "enterprise_model": "learned"})
             registry.promote("enterprise", version)
     finally:
         mlflow.set_tracking_uri(before)
@@ -280,17 +284,50 @@ def test_model_owner_sees_the_champion_its_evaluation_and_the_last_runs(web, ui)
     page = ui.page
     ui.sign_in(web[1]["admin"], expect="table.leads")
     assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch", "models"]
-    ui.route("#/models", "table.evaluation")
-    assert page.inner_text("section[aria-labelledby=sec-models-kind-enterprise] dd.champion") == "v1"
-    rows = page.locator("section[aria-labelledby=sec-models-kind-enterprise] table.evaluation tbody tr")
+    ui.route("#/models", "table.compare")
+    card = "section[aria-labelledby=sec-models-kind-enterprise]"
+    assert page.inner_text(f"{card} dd.champion") == "v1" and page.inner_text(f"{card} dd.champion-source") == "学习模型"
+    # the version beside its baselines: five-part metric names read in Chinese, the learned model's 0.625 best
+    compare = page.inner_text(f"{card} table.compare")
+    assert "前 20 名精确率（按核查结论）" in compare and "平均精度 AP（按核查结论）" in compare
+    assert "规则评分（基线）" in compare and "逻辑回归（基线）" in compare
+    assert page.inner_text(f"{card} table.compare tr[data-model=lgbm] td.strong").startswith("0.625")  # (0.62 + 0.63) / 2
+    assert "已晋升（首个冠军）：前 20 名精确率" in page.inner_text(f"{card} details.version summary .gate")
+    rows = page.locator(f"{card} table.evaluation tbody tr")
     assert rows.count() == len(FOLDS) * len(MODELS)
-    head = page.inner_text("table.evaluation thead")
-    assert "precision@20" in head and "average_precision" in head
-    assert "0.630" in page.inner_text("table.evaluation")  # lgbm, second fold
-    assert page.locator("section[aria-labelledby=sec-models-runs] tbody tr").count() == 1
+    head = [page.get_attribute(f"{card} table.evaluation thead th[data-metric='{m}']", "title") for m in
+            ("labels/precision@20", "labels/recall@20", "labels/ap", "overlap@20", "rows")]
+    assert None not in head  # every stored metric has its column, five-part names included
+    assert "前 20 名清单稳定度" in page.text_content(f"{card} table.evaluation thead")  # folded under the versions
+    assert "0.630" in page.text_content(f"{card} table.evaluation")  # lgbm, second fold
+    runs = page.inner_text("section[aria-labelledby=sec-models-runs] tbody")
+    assert "已完成" in runs and "企业模型 · 晋升判定：已晋升（首个冠军）" in runs and "企业模型 · 类型：学习模型" in runs
     assert page.locator("section[aria-labelledby=sec-models-lists] tbody tr").count() == 2
     assert "尚无冠军模型" in page.inner_text("section[aria-labelledby=sec-models-kind-tip]")
     shot(page, "11-models")
+
+    page.once("dialog", lambda d: d.dismiss())  # training asks first; dismissed, nothing starts
+    page.click("[data-action=train]")
+    assert api(web, "admin", "/v1/training")["items"] == []
+    # user management: add (the token shown once), replace a token, disable — each confirmed
+    page.fill("#u-name", "field_officer")
+    page.select_option("#u-role", "investigator")
+    page.select_option("#u-county", "临桂区")
+    page.click("form.add-user button[type=submit]")
+    page.wait_for_selector(".token-once code.token")
+    first = page.inner_text(".token-once code.token")
+    page.wait_for_selector("table.users tr[data-user=field_officer]")
+    assert httpx.get(f"{web[0].url}/v1/me", headers={"Authorization": f"Bearer {first}"}, timeout=10).json()["county"] == "临桂区"
+    page.once("dialog", lambda d: d.accept())
+    page.click("table.users tr[data-user=field_officer] [data-action=rotate]")
+    page.wait_for_function("t => document.querySelector('.token-once code.token')?.textContent !== t", arg=first)
+    second = page.inner_text(".token-once code.token")
+    assert httpx.get(f"{web[0].url}/v1/me", headers={"Authorization": f"Bearer {first}"}, timeout=10).status_code == 401
+    page.once("dialog", lambda d: d.accept())
+    page.click("table.users tr[data-user=field_officer] [data-action=disable]")
+    page.wait_for_selector("table.users tr[data-user=field_officer].disabled")
+    assert httpx.get(f"{web[0].url}/v1/me", headers={"Authorization": f"Bearer {second}"}, timeout=10).status_code == 401
+    shot(page, "15-models-users")
     ui.assert_clean()
 
 

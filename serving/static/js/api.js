@@ -92,3 +92,8 @@ export async function download(path, params, fallbackName) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   return { name: a.download, size: blob.size };
 }
+
+/** DELETE (no answer body). */
+export async function del(path, params) {
+  await send(path, { method: "DELETE", params });
+}
