@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.service_support import mlflow_env_kept
-from tests.web_support import browsing, chromium, live_service, shot
+from tests.web_support import SCREENSHOTS, browsing, chromium, live_service, shot
 
 pytestmark = pytest.mark.browser
 FOLDS = ("2021-01-31", "2021-02-28")
@@ -482,3 +482,55 @@ def test_the_tip_form_finds_the_named_enterprise_by_name_within_the_county(web, 
     tip_id = page.evaluate("() => decodeURIComponent(location.hash.slice(6))")
     assert api(web, "inv", f"/v1/tips/{tip_id}")["enterprise_id"] == "E1"
     ui.assert_clean()
+
+
+PHONE = {"width": 390, "height": 844}
+SMALLEST_TEXT = """sel => Math.min(...[...document.querySelectorAll(sel)].flatMap(svg => {
+    const k = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return [...svg.querySelectorAll('text')].filter(x => x.textContent.trim())
+        .map(x => parseFloat(getComputedStyle(x).fontSize) * k); }))"""
+
+
+def test_on_a_phone_lists_are_cards_charts_readable_and_the_map_answers_taps_and_keys(web, browser):
+    server, tokens = web
+    with browsing(browser, server.url, viewport=PHONE) as ui:
+        page = ui.page
+        ui.sign_in(tokens["inv"], expect="table.leads")
+        assert "数据截至 2021-04-01" in page.inner_text("#data-period")  # the period the lists cover, on every page
+        assert page.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"]  # nothing scrolls sideways
+        card = page.locator("table.leads tr[data-id=E1]")
+        assert page.evaluate("() => getComputedStyle(document.querySelector('table.leads tr[data-id=E1]')).display") == "flex"
+        assert card.bounding_box()["width"] <= PHONE["width"]
+        for cell in ("td.rank", "td.id", "td.score-cell", "td.county", "td.reasons-cell li:first-child"):
+            assert card.locator(cell).is_visible(), cell
+        assert "桂林市某化工有限公司" in card.inner_text() and "临桂区" in card.inner_text() and "E1 台账缺口" in card.inner_text()
+        assert card.locator("td.code").is_hidden()  # the industry code waits for the detail page
+        shot(page, "16-phone-enterprises")
+        ui.route("#/tips", "table.leads.tip")
+        assert page.locator("table.leads tr[data-id=T3] td.text").is_visible()
+        assert page.locator("table.leads tr[data-id=T2] td.text").inner_text().strip() != ""
+        shot(page, "17-phone-tips")
+
+        ui.route("#/enterprise/E1", "svg.map")
+        page.wait_for_selector("svg.chart.ledger")
+        assert "数据截至 2021-04-01" in page.inner_text("#data-period")
+        assert page.evaluate(SMALLEST_TEXT, "svg.chart") >= 10  # axis text at 390 px
+        assert page.evaluate(SMALLEST_TEXT, "svg.map") >= 10
+        # the places' names are drawn, the star lies above the stop circles, the legend holds what is drawn
+        assert "漓江" in page.eval_on_selector_all("svg.map text.place-name", "ts => ts.map(t => t.textContent).join(' ')")
+        order = page.eval_on_selector_all("svg.map > g.layer", "gs => gs.map(g => g.getAttribute('class'))")
+        assert order.index("layer enterprise") > order.index("layer stop") > order.index("layer names") > order.index("layer place")
+        for key in page.eval_on_selector_all("figure.map-figure ul.legend li", "ls => ls.map(l => l.dataset.key)"):
+            kind, _, sub = key.partition(":")
+            sel = {"place": f"[data-layer=place][data-kind={sub}]", "ent": f"[data-layer=enterprise][data-kind={sub}]"}.get(kind, f"[data-layer={kind}]")
+            assert page.locator(f"svg.map {sel}").count() >= 1, f"legend names {key}, which is not drawn"
+        shot(page, "18-phone-enterprise")
+        page.locator("figure.map-figure").screenshot(path=str(SCREENSHOTS / "19-phone-map.png"))
+        page.click("svg.map [data-layer=enterprise][data-kind=self]")  # a tap, not a hover
+        assert "桂林市某化工有限公司" in page.inner_text(".map-info")
+        page.focus("svg.map")
+        page.keyboard.press("Tab")  # the first of the lead's own symbols
+        focused = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        assert focused and page.inner_text(".map-info") == focused
+        assert "悬停" not in page.inner_text("figure.map-figure") and "鼠标" not in page.inner_text("figure.map-figure")
+        ui.assert_clean()

@@ -2,7 +2,7 @@
 // (#/enterprises?county=…, #/enterprise/E1, …) and the language switch.
 
 import * as api from "./api.js";
-import { errorBox, forgetCache, may, pageTitle, session, whoText } from "./common.js";
+import { cached, errorBox, forgetCache, may, pageTitle, session, whoText } from "./common.js";
 import { clear, h, put } from "./dom.js";
 import * as enterprise from "./enterprise.js";
 import { applyStatic, lang, loadStrings, onLangChange, setLang, t } from "./i18n.js";
@@ -73,7 +73,21 @@ function showTabs(active) {
   }
 }
 
+/** "数据截至 …" under the tabs on every page: the newest list's as-of date (else the data's last day). */
+async function showDataPeriod() {
+  const el = document.getElementById("data-period");
+  if (!session.me) { el.hidden = true; return; }
+  try {
+    const f = await cached("/v1/filters");
+    const end = f.as_of_dates?.length ? f.as_of_dates[f.as_of_dates.length - 1] : f.snapshot_last_day;
+    el.textContent = end ? t("data.period", { date: end }) : t("data.none");
+    el.dataset.asOf = end || "";
+    el.hidden = !session.me;
+  } catch { el.hidden = true; }
+}
+
 function showWho() {
+  showDataPeriod();
   const who = document.getElementById("who");
   who.hidden = !session.me;
   document.getElementById("who-name").textContent = session.me ? whoText(session.me) : "";

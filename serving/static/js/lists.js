@@ -22,13 +22,13 @@ const KINDS = {
     filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
     head: ["col.rank", "col.score", "col.enterprise", "col.county", "col.industry", "col.reasons"],
     row: (i) => [h("td", { class: "id" }, enterpriseLink(i.enterprise_id, i.name), h("div", { class: "sub" }, i.enterprise_id)),
-      h("td", {}, i.county || "—"), h("td", { class: "code" }, i.industry_code || "—")],
+      h("td", { class: "county" }, i.county || "—"), h("td", { class: "code" }, i.industry_code || "—")],
   },
   tip: {
     title: "list.tips", endpoint: "/v1/leads/tips", route: "/tips",
     filters: ["as_of", "county", "channel", "corroborated", "min_score", "exploration"],
     head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.text", "col.reasons"],
-    row: (i) => [idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, fmt.local(i.received_at)), h("td", {}, i.county || "—"),
+    row: (i) => [idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, fmt.local(i.received_at)), h("td", { class: "county" }, i.county || "—"),
       h("td", {}, label("channel", i.channel)), tipText(i)],
   },
   site: {
@@ -36,7 +36,7 @@ const KINDS = {
     filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
     head: ["col.rank", "col.score", "col.site", "col.county", "col.linked", "col.reasons"],
     row: (i) => [idCell(`/site/${enc(i.site_id)}`, i.site_id, `${fmt.num(i.lat, 4)}, ${fmt.num(i.lon, 4)}`),
-      h("td", {}, i.county || "—"),
+      h("td", { class: "county" }, i.county || "—"),
       h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: ${i.vehicle_ids.slice(0, 3).join(", ")}${i.vehicle_ids.length > 3 ? " …" : ""}`) : null,
         i.enterprise_ids.length ? h("div", {}, `${t("enterprises")}: `, i.enterprise_ids.slice(0, 3).map((e, n) => [n ? ", " : "", enterpriseLink(e)]),
           i.enterprise_ids.length > 3 ? " …" : "") : null)],
@@ -86,14 +86,14 @@ function rowsOf(kind, items) {
   if (kind === "alltips") {
     return items.map((i) => h("tr", { "data-id": i.tip_id },
       idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, label("source", i.source)), h("td", {}, fmt.local(i.received_at)),
-      h("td", {}, label("channel", i.channel)), h("td", {}, i.county || "—"),
+      h("td", {}, label("channel", i.channel)), h("td", { class: "county" }, i.county || "—"),
       tipText(i),
-      h("td", {}, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
+      h("td", { class: "score-cell" }, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
       h("td", {}, label("status", i.status))));
   }
   return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id },
     h("td", { class: "rank" }, String(i.rank), i.exploration ? h("div", {}, exploreBadge()) : null),
-    h("td", {}, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
+    h("td", { class: "score-cell" }, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
 }
 
 /** A list view; ``update(params)`` reloads it when only the query changed (focus stays in the form). */

@@ -48,6 +48,7 @@ export async function render(main, { id }) {
     } catch (err) { put(clear(outcomesBox), errorBox(err)); }
   };
   const c = d.corroboration;
+  const dataEnd = (await cached("/v1/filters").catch(() => null))?.snapshot_last_day;
   let background = null;
   if (d.lat !== null && !d.redacted) {
     try { background = await cached("/v1/places"); } catch { /* the map shows the tip and stops only */ }
@@ -71,7 +72,8 @@ export async function render(main, { id }) {
       c.stops_nearby.length ? table([t("stop.vehicle"), t("stop.when"), t("stop.until"), t("tip.distance"), t("stop.night")],
         c.stops_nearby.map((st) => h("tr", {}, h("td", { class: "code" }, st.vehicle_id), h("td", {}, fmt.local(st.start)),
           h("td", {}, fmt.local(st.end)), h("td", { class: "n" }, `${fmt.num(st.distance_m, 0)} m`), h("td", {}, st.night ? t("yes") : t("no")))))
-        : h("p", { class: "muted" }, t("stops.none")),
+        : dataEnd && String(d.received_at || "").slice(0, 10) > dataEnd ? h("p", { class: "warn after-data" }, t("tip.afterData", { date: dataEnd }))
+          : h("p", { class: "muted" }, t("stops.none")),
       c.named_enterprise ? await namedFacts(c.named_enterprise) : null,
     ]),
     map ? section("map", map) : null,
