@@ -16,16 +16,6 @@ const PLACE_KINDS = ["river", "road", "reservoir", "karst", "protected", "restri
 /** A phone-width screen: the map and charts are drawn on a narrower canvas so their text stays readable. */
 export const narrowScreen = () => window.matchMedia?.("(max-width: 640px)").matches ?? false;
 
-/** Where a place's name goes: the middle vertex of a line, the centre of an area's box, beside a point. */
-function anchorOf(geom) {
-  const c = geom.coordinates;
-  if (geom.type === "Point") return c;
-  if (geom.type === "LineString") return c[Math.floor(c.length / 2)];
-  if (geom.type === "MultiLineString") return anchorOf({ type: "LineString", coordinates: c.reduce((a, b) => (b.length > a.length ? b : a), []) });
-  const b = bounds([{ geometry: geom }]);
-  return b ? [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] : null;
-}
-
 function bounds(features) {
   const b = [Infinity, Infinity, -Infinity, -Infinity];
   const add = (c) => {
@@ -47,6 +37,30 @@ function stopTitle(p) {
   const why = (p.why || []).map((w) => label("why", w)).join(", ");
   return [`${t("map.stop")} ${p.vehicle_id || ""}`, p.start ? fmt.local(p.start) : "", p.manifest_id ? `${t("manifest")} ${p.manifest_id}` : "", why]
     .filter(Boolean).join(" · ");
+}
+
+/** A point ``frac`` of the way along a line (by length in degrees). */
+function along(coords, frac) {
+  const seg = coords.slice(1).map((c, i) => Math.hypot(c[0] - coords[i][0], c[1] - coords[i][1]));
+  let left = seg.reduce((a, b) => a + b, 0) * frac;
+  for (let i = 0; i < seg.length; i++) {
+    if (left <= seg[i] || i === seg.length - 1) {
+      const f = seg[i] ? Math.min(1, left / seg[i]) : 0;
+      return [coords[i][0] + (coords[i + 1][0] - coords[i][0]) * f, coords[i][1] + (coords[i + 1][1] - coords[i][1]) * f];
+    }
+    left -= seg[i];
+  }
+  return coords[0];
+}
+
+/** Where a place's name may go, best first: points along a line, the centre of an area's box, a point itself. */
+function anchorsOf(geom) {
+  const c = geom.coordinates;
+  if (geom.type === "Point") return [c];
+  if (geom.type === "LineString") return c.length > 1 ? [0.5, 0.3, 0.7, 0.15, 0.85].map((f) => along(c, f)) : [c[0]];
+  if (geom.type === "MultiLineString") return anchorsOf({ type: "LineString", coordinates: c.reduce((a, b) => (b.length > a.length ? b : a), []) });
+  const b = bounds([{ geometry: geom }]);
+  return b ? [[(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]] : [];
 }
 
 /**
@@ -123,17 +137,18 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
 
   const classOf = (layer, p) => (layer === "place" ? `place ${p.kind || "other"}` : layer === "enterprise" ? `ent ${p.role || ""}` : layer);
 
-  /** Names of the places in view, skipping one that would overlap a name already placed. */
+  /** Names of the places in view, each where it covers neither another name nor the lead's own symbols. */
   function placeNames(g, items) {
-    const taken = [];
+    const taken = features.filter((f) => f.properties?.layer !== "place" && f.geometry.type === "Point")
+      .map((f) => px(f.geometry.coordinates)).map(([x, y]) => [x - 14, y - 14, x + 14, y + 14]);
     for (const f of items) {
       const name = f.properties?.name;
-      const at = name ? anchorOf(f.geometry) : null;
-      if (!at) continue;
-      const [x, y] = px(at);
+      if (!name) continue;
       const w = name.length * 12 + 6;
-      const box = [x - w / 2, y - 14, x + w / 2, y + 4];
-      if (x < 0 || y < 0 || x > W || y > H || taken.some((b) => overlaps(b, box))) continue;
+      const spot = anchorsOf(f.geometry).map(px).map(([x, y]) => ({ x, y, box: [x - w / 2, y - 14, x + w / 2, y + 4] }))
+        .find(({ x, y, box }) => x > w / 2 && y > 16 && x < W - w / 2 && y < H - 4 && !taken.some((b) => overlaps(b, box)));
+      if (!spot) continue;
+      const { x, y, box } = spot;
       taken.push(box);
       g.append(s("text", { class: `place-name ${f.properties.kind || "other"}`, x, y, "text-anchor": "middle",
         "data-layer": "name", "data-kind": f.properties.kind || "other" }, name));
