@@ -426,6 +426,12 @@ def test_warm_up_retries_by_itself_and_offline_says_check_the_network(web, ui):
     page.wait_for_selector("table.leads")  # retried without a click
     assert len(calls) == 3 and ids_in_list(page)[0] == "E1"
     page.unroute("**/v1/leads/enterprises?*")
+    calls.clear()
+    page.route("**/v1/enterprises/E1?*", warming)  # a detail page waits and retries the same way
+    ui.route("#/enterprise/E1", ".warming")
+    page.wait_for_selector("svg.chart.ledger")
+    assert len(calls) == 3 and page.inner_text("main h1") == "桂林市某化工有限公司"
+    page.unroute("**/v1/enterprises/E1?*")
 
     page.route("**/v1/leads/sites?*", lambda route: route.abort("internetdisconnected"))
     ui.route("#/sites", "main .error")

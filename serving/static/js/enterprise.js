@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import { ledgerGaps, NARROW, powerVsWaste, scoreHistory } from "./charts.js";
-import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, section, session } from "./common.js";
+import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, retryWhenWarming, section, session } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 import { drawMap } from "./map.js";
@@ -66,7 +66,8 @@ export async function render(main, { id }) {
   try {
     d = await api.get(`/v1/enterprises/${enc(id)}`, { lang: lang() });
   } catch (err) {
-    put(clear(main), pageTitle(id), errorBox(err));
+    // while the service warms up: a progress note, then this page again by itself
+    if (!retryWhenWarming(main, err, () => render(clear(main), { id }))) put(clear(main), pageTitle(id), errorBox(err));
     return;
   }
   const p = d.profile;
