@@ -61,7 +61,7 @@ function field(name, f, value) {
   else if (name === "category") input = h("select", { id, name }, opt("", t("filter.all")), f.categories.map((c) => opt(c, c)));
   else if (name === "exploration") input = h("select", { id, name }, opt("", t("filter.all")), opt("false", t("filter.modelOnly")), opt("true", t("filter.exploreOnly")));
   else if (name === "channel") input = h("select", { id, name }, opt("", t("filter.all")), CHANNELS.map((c) => opt(c, label("channel", c))));
-  else if (name === "corroborated") input = h("select", { id, name }, opt("", t("filter.all")), opt("true", t("filter.corroborated")), opt("false", t("filter.uncorroborated")));
+  else if (name === "corroborated") input = h("select", { id, name }, opt("", t("filter.all")), opt("true", t("filter.corroboratedYes")), opt("false", t("filter.uncorroborated")));
   else if (name === "source") input = h("select", { id, name }, opt("", t("filter.all")), opt("snapshot", label("source", "snapshot")), opt("intake", label("source", "intake")));
   else if (name === "min_score") input = h("input", { id, name, type: "number", min: "0", max: "1", step: "0.05", value: value ?? "", inputmode: "decimal" });
   return h("div", { class: "field" }, h("label", { for: id }, t(`filter.${name}`)), input);
