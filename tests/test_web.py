@@ -277,6 +277,12 @@ def test_site_page_tip_intake_and_tip_corroboration_with_outcomes(web, ui):
     ui.route("#/tips", "table.leads.tip")  # the ranked open tips of the list
     assert ids_in_list(page) == ["T3", "T2"] and "附近有夜间停车" in page.inner_text("tr[data-id=T3]")
     shot(page, "12-tip-list")
+    assert "河边半夜有货车停了很久" in page.inner_text("tr[data-id=T3] td.text")  # the tip's own words
+    assert page.locator("#f-industry").count() == 0 and page.locator("#f-category").count() == 0  # no firm's filters
+    page.select_option("#f-corroborated", "true")
+    page.wait_for_function("() => location.hash.includes('corroborated=true')")
+    page.wait_for_function("() => document.querySelectorAll('table.leads tbody tr').length === 1")
+    assert ids_in_list(page) == ["T3"]
     ui.assert_clean()
 
 
