@@ -312,6 +312,11 @@ def test_model_owner_sees_the_champion_its_evaluation_and_the_last_runs(web, ui)
     assert "尚无冠军模型" in page.inner_text("section[aria-labelledby=sec-models-kind-tip]")
     shot(page, "11-models")
 
+    page.once("dialog", lambda d: d.accept())  # rolling back asks first; v1 replaced nothing: refused, said so
+    page.click(f"{card} [data-action=rollback-enterprise]")
+    page.wait_for_selector(f"{card} .error[data-status='409']")
+    assert "没有可回滚的版本" in page.inner_text(f"{card} .error") and "replaced no earlier champion" in page.inner_text(f"{card} .error")
+    assert api(web, "admin", "/v1/models")["models"][0]["champion"] == "1"
     page.once("dialog", lambda d: d.dismiss())  # training asks first; dismissed, nothing starts
     page.click("[data-action=train]")
     assert api(web, "admin", "/v1/training")["items"] == []
