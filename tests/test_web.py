@@ -498,6 +498,8 @@ def test_the_tip_form_finds_the_named_enterprise_by_name_within_the_county(web, 
     page.wait_for_function("() => location.hash.startsWith('#/tip/W')")
     tip_id = page.evaluate("() => decodeURIComponent(location.hash.slice(6))")
     assert api(web, "inv", f"/v1/tips/{tip_id}")["enterprise_id"] == "E1"
+    page.wait_for_selector("p.after-data")  # received now, after the data ends: said, not "no stops"
+    assert "晚于数据截止日" in page.inner_text("section[aria-labelledby=sec-tip-corroboration]")
     ui.assert_clean()
 
 

@@ -48,7 +48,9 @@ export async function render(main, { id }) {
     } catch (err) { put(clear(outcomesBox), errorBox(err)); }
   };
   const c = d.corroboration;
+  // a tip received after the data ends cannot be corroborated by it: say so rather than "no stops"
   const dataEnd = (await cached("/v1/filters").catch(() => null))?.snapshot_last_day;
+  const afterData = Boolean(dataEnd) && String(d.received_at || "").slice(0, 10) > dataEnd;
   let background = null;
   if (d.lat !== null && !d.redacted) {
     try { background = await cached("/v1/places"); } catch { /* the map shows the tip and stops only */ }
@@ -66,14 +68,14 @@ export async function render(main, { id }) {
           ["model.version", d.model_version], ["tip.location", d.lat !== null ? `${fmt.num(d.lat, 5)}, ${fmt.num(d.lon, 5)}` : null]])),
       section("tip.text", d.redacted ? h("p", { class: "muted" }, t("tip.redactedText")) : h("blockquote", { class: "tip-text" }, d.text || "")),
       section("reasons", reasonsList(d.reasons))),
-    section("tip.corroboration", d.redacted || !c ? h("p", { class: "muted" }, t("tip.noCorroboration")) : [
+    section("tip.corroboration", afterData ? h("p", { class: "warn after-data" }, t("tip.afterData", { date: dataEnd })) : null,
+      d.redacted || !c ? h("p", { class: "muted" }, t("tip.noCorroboration")) : [
       h("p", {}, t("tip.similar", { n: c.similar_tips ?? "—" })),
       h("h3", {}, t("tip.stopsNearby")),
       c.stops_nearby.length ? table([t("stop.vehicle"), t("stop.when"), t("stop.until"), t("tip.distance"), t("stop.night")],
         c.stops_nearby.map((st) => h("tr", {}, h("td", { class: "code" }, st.vehicle_id), h("td", {}, fmt.local(st.start)),
           h("td", {}, fmt.local(st.end)), h("td", { class: "n" }, `${fmt.num(st.distance_m, 0)} m`), h("td", {}, st.night ? t("yes") : t("no")))))
-        : dataEnd && String(d.received_at || "").slice(0, 10) > dataEnd ? h("p", { class: "warn after-data" }, t("tip.afterData", { date: dataEnd }))
-          : h("p", { class: "muted" }, t("stops.none")),
+        : h("p", { class: "muted" }, t("stops.none")),
       c.named_enterprise ? await namedFacts(c.named_enterprise) : null,
     ]),
     map ? section("map", map) : null,
