@@ -28,6 +28,7 @@ from serving.api.routes import (
     meta,
     mismatch,
     models,
+    names,
     outcomes,
     pages,
     sites,
@@ -45,7 +46,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/"})  # and the page's files under /stati
 Warm = Literal["sync", "background", "off"]
 
 
-ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta, pages)
+ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta, names, pages)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:

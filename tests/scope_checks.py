@@ -172,6 +172,7 @@ DOMAINS: dict[str, list] = {  # by parameter name: the values worth trying here
     "month_to": ["2021-01", "2021-02", "2021-03"], "min_score": [0.0, 0.3, 0.5, 0.6, 0.9], "min_gap_t": [0, 1, 3, 100],
     "limit": [1, 2, 3, 50, 200], "offset": [0, 1, 2, 5], "after_id": [0, 3, 10], "user_name": sorted(USERS),
     "action": ["tip.", "outcome.", "enterprise.", "leads.", "site."], "job_id": [1, 2], "user_id": [1, 2, 3],
+    "q": ["E", "E1", "E5", "某", "桂林", "化工", "有限公司", "NOPE"], "corroborated": [True, False],
 }
 SKIP_FOR_ADMIN = {("POST", "/v1/training"), ("POST", "/v1/models/{kind}/promote"), ("POST", "/v1/models/{kind}/rollback"),
                   ("POST", "/v1/models/reload"), ("DELETE", "/v1/users/{user_id}"), ("POST", "/v1/users/{user_id}/token")}

@@ -272,3 +272,34 @@ def test_outcome_rows_store_who_and_when(service):
     with service.rt.db.read() as s:
         o = s.scalars(select(Outcome)).one()
     assert o.recorded_by == service.user_ids["inv"] and o.jurisdiction == "雁山区" and o.opened is not None
+
+
+def test_tip_list_has_the_text_and_filters_that_fit_tips(service):
+    page = service.get("inv", "/v1/leads/tips").json()
+    texts = {i["tip_id"]: i["text"] for i in page["items"]}
+    assert "废液" in texts["T2"] and texts["T3"]  # entitled: an informant's words too
+    ids = lambda **p: [i["tip_id"] for i in service.get("inv", "/v1/leads/tips", params=p).json()["items"]]  # noqa: E731
+    assert ids(corroborated="true") == ["T3"] and ids(corroborated="false") == ["T2"]  # 桂C12345 stopped near T3
+    assert ids(channel="informant") == ["T2"] and ids(channel="110") == []
+    county = service.get("inv_lingui", "/v1/leads/tips").json()["items"]
+    assert [(i["tip_id"], i["redacted"], i["text"]) for i in county] == [("T2", True, None)]
+    for value in ("true", "false"):  # what corroborates an informant's tip is withheld: it matches neither
+        assert service.get("inv_lingui", "/v1/leads/tips", params={"corroborated": value}).json()["total"] == 0
+    assert service.get("inv_lingui", "/v1/leads/tips", params={"channel": "informant"}).json()["total"] == 1
+
+
+def test_enterprises_are_found_by_name_within_the_county(service):
+    def found(who, q, **p):
+        r = service.get(who, "/v1/enterprise-names", params={"q": q, **p})
+        assert r.status_code == 200, r.text
+        return [i["enterprise_id"] for i in r.json()["items"]]
+
+    assert found("inv", "桂林") == ["E1", "E2"]  # names starting with it, in code-point order of the name
+    assert found("inv", "化工") == ["E1"] and found("inv", "e4") == ["E4"]  # partial Chinese; an id, any case
+    assert found("inv", "某", limit=2) == found("inv", "某")[:2] and len(found("inv", "某")) >= 4
+    assert found("inv_lingui", "桂林") == ["E1"] and found("inv_lingui", "阳朔") == []  # 阳朔县's firm is not found
+    assert set(found("env_lingui", "E")) == {"E1", "E5"}
+    first = service.get("inv", "/v1/enterprise-names", params={"q": "化工"}).json()["items"][0]
+    assert (first["name"], first["county"], first["industry_code"]) == ("桂林市某化工有限公司", "临桂区", "C2662")
+    assert service.get("inv", "/v1/enterprise-names", params={"q": ""}).status_code == 422
+    assert service.get("auditor", "/v1/enterprise-names", params={"q": "桂林"}).status_code == 403

@@ -29,6 +29,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/leads/tips"): frozenset({ADMIN, INV}),
     ("GET", "/v1/leads/sites"): frozenset({ADMIN, INV}),
     ("GET", "/v1/enterprises/{enterprise_id}"): frozenset({ADMIN, INV, ENV}),
+    ("GET", "/v1/enterprise-names"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/sites/{site_id}"): frozenset({ADMIN, INV}),
     ("GET", "/v1/tips"): frozenset({ADMIN, INV}),
     ("POST", "/v1/tips"): frozenset({ADMIN, INV}),

@@ -163,10 +163,10 @@ def chromium():
 
 
 @contextlib.contextmanager
-def browsing(browser, base_url: str, **context_kw):
+def browsing(browser, base_url: str, viewport: dict | None = None, **context_kw):
     """A fresh browser context (own storage) with one recorded page. The browser's locale is
-    English on purpose: the page must still open in Chinese."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
+    English on purpose: the page must still open in Chinese. ``viewport``: default 1280×900."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale="en-US",
                                   timezone_id="Asia/Shanghai", accept_downloads=True, **context_kw)
     try:
         yield Browse(context.new_page(), base_url)

@@ -260,5 +260,5 @@ def list_versions(kind: str) -> pd.DataFrame:
     champ = champion_version(kind)
     rows = [{"version": str(v.version), "champion": str(v.version) == champ, "run_id": v.run_id,
              "created": pd.Timestamp(v.creation_timestamp, unit="ms"), "gate": v.tags.get("gate", ""),
-             "metric": v.tags.get("gate_metric", "")} for v in versions]
+             "metric": v.tags.get("gate_metric", ""), "source": v.tags.get("model", "")} for v in versions]
     return pd.DataFrame(rows).sort_values("version", key=lambda s: s.astype(int)) if rows else pd.DataFrame()

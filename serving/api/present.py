@@ -84,7 +84,7 @@ def tip_words(tips) -> set[str]:
     return {t for tip in tips for r in reasons(tip, "zh") + reasons(tip, "en") for t in tokens(r)}
 
 
-def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, received_at=None) -> dict:
+def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, received_at=None, text: str | None = None) -> dict:
     """One entry of a list as the reader may see it. ``channel``: a tip lead's channel (None if the
     tip is unknown here, which is redacted for readers not entitled to informants)."""
     scoped = not scope.city_wide
@@ -103,9 +103,10 @@ def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, r
     elif lead.kind == "site":
         item.update(site_id=lead.entity_id)
     else:
-        item.update(tip_id=lead.entity_id, channel=channel, received_at=received_at, redacted=False)
+        item.update(tip_id=lead.entity_id, channel=channel, received_at=received_at, redacted=False,
+                    text=scope.text(text, lang) if text else None)
         if scope.redacts(channel):
-            item.update(reasons=[], evidence={}, enterprise_ids=[], vehicle_ids=[], redacted=True)
+            item.update(reasons=[], evidence={}, enterprise_ids=[], vehicle_ids=[], redacted=True, text=None)
     return item
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from serving.access import INFORMANT
 from serving.context import split_ids
 from serving.db.models import Lead, ScoringRun, Tip
 from serving.scope import Scope
@@ -20,6 +21,8 @@ class LeadFilter:
     category: str | None = None  # HW08
     min_score: float | None = None
     exploration: bool | None = None
+    channel: str | None = None  # tips: the channel it came in by
+    corroborated: bool | None = None  # tips: vehicles stopped near it (a linked vehicle) or not
 
 
 def _where(q: Select, run_id: int, kind: str, scope: Scope, f: LeadFilter) -> Select:
@@ -34,6 +37,12 @@ def _where(q: Select, run_id: int, kind: str, scope: Scope, f: LeadFilter) -> Se
         q = q.where(Lead.score >= f.min_score)
     if f.exploration is not None:
         q = q.where(Lead.exploration.is_(f.exploration))
+    if f.channel is not None:
+        q = q.where(Lead.entity_id.in_(select(Tip.tip_id).where(Tip.channel == f.channel)))
+    if f.corroborated is not None:
+        q = q.where(Lead.vehicle_ids != "" if f.corroborated else Lead.vehicle_ids == "")
+        if not scope.informants:  # what corroborates an informant's tip is withheld, so it matches neither
+            q = q.where(Lead.entity_id.in_(select(Tip.tip_id).where(Tip.channel != INFORMANT)))
     return q
 
 

@@ -76,20 +76,23 @@ class PromoteIn(In):
     version: str = Field(min_length=1, max_length=16, pattern=r"^[0-9]+$")
 
 
-class ModelVersionOut(Out):
-    version: str
-    champion: bool
-    created: UtcTime | None = None
-    gate: str | None = None
-    run_id: str | None = None
-
-
 class EvaluationRow(Out):
     entity: str
     fold: str
     model: str
     metric: str
     value: Num = None
+
+
+class ModelVersionOut(Out):
+    version: str
+    champion: bool
+    created: UtcTime | None = None
+    gate: str | None = None
+    run_id: str | None = None
+    source: str | None = Field(None, description="learned (a fitted model) or rules (the rule score), tag `model`")
+    evaluation: list[EvaluationRow] = Field(default_factory=list,
+                                            description="the main metrics of the version's run, per fold and model")
 
 
 class TrainingRunOut(Out):
@@ -105,8 +108,9 @@ class KindModels(Out):
     champion: str | None = None
     serving: str | None = Field(None, description="the version this service is scoring with")
     load_error: str | None = None
+    champion_source: str | None = Field(None, description="what the champion is: learned or rules")
     versions: list[ModelVersionOut] = []
-    evaluation: list[EvaluationRow] = Field(default_factory=list, description="the champion's run: metrics per fold and model")
+    evaluation: list[EvaluationRow] = Field(default_factory=list, description="the champion's run: every metric per fold and model")
 
 
 class ModelsOut(Out):

@@ -42,6 +42,7 @@ class TipLead(LeadBase):
     channel: str | None = None
     received_at: LocalTime | None = None
     redacted: bool = Field(False, description="informant tip: text and identifying fields withheld")
+    text: str | None = Field(None, description="what the tip says (ids of other counties masked; none when redacted)")
     enterprise_ids: list[str] = []
     vehicle_ids: list[str] = []
 

@@ -80,3 +80,14 @@ class AuditVerdict(Out):
     reason: str = ""
     checkpoints: int = Field(0, description="signed checkpoints (outside the database) the chain was held to")
     legacy_rows: int = Field(0, description="rows from before the chain had a key, sealed by the first keyed row")
+
+
+class EnterpriseName(Out):
+    enterprise_id: str
+    name: str
+    county: str | None = None
+    industry_code: str | None = None
+
+
+class EnterpriseNames(Out):
+    items: list[EnterpriseName]

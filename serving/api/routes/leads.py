@@ -14,6 +14,7 @@ from serving.db.models import Tip
 from serving.repo import leads as repo
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.leads import EnterpriseLeadPage, SiteLeadPage, TipLeadPage
+from serving.schemas.tips import Channel
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], responses={**ERRORS, **NOT_FOUND})
 
@@ -23,21 +24,23 @@ Category = Annotated[str | None, Query(pattern=r"^HW[0-9]{2}$", description="was
 MinScore = Annotated[float | None, Query(ge=0.0, le=1.0)]
 AsOf = Annotated[dt.date | None, Query(description="the list of this as-of date; default the latest")]
 Exploration = Annotated[bool | None, Query(description="only exploration entries (true) or only the others (false)")]
+Corroborated = Annotated[bool | None, Query(description="only tips with vehicles stopped nearby (true) or only those without (false)")]
 
 
 def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry, category, min_score, exploration,
-          limit, offset, lang) -> dict:
+          limit, offset, lang, **tip_filters) -> dict:
     with rt.db.read() as s:
         run = resolve_run(rt, s, as_of)
-        f = repo.LeadFilter(county=county, industry=industry, category=category, min_score=min_score, exploration=exploration)
+        f = repo.LeadFilter(county=county, industry=industry, category=category, min_score=min_score, exploration=exploration,
+                            **tip_filters)
         total, rows = repo.page(s, run, kind, scope, f, limit, offset)
         scope.load_tips(s, evidence_tips(rows))
         tips = {}
         if kind == "tip" and rows:
-            tips = {t.tip_id: (t.channel, t.received_at) for t in
+            tips = {t.tip_id: (t.channel, t.received_at, t.text) for t in
                     s.scalars(select(Tip).where(Tip.tip_id.in_([r.entity_id for r in rows])))}
     lg = lang_of(rt, lang)
-    items = [lead_item(r, scope, lg, *tips.get(r.entity_id, (None, None))) for r in rows]
+    items = [lead_item(r, scope, lg, *tips.get(r.entity_id, (None, None, None))) for r in rows]
     info = run_info(run, kind)
     record(rt, request, user, f"leads.{kind}.list", [r.entity_id for r in rows], model_version=info["model_version"])
     return {"total": total, "limit": limit, "offset": offset, "run": info, "items": items}
@@ -55,10 +58,13 @@ def enterprise_leads(request: Request, user: LeadReader, scope: ReaderScope, rt:
 @router.get("/tips", response_model=TipLeadPage, summary="Ranked open tips")
 def tip_leads(request: Request, user: LeadReader, scope: ReaderScope, rt: RuntimeDep, as_of: AsOf = None, county: County = None,
               industry: Industry = None, category: Category = None, min_score: MinScore = None,
-              exploration: Exploration = None, limit: Limit = 50, offset: Offset = 0, lang: Lang | None = None):
+              exploration: Exploration = None, channel: Channel | None = None, corroborated: Corroborated = None,
+              limit: Limit = 50, offset: Offset = 0, lang: Lang | None = None):
     """Open tips of the snapshot ranked by the tip model (tips received through the API are scored
-    at intake: see ``/v1/tips``). Informant tips are redacted for readers not entitled to them."""
-    return _list(rt, request, user, scope, "tip", as_of, county, industry, category, min_score, exploration, limit, offset, lang)
+    at intake: see ``/v1/tips``), with their text. Informant tips are redacted for readers not
+    entitled to them, and match neither value of ``corroborated`` for them."""
+    return _list(rt, request, user, scope, "tip", as_of, county, industry, category, min_score, exploration, limit, offset, lang,
+                 channel=channel, corroborated=corroborated)
 
 
 @router.get("/sites", response_model=SiteLeadPage, summary="Ranked candidate illegal sites")

@@ -19,7 +19,13 @@ Kind = Literal["enterprise", "tip"]
 REFUSED = {409: {"model": ErrorBody, "description": "the registry refused: the version does not load or verify"}}
 
 
-def _evaluation(client, run_id: str | None) -> list[dict]:
+# the metrics each version is shown with beside its baselines (every metric is in the champion's table)
+MAIN_METRICS = ("labels/precision@20", "labels/ap", "labels/recall@20", "truth/precision@20", "truth/ap")
+
+
+def _evaluation(client, run_id: str | None, only: tuple[str, ...] | None = None) -> list[dict]:
+    """The run's metrics ``entity/fold/model/metric``, where the metric may itself hold a slash
+    (``labels/precision_at_20``: on the investigated rows; ``truth/…``: on the simulated truth)."""
     if not run_id:
         return []
     try:
@@ -29,10 +35,11 @@ def _evaluation(client, run_id: str | None) -> list[dict]:
     rows = []
     for key, value in sorted(metrics.items()):
         parts = key.split("/")
-        if len(parts) == 4:
-            rows.append({"entity": parts[0], "fold": parts[1], "model": parts[2],
-                         "metric": parts[3].replace("_at_", "@"), "value": value})
-    return rows[:2000]
+        if len(parts) >= 4:
+            metric = "/".join(parts[3:]).replace("_at_", "@")
+            if only is None or metric in only:
+                rows.append({"entity": parts[0], "fold": parts[1], "model": parts[2], "metric": metric, "value": value})
+    return rows[:4000]
 
 
 def _kind(rt, client, registry, kind: str) -> dict:
@@ -41,12 +48,19 @@ def _kind(rt, client, registry, kind: str) -> dict:
     versions = [] if t.empty else [
         {"version": str(r["version"]), "champion": str(r["version"]) == champ,
          "created": r["created"].to_pydatetime() if hasattr(r["created"], "to_pydatetime") else None,
-         "gate": r.get("gate") or None, "run_id": r.get("run_id")} for _, r in t.iloc[::-1].head(50).iterrows()]
-    champ_run = next((v["run_id"] for v in versions if v["version"] == champ), None)
+         "gate": r.get("gate") or None, "run_id": r.get("run_id"), "source": r.get("source") or None}
+        for _, r in t.iloc[::-1].head(50).iterrows()]
+    runs_seen: dict[str, list[dict]] = {}
+    for v in versions[:10]:  # the newest ten: each beside the baselines of its own run
+        if v["run_id"] not in runs_seen:
+            runs_seen[v["run_id"]] = _evaluation(client, v["run_id"], MAIN_METRICS)
+        v["evaluation"] = [r for r in runs_seen[v["run_id"]] if r["entity"] == kind]
+    champ_row = next((v for v in versions if v["version"] == champ), None)
     serving = rt.models.get(kind)
     return {"kind": kind, "champion": champ, "serving": serving.version if serving else None,
+            "champion_source": champ_row["source"] if champ_row else None,
             "load_error": rt.model_errors.get(kind), "versions": versions,
-            "evaluation": _evaluation(client, champ_run)}
+            "evaluation": _evaluation(client, champ_row["run_id"] if champ_row else None)}
 
 
 def _runs(client, registry) -> list[dict]:
@@ -59,7 +73,7 @@ def _runs(client, registry) -> list[dict]:
         out.append({"run_id": r.info.run_id, "status": r.info.status,
                     "started": dt.datetime.fromtimestamp(r.info.start_time / 1000, dt.UTC) if r.info.start_time else None,
                     "as_of": tags.get("as_of"),
-                    "decisions": {k: v for k, v in tags.items() if k.endswith("_gate") or k.endswith("_version")}})
+                    "decisions": {k: v for k, v in tags.items() if k.endswith(("_gate", "_version", "_model"))}})
     return out
 
 

@@ -19,6 +19,14 @@ export const token = {
 };
 
 let onUnauthorized = () => {};
+let navSignal = null;
+
+/** The signal of the view on screen: the router aborts it on every navigation, so a GET started by
+ * a view the user has left never lands (POSTs and cached look-ups are not tied to a view). */
+export function setNavSignal(signal) { navSignal = signal; }
+
+/** A request the router aborted because the user went elsewhere (not an error to show). */
+export const isAbort = (err) => err?.name === "AbortError";
 export function whenUnauthorized(cb) { onUnauthorized = cb; }
 
 /** "/v1/x" + params (null, undefined and "" left out; arrays repeated). */
@@ -56,7 +64,8 @@ async function send(path, { method = "GET", params, body, signal, tokenOverride 
 }
 
 export async function get(path, params, opts = {}) {
-  return (await send(path, { ...opts, params })).json();
+  const signal = "signal" in opts ? opts.signal : navSignal;
+  return (await send(path, { ...opts, signal: signal ?? undefined, params })).json();
 }
 
 export async function post(path, body, params, opts = {}) {
@@ -82,4 +91,9 @@ export async function download(path, params, fallbackName) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   return { name: a.download, size: blob.size };
+}
+
+/** DELETE (no answer body). */
+export async function del(path, params) {
+  await send(path, { method: "DELETE", params });
 }

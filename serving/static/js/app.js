@@ -2,7 +2,7 @@
 // (#/enterprises?county=…, #/enterprise/E1, …) and the language switch.
 
 import * as api from "./api.js";
-import { errorBox, forgetCache, may, pageTitle, session, whoText } from "./common.js";
+import { cached, errorBox, forgetCache, may, pageTitle, session, whoText } from "./common.js";
 import { clear, h, put } from "./dom.js";
 import * as enterprise from "./enterprise.js";
 import { applyStatic, lang, loadStrings, onLangChange, setLang, t } from "./i18n.js";
@@ -17,19 +17,38 @@ const main = document.getElementById("main");
 
 // path pattern, resources needed (all of them), tab to highlight, view
 const ROUTES = [
-  [/^\/enterprises$/, ["leads"], "enterprises", (p) => lists.render(main, { kind: "enterprise", params: p })],
-  [/^\/tips$/, ["leads", "tip"], "tips", (p) => lists.render(main, { kind: "tip", params: p })],
-  [/^\/tips\/all$/, ["tip"], "tips", (p) => lists.render(main, { kind: "alltips", params: p })],
-  [/^\/sites$/, ["leads", "site"], "sites", (p) => lists.render(main, { kind: "site", params: p })],
-  [/^\/enterprise\/(.+)$/, ["enterprise"], null, (p, id) => enterprise.render(main, { id })],
-  [/^\/site\/(.+)$/, ["site"], "sites", (p, id) => site.render(main, { id })],
-  [/^\/tip\/(.+)$/, ["tip"], "tips", (p, id) => tips.render(main, { id })],
-  [/^\/tip-new$/, ["tip_write"], "tip-new", () => tips.renderIntake(main)],
-  [/^\/mismatch$/, ["mismatch"], "mismatch", (p) => mismatch.render(main, { params: p })],
-  [/^\/models$/, ["admin"], "models", () => models.render(main)],
+  [/^\/enterprises$/, ["leads"], "enterprises", (box, p) => lists.render(box, { kind: "enterprise", params: p })],
+  [/^\/tips$/, ["leads", "tip"], "tips", (box, p) => lists.render(box, { kind: "tip", params: p })],
+  [/^\/tips\/all$/, ["tip"], "tips", (box, p) => lists.render(box, { kind: "alltips", params: p })],
+  [/^\/sites$/, ["leads", "site"], "sites", (box, p) => lists.render(box, { kind: "site", params: p })],
+  [/^\/enterprise\/(.+)$/, ["enterprise"], null, (box, p, id) => enterprise.render(box, { id })],
+  [/^\/site\/(.+)$/, ["site"], "sites", (box, p, id) => site.render(box, { id })],
+  [/^\/tip\/(.+)$/, ["tip"], "tips", (box, p, id) => tips.render(box, { id })],
+  [/^\/tip-new$/, ["tip_write"], "tip-new", (box) => tips.renderIntake(box)],
+  [/^\/mismatch$/, ["mismatch"], "mismatch", (box, p) => mismatch.render(box, { params: p })],
+  [/^\/models$/, ["admin"], "models", (box) => models.render(box)],
 ];
 
 let current = { path: null, view: null };
+// Every navigation gets a number, its own AbortController and its own box inside <main>: the
+// previous view's GETs are aborted, and whatever it still draws lands in a detached box, so the
+// address bar, the tab and the content always belong to the same navigation.
+let navigation = { n: 0, ctl: null };
+
+function newNavigation() {
+  navigation.ctl?.abort();
+  const ctl = new AbortController();
+  navigation = { n: navigation.n + 1, ctl };
+  api.setNavSignal(ctl.signal);
+  return navigation.n;
+}
+
+/** A fresh box for one view, replacing whatever <main> showed. */
+function viewBox() {
+  const box = h("div", { class: "view" });
+  put(clear(main), box);
+  return box;
+}
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, "") || "/";
@@ -54,7 +73,21 @@ function showTabs(active) {
   }
 }
 
+/** "数据截至 …" under the tabs on every page: the newest list's as-of date (else the data's last day). */
+async function showDataPeriod() {
+  const el = document.getElementById("data-period");
+  if (!session.me) { el.hidden = true; return; }
+  try {
+    const f = await cached("/v1/filters");
+    const end = f.as_of_dates?.length ? f.as_of_dates[f.as_of_dates.length - 1] : f.snapshot_last_day;
+    el.textContent = end ? t("data.period", { date: end }) : t("data.none");
+    el.dataset.asOf = end || "";
+    el.hidden = !session.me;
+  } catch { el.hidden = true; }
+}
+
 function showWho() {
+  showDataPeriod();
   const who = document.getElementById("who");
   who.hidden = !session.me;
   document.getElementById("who-name").textContent = session.me ? whoText(session.me) : "";
@@ -75,27 +108,40 @@ async function route(force = false) {
     return;
   }
   const hit = ROUTES.map(([re, needs, tab, view]) => ({ m: re.exec(path), needs, tab, view })).find((r) => r.m);
-  clear(main);
+  const mine = newNavigation();
+  const box = viewBox();
   current = { path, view: null };
   if (!hit) {
     showTabs(null);
-    put(main, pageTitle(t("none.title")), h("p", {}, path === "/none" ? t("none.role") : t("none.route")));
+    put(box, pageTitle(t("none.title")), h("p", {}, path === "/none" ? t("none.role") : t("none.route")));
     return;
   }
   showTabs(hit.tab);
   if (!hit.needs.every(may)) {
-    put(main, pageTitle(t("err.403")), h("p", {}, t("none.forbidden")));
+    put(box, pageTitle(t("err.403")), h("p", {}, t("none.forbidden")));
     return;
   }
   const id = hit.m[1] ? decodeURIComponent(hit.m[1]) : undefined;
-  current.view = await hit.view(params, id);
-  if (current.path === path) main.querySelector("h1")?.focus({ preventScroll: true });
+  let view = null;
+  try {
+    view = await hit.view(box, params, id);
+  } catch (err) {
+    if (mine === navigation.n && !api.isAbort(err)) put(clear(box), errorBox(err));
+  }
+  if (mine !== navigation.n) return; // the user went elsewhere meanwhile: this view is gone
+  current.view = view;
+  box.querySelector("h1")?.focus({ preventScroll: true });
 }
 
-function renderSignIn(message) {
+// why the user was sent to sign in (a revoked or expired token): kept until they sign in again, so
+// the redirect's own navigation does not wipe it
+let signInMessage = null;
+
+function renderSignIn(message = signInMessage) {
+  newNavigation();
   showTabs(null);
   showWho();
-  const status = h("div", { role: "status", "aria-live": "polite" }, message ? h("p", { class: "error" }, message) : null);
+  const status = h("div", { role: "status", "aria-live": "polite" }, message ? h("p", { class: "error", "data-reason": "expired" }, message) : null);
   const input = h("input", { id: "token", name: "token", type: "password", autocomplete: "off", required: true, spellcheck: false,
     "aria-describedby": "token-hint" });
   const form = h("form", { class: "signin card", onsubmit: async (e) => {
@@ -106,6 +152,7 @@ function renderSignIn(message) {
       const me = await api.whoAmI(candidate);
       api.token.set(candidate);
       session.me = me;
+      signInMessage = null;
       forgetCache();
       showWho();
       location.hash = `#${homeRoute()}`;
@@ -125,7 +172,8 @@ function renderSignIn(message) {
   input.focus();
 }
 
-function signOut(message) {
+function signOut(message = null) {
+  signInMessage = message;
   api.token.clear();
   session.me = null;
   forgetCache();
@@ -152,14 +200,14 @@ async function start() {
   });
   document.getElementById("sign-out").addEventListener("click", () => signOut());
   api.whenUnauthorized(() => { if (session.me) signOut(t("signin.expired")); });
+  window.addEventListener("unhandledrejection", (e) => { if (api.isAbort(e.reason)) e.preventDefault(); });
   window.addEventListener("hashchange", () => route());
   const saved = api.token.get();
   if (saved) {
     try {
       session.me = await api.whoAmI(saved);
     } catch (err) {
-      if (err.status === 401) api.token.clear();
-      else notify(t("err.network"), "error");
+      if (err.status === 401) { api.token.clear(); signInMessage = t("signin.expired"); } else notify(t("err.network"), "error");
     }
   }
   showWho();

@@ -10,7 +10,10 @@ export const WIDE = 760;
 export const NARROW = 560;
 
 /** The drawing area of a chart ``W`` units wide (the SVG scales to its box; text keeps its size ratio). */
-function area(W) {
+function area(wanted) {
+  // on a phone the SVG is about 350 px wide: drawn on a canvas of about that width, its 12-unit
+  // text stays about 11 px instead of shrinking to 5
+  const W = window.matchMedia?.("(max-width: 640px)").matches ? Math.min(wanted, 400) : wanted;
   return { W, PW: W - M.l - M.r, PH: H - M.t - M.b };
 }
 export const CRIMINAL_T = 3;

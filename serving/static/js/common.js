@@ -2,7 +2,7 @@
 // reasons, evidence pointers with the catalogue's descriptions, outcome lists.
 
 import * as api from "./api.js";
-import { fmt, h, link, table } from "./dom.js";
+import { clear, fmt, h, link, put, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 
 export const session = { me: null };
@@ -11,7 +11,7 @@ const cache = new Map();
 /** A GET whose answer does not change within a session (filters, catalogue, places). */
 export function cached(path, params) {
   const key = api.url(path, params);
-  if (!cache.has(key)) cache.set(key, api.get(path, params).catch((e) => { cache.delete(key); throw e; }));
+  if (!cache.has(key)) cache.set(key, api.get(path, params, { signal: null }).catch((e) => { cache.delete(key); throw e; }));
   return cache.get(key);
 }
 
@@ -22,15 +22,39 @@ export const may = (resource) => Boolean(session.me?.may?.includes(resource));
 export function errorBox(err) {
   const status = err?.status;
   const key = { 400: "err.bad", 401: "err.401", 403: "err.403", 404: "err.404", 409: "err.409", 413: "err.413",
-    422: "err.422", 503: "err.503" }[status] || (status ? "err.other" : "err.network");
-  let detail = err?.detail ?? err?.message ?? "";
+    422: "err.422", 429: "err.429", 503: "err.503" }[status] || (status ? "err.other" : "err.network");
+  let detail = status ? (err?.detail ?? err?.message ?? "") : ""; // "Failed to fetch" says nothing to a user
   if (Array.isArray(detail)) detail = detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
-  return h("div", { class: "error", role: "alert" },
-    h("strong", {}, t(key)), detail ? h("div", { class: "detail" }, String(detail)) : null,
+  // what the user sent is wrong: the server's words name the field, so they stay in view
+  const fieldLevel = [400, 409, 422].includes(status);
+  return h("div", { class: "error", role: "alert", "data-status": status ?? "network" },
+    h("strong", {}, t(key)),
+    detail ? (fieldLevel ? h("div", { class: "detail" }, String(detail))
+      : h("details", { class: "detail" }, h("summary", {}, t("err.details")), String(detail))) : null,
     err?.requestId ? h("div", { class: "rid" }, t("err.requestId", { id: err.requestId })) : null);
 }
 
-export const loading = () => h("p", { class: "loading", role: "status" }, t("loading"));
+/** "Loading …" naming what is loading. */
+export const loading = (what) => h("p", { class: "loading", role: "status" }, what ? t("loading.what", { what }) : t("loading"));
+
+const warmTries = new WeakMap();
+
+/** While the service warms up (503: no lead list yet, database starting) show a progress note in
+ * ``box`` and call ``again`` after a few seconds, as long as ``box`` is still on the page. Returns
+ * false for any other error (the caller shows it). */
+export function retryWhenWarming(box, err, again) {
+  if (err?.status !== 503) return false;
+  const n = (warmTries.get(box) || 0) + 1;
+  warmTries.set(box, n);
+  const secs = Math.min(1 + n, 10);
+  put(clear(box), h("div", { class: "warming", role: "status", "aria-live": "polite" },
+    h("strong", {}, t("warmup.title")), h("p", {}, t("warmup.wait", { s: secs, n }))));
+  setTimeout(() => { if (box.isConnected) again(); }, secs * 1000);
+  return true;
+}
+
+/** The box loaded after a warm-up: the next warm-up counts from one again. */
+export const warmedUp = (box) => warmTries.delete(box);
 
 export function section(titleKey, ...children) {
   const id = `sec-${titleKey.replace(/\W+/g, "-")}`;

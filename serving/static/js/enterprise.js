@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import { ledgerGaps, NARROW, powerVsWaste, scoreHistory } from "./charts.js";
-import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, section, session } from "./common.js";
+import { cached, enterpriseLink, errorBox, evidenceTable, exploreBadge, facts, loading, may, outcomesTable, pageTitle, reasonsList, retryWhenWarming, section, session } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 import { drawMap } from "./map.js";
@@ -60,13 +60,14 @@ function ledgerTable(ledger) {
 }
 
 export async function render(main, { id }) {
-  put(main, loading());
+  put(main, loading(t("loading.enterprise", { id })));
   let d;
   const places = cached("/v1/places").catch(() => null); // the base layer of the map, loaded once
   try {
     d = await api.get(`/v1/enterprises/${enc(id)}`, { lang: lang() });
   } catch (err) {
-    put(clear(main), pageTitle(id), errorBox(err));
+    // while the service warms up: a progress note, then this page again by itself
+    if (!retryWhenWarming(main, err, () => render(clear(main), { id }))) put(clear(main), pageTitle(id), errorBox(err));
     return;
   }
   const p = d.profile;

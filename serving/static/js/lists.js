@@ -2,13 +2,17 @@
 // page of rows at a time (never more than the page size in the DOM), the filter state in the URL.
 
 import * as api from "./api.js";
-import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, session } from "./common.js";
+import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, retryWhenWarming, session, warmedUp } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 
 const PAGE_SIZES = [25, 50, 100, 200];
 const CHANNELS = ["12369", "110", "online", "informant", "patrol", "other"];
 const enc = encodeURIComponent;
+
+/** A tip's words, cut to a line or two (an informant's are withheld from readers not entitled). */
+const tipText = (i) => h("td", { class: "text" }, i.redacted ? h("span", { class: "badge redacted" }, t("redacted"))
+  : (i.text || "").length > 80 ? `${i.text.slice(0, 80)}…` : (i.text || "—"));
 
 const idCell = (route, id, sub) => h("td", { class: "id" }, link(route, id), sub ? h("div", { class: "sub" }, sub) : null);
 
@@ -18,21 +22,21 @@ const KINDS = {
     filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
     head: ["col.rank", "col.score", "col.enterprise", "col.county", "col.industry", "col.reasons"],
     row: (i) => [h("td", { class: "id" }, enterpriseLink(i.enterprise_id, i.name), h("div", { class: "sub" }, i.enterprise_id)),
-      h("td", {}, i.county || "—"), h("td", { class: "code" }, i.industry_code || "—")],
+      h("td", { class: "county" }, i.county || "—"), h("td", { class: "code" }, i.industry_code || "—")],
   },
   tip: {
     title: "list.tips", endpoint: "/v1/leads/tips", route: "/tips",
-    filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
-    head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.reasons"],
-    row: (i) => [idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, fmt.local(i.received_at)), h("td", {}, i.county || "—"),
-      h("td", {}, label("channel", i.channel), i.redacted ? h("span", { class: "badge redacted" }, t("redacted")) : null)],
+    filters: ["as_of", "county", "channel", "corroborated", "min_score", "exploration"],
+    head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.text", "col.reasons"],
+    row: (i) => [idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, fmt.local(i.received_at)), h("td", { class: "county" }, i.county || "—"),
+      h("td", {}, label("channel", i.channel)), tipText(i)],
   },
   site: {
     title: "list.sites", endpoint: "/v1/leads/sites", route: "/sites",
     filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
     head: ["col.rank", "col.score", "col.site", "col.county", "col.linked", "col.reasons"],
     row: (i) => [idCell(`/site/${enc(i.site_id)}`, i.site_id, `${fmt.num(i.lat, 4)}, ${fmt.num(i.lon, 4)}`),
-      h("td", {}, i.county || "—"),
+      h("td", { class: "county" }, i.county || "—"),
       h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: ${i.vehicle_ids.slice(0, 3).join(", ")}${i.vehicle_ids.length > 3 ? " …" : ""}`) : null,
         i.enterprise_ids.length ? h("div", {}, `${t("enterprises")}: `, i.enterprise_ids.slice(0, 3).map((e, n) => [n ? ", " : "", enterpriseLink(e)]),
           i.enterprise_ids.length > 3 ? " …" : "") : null)],
@@ -57,6 +61,7 @@ function field(name, f, value) {
   else if (name === "category") input = h("select", { id, name }, opt("", t("filter.all")), f.categories.map((c) => opt(c, c)));
   else if (name === "exploration") input = h("select", { id, name }, opt("", t("filter.all")), opt("false", t("filter.modelOnly")), opt("true", t("filter.exploreOnly")));
   else if (name === "channel") input = h("select", { id, name }, opt("", t("filter.all")), CHANNELS.map((c) => opt(c, label("channel", c))));
+  else if (name === "corroborated") input = h("select", { id, name }, opt("", t("filter.all")), opt("true", t("filter.corroboratedYes")), opt("false", t("filter.uncorroborated")));
   else if (name === "source") input = h("select", { id, name }, opt("", t("filter.all")), opt("snapshot", label("source", "snapshot")), opt("intake", label("source", "intake")));
   else if (name === "min_score") input = h("input", { id, name, type: "number", min: "0", max: "1", step: "0.05", value: value ?? "", inputmode: "decimal" });
   return h("div", { class: "field" }, h("label", { for: id }, t(`filter.${name}`)), input);
@@ -81,14 +86,14 @@ function rowsOf(kind, items) {
   if (kind === "alltips") {
     return items.map((i) => h("tr", { "data-id": i.tip_id },
       idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, label("source", i.source)), h("td", {}, fmt.local(i.received_at)),
-      h("td", {}, label("channel", i.channel)), h("td", {}, i.county || "—"),
-      h("td", { class: "text" }, i.redacted ? h("span", { class: "badge redacted" }, t("redacted")) : (i.text || "").slice(0, 80)),
-      h("td", {}, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
+      h("td", {}, label("channel", i.channel)), h("td", { class: "county" }, i.county || "—"),
+      tipText(i),
+      h("td", { class: "score-cell" }, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
       h("td", {}, label("status", i.status))));
   }
   return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id },
     h("td", { class: "rank" }, String(i.rank), i.exploration ? h("div", {}, exploreBadge()) : null),
-    h("td", {}, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
+    h("td", { class: "score-cell" }, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
 }
 
 /** A list view; ``update(params)`` reloads it when only the query changed (focus stays in the form). */
@@ -143,12 +148,13 @@ export function render(main, { kind, params }) {
     const mine = ++seq;
     const limit = Number(state.limit) || 50;
     const offset = Number(state.offset) || 0;
-    put(clear(body), loading());
+    if (!body.querySelector(".warming")) put(clear(body), loading(t(spec.title)));
     body.setAttribute("aria-busy", "true");
     try {
       const params = { ...state, limit, offset, lang: lang() };
       const page = await api.get(spec.endpoint, params);
       if (mine !== seq) return;
+      warmedUp(body);
       put(clear(info), page.run ? t("list.runInfo", { as_of: page.run.as_of, version: page.run.model_version ?? "—", total: page.total })
         : t("list.total", { total: page.total }));
       const tbody = rowsOf(kind, page.items);
@@ -158,7 +164,7 @@ export function render(main, { kind, params }) {
       if (!page.items.length) frag.prepend(h("p", { class: "empty" }, t("list.empty")));
       put(clear(body), frag);
     } catch (err) {
-      if (mine === seq) put(clear(body), errorBox(err));
+      if (mine === seq && !retryWhenWarming(body, err, () => { if (mine === seq) load(); })) put(clear(body), errorBox(err));
     } finally {
       if (mine === seq) body.removeAttribute("aria-busy");
     }

@@ -7,11 +7,14 @@
 import { fmt, h, s } from "./dom.js";
 import { label, t } from "./i18n.js";
 
-const W = 760;
-const H = 460;
 const DEG_M = 111_320;
 let maps = 0;
-const ORDER = ["place", "track", "site", "enterprise", "stop", "tip"]; // drawn bottom to top
+// drawn bottom to top: the places, their names, then the lead's own features (the enterprise's star
+// above the stop circles that crowd around it)
+const ORDER = ["place", "names", "track", "site", "stop", "enterprise", "tip"];
+const PLACE_KINDS = ["river", "road", "reservoir", "karst", "protected", "restricted", "landfill"];
+/** A phone-width screen: the map and charts are drawn on a narrower canvas so their text stays readable. */
+export const narrowScreen = () => window.matchMedia?.("(max-width: 640px)").matches ?? false;
 
 function bounds(features) {
   const b = [Infinity, Infinity, -Infinity, -Infinity];
@@ -36,6 +39,30 @@ function stopTitle(p) {
     .filter(Boolean).join(" · ");
 }
 
+/** A point ``frac`` of the way along a line (by length in degrees). */
+function along(coords, frac) {
+  const seg = coords.slice(1).map((c, i) => Math.hypot(c[0] - coords[i][0], c[1] - coords[i][1]));
+  let left = seg.reduce((a, b) => a + b, 0) * frac;
+  for (let i = 0; i < seg.length; i++) {
+    if (left <= seg[i] || i === seg.length - 1) {
+      const f = seg[i] ? Math.min(1, left / seg[i]) : 0;
+      return [coords[i][0] + (coords[i + 1][0] - coords[i][0]) * f, coords[i][1] + (coords[i + 1][1] - coords[i][1]) * f];
+    }
+    left -= seg[i];
+  }
+  return coords[0];
+}
+
+/** Where a place's name may go, best first: points along a line, the centre of an area's box, a point itself. */
+function anchorsOf(geom) {
+  const c = geom.coordinates;
+  if (geom.type === "Point") return [c];
+  if (geom.type === "LineString") return c.length > 1 ? [0.5, 0.3, 0.7, 0.15, 0.85].map((f) => along(c, f)) : [c[0]];
+  if (geom.type === "MultiLineString") return anchorsOf({ type: "LineString", coordinates: c.reduce((a, b) => (b.length > a.length ? b : a), []) });
+  const b = bounds([{ geometry: geom }]);
+  return b ? [[(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]] : [];
+}
+
 /**
  * drawMap(fc, {background, title, fit, minSpanKm}) -> a <figure> with the map, its controls and legend.
  * ``fc`` holds the features to show; the view frames those of the ``fit`` layers (default all but
@@ -43,6 +70,8 @@ function stopTitle(p) {
  */
 export function drawMap(fc, { background = null, title = t("map.title"), fit = null, minSpanKm = 3 } = {}) {
   // with the whole places layer behind, the detail's own (clipped) copies of places are not needed
+  const W = narrowScreen() ? 400 : 760;
+  const H = narrowScreen() ? 360 : 460;
   const features = (fc?.features || []).filter((f) => f?.geometry?.coordinates && !(background && f.properties?.layer === "place"));
   const focus = features.filter((f) => (fit ? fit.includes(f.properties?.layer) : f.properties?.layer !== "place"));
   const box = bounds(focus.length ? focus : features) || [110.29, 25.27, 110.29, 25.27];
@@ -55,9 +84,13 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
   const bgBoxes = extra.map((f) => [f, bounds([f])]);
 
   const helpId = `map-help-${++maps}`;
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "map", role: "img", "aria-label": title, tabindex: "0",
-    "aria-describedby": helpId });
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "map", role: "group", "aria-roledescription": t("map.title"),
+    "aria-label": title, tabindex: "0", "aria-describedby": helpId });
   const caption = h("figcaption", {});
+  // what a tapped or keyboard-focused symbol is (the same text as its tooltip)
+  const info = h("p", { class: "map-info", role: "status", "aria-live": "polite" }, t("map.pick"));
+  const drawn = new Set(); // legend keys of what is in view
+  const pick = (text) => { info.textContent = text; };
   const scale = () => W / view.span; // px per projected degree
   const px = ([lon, lat]) => [W / 2 + (lon * k - view.cx) * scale(), H / 2 - (lat - view.cy) * scale()];
   const pathOf = (rings) => rings.map((ring) => ring.map((c, i) => {
@@ -68,7 +101,11 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
 
   function drawGeometry(g, geom, cls, layer, props, titleText) {
     const tt = titleText ? s("title", {}, titleText) : null;
-    const data = { "data-layer": layer, "data-kind": props.kind || props.role || null };
+    drawn.add(layer === "place" ? `place:${PLACE_KINDS.includes(props.kind) ? props.kind : "other"}` : layer === "enterprise" ? `ent:${props.role}` : layer);
+    // the lead's own symbols (not the background) are reachable by Tab and by a tap
+    const own = layer !== "place" && titleText;
+    const data = { "data-layer": layer, "data-kind": props.kind || props.role || null,
+      ...(own ? { tabindex: "0", role: "button", "aria-label": titleText, onfocus: () => pick(titleText), onclick: () => pick(titleText) } : {}) };
     const type = geom.type;
     const c = geom.coordinates;
     if (type === "Polygon") g.append(s("path", { d: pathOf(c), class: `${cls} area`, "fill-rule": "evenodd", ...data }, tt));
@@ -98,7 +135,25 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
     return s("rect", { x: x - 5, y: y - 5, width: 10, height: 10, class: `${cls} mark`, ...data }, tt);
   }
 
-  const classOf = (layer, p) => (layer === "place" ? `place ${p.kind || ""}` : layer === "enterprise" ? `ent ${p.role || ""}` : layer);
+  const classOf = (layer, p) => (layer === "place" ? `place ${p.kind || "other"}` : layer === "enterprise" ? `ent ${p.role || ""}` : layer);
+
+  /** Names of the places in view, each where it covers neither another name nor the lead's own symbols. */
+  function placeNames(g, items) {
+    const taken = features.filter((f) => f.properties?.layer !== "place" && f.geometry.type === "Point")
+      .map((f) => px(f.geometry.coordinates)).map(([x, y]) => [x - 14, y - 14, x + 14, y + 14]);
+    for (const f of items) {
+      const name = f.properties?.name;
+      if (!name) continue;
+      const w = name.length * 12 + 6;
+      const spot = anchorsOf(f.geometry).map(px).map(([x, y]) => ({ x, y, box: [x - w / 2, y - 14, x + w / 2, y + 4] }))
+        .find(({ x, y, box }) => x > w / 2 && y > 16 && x < W - w / 2 && y < H - 4 && !taken.some((b) => overlaps(b, box)));
+      if (!spot) continue;
+      const { x, y, box } = spot;
+      taken.push(box);
+      g.append(s("text", { class: `place-name ${f.properties.kind || "other"}`, x, y, "text-anchor": "middle",
+        "data-layer": "name", "data-kind": f.properties.kind || "other" }, name));
+    }
+  }
 
   function render() {
     while (svg.lastChild) svg.lastChild.remove();
@@ -107,8 +162,12 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
     const half = view.span / 2 / k;
     const visible = [(view.cx - view.span / 2) / k, view.cy - (half * H) / W, (view.cx + view.span / 2) / k, view.cy + (half * H) / W];
     const layers = Object.fromEntries(ORDER.map((l) => [l, s("g", { class: `layer ${l}` })]));
+    drawn.clear();
+    const inView = [];
     for (const [f, b] of bgBoxes) {
-      if (overlaps(b, visible)) drawGeometry(layers.place, f.geometry, classOf("place", f.properties), "place", f.properties, placeTitle(f.properties));
+      if (!overlaps(b, visible)) continue;
+      inView.push(f);
+      drawGeometry(layers.place, f.geometry, classOf("place", f.properties), "place", f.properties, placeTitle(f.properties));
     }
     for (const f of features) {
       const p = f.properties || {};
@@ -122,7 +181,9 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
       else if (layer === "tip") tt = t("map.tip");
       drawGeometry(layers[layer], f.geometry, classOf(layer, p), layer, p, tt);
     }
+    placeNames(layers.names, [...inView, ...features.filter((f) => f.properties?.layer === "place")]);
     for (const l of ORDER) svg.append(layers[l]);
+    legend();
     const self = features.find((f) => f.properties?.role === "self" && f.geometry.type === "Point");
     if (self) {
       const [x, y] = px(self.geometry.coordinates);
@@ -146,6 +207,26 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
       s("text", { x: W - 24, y: 46, "text-anchor": "middle" }, "N")));
   }
 
+  const keys = [["ent:self", "ent self", "star"], ["ent:partner", "ent partner", "rect"], ["ent:linked", "ent linked", "rect"],
+    ["site", "site", "diamond"], ["tip", "tip", "pin"], ["stop", "stop", "circle"], ["track", "track", "line"],
+    ["place:river", "place river", "line"], ["place:road", "place road", "line"], ["place:reservoir", "place reservoir", "rect"],
+    ["place:karst", "place karst", "tri"], ["place:protected", "place protected", "rect"], ["place:restricted", "place restricted", "rect"],
+    ["place:landfill", "place landfill", "rect"], ["place:other", "place other", "tri"]];
+  const legendList = h("ul", { class: "legend" });
+  function legend() {
+    if (!legendList) return;
+    legendList.replaceChildren(...keys.filter(([key]) => drawn.has(key)).map(([key, cls, shape]) => h("li", { "data-key": key },
+      s("svg", { width: 16, height: 16, viewBox: "0 0 16 16", "aria-hidden": "true", class: "map-key" },
+        shape === "line" ? s("line", { x1: 1, x2: 15, y1: 8, y2: 8, class: `${cls} line` })
+          : shape === "circle" ? s("circle", { cx: 8, cy: 8, r: 5, class: `${cls} mark` })
+            : shape === "tri" ? s("path", { d: "M8,2L14,13L2,13Z", class: `${cls} mark` })
+              : shape === "diamond" ? s("path", { d: "M8,1L15,8L8,15L1,8Z", class: `${cls} mark` })
+                : shape === "pin" ? s("circle", { cx: 8, cy: 7, r: 6, class: `${cls} mark` })
+                  : shape === "star" ? s("path", { d: "M8,1L10,6L15,6L11,9.5L12.5,15L8,11.5L3.5,15L5,9.5L1,6L6,6Z", class: `${cls} mark` })
+                    : s("rect", { x: 2, y: 2, width: 12, height: 12, class: `${cls} ${key.startsWith("place") ? "area" : "mark"}` })),
+      label("legend", key))));
+  }
+
   let frame = 0;
   const later = () => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; render(); }); };
   const zoom = (f) => { view.span = Math.min(Math.max(view.span * f, 0.0005), 20); later(); };
@@ -158,37 +239,27 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
     if (act) { e.preventDefault(); act(); }
   });
   let drag = null;
-  svg.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY }; svg.setPointerCapture(e.pointerId); });
+  // the pointer is captured only once it moves, so a tap still reaches the symbol under it
+  svg.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, x0: e.clientX, y0: e.clientY, captured: false }; });
   svg.addEventListener("pointermove", (e) => {
     if (!drag) return;
+    if (!drag.captured) {
+      if (Math.abs(e.clientX - drag.x0) + Math.abs(e.clientY - drag.y0) < 4) return;
+      drag.captured = true;
+      svg.setPointerCapture(e.pointerId);
+    }
     const r = svg.getBoundingClientRect();
     const f = W / Math.max(1, r.width);
     view.cx -= ((e.clientX - drag.x) * f) / scale();
     view.cy += ((e.clientY - drag.y) * f) / scale();
-    drag = { x: e.clientX, y: e.clientY };
+    drag.x = e.clientX;
+    drag.y = e.clientY;
     later();
   });
   svg.addEventListener("pointerup", () => { drag = null; });
   render();
 
-  const present = new Set(features.map((f) => (f.properties?.layer === "place" ? `place:${f.properties.kind}` : f.properties?.layer === "enterprise" ? `ent:${f.properties.role}` : f.properties?.layer)));
-  for (const f of extra) present.add(`place:${f.properties?.kind}`);
-  const keys = [["ent:self", "ent self", "star"], ["ent:partner", "ent partner", "rect"], ["ent:linked", "ent linked", "rect"],
-    ["site", "site", "diamond"], ["tip", "tip", "pin"], ["stop", "stop", "circle"], ["track", "track", "line"],
-    ["place:river", "place river", "line"], ["place:reservoir", "place reservoir", "rect"], ["place:karst", "place karst", "tri"],
-    ["place:protected", "place protected", "rect"], ["place:landfill", "place landfill", "rect"]];
-  const legendItems = keys.filter(([key]) => present.has(key)).map(([key, cls, shape]) => h("li", {},
-    s("svg", { width: 16, height: 16, viewBox: "0 0 16 16", "aria-hidden": "true", class: "map-key" },
-      shape === "line" ? s("line", { x1: 1, x2: 15, y1: 8, y2: 8, class: `${cls} line` })
-        : shape === "circle" ? s("circle", { cx: 8, cy: 8, r: 5, class: `${cls} mark` })
-          : shape === "tri" ? s("path", { d: "M8,2L14,13L2,13Z", class: `${cls} mark` })
-            : shape === "diamond" ? s("path", { d: "M8,1L15,8L8,15L1,8Z", class: `${cls} mark` })
-              : shape === "pin" ? s("circle", { cx: 8, cy: 7, r: 6, class: `${cls} mark` })
-                : shape === "star" ? s("path", { d: "M8,1L10,6L15,6L11,9.5L12.5,15L8,11.5L3.5,15L5,9.5L1,6L6,6Z", class: `${cls} mark` })
-                  : s("rect", { x: 2, y: 2, width: 12, height: 12, class: `${cls} ${key.startsWith("place") ? "area" : "mark"}` })),
-    label("legend", key)));
-  caption.append(h("ul", { class: "legend" }, legendItems),
-    h("p", { id: helpId, class: "muted small" }, t("map.help")));
+  caption.append(legendList, info, h("p", { id: helpId, class: "muted small" }, t("map.help")));
   const controls = h("div", { class: "map-controls" },
     h("button", { type: "button", "aria-label": t("map.zoomIn"), title: t("map.zoomIn"), onclick: () => zoom(0.7) }, "+"),
     h("button", { type: "button", "aria-label": t("map.zoomOut"), title: t("map.zoomOut"), onclick: () => zoom(1.4) }, "−"),

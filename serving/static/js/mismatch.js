@@ -3,7 +3,7 @@
 // own file: UTF-8 with a byte-order mark, so Excel opens the Chinese names correctly).
 
 import * as api from "./api.js";
-import { cached, enterpriseLink, errorBox, loading, pageTitle, session } from "./common.js";
+import { cached, enterpriseLink, errorBox, loading, pageTitle, retryWhenWarming, session, warmedUp } from "./common.js";
 import { clear, fmt, h, put, table } from "./dom.js";
 import { t } from "./i18n.js";
 import { pager } from "./lists.js";
@@ -68,10 +68,11 @@ export function render(main, { params }) {
     const mine = ++seq;
     const limit = Number(state.limit) || 50;
     const offset = Number(state.offset) || 0;
-    put(clear(body), loading());
+    if (!body.querySelector(".warming")) put(clear(body), loading(t("tab.mismatch")));
     try {
       const page = await api.get("/v1/ledger-mismatch", { ...query(), limit, offset });
       if (mine !== seq) return;
+      warmedUp(body);
       put(clear(info), t("mismatch.info", { as_of: page.run.as_of, total: page.total }));
       const rows = page.items.map((r) => h("tr", { class: r.over_3t ? "over" : "", "data-id": r.enterprise_id },
         h("td", {}, enterpriseLink(r.enterprise_id, r.name), h("div", { class: "sub" }, r.enterprise_id)),
@@ -87,7 +88,7 @@ export function render(main, { params }) {
           t("mismatch.total365"), t("col.score")], rows, { class: "mismatch" }),
         pager(page.total, limit, offset, (p) => apply({ limit: String(limit), offset: String((p - 1) * limit) })));
     } catch (err) {
-      if (mine === seq) put(clear(body), errorBox(err));
+      if (mine === seq && !retryWhenWarming(body, err, () => { if (mine === seq) load(); })) put(clear(body), errorBox(err));
     }
   }
 

@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import { scoreHistory } from "./charts.js";
-import { cached, enterpriseLink, errorBox, facts, loading, may, outcomesTable, pageTitle, reasonsList, section } from "./common.js";
+import { cached, enterpriseLink, errorBox, facts, loading, may, outcomesTable, pageTitle, reasonsList, retryWhenWarming, section } from "./common.js";
 import { clear, fmt, h, put, scoreCell, table } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { stopsTable } from "./enterprise.js";
@@ -11,13 +11,14 @@ import { drawMap } from "./map.js";
 import { outcomeButton } from "./outcome.js";
 
 export async function render(main, { id }) {
-  put(main, loading());
+  put(main, loading(t("loading.site", { id })));
   let d;
   const places = cached("/v1/places").catch(() => null);
   try {
     d = await api.get(`/v1/sites/${encodeURIComponent(id)}`, { lang: lang() });
   } catch (err) {
-    put(clear(main), pageTitle(t("site.title", { id })), errorBox(err));
+    // while the service warms up: a progress note, then this page again by itself
+    if (!retryWhenWarming(main, err, () => render(clear(main), { id }))) put(clear(main), pageTitle(t("site.title", { id })), errorBox(err));
     return;
   }
   const background = await places;

@@ -32,7 +32,7 @@ async function namedFacts(named) {
 }
 
 export async function render(main, { id }) {
-  put(main, loading());
+  put(main, loading(t("loading.tip", { id })));
   let d;
   try {
     d = await api.get(`/v1/tips/${encodeURIComponent(id)}`, { lang: lang() });
@@ -40,7 +40,7 @@ export async function render(main, { id }) {
     put(clear(main), pageTitle(t("tip.title", { id })), errorBox(err));
     return;
   }
-  const outcomesBox = h("div", {}, loading());
+  const outcomesBox = h("div", {}, loading(t("outcomes")));
   const refresh = async () => {
     try {
       const page = await api.get("/v1/outcomes", { entity_kind: "tip", entity_id: id, limit: 100 });
@@ -48,6 +48,9 @@ export async function render(main, { id }) {
     } catch (err) { put(clear(outcomesBox), errorBox(err)); }
   };
   const c = d.corroboration;
+  // a tip received after the data ends cannot be corroborated by it: say so rather than "no stops"
+  const dataEnd = (await cached("/v1/filters").catch(() => null))?.snapshot_last_day;
+  const afterData = Boolean(dataEnd) && String(d.received_at || "").slice(0, 10) > dataEnd;
   let background = null;
   if (d.lat !== null && !d.redacted) {
     try { background = await cached("/v1/places"); } catch { /* the map shows the tip and stops only */ }
@@ -65,7 +68,8 @@ export async function render(main, { id }) {
           ["model.version", d.model_version], ["tip.location", d.lat !== null ? `${fmt.num(d.lat, 5)}, ${fmt.num(d.lon, 5)}` : null]])),
       section("tip.text", d.redacted ? h("p", { class: "muted" }, t("tip.redactedText")) : h("blockquote", { class: "tip-text" }, d.text || "")),
       section("reasons", reasonsList(d.reasons))),
-    section("tip.corroboration", d.redacted || !c ? h("p", { class: "muted" }, t("tip.noCorroboration")) : [
+    section("tip.corroboration", afterData ? h("p", { class: "warn after-data" }, t("tip.afterData", { date: dataEnd })) : null,
+      d.redacted || !c ? h("p", { class: "muted" }, t("tip.noCorroboration")) : [
       h("p", {}, t("tip.similar", { n: c.similar_tips ?? "—" })),
       h("h3", {}, t("tip.stopsNearby")),
       c.stops_nearby.length ? table([t("stop.vehicle"), t("stop.when"), t("stop.until"), t("tip.distance"), t("stop.night")],
@@ -87,6 +91,65 @@ function nowLocal() {
     hour: "2-digit", minute: "2-digit" }).format(new Date()).replace(" ", "T");
 }
 
+/** Finding the enterprise a tip names by part of its name (``/v1/enterprise-names``, the reader's
+ * county only): a text box, the matches as a list to click or pick with the keyboard, the choice shown. */
+function enterpriseFinder() {
+  let chosen = null;
+  let seq = 0;
+  let timer = null;
+  const input = h("input", { id: "tip-enterprise", type: "search", maxlength: "64", autocomplete: "off", role: "combobox",
+    "aria-autocomplete": "list", "aria-controls": "tip-enterprise-list", "aria-expanded": "false", "aria-describedby": "tip-enterprise-hint" });
+  const list = h("ul", { id: "tip-enterprise-list", class: "picks", role: "listbox", "aria-label": t("intake.enterprise"), hidden: true });
+  const shown = h("p", { class: "chosen", role: "status", "aria-live": "polite" });
+  const close = () => { list.hidden = true; input.setAttribute("aria-expanded", "false"); };
+  const choose = (e) => {
+    chosen = e.enterprise_id;
+    input.value = e.name;
+    close();
+    put(clear(shown), t("intake.enterpriseChosen", { name: e.name, id: e.enterprise_id, county: e.county || "—" }), " ",
+      h("button", { type: "button", class: "link-button", onclick: () => { chosen = null; input.value = ""; clear(shown); input.focus(); } },
+        t("intake.enterpriseClear")));
+  };
+  async function search() {
+    const q = input.value.trim();
+    const mine = ++seq;
+    if (!q) { close(); return; }
+    put(clear(list), h("li", { class: "muted" }, t("intake.searching")));
+    list.hidden = false;
+    try {
+      const found = await api.get("/v1/enterprise-names", { q, limit: 8 });
+      if (mine !== seq) return;
+      clear(list);
+      if (!found.items.length) put(list, h("li", { class: "muted" }, t("intake.enterpriseNone", { q })));
+      for (const e of found.items) {
+        put(list, h("li", { role: "option", tabindex: "0", "data-id": e.enterprise_id, onclick: () => choose(e),
+          onkeydown: (ev) => {
+            if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(e); input.focus(); }
+            if (ev.key === "ArrowDown") { ev.preventDefault(); ev.target.nextElementSibling?.focus(); }
+            if (ev.key === "ArrowUp") { ev.preventDefault(); (ev.target.previousElementSibling || input).focus(); }
+            if (ev.key === "Escape") { close(); input.focus(); }
+          } }, h("strong", {}, e.name), h("span", { class: "sub" }, ` ${e.enterprise_id} · ${e.county || "—"}`)));
+      }
+      input.setAttribute("aria-expanded", "true");
+    } catch (err) {
+      if (mine === seq) put(clear(list), h("li", {}, errorBox(err)));
+    }
+  }
+  input.addEventListener("input", () => {
+    chosen = null;
+    clear(shown);
+    clearTimeout(timer);
+    timer = setTimeout(search, 250);
+  });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowDown" && !list.hidden) { ev.preventDefault(); list.querySelector("[role=option]")?.focus(); }
+    if (ev.key === "Escape") close();
+  });
+  const field = h("div", { class: "field finder" }, h("label", { for: "tip-enterprise" }, t("intake.enterprise")), input,
+    h("small", { id: "tip-enterprise-hint", class: "muted" }, t("intake.enterpriseHint")), list, shown);
+  return { field, chosen: () => chosen, pending: () => !chosen && input.value.trim() !== "" };
+}
+
 /** The intake form: stored and scored at once, then the new tip's page. */
 export async function renderIntake(main) {
   let f = { counties: [] };
@@ -95,6 +158,7 @@ export async function renderIntake(main) {
   const status = h("div", { class: "form-status", role: "status", "aria-live": "polite" });
   const fld = (id, key, input, hint) => h("div", { class: "field" }, h("label", { for: id }, t(key)), input,
     hint ? h("small", { id: `${id}-hint`, class: "muted" }, t(hint)) : null);
+  const enterprisePicker = enterpriseFinder();
   const form = h("form", { class: "intake card", novalidate: false },
     fld("tip-channel", "col.channel", h("select", { id: "tip-channel", name: "channel", required: true },
       h("option", { value: "" }, t("intake.chooseChannel")), CHANNELS.map((c) => h("option", { value: c }, label("channel", c))))),
@@ -109,8 +173,7 @@ export async function renderIntake(main) {
     h("div", { class: "row" },
       fld("tip-lat", "intake.lat", h("input", { id: "tip-lat", name: "lat", type: "number", step: "any", min: "-90", max: "90", inputmode: "decimal" })),
       fld("tip-lon", "intake.lon", h("input", { id: "tip-lon", name: "lon", type: "number", step: "any", min: "-180", max: "180", inputmode: "decimal" })),
-      fld("tip-enterprise", "intake.enterprise", h("input", { id: "tip-enterprise", name: "enterprise_id", type: "text", maxlength: "64",
-        autocomplete: "off", "aria-describedby": "tip-enterprise-hint" }), "intake.enterpriseHint")),
+      enterprisePicker.field),
     status,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("intake.submit"))));
   form.addEventListener("submit", async (e) => {
@@ -125,7 +188,11 @@ export async function renderIntake(main) {
     if (v("received_at")) body.received_at = v("received_at").length === 16 ? `${v("received_at")}:00` : v("received_at");
     if (v("lat") !== "") { body.lat = Number(v("lat")); body.lon = Number(v("lon")); }
     if (!scoped && v("county")) body.county = v("county");
-    if (v("enterprise_id")) body.enterprise_id = v("enterprise_id");
+    if (enterprisePicker.pending()) {
+      put(status, h("p", { class: "error", role: "alert" }, t("intake.enterprisePick")));
+      return;
+    }
+    if (enterprisePicker.chosen()) body.enterprise_id = enterprisePicker.chosen();
     const btn = form.querySelector("button[type=submit]");
     btn.disabled = true;
     try {
