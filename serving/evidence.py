@@ -196,10 +196,11 @@ def tip_corroboration(fs, tip: dict) -> dict:
     out: dict = {"stops_nearby": [], "similar_tips": None, "named_enterprise": None}
     t = fs.tip
     row = t.loc[tip["tip_id"]] if tip["tip_id"] in t.index else None
-    if row is not None and "tip_similar_14d" in t:
-        out["similar_tips"] = _v(row["tip_similar_14d"])
-        if out["similar_tips"] is not None:
-            out["similar_tips"] = int(out["similar_tips"])
+    if row is not None and "tip_similar_14d@group" in t and pd.notna(row["tip_similar_14d@group"]):
+        # the other tips of its group (the caller counts those the reader may see: a count that
+        # includes an informant's tip would say what the informant reported)
+        group = t.index[t["tip_similar_14d@group"] == row["tip_similar_14d@group"]]
+        out["similar_tip_ids"] = [str(i) for i in group if i != tip["tip_id"]]
     s = fs.stops
     lat, lon, radius_m = tip.get("lat"), tip.get("lon"), CORROBORATION_RADIUS_M
     if (lat is None or lon is None) and row is not None and pd.notna(row.get("tip_place_named@lat")):

@@ -208,7 +208,8 @@ def test_what_an_informant_named_changes_nothing_the_unentitled_read(twins):
             for q in ({"industry": "C26"}, {"industry": "C33"}, {"industry": "C"}, {"category": "HW08"},
                       {"category": "HW17"}, {}, {"as_of": EARLIER}):
                 _same_answer(a, b, who, "GET", path, q, None)
-        for url in ("/v1/enterprises/E1", "/v1/enterprises/E5", "/v1/tips/T2", "/v1/tips", "/v1/outcomes",
+        for url in ("/v1/enterprises/E1", "/v1/enterprises/E5", *(f"/v1/tips/T{i}" for i in range(1, 8)), "/v1/tips",
+                    "/v1/outcomes",
                     "/v1/ledger-mismatch/export", "/v1/audit"):
             _same_answer(a, b, who, "GET", url, {}, None)
 

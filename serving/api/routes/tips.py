@@ -93,6 +93,11 @@ def get_tip(tip_id: Annotated[str, Path(min_length=1, max_length=64)], request: 
     elif rt.features is not None:
         corroboration = evidence.tip_corroboration(rt.features, {"tip_id": tip.tip_id, "lat": tip.lat, "lon": tip.lon,
                                                                  "received_at": tip.received_at, "enterprise_id": tip.enterprise_id})
+        others = corroboration.pop("similar_tip_ids", None)
+        if others is not None:
+            with rt.db.read() as s:
+                scope.load_tips(s, others)
+            corroboration["similar_tips"] = sum(scope.tip_ok(i) for i in others)
     else:
         corroboration = None
     if corroboration and corroboration.get("named_enterprise") and not scope.enterprise_ok(
