@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from serving.schemas.common import FeatureCollection, LocalTime, Num, Out, UtcTime
+from serving.schemas.evidence import EvidenceRows
 from serving.schemas.leads import ListInfo
 
 
@@ -25,6 +26,8 @@ class Profile(Out):
     employees: int | None = None
     opened: dt.date | None = None
     categories: list[str] = Field(default_factory=list, description="waste categories handled (HWxx)")
+    industry_text: str | None = Field(None, description="GB/T 4754 code and name")
+    category_texts: list[str] = Field(default_factory=list, description="the categories with their names")
 
 
 class ScorePoint(Out):
@@ -77,6 +80,10 @@ class ManifestOut(Out):
     transit_h: Num = None
     cross_county: bool | None = None
     flags: list[str] = Field(default_factory=list, description="what is wrong with it, if anything")
+    waste_text: str | None = Field(None, description="the code with its category's name")
+    producer_name: str | None = None
+    transporter_name: str | None = None
+    receiver_name: str | None = None
 
 
 class StopOut(Out):
@@ -95,6 +102,8 @@ class StopOut(Out):
     protected_m: Num = None
     suspicion: Num = None
     why: list[str] = Field(default_factory=list)
+    place: str | None = Field(None, description="the nearest village or town and river or road, with distances")
+    site_id: str | None = Field(None, description="the candidate site the stop belongs to, if any the reader may see")
 
 
 class TipRef(Out):
@@ -122,6 +131,7 @@ class EnterpriseDetail(Out):
     exploration: bool = False
     reasons: list[str] = []
     evidence: dict[str, dict[str, Any]] = {}
+    evidence_rows: EvidenceRows = Field(default_factory=EvidenceRows, description="the evidence as an officer reads it")
     history: list[ScorePoint] = []
     ledger: list[LedgerMonth] = []
     power: list[PowerMonth] = []
@@ -136,6 +146,7 @@ class EnterpriseDetail(Out):
 class VehicleOut(Out):
     vehicle_id: str
     transporter_id: str | None = Field(None, description="None if unknown or outside the reader's county")
+    transporter_name: str | None = None
     hazmat_permit: bool | None = None
 
 
@@ -155,6 +166,8 @@ class SiteDetail(Out):
     rank: int
     reasons: list[str] = []
     evidence: dict[str, dict[str, Any]] = {}
+    evidence_rows: EvidenceRows = Field(default_factory=EvidenceRows, description="the evidence as an officer reads it")
+    place: str | None = Field(None, description="the nearest village or town and river or road, with distances")
     history: list[ScorePoint] = []
     stops: list[StopOut] = []
     vehicles: list[VehicleOut] = []
