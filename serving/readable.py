@@ -43,18 +43,18 @@ def manifests(rt, scope: Scope, rows: list[dict], lang: str) -> list[dict]:
     return out
 
 
-def site_table(rt) -> pd.DataFrame:
-    """The candidate sites of the features being served, with the county their list files them under."""
-    fs = rt.features
-    site = getattr(fs, "site", None)
-    if site is None or site.empty or "lat" not in site:
-        return pd.DataFrame(columns=["lat", "lon", "county"])
-    ids = site["enterprise_ids"] if "enterprise_ids" in site else pd.Series("", index=site.index)
-    from serving.context import split_ids
+def site_table(session, run) -> pd.DataFrame:
+    """The candidate sites of a stored list (``run``), with the county the list files each under."""
+    from sqlalchemy import select
 
-    county = [rt.ctx.site_county(la, lo, split_ids(e)) for la, lo, e in zip(site["lat"], site["lon"], ids, strict=True)]
-    return pd.DataFrame({"lat": site["lat"].astype(float), "lon": site["lon"].astype(float), "county": county},
-                        index=site.index.astype(str))
+    from serving.db.models import Lead
+
+    if run is None:
+        return pd.DataFrame(columns=["lat", "lon", "county"])
+    rows = session.execute(select(Lead.entity_id, Lead.lat, Lead.lon, Lead.county)
+                           .where(Lead.run_id == run.id, Lead.kind == "site")).all()
+    frame = pd.DataFrame(rows, columns=["site_id", "lat", "lon", "county"]).set_index("site_id")
+    return frame[frame["lat"].notna() & frame["lon"].notna()]
 
 
 def site_of(sites: pd.DataFrame, scope: Scope, lat, lon) -> str | None:
@@ -71,10 +71,9 @@ def site_of(sites: pd.DataFrame, scope: Scope, lat, lon) -> str | None:
     return None
 
 
-def stops(rt, scope: Scope, rows: list[dict], lang: str, sites: pd.DataFrame | None = None) -> list[dict]:
-    """Stop rows with the places near them and the candidate site each belongs to."""
+def stops(rt, scope: Scope, rows: list[dict], lang: str, sites: pd.DataFrame) -> list[dict]:
+    """Stop rows with the places near them and the candidate site (of ``sites``: ``site_table``) each belongs to."""
     namer = namer_for(rt.snapshot)
-    sites = site_table(rt) if sites is None else sites
     out = []
     for r in rows:
         where = namer.describe(r.get("lat"), r.get("lon"), lang)

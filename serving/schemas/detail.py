@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from serving.schemas.chain import EnterpriseChain, StopSources
 from serving.schemas.common import FeatureCollection, LocalTime, Num, Out, UtcTime
 from serving.schemas.evidence import EvidenceRows
 from serving.schemas.leads import ListInfo
@@ -138,6 +139,8 @@ class EnterpriseDetail(Out):
     manifests: list[ManifestOut] = []
     manifests_total: int = 0
     stops: list[StopOut] = []
+    chain: EnterpriseChain = Field(default_factory=EnterpriseChain,
+                                   description="vehicles that carried its waste, its receivers, sites those vehicles stopped at")
     tips: list[TipRef] | None = Field(None, description="tips naming it (roles that may read tips only)")
     outcomes: list[OutcomeRef] | None = Field(None, description="recorded outcomes (roles that record them only)")
     map: FeatureCollection
@@ -171,6 +174,8 @@ class SiteDetail(Out):
     history: list[ScorePoint] = []
     stops: list[StopOut] = []
     vehicles: list[VehicleOut] = []
+    sources: list[StopSources] = Field(default_factory=list, description="per stop: the manifests its vehicle had departed in the hours before")
     enterprises: list[EnterpriseRef] = []
     outcomes: list[OutcomeRef] = []
     map: FeatureCollection
+
