@@ -223,7 +223,7 @@ def vehicle_map(rt, scope: Scope, vid: str, events: list[dict], stops: list[dict
     ents = rt.ctx.enterprises
     for p in partner_rows:
         e = ents.loc[p["enterprise_id"]]
-        feats.append(geo.point(e["lat"], e["lon"], layer="enterprise", role=p["role"], enterprise_id=p["enterprise_id"],
+        feats.append(geo.point(e["lat"], e["lon"], layer="enterprise", role="partner", relation=p["role"], enterprise_id=p["enterprise_id"],
                                name=str(e["name"])))
     for s in stops:
         if s.get("why"):

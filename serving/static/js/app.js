@@ -12,6 +12,8 @@ import * as models from "./models.js";
 import { notify } from "./notice.js";
 import * as site from "./site.js";
 import * as tips from "./tips.js";
+import * as printView from "./print.js";
+import * as vehicle from "./vehicle.js";
 
 const main = document.getElementById("main");
 
@@ -21,6 +23,11 @@ const ROUTES = [
   [/^\/tips$/, ["leads", "tip"], "tips", (p) => lists.render(main, { kind: "tip", params: p })],
   [/^\/tips\/all$/, ["tip"], "tips", (p) => lists.render(main, { kind: "alltips", params: p })],
   [/^\/sites$/, ["leads", "site"], "sites", (p) => lists.render(main, { kind: "site", params: p })],
+  [/^\/vehicles$/, ["vehicle"], "vehicles", (p) => lists.render(main, { kind: "vehicle", params: p })],
+  [/^\/vehicles\/(.+)$/, ["vehicle"], "vehicles", (p, id) => vehicle.render(main, { id })],
+  [/^\/enterprises\/(.+)$/, ["enterprise"], null, (p, id) => enterprise.render(main, { id })],
+  [/^\/sites\/(.+)$/, ["site"], "sites", (p, id) => site.render(main, { id })],
+  [/^\/print\/(enterprise|site|tip)\/(.+)$/, [], null, (p, kind, id) => printView.render(main, { kind, id })],
   [/^\/enterprise\/(.+)$/, ["enterprise"], null, (p, id) => enterprise.render(main, { id })],
   [/^\/site\/(.+)$/, ["site"], "sites", (p, id) => site.render(main, { id })],
   [/^\/tip\/(.+)$/, ["tip"], "tips", (p, id) => tips.render(main, { id })],
@@ -88,7 +95,7 @@ async function route(force = false) {
     return;
   }
   const id = hit.m[1] ? decodeURIComponent(hit.m[1]) : undefined;
-  current.view = await hit.view(params, id);
+  current.view = await hit.view(params, id, hit.m[2] ? decodeURIComponent(hit.m[2]) : undefined);
   if (current.path === path) main.querySelector("h1")?.focus({ preventScroll: true });
 }
 

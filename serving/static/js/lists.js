@@ -37,6 +37,14 @@ const KINDS = {
         i.enterprise_ids.length ? h("div", {}, `${t("enterprises")}: `, i.enterprise_ids.slice(0, 3).map((e, n) => [n ? ", " : "", enterpriseLink(e)]),
           i.enterprise_ids.length > 3 ? " …" : "") : null)],
   },
+  vehicle: {
+    title: "list.vehicles", endpoint: "/v1/vehicles", route: "/vehicles",
+    filters: ["county", "min_score"],
+    head: ["col.rank", "col.score", "col.vehicle", "col.carrier", "col.events", "col.reasons"],
+    row: (i) => [idCell(`/vehicles/${enc(i.vehicle_id)}`, i.vehicle_id, i.counties.join("、")),
+      h("td", {}, i.transporter_id ? [enterpriseLink(i.transporter_id, i.transporter_name), h("div", { class: "sub" }, i.transporter_id)] : "—"),
+      h("td", { class: "n" }, String(i.event_count + i.unpermitted_events))],
+  },
   alltips: {
     title: "list.alltips", endpoint: "/v1/tips", route: "/tips/all",
     filters: ["county", "channel", "source", "min_score"],
@@ -86,7 +94,7 @@ function rowsOf(kind, items) {
       h("td", {}, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
       h("td", {}, label("status", i.status))));
   }
-  return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id },
+  return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id || i.vehicle_id },
     h("td", { class: "rank" }, String(i.rank), i.exploration ? h("div", {}, exploreBadge()) : null),
     h("td", {}, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
 }
@@ -150,7 +158,7 @@ export function render(main, { kind, params }) {
       const page = await api.get(spec.endpoint, params);
       if (mine !== seq) return;
       put(clear(info), page.run ? t("list.runInfo", { as_of: page.run.as_of, version: page.run.model_version ?? "—", total: page.total })
-        : t("list.total", { total: page.total }));
+        : page.as_of ? t("list.vehiclesInfo", { as_of: page.as_of, total: page.total }) : t("list.total", { total: page.total }));
       const tbody = rowsOf(kind, page.items);
       const frag = document.createDocumentFragment();
       put(frag, table((spec.head).map((k) => t(k)), tbody, { class: `leads ${kind}`, "data-kind": kind }),

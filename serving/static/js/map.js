@@ -11,7 +11,7 @@ const W = 760;
 const H = 460;
 const DEG_M = 111_320;
 let maps = 0;
-const ORDER = ["place", "track", "site", "enterprise", "stop", "tip"]; // drawn bottom to top
+const ORDER = ["place", "track", "site", "enterprise", "stop", "event", "tip"]; // drawn bottom to top
 
 function bounds(features) {
   const b = [Infinity, Infinity, -Infinity, -Infinity];
@@ -87,6 +87,7 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
     }
     if (layer === "site") return s("path", { d: `M${x},${y - 11}L${x + 11},${y}L${x},${y + 11}L${x - 11},${y}Z`, class: `${cls} mark`, ...data }, tt);
     if (layer === "tip") return s("path", { d: `M${x},${y}l-7,-14a8,8 0 1 1 14,0Z`, class: `${cls} mark`, ...data }, tt);
+    if (layer === "event") return s("path", { d: `M${x - 6},${y - 6}L${x + 6},${y + 6}M${x + 6},${y - 6}L${x - 6},${y + 6}`, class: `${cls} mark`, ...data }, tt);
     if (p.role === "self") {
       const pts = Array.from({ length: 10 }, (_, i) => {
         const a = -Math.PI / 2 + (i * Math.PI) / 5;
@@ -120,6 +121,7 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
       else if (layer === "enterprise") tt = `${label("maprole", p.role)}: ${p.name || ""} (${p.enterprise_id || ""})${p.county ? ` · ${p.county}` : ""}`;
       else if (layer === "site") tt = t("map.site");
       else if (layer === "tip") tt = t("map.tip");
+      else if (layer === "event") tt = `${label("event", p.category)} ${(p.start || "").replace("T", " ").slice(0, 16)}`;
       drawGeometry(layers[layer], f.geometry, classOf(layer, p), layer, p, tt);
     }
     for (const l of ORDER) svg.append(layers[l]);
@@ -174,7 +176,7 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
   const present = new Set(features.map((f) => (f.properties?.layer === "place" ? `place:${f.properties.kind}` : f.properties?.layer === "enterprise" ? `ent:${f.properties.role}` : f.properties?.layer)));
   for (const f of extra) present.add(`place:${f.properties?.kind}`);
   const keys = [["ent:self", "ent self", "star"], ["ent:partner", "ent partner", "rect"], ["ent:linked", "ent linked", "rect"],
-    ["site", "site", "diamond"], ["tip", "tip", "pin"], ["stop", "stop", "circle"], ["track", "track", "line"],
+    ["site", "site", "diamond"], ["tip", "tip", "pin"], ["stop", "stop", "circle"], ["event", "event", "diamond"], ["track", "track", "line"],
     ["place:river", "place river", "line"], ["place:reservoir", "place reservoir", "rect"], ["place:karst", "place karst", "tri"],
     ["place:protected", "place protected", "rect"], ["place:landfill", "place landfill", "rect"]];
   const legendItems = keys.filter(([key]) => present.has(key)).map(([key, cls, shape]) => h("li", {},
