@@ -107,7 +107,8 @@ def pointer_links(field: str, value) -> list[dict]:
 def evidence_rows(evidence: dict[str, dict], lang: str = "zh", names: dict[str, str] | None = None) -> dict[str, list[dict]]:
     """``{"evidence": [...], "profile": [...]}``: one row per feature, its label, value text and the
     pointers (``{"field", "label", "text", "links"}``), strongest signal first as the lead stored them;
-    profile facts (industry, size, age) apart."""
+    profile facts (industry, size, age) apart. ``names``: the enterprises the reader may see, by id;
+    only those are linked (a masked id is text, never a link)."""
     out: dict[str, list[dict]] = {"evidence": [], "profile": []}
     for feat, fields in evidence.items():
         spec = CATALOGUE.get(feat)
@@ -119,8 +120,9 @@ def evidence_rows(evidence: dict[str, dict], lang: str = "zh", names: dict[str, 
             if k == "value" or k in HIDDEN_POINTERS or v in (None, ""):
                 continue
             pl = POINTER_LABELS.get(k, (k, k))
+            links = [x for x in pointer_links(k, v) if x["kind"] != "enterprise" or x["id"] in (names or {})]
             pointers.append({"field": k, "label": pl[0 if lang == "zh" else 1], "text": pointer_text(k, v, lang, names),
-                             "links": pointer_links(k, v)})
+                             "links": links})
         text = value_text(value, unit, lang)
         if feat in VALUE_FROM_POINTER and fields.get(VALUE_FROM_POINTER[feat][0]) not in (None, ""):
             field, zh, en = VALUE_FROM_POINTER[feat]
