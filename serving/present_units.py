@@ -83,9 +83,9 @@ def pointer_text(field: str, value, lang: str = "zh", names: dict[str, str] | No
     if field == "waste_code" or WASTE_CODE.match(text):
         return "、".join(waste_text(c, lang) for c in text.split(";") if c) if lang == "zh" else \
             "; ".join(waste_text(c, lang) for c in text.split(";") if c)
-    if field in ("radius_m", "dist_m"):
+    if field in ("radius_m", "dist_m", "minutes"):
         try:
-            return value_text(float(text), "m", lang)
+            return value_text(float(text), "m" if field != "minutes" else "min", lang)
         except ValueError:
             return text
     if field in ("enterprise_id", "enterprise_ids", "partner_id", "receiver_id", "transporter_id"):

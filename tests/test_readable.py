@@ -28,6 +28,7 @@ def test_pointers_are_spelt_out():
     assert pointer_text("waste_code", "900-214-08") == "900-214-08（HW08 废矿物油与含矿物油废物）"
     assert pointer_text("partner_id", "E2;E9", names={"E2": "某运输公司"}) == "某运输公司（E2）、E9"
     assert pointer_text("industry", "tyre_pyrolysis") == "废轮胎炼油"
+    assert pointer_text("minutes", "40.0") == "40 分钟" and pointer_text("dist_m", "970.6") == "971 米"
     assert waste_text("HW17", "en") == "HW17 surface treatment (plating) waste"
     assert category_of("336-064-17") == "HW17" and category_of("x") == ""
     assert industry_text("C2614") == "C2614 有机化学原料制造"

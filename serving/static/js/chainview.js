@@ -29,10 +29,11 @@ const metres = (x) => (typeof x === "number" && Number.isFinite(x)
   ? (x >= 1000 ? `${(x / 1000).toFixed(1)}${lang() === "en" ? " km" : " 公里"}` : `${Math.round(x)}${lang() === "en" ? " m" : " 米"}`) : "—");
 
 function pointerChip(p) {
-  const linkFor = { enterprise: (id) => entLink(id, null), vehicle: vehicleLink, tip: tipLink, site: siteLink };
-  const links = (p.links || []).map((l) => linkFor[l.kind]?.(l.id)).filter(Boolean);
-  return h("span", { class: "chip pointer", "data-field": p.field }, `${p.label}：${p.text}`,
-    links.length ? h("span", { class: "chip-links" }, " ", links.map((a, i) => [i ? " " : "", a])) : null);
+  const linkFor = { enterprise: (id, text) => entLink(id, text), vehicle: vehicleLink, tip: tipLink, site: siteLink };
+  const links = (p.links || []).filter((l) => linkFor[l.kind]);
+  // a pointer naming ids reads as its links (an enterprise's by its name and id), else as its text
+  const body = links.length ? links.map((l, i) => [i ? " " : "", linkFor[l.kind](l.id, links.length === 1 ? p.text : l.id)]) : p.text;
+  return h("span", { class: "chip pointer", "data-field": p.field }, `${p.label}：`, body);
 }
 
 /** The evidence rows (``evidence_rows`` of a detail): label, value with unit, where to check. */

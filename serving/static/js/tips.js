@@ -55,6 +55,7 @@ export async function render(main, { id }) {
   const map = d.redacted ? null : tipMap(d, background);
   put(clear(main), 
     pageTitle(t("tip.title", { id }), d.redacted ? h("span", { class: "badge redacted" }, t("redacted")) : null,
+      h("a", { href: `#/print/tip/${encodeURIComponent(id)}`, class: "button", "data-action": "print" }, t("print.button")),
       may("outcome") ? outcomeButton("tip", id, null, refresh) : null),
     h("div", { class: "grid" },
       h("section", { class: "card summary", "aria-label": t("summary") },
