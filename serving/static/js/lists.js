@@ -2,6 +2,7 @@
 // page of rows at a time (never more than the page size in the DOM), the filter state in the URL.
 
 import * as api from "./api.js";
+import { vehicleLink } from "./chainview.js";
 import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, session } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
@@ -33,7 +34,8 @@ const KINDS = {
     head: ["col.rank", "col.score", "col.site", "col.county", "col.linked", "col.reasons"],
     row: (i) => [idCell(`/site/${enc(i.site_id)}`, i.site_id, `${fmt.num(i.lat, 4)}, ${fmt.num(i.lon, 4)}`),
       h("td", {}, i.county || "—"),
-      h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: ${i.vehicle_ids.slice(0, 3).join(", ")}${i.vehicle_ids.length > 3 ? " …" : ""}`) : null,
+      h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: `, i.vehicle_ids.slice(0, 3).map((v, n) => [n ? ", " : "", vehicleLink(v)]),
+          i.vehicle_ids.length > 3 ? " …" : "") : null,
         i.enterprise_ids.length ? h("div", {}, `${t("enterprises")}: `, i.enterprise_ids.slice(0, 3).map((e, n) => [n ? ", " : "", enterpriseLink(e)]),
           i.enterprise_ids.length > 3 ? " …" : "") : null)],
   },
