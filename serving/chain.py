@@ -13,8 +13,10 @@ manifest → vehicle → stops → site, and back.
 Jurisdiction. A vehicle belongs to every county it touched: where its events and off-site stops were
 (the county of the nearest registered enterprise, as for sites), its carrier's, and those of the
 parties of the manifests it carried. County readers list the vehicles with events in their county
-(ranked among them) and may open any vehicle of theirs; ids of other counties' enterprises are left
-out (None) or masked in text through the reader's ``Scope``, as everywhere."""
+(ranked among them) and may open any vehicle of theirs, whose events and stops are shown wherever
+they were (they are the vehicle's); ids and names of other counties' enterprises are left out (None)
+or masked in text through the reader's ``Scope``, as everywhere, and a stop is tied to a candidate
+site only where the site is the reader's."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ function pointerChip(p) {
   const links = (p.links || []).filter((l) => linkFor[l.kind]);
   // a pointer naming ids reads as its links (an enterprise's by its name and id), else as its text
   const body = links.length ? links.map((l, i) => [i ? " " : "", linkFor[l.kind](l.id, links.length === 1 ? p.text : l.id)]) : p.text;
-  return h("span", { class: "chip pointer", "data-field": p.field }, `${p.label}：`, body);
+  return h("span", { class: "chip pointer", "data-field": p.field }, `${p.label}${lang() === "en" ? ": " : "："}`, body);
 }
 
 /** The evidence rows (``evidence_rows`` of a detail): label, value with unit, where to check. */
