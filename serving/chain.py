@@ -33,7 +33,8 @@ from serving import evidence
 from serving.scope import Scope
 
 CHAIN_HOURS = 48.0  # manifests that departed this long before a stop are where its load may have come from
-MAX_ROWS = 200
+MAX_ROWS = 200  # events, stops and manifests shown of one vehicle (most recent or most suspicious first)
+MAX_OTHERS = 50  # the carrier's other vehicles named on a vehicle's page
 CATEGORY_TEXT = {"speeding": ("超速", "speeding"), "fatigue": ("疲劳驾驶", "fatigue"),
                  "restricted": ("禁限行区域行驶", "restricted zone"), "silent": ("终端离线（GPS 中断）", "terminal silent (GPS gap)"),
                  "unpermitted": ("无资质承运危险废物", "carrying without a hazmat permit")}

@@ -68,7 +68,7 @@ def vehicle_detail(vehicle_id: Annotated[str, Path(min_length=1, max_length=64)]
     if carrier is not None:
         v = idx.ranked
         others = sorted(str(x) for x in v.index[(v["transporter_id"].astype(str) == carrier) & (v["event_count"] > 0)]
-                        if str(x) != vehicle_id)
+                        if str(x) != vehicle_id)[:chain.MAX_OTHERS]
     out = {
         "vehicle": {"vehicle_id": vehicle_id, "transporter_id": carrier, "transporter_name": names.get(carrier),
                     "hazmat_permit": evidence._v(row.get("hazmat_permit")), "capacity_t": evidence._v(row.get("capacity_t"))},
