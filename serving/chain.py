@@ -276,7 +276,9 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
 def enterprise_chain(rt, scope: Scope, enterprise_id: str, manifests: list[dict], stops: list[dict]) -> dict:
     """The vehicles that carried its waste, its receivers, and the sites its vehicles stopped at
     while carrying it (``stops``: scoped and tied to sites by ``serving.readable.stops``)."""
-    idx = index_for(rt)
+    # the driving scores if the driving rules already ran (scoring runs them; an enterprise page does not wait for them)
+    drv = getattr(rt.features, "driving", None)
+    ranked = index_for(rt).ranked if drv is not None and "vehicle" in vars(drv) else pd.DataFrame(columns=["score"])
     ents = rt.ctx.enterprises
     veh: dict[str, list[float]] = {}
     recv: dict[str, list[float]] = {}
@@ -293,7 +295,7 @@ def enterprise_chain(rt, scope: Scope, enterprise_id: str, manifests: list[dict]
     for s in stops:
         if s.get("site_id"):
             sites.setdefault(s["site_id"], set()).add(s["vehicle_id"])
-    score = lambda v: float(idx.ranked.at[v, "score"]) if v in idx.ranked.index else None  # noqa: E731
+    score = lambda v: float(ranked.at[v, "score"]) if v in ranked.index else None  # noqa: E731
     return {
         "vehicles": [{"vehicle_id": v, "manifests": n, "tonnes": round(t, 1), "driving_score": score(v)}
                      for v, (n, t) in sorted(veh.items(), key=lambda kv: -kv[1][0])],
