@@ -1,6 +1,6 @@
 """Who may see what: roles per resource, county jurisdiction, informant redaction.
 
-- ``investigator``: leads, enterprises, sites, tips, outcomes, ledger mismatch; county-scoped or city-wide.
+- ``investigator``: leads, enterprises, sites, vehicles, tips, outcomes, ledger mismatch; county-scoped or city-wide.
 - ``env_bureau``: ledger mismatch and enterprise detail (never tips or sites); may be county-scoped.
 - ``admin``: everything above city-wide, plus users, retraining, promotion, scoring, metrics.
 - ``auditor``: the audit log only.
@@ -22,6 +22,7 @@ RULES: dict[str, frozenset[str]] = {
     "leads": frozenset({"investigator", "admin"}),
     "enterprise": frozenset({"investigator", "env_bureau", "admin"}),
     "site": frozenset({"investigator", "admin"}),
+    "vehicle": frozenset({"investigator", "admin"}),
     "tip": frozenset({"investigator", "admin"}),
     "tip_write": frozenset({"investigator", "admin"}),
     "outcome": frozenset({"investigator", "admin"}),

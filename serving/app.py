@@ -34,6 +34,7 @@ from serving.api.routes import (
     sites,
     tips,
     users,
+    vehicles,
 )
 from serving.db.setup import open_database
 from serving.jobs import after_champion_change, recover, warm_up
@@ -46,7 +47,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/"})  # and the page's files under /stati
 Warm = Literal["sync", "background", "off"]
 
 
-ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta, names, pages)
+ROUTERS = (health, leads, enterprises, sites, vehicles, tips, outcomes, mismatch, jobs, models, users, audit, meta, names, pages)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:

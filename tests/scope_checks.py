@@ -168,7 +168,7 @@ DOMAINS: dict[str, list] = {  # by parameter name: the values worth trying here
     "as_of": [AS_OF, EARLIER, "2020-01-31"], "county": [*COUNTIES, "不存在县"],
     "industry": ["C", "C2", "C26", "C266", "C2662", "C3", "C33", "C3360", "G", "N77", "O81"],
     "category": ["HW08", "HW17", "HW49"], "enterprise_id": ENTERPRISES + ["NOPE"], "tip_id": TIPS + ["NOPE"],
-    "site_id": SITES + ["NOPE"], "entity_id": IDS, "month_from": ["2021-01", "2021-02", "2021-03"],
+    "site_id": SITES + ["NOPE"], "vehicle_id": ["桂C12345", "桂C54321", "NOPE"], "entity_id": IDS, "month_from": ["2021-01", "2021-02", "2021-03"],
     "month_to": ["2021-01", "2021-02", "2021-03"], "min_score": [0.0, 0.3, 0.5, 0.6, 0.9], "min_gap_t": [0, 1, 3, 100],
     "limit": [1, 2, 3, 50, 200], "offset": [0, 1, 2, 5], "after_id": [0, 3, 10], "user_name": sorted(USERS),
     "action": ["tip.", "outcome.", "enterprise.", "leads.", "site."], "job_id": [1, 2], "user_id": [1, 2, 3],

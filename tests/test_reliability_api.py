@@ -210,6 +210,7 @@ def test_page_sizes_are_bounded_on_every_list(svc, path):
 FIXED_SIZE = {
     "/v1/enterprises/{enterprise_id}": "one enterprise's evidence; every list is cut server-side (serving/evidence.py)",
     "/v1/sites/{site_id}": "one site's evidence, cut server-side",
+    "/v1/vehicles/{vehicle_id}": "one vehicle's chain: events, stops and manifests cut at 200 each (serving/chain.py)",
     "/v1/tips/{tip_id}": "one tip's reasons, links and outcomes",
     "/v1/models": "the registered model kinds and their recent runs",
     "/v1/users": "the accounts, read by the administrator",

@@ -31,6 +31,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/enterprises/{enterprise_id}"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/enterprise-names"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/sites/{site_id}"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/vehicles"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/vehicles/{vehicle_id}"): frozenset({ADMIN, INV}),
     ("GET", "/v1/tips"): frozenset({ADMIN, INV}),
     ("POST", "/v1/tips"): frozenset({ADMIN, INV}),
     ("GET", "/v1/tips/{tip_id}"): frozenset({ADMIN, INV}),
@@ -61,8 +63,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
 }
 NOT_READY_HERE = {("GET", "/readyz"), ("POST", "/v1/scoring")}  # no model in this fixture: 503 with a reason
 IDENTITIES = {"admin": ADMIN, "inv": INV, "inv_lingui": INV, "env": ENV, "env_lingui": ENV, "auditor": AUD}
-PARAMS = {"enterprise_id": "E1", "site_id": "S1", "tip_id": "T2", "job_id": "1", "kind": "enterprise"}  # all in 临桂区
-OTHER_COUNTY = {"enterprise_id": "E4", "site_id": "S2", "tip_id": "T1"}  # all in 阳朔县
+PARAMS = {"enterprise_id": "E1", "site_id": "S1", "tip_id": "T2", "job_id": "1", "kind": "enterprise",
+          "vehicle_id": "桂C12345"}  # all in 临桂区 (the vehicle carried E1's waste)
+OTHER_COUNTY = {"enterprise_id": "E4", "site_id": "S2", "tip_id": "T1", "vehicle_id": "桂C54321"}  # none in 临桂区
 _n = iter(range(10_000))
 
 

@@ -101,7 +101,7 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
     shot(page, "01-sign-in")
     ui.sign_in(web[1]["inv_lingui"], expect="table.leads")
     assert "临桂区" in page.inner_text("#who-name")
-    assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch"]  # no models tab
+    assert visible_tabs(page) == ["enterprises", "tips", "sites", "vehicles", "tip-new", "mismatch"]  # no models tab
     # the county's two enterprises, ranked within it; E5 is an exploration draw and says so
     assert ids_in_list(page) == ["E1", "E5"]
     explore = page.locator("table.leads tr.explore")
@@ -286,10 +286,69 @@ def test_site_page_tip_intake_and_tip_corroboration_with_outcomes(web, ui):
     ui.assert_clean()
 
 
+def test_the_chain_site_to_vehicle_to_producer_and_back_and_the_printed_evidence_file(web, ui, tmp_path):
+    """Site S1 → the vehicle that stopped there → the manifest it carried → its producer, by clicking,
+    and back; the 车辆 tab; then E1's evidence file printed to PDF (and a PNG of its print render)."""
+    page = ui.page
+    ui.sign_in(web[1]["inv"], expect="table.leads")
+    ui.route("#/sites", "table.leads.site")
+    page.click("tr[data-id=S1] td.id a")
+    page.wait_for_selector("table.sources")
+    sources = page.inner_text("table.sources")
+    assert "M2" in sources and "桂林市某化工有限公司" in sources and "13.5" in sources  # M2 left E1 13.5 h before the stop
+    assert "距漓江" in page.inner_text("table.stops") and "距漓江" in page.inner_text("section.summary")
+    page.click("table.sources a[data-vehicle-link='桂C12345']")
+    page.wait_for_function("() => decodeURIComponent(location.hash) === '#/vehicles/桂C12345'")
+    page.wait_for_selector("svg.map [data-layer=event]")
+    assert page.inner_text("main h1") == "车辆 桂C12345"
+    assert page.locator("svg.map [data-layer=stop]").count() >= 1 and page.locator("svg.map [data-layer=track]").count() >= 1
+    assert page.locator("ol.timeline li").count() >= 4  # two silences, the night stop, two departures
+    assert page.locator("table.events tbody tr[data-category=silent]").count() >= 2
+    m2 = page.inner_text("table.manifests tbody tr[data-id=M2]")
+    assert "HW08 废矿物油与含矿物油废物" in m2 and "9.0 吨" in m2 and "桂林某运输有限公司" in m2
+    shot(page, "13-vehicle")
+    page.click("table.manifests tbody tr[data-id=M2] td[data-role=producer] a")
+    page.wait_for_function("() => location.hash === '#/enterprises/E1'")
+    page.wait_for_selector("section[aria-labelledby=sec-chain-title] a[data-site-link=S1]")
+    assert page.inner_text("main h1") == "桂林市某化工有限公司"
+    evidence = page.inner_text("table.evidence.readable")
+    assert "8.8 吨" in evidence and "HW08 废矿物油与含矿物油废物" in evidence and "receipt_gap_t_365d" not in evidence
+    page.go_back()
+    page.wait_for_selector("svg.map [data-layer=event]")
+    assert page.inner_text("main h1") == "车辆 桂C12345"
+    page.go_back()
+    page.wait_for_selector("table.sources")
+    assert page.inner_text("main h1").endswith("S1")
+
+    page.click("#tabs a[data-tab=vehicles]")
+    page.wait_for_selector("table.leads.vehicle")
+    assert ids_in_list(page) == ["桂C54321", "桂C12345"] and "无危险货物运输资质" in page.inner_text("tr[data-id=桂C54321]")
+
+    ui.route("#/enterprises/E1", "a[data-action=print]")
+    page.click("a[data-action=print]")
+    page.wait_for_selector("article.print-doc svg.map")
+    doc = page.inner_text("article.print-doc")
+    for words in ("证据材料：桂林市某化工有限公司（E1）", "为何排在此处", "E1 台账缺口", "8.8 吨", "数据期间", "截至 2021-04-01",
+                  "排序模型版本", "来源与去向", "桂C12345", "S1"):
+        assert words in doc, words
+    assert page.locator("article.print-doc svg.chart.ledger").count() == 1
+    page.emulate_media(media="print")
+    assert page.is_hidden("#tabs") and page.is_hidden(".print-actions")
+    pdf = tmp_path / "evidence-E1.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    png = tmp_path / "evidence-E1.png"
+    page.screenshot(path=str(png), full_page=True)
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shot(page, "14-evidence-file")
+    page.emulate_media(media="screen")
+    ui.assert_clean()
+
+
 def test_model_owner_sees_the_champion_its_evaluation_and_the_last_runs(web, ui):
     page = ui.page
     ui.sign_in(web[1]["admin"], expect="table.leads")
-    assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch", "models"]
+    assert visible_tabs(page) == ["enterprises", "tips", "sites", "vehicles", "tip-new", "mismatch", "models"]
     ui.route("#/models", "table.compare")
     card = "section[aria-labelledby=sec-models-kind-enterprise]"
     assert page.inner_text(f"{card} dd.champion") == "v1" and page.inner_text(f"{card} dd.champion-source") == "学习模型"

@@ -78,6 +78,7 @@ def require(resource: str) -> Callable[..., Principal]:
 LeadReader = Annotated[Principal, Depends(require("leads"))]
 EnterpriseReader = Annotated[Principal, Depends(require("enterprise"))]
 SiteReader = Annotated[Principal, Depends(require("site"))]
+VehicleReader = Annotated[Principal, Depends(require("vehicle"))]
 TipReader = Annotated[Principal, Depends(require("tip"))]
 TipWriter = Annotated[Principal, Depends(require("tip_write"))]
 OutcomeUser = Annotated[Principal, Depends(require("outcome"))]

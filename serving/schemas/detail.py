@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import Field
 
+from serving.schemas.chain import EnterpriseChain, StopSources
 from serving.schemas.common import FeatureCollection, LocalTime, Num, Out, UtcTime
+from serving.schemas.evidence import EvidenceRows
 from serving.schemas.leads import ListInfo
 
 
@@ -25,6 +27,8 @@ class Profile(Out):
     employees: int | None = None
     opened: dt.date | None = None
     categories: list[str] = Field(default_factory=list, description="waste categories handled (HWxx)")
+    industry_text: str | None = Field(None, description="GB/T 4754 code and name")
+    category_texts: list[str] = Field(default_factory=list, description="the categories with their names")
 
 
 class ScorePoint(Out):
@@ -77,6 +81,10 @@ class ManifestOut(Out):
     transit_h: Num = None
     cross_county: bool | None = None
     flags: list[str] = Field(default_factory=list, description="what is wrong with it, if anything")
+    waste_text: str | None = Field(None, description="the code with its category's name")
+    producer_name: str | None = None
+    transporter_name: str | None = None
+    receiver_name: str | None = None
 
 
 class StopOut(Out):
@@ -95,6 +103,8 @@ class StopOut(Out):
     protected_m: Num = None
     suspicion: Num = None
     why: list[str] = Field(default_factory=list)
+    place: str | None = Field(None, description="the nearest village or town and river or road, with distances")
+    site_id: str | None = Field(None, description="the candidate site the stop belongs to, if any the reader may see")
 
 
 class TipRef(Out):
@@ -122,12 +132,15 @@ class EnterpriseDetail(Out):
     exploration: bool = False
     reasons: list[str] = []
     evidence: dict[str, dict[str, Any]] = {}
+    evidence_rows: EvidenceRows = Field(default_factory=EvidenceRows, description="the evidence as an officer reads it")
     history: list[ScorePoint] = []
     ledger: list[LedgerMonth] = []
     power: list[PowerMonth] = []
     manifests: list[ManifestOut] = []
     manifests_total: int = 0
     stops: list[StopOut] = []
+    chain: EnterpriseChain = Field(default_factory=EnterpriseChain,
+                                   description="vehicles that carried its waste, its receivers, sites those vehicles stopped at")
     tips: list[TipRef] | None = Field(None, description="tips naming it (roles that may read tips only)")
     outcomes: list[OutcomeRef] | None = Field(None, description="recorded outcomes (roles that record them only)")
     map: FeatureCollection
@@ -136,6 +149,7 @@ class EnterpriseDetail(Out):
 class VehicleOut(Out):
     vehicle_id: str
     transporter_id: str | None = Field(None, description="None if unknown or outside the reader's county")
+    transporter_name: str | None = None
     hazmat_permit: bool | None = None
 
 
@@ -155,9 +169,13 @@ class SiteDetail(Out):
     rank: int
     reasons: list[str] = []
     evidence: dict[str, dict[str, Any]] = {}
+    evidence_rows: EvidenceRows = Field(default_factory=EvidenceRows, description="the evidence as an officer reads it")
+    place: str | None = Field(None, description="the nearest village or town and river or road, with distances")
     history: list[ScorePoint] = []
     stops: list[StopOut] = []
     vehicles: list[VehicleOut] = []
+    sources: list[StopSources] = Field(default_factory=list, description="per stop: the manifests its vehicle had departed in the hours before")
     enterprises: list[EnterpriseRef] = []
     outcomes: list[OutcomeRef] = []
     map: FeatureCollection
+

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import select
 
 from features.timeutil import cutoff, last_complete_month
-from serving import evidence
+from serving import chain, evidence, readable
 from serving.access import allowed
 from serving.api.deps import EnterpriseReader, ReaderScope, RuntimeDep, lang_of, record
 from serving.api.present import evidence_tips, lead_item, manifest_out, outcome_out, run_info, user_names
@@ -71,6 +71,7 @@ def enterprise_detail(enterprise_id: EnterpriseIdPath, request: Request, user: E
             raise HTTPException(404, f"no list for as-of {as_of}")
         day = run.as_of if run is not None else fs.as_of
         lead = leads_repo.one(s, run, "enterprise", enterprise_id)
+        sites = readable.site_table(s, run)
         if lead is not None:
             scope.load_tips(s, evidence_tips([lead]))
         hist = leads_repo.history(s, rt.digest, "enterprise", enterprise_id, scope, until=as_of)
@@ -98,15 +99,20 @@ def enterprise_detail(enterprise_id: EnterpriseIdPath, request: Request, user: E
         manifests, stops = known_by(manifests, "departed_at", day), known_by(stops, "start", day)
         total = len(manifests)
     item = lead_item(lead, scope, lg) if lead is not None else {}
+    manifests_out = readable.manifests(rt, scope, [manifest_out(m, scope) for m in manifests], lg)
+    stops_out = readable.stops(rt, scope, stops, lg, sites)
+    prof = profile(rt, enterprise_id, rt.ctx.categories(day).get(enterprise_id, set()))
     out = {
-        "profile": profile(rt, enterprise_id, rt.ctx.categories(day).get(enterprise_id, set())),
+        "profile": {**prof, **readable.profile_texts(prof, lg)},
         "run": run_info(run, "enterprise") if run else None,
         "score": item.get("score"), "rank": item.get("rank"), "exploration": bool(item.get("exploration", False)),
         "reasons": item.get("reasons", []), "evidence": item.get("evidence", {}),
+        "evidence_rows": readable.readable_evidence(rt, scope, item.get("evidence", {}), lg),
         "history": [{"as_of": r.as_of, "score": ld.score, "rank": ld.rank if scope.city_wide else ld.county_rank,
                      "exploration": ld.exploration, "model_version": r.enterprise_version, "run_id": r.id} for r, ld in hist],
         "ledger": ledger, "power": evidence.power_months(rt.snapshot, enterprise_id, day),
-        "manifests": [manifest_out(m, scope) for m in manifests], "manifests_total": total, "stops": stops, "tips": tips,
+        "manifests": manifests_out, "manifests_total": total, "stops": stops_out,
+        "chain": chain.enterprise_chain(rt, scope, enterprise_id, manifests_out, stops_out), "tips": tips,
         "outcomes": outcomes,
         "map": evidence.enterprise_map(rt, enterprise_id, manifests, stops, partner_ok=scope.enterprise_ok),
     }

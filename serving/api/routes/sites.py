@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from serving import evidence
+from serving import chain, evidence, readable
 from serving.api.deps import ReaderScope, RuntimeDep, SiteReader, lang_of, record
 from serving.api.present import evidence_tips, lead_item, outcome_out, resolve_run, run_info, user_names
 from serving.api.routes.enterprises import known_by, not_found
@@ -38,10 +38,12 @@ def site_detail(site_id: Annotated[str, Path(min_length=1, max_length=64)], requ
         if lead is None or not scope.county_ok(lead.county):
             raise not_found(rt, request, user, "site.read", site_id, "site")
         scope.load_tips(s, evidence_tips([lead]))
+        sites = readable.site_table(s, run)
         hist = leads_repo.history(s, rt.digest, "site", site_id, scope, until=run.as_of)
         rows = outcomes_repo.about(s, scope, entity_kind="site", entity_id=site_id)
         outcomes = [outcome_out(o, scope, user_names(s, [o.recorded_by for o, _ in rows]), ch) for o, ch in rows]
-    item = lead_item(lead, scope, lang_of(rt, lang))
+    lg = lang_of(rt, lang)
+    item = lead_item(lead, scope, lg)
     stops = known_by(evidence.stops_at(fs, lead.lat, lead.lon), "start", run.as_of)
     vehicles = rt.snapshot.vehicles.set_index("vehicle_id")
     vids = sorted(set(item["vehicle_ids"]) | {st["vehicle_id"] for st in stops})
@@ -49,12 +51,17 @@ def site_detail(site_id: Annotated[str, Path(min_length=1, max_length=64)], requ
     out = {
         "site_id": site_id, "run": run_info(run, "site"), "lat": lead.lat, "lon": lead.lon, "county": lead.county,
         "score": lead.score, "rank": item["rank"], "reasons": item["reasons"], "evidence": item["evidence"],
+        "evidence_rows": readable.readable_evidence(rt, scope, item["evidence"], lg),
+        "place": readable.place_text(rt, lead.lat, lead.lon, lg),
         "history": [{"as_of": r.as_of, "score": ld.score, "rank": ld.rank if scope.city_wide else ld.county_rank,
                      "exploration": ld.exploration, "model_version": r.site_scoring, "run_id": r.id} for r, ld in hist],
-        "stops": stops,
+        "stops": readable.stops(rt, scope, stops, lg, sites),
         "vehicles": [{"vehicle_id": v,
                       "transporter_id": scope.enterprise_id(evidence._v(vehicles.at[v, "transporter_id"])) if v in vehicles.index else None,
+                      "transporter_name": readable.enterprise_names(rt, scope, [evidence._v(vehicles.at[v, "transporter_id"])]).get(
+                          evidence._v(vehicles.at[v, "transporter_id"])) if v in vehicles.index else None,
                       "hazmat_permit": evidence._v(vehicles.at[v, "hazmat_permit"]) if v in vehicles.index else None} for v in vids],
+        "sources": chain.sources_before(rt, scope, stops, lg),
         "enterprises": [{"enterprise_id": e, "name": str(rt.ctx.enterprises.at[e, "name"]), "county": rt.ctx.county_of.get(e)}
                         for e in ents if e in rt.ctx.county_of],
         "outcomes": outcomes,

@@ -12,6 +12,8 @@ import * as models from "./models.js";
 import { notify } from "./notice.js";
 import * as site from "./site.js";
 import * as tips from "./tips.js";
+import * as printView from "./print.js";
+import * as vehicle from "./vehicle.js";
 
 const main = document.getElementById("main");
 
@@ -21,6 +23,11 @@ const ROUTES = [
   [/^\/tips$/, ["leads", "tip"], "tips", (box, p) => lists.render(box, { kind: "tip", params: p })],
   [/^\/tips\/all$/, ["tip"], "tips", (box, p) => lists.render(box, { kind: "alltips", params: p })],
   [/^\/sites$/, ["leads", "site"], "sites", (box, p) => lists.render(box, { kind: "site", params: p })],
+  [/^\/vehicles$/, ["vehicle"], "vehicles", (box, p) => lists.render(box, { kind: "vehicle", params: p })],
+  [/^\/vehicles\/(.+)$/, ["vehicle"], "vehicles", (box, p, id) => vehicle.render(box, { id })],
+  [/^\/enterprises\/(.+)$/, ["enterprise"], null, (box, p, id) => enterprise.render(box, { id })],
+  [/^\/sites\/(.+)$/, ["site"], "sites", (box, p, id) => site.render(box, { id })],
+  [/^\/print\/(enterprise|site|tip)\/(.+)$/, [], null, (box, p, kind, id) => printView.render(box, { kind, id })],
   [/^\/enterprise\/(.+)$/, ["enterprise"], null, (box, p, id) => enterprise.render(box, { id })],
   [/^\/site\/(.+)$/, ["site"], "sites", (box, p, id) => site.render(box, { id })],
   [/^\/tip\/(.+)$/, ["tip"], "tips", (box, p, id) => tips.render(box, { id })],
@@ -124,7 +131,7 @@ async function route(force = false) {
   const id = hit.m[1] ? decodeURIComponent(hit.m[1]) : undefined;
   let view = null;
   try {
-    view = await hit.view(box, params, id);
+    view = await hit.view(box, params, id, hit.m[2] ? decodeURIComponent(hit.m[2]) : undefined);
   } catch (err) {
     if (mine === navigation.n && !api.isAbort(err)) put(clear(box), errorBox(err));
   }

@@ -9,47 +9,10 @@ import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
 import { drawMap } from "./map.js";
 import { outcomeButton } from "./outcome.js";
+import { enterpriseChain, manifestsTable as chainManifests, readableEvidence, stopsTable as chainStops } from "./chainview.js";
 
 const enc = encodeURIComponent;
 const yes = (v) => (v === true ? t("yes") : v === false ? t("no") : "—");
-
-function names(detail) {
-  const out = new Map([[detail.profile.enterprise_id, detail.profile.name]]);
-  for (const f of detail.map.features) if (f.properties?.enterprise_id) out.set(f.properties.enterprise_id, f.properties.name);
-  return out;
-}
-
-function partyCell(id, self, known) {
-  if (id === self) return h("td", { class: "self" }, t("manifest.self"));
-  if (id === null || id === undefined) return h("td", { class: "muted" }, t("manifest.outside"));
-  return h("td", {}, enterpriseLink(id, known.get(id) ? `${known.get(id)}` : id), h("div", { class: "sub" }, id));
-}
-
-export function manifestsTable(manifests, self, known) {
-  return table([t("manifest"), t("manifest.code"), t("manifest.qty"), t("manifest.departed"), t("manifest.received"),
-    t("manifest.producer"), t("manifest.carrier"), t("manifest.receiver"), t("manifest.flags")],
-  manifests.map((m) => h("tr", { class: m.flags.length ? "flagged" : "", "data-id": m.manifest_id },
-    h("td", { class: "code" }, m.manifest_id, h("div", { class: "sub" }, m.vehicle_id)),
-    h("td", { class: "code" }, m.waste_code), h("td", { class: "n" }, fmt.tonnes(m.quantity_t)),
-    h("td", {}, fmt.local(m.departed_at)),
-    h("td", {}, m.received_at ? `${fmt.local(m.received_at)} · ${fmt.tonnes(m.received_t)}` : h("span", { class: "warn" }, t("manifest.notReceived"))),
-    partyCell(m.producer_id, self, known), partyCell(m.transporter_id, self, known), partyCell(m.receiver_id, self, known),
-    h("td", {}, m.flags.length ? m.flags.map((f) => h("span", { class: "chip warn" }, label("flag", f))) : "—"))),
-  { class: "manifests" });
-}
-
-export function stopsTable(stops) {
-  return table([t("stop.vehicle"), t("stop.when"), t("stop.minutes"), t("stop.where"), t("stop.water"), t("stop.karst"),
-    t("stop.manifest"), t("stop.why")],
-  stops.map((st) => h("tr", { "data-vehicle": st.vehicle_id },
-    h("td", { class: "code" }, st.vehicle_id), h("td", {}, fmt.local(st.start)), h("td", { class: "n" }, fmt.num(st.duration_min, 0)),
-    h("td", { class: "small" }, `${fmt.num(st.lat, 5)}, ${fmt.num(st.lon, 5)}`),
-    h("td", { class: "n" }, st.water_m === null || st.water_m === undefined ? "—" : `${fmt.num(st.water_m, 0)} m${st.water_name ? ` (${st.water_name})` : ""}`),
-    h("td", { class: "n" }, st.karst_m === null || st.karst_m === undefined ? "—" : `${fmt.num(st.karst_m, 0)} m`),
-    h("td", { class: "code" }, st.manifest_id || "—"),
-    h("td", {}, (st.why || []).map((w) => h("span", { class: "chip" }, label("why", w)))))),
-  { class: "stops" });
-}
 
 function ledgerTable(ledger) {
   const cols = ["generated_t", "accounted_t", "balance_gap_t", "manifest_gap_t", "receipt_gap_t", "power_gap_t", "unaccounted_t"];
@@ -71,21 +34,21 @@ export async function render(main, { id }) {
     return;
   }
   const p = d.profile;
-  const known = names(d);
   const outcomesBox = h("div", {}, outcomesTable(d.outcomes));
   const refreshOutcomes = async () => {
     const page = await api.get("/v1/outcomes", { entity_kind: "enterprise", entity_id: id, limit: 100 });
     put(clear(outcomesBox), outcomesTable(page.items));
   };
   const head = pageTitle(p.name, d.exploration ? exploreBadge() : null,
+    link(`/print/enterprise/${enc(id)}`, t("print.button"), { class: "button", "data-action": "print" }),
     may("outcome") ? outcomeButton("enterprise", id, p.name, refreshOutcomes) : null);
   const summary = h("section", { class: "card summary", "aria-label": t("summary") },
     h("div", { class: "big-score" }, h("span", { class: "label" }, t("col.score")), scoreCell(d.score)),
     facts([["col.rank", d.rank ? `#${d.rank}${session.me?.county ? ` (${t("rank.scope")})` : ""}` : "—"],
       ["list.asOf", d.run ? d.run.as_of : "—"], ["model.version", d.run?.model_version ?? "—"],
-      ["profile.id", p.enterprise_id], ["col.county", p.county], ["col.industry", p.industry_code],
-      ["profile.roles", p.roles.map((r) => label("entrole", r)).join(", ")], ["profile.categories", p.categories.join(", ")]]));
-  const evidence = await evidenceTable(d.evidence);
+      ["profile.id", p.enterprise_id], ["col.county", p.county], ["col.industry", p.industry_text || p.industry_code],
+      ["profile.roles", p.roles.map((r) => label("entrole", r)).join(", ")], ["profile.categories", (p.category_texts?.length ? p.category_texts : p.categories).join("；")]]));
+  const evidence = d.evidence_rows ? readableEvidence(d.evidence_rows) : await evidenceTable(d.evidence);
   const background = await places;
   put(clear(main), head, h("div", { class: "grid two" }, summary, section("reasons", reasonsList(d.reasons))),
   section("evidence", evidence),
@@ -93,8 +56,9 @@ export async function render(main, { id }) {
   h("div", { class: "grid two" }, section("history", scoreHistory(d.history, NARROW)), section("power", powerVsWaste(d.power, NARROW))),
   section("map", drawMap(d.map, { background, title: t("map.enterprise", { name: p.name }) })),
   section("manifests", h("p", { class: "muted" }, t("manifests.count", { shown: d.manifests.length, total: d.manifests_total })),
-    d.manifests.length ? manifestsTable(d.manifests, p.enterprise_id, known) : null),
-  section("stops", d.stops.length ? stopsTable(d.stops) : h("p", { class: "muted" }, t("stops.none"))),
+    d.manifests.length ? chainManifests(d.manifests, p.enterprise_id) : null),
+  section("chain.title", enterpriseChain(d.chain)),
+  section("stops", d.stops.length ? chainStops(d.stops) : h("p", { class: "muted" }, t("stops.none"))),
   d.tips ? section("tips", d.tips.length ? table([t("col.tip"), t("col.received"), t("col.channel"), t("col.score")],
     d.tips.map((x) => h("tr", {}, h("td", {}, link(`/tip/${enc(x.tip_id)}`, x.tip_id)), h("td", {}, fmt.local(x.received_at)),
       h("td", {}, label("channel", x.channel)), h("td", {}, scoreCell(x.score))))) : h("p", { class: "muted" }, t("tips.none"))) : null,

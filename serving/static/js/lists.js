@@ -2,6 +2,7 @@
 // page of rows at a time (never more than the page size in the DOM), the filter state in the URL.
 
 import * as api from "./api.js";
+import { vehicleLink } from "./chainview.js";
 import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, retryWhenWarming, session, warmedUp } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
@@ -37,9 +38,18 @@ const KINDS = {
     head: ["col.rank", "col.score", "col.site", "col.county", "col.linked", "col.reasons"],
     row: (i) => [idCell(`/site/${enc(i.site_id)}`, i.site_id, `${fmt.num(i.lat, 4)}, ${fmt.num(i.lon, 4)}`),
       h("td", { class: "county" }, i.county || "—"),
-      h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: ${i.vehicle_ids.slice(0, 3).join(", ")}${i.vehicle_ids.length > 3 ? " …" : ""}`) : null,
+      h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: `, i.vehicle_ids.slice(0, 3).map((v, n) => [n ? ", " : "", vehicleLink(v)]),
+          i.vehicle_ids.length > 3 ? " …" : "") : null,
         i.enterprise_ids.length ? h("div", {}, `${t("enterprises")}: `, i.enterprise_ids.slice(0, 3).map((e, n) => [n ? ", " : "", enterpriseLink(e)]),
           i.enterprise_ids.length > 3 ? " …" : "") : null)],
+  },
+  vehicle: {
+    title: "list.vehicles", endpoint: "/v1/vehicles", route: "/vehicles",
+    filters: ["county", "min_score"],
+    head: ["col.rank", "col.score", "col.vehicle", "col.carrier", "col.events", "col.reasons"],
+    row: (i) => [idCell(`/vehicles/${enc(i.vehicle_id)}`, i.vehicle_id, i.counties.join("、")),
+      h("td", {}, i.transporter_id ? [enterpriseLink(i.transporter_id, i.transporter_name), h("div", { class: "sub" }, i.transporter_id)] : "—"),
+      h("td", { class: "n" }, String(i.event_count + i.unpermitted_events))],
   },
   alltips: {
     title: "list.alltips", endpoint: "/v1/tips", route: "/tips/all",
@@ -91,7 +101,7 @@ function rowsOf(kind, items) {
       h("td", { class: "score-cell" }, i.score === null ? h("span", { class: "muted" }, t("unscored")) : scoreCell(i.score)),
       h("td", {}, label("status", i.status))));
   }
-  return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id },
+  return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id || i.vehicle_id },
     h("td", { class: "rank" }, String(i.rank), i.exploration ? h("div", {}, exploreBadge()) : null),
     h("td", { class: "score-cell" }, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
 }
@@ -156,7 +166,7 @@ export function render(main, { kind, params }) {
       if (mine !== seq) return;
       warmedUp(body);
       put(clear(info), page.run ? t("list.runInfo", { as_of: page.run.as_of, version: page.run.model_version ?? "—", total: page.total })
-        : t("list.total", { total: page.total }));
+        : page.as_of ? t("list.vehiclesInfo", { as_of: page.as_of, total: page.total }) : t("list.total", { total: page.total }));
       const tbody = rowsOf(kind, page.items);
       const frag = document.createDocumentFragment();
       put(frag, table((spec.head).map((k) => t(k)), tbody, { class: `leads ${kind}`, "data-kind": kind }),

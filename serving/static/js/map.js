@@ -11,7 +11,7 @@ const DEG_M = 111_320;
 let maps = 0;
 // drawn bottom to top: the places, their names, then the lead's own features (the enterprise's star
 // above the stop circles that crowd around it)
-const ORDER = ["place", "names", "track", "site", "stop", "enterprise", "tip"];
+const ORDER = ["place", "names", "track", "site", "stop", "event", "enterprise", "tip"];
 const PLACE_KINDS = ["river", "road", "reservoir", "karst", "protected", "restricted", "landfill"];
 /** A phone-width screen: the map and charts are drawn on a narrower canvas so their text stays readable. */
 export const narrowScreen = () => window.matchMedia?.("(max-width: 640px)").matches ?? false;
@@ -124,6 +124,7 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
     }
     if (layer === "site") return s("path", { d: `M${x},${y - 11}L${x + 11},${y}L${x},${y + 11}L${x - 11},${y}Z`, class: `${cls} mark`, ...data }, tt);
     if (layer === "tip") return s("path", { d: `M${x},${y}l-7,-14a8,8 0 1 1 14,0Z`, class: `${cls} mark`, ...data }, tt);
+    if (layer === "event") return s("path", { d: `M${x - 6},${y - 6}L${x + 6},${y + 6}M${x + 6},${y - 6}L${x - 6},${y + 6}`, class: `${cls} mark`, ...data }, tt);
     if (p.role === "self") {
       const pts = Array.from({ length: 10 }, (_, i) => {
         const a = -Math.PI / 2 + (i * Math.PI) / 5;
@@ -179,6 +180,7 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
       else if (layer === "enterprise") tt = `${label("maprole", p.role)}: ${p.name || ""} (${p.enterprise_id || ""})${p.county ? ` · ${p.county}` : ""}`;
       else if (layer === "site") tt = t("map.site");
       else if (layer === "tip") tt = t("map.tip");
+      else if (layer === "event") tt = `${label("event", p.category)} ${(p.start || "").replace("T", " ").slice(0, 16)}`;
       drawGeometry(layers[layer], f.geometry, classOf(layer, p), layer, p, tt);
     }
     placeNames(layers.names, [...inView, ...features.filter((f) => f.properties?.layer === "place")]);
@@ -208,7 +210,7 @@ export function drawMap(fc, { background = null, title = t("map.title"), fit = n
   }
 
   const keys = [["ent:self", "ent self", "star"], ["ent:partner", "ent partner", "rect"], ["ent:linked", "ent linked", "rect"],
-    ["site", "site", "diamond"], ["tip", "tip", "pin"], ["stop", "stop", "circle"], ["track", "track", "line"],
+    ["site", "site", "diamond"], ["tip", "tip", "pin"], ["stop", "stop", "circle"], ["event", "event", "diamond"], ["track", "track", "line"],
     ["place:river", "place river", "line"], ["place:road", "place road", "line"], ["place:reservoir", "place reservoir", "rect"],
     ["place:karst", "place karst", "tri"], ["place:protected", "place protected", "rect"], ["place:restricted", "place restricted", "rect"],
     ["place:landfill", "place landfill", "rect"], ["place:other", "place other", "tri"]];

@@ -2,6 +2,7 @@
 // enterprise's evidence), and the intake form that stores and scores a new tip at once.
 
 import * as api from "./api.js";
+import { vehicleLink } from "./chainview.js";
 import { cached, enterpriseLink, errorBox, facts, loading, may, outcomesTable, pageTitle, reasonsList, section, session } from "./common.js";
 import { clear, fmt, h, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
@@ -58,6 +59,7 @@ export async function render(main, { id }) {
   const map = d.redacted ? null : tipMap(d, background);
   put(clear(main), 
     pageTitle(t("tip.title", { id }), d.redacted ? h("span", { class: "badge redacted" }, t("redacted")) : null,
+      h("a", { href: `#/print/tip/${encodeURIComponent(id)}`, class: "button", "data-action": "print" }, t("print.button")),
       may("outcome") ? outcomeButton("tip", id, null, refresh) : null),
     h("div", { class: "grid" },
       h("section", { class: "card summary", "aria-label": t("summary") },
@@ -73,7 +75,7 @@ export async function render(main, { id }) {
       h("p", {}, t("tip.similar", { n: c.similar_tips ?? "—" })),
       h("h3", {}, t("tip.stopsNearby")),
       c.stops_nearby.length ? table([t("stop.vehicle"), t("stop.when"), t("stop.until"), t("tip.distance"), t("stop.night")],
-        c.stops_nearby.map((st) => h("tr", {}, h("td", { class: "code" }, st.vehicle_id), h("td", {}, fmt.local(st.start)),
+        c.stops_nearby.map((st) => h("tr", {}, h("td", {}, vehicleLink(st.vehicle_id)), h("td", {}, fmt.local(st.start)),
           h("td", {}, fmt.local(st.end)), h("td", { class: "n" }, `${fmt.num(st.distance_m, 0)} m`), h("td", {}, st.night ? t("yes") : t("no")))))
         : h("p", { class: "muted" }, t("stops.none")),
       c.named_enterprise ? await namedFacts(c.named_enterprise) : null,
@@ -81,7 +83,7 @@ export async function render(main, { id }) {
     map ? section("map", map) : null,
     d.enterprise_ids.length || d.vehicle_ids.length ? section("tip.linked", facts([
       ["enterprises", d.enterprise_ids.length ? d.enterprise_ids.map((e, i) => [i ? ", " : "", enterpriseLink(e)]) : null],
-      ["vehicles", d.vehicle_ids.join(", ") || null]])) : null,
+      ["vehicles", d.vehicle_ids.length ? d.vehicle_ids.map((v, i) => [i ? ", " : "", vehicleLink(v)]) : null]])) : null,
     may("outcome") ? section("outcomes", outcomesBox) : null);
   if (may("outcome")) refresh();
 }
