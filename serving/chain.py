@@ -276,9 +276,10 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
 def enterprise_chain(rt, scope: Scope, enterprise_id: str, manifests: list[dict], stops: list[dict]) -> dict:
     """The vehicles that carried its waste, its receivers, and the sites its vehicles stopped at
     while carrying it (``stops``: scoped and tied to sites by ``serving.readable.stops``)."""
-    # the driving scores if the driving rules already ran (scoring runs them; an enterprise page does not wait for them)
+    # the driving scores (the service runs the driving rules when it builds the features it serves,
+    # so this waits for nothing; an answer must not depend on which page was read first)
     drv = getattr(rt.features, "driving", None)
-    ranked = index_for(rt).ranked if drv is not None and "vehicle" in vars(drv) else pd.DataFrame(columns=["score"])
+    ranked = index_for(rt).ranked if drv is not None else pd.DataFrame(columns=["score"])
     ents = rt.ctx.enterprises
     veh: dict[str, list[float]] = {}
     recv: dict[str, list[float]] = {}

@@ -99,7 +99,10 @@ class Runtime:
             if self._stop_index is None:
                 self._stop_index = build_stop_index(self.snapshot)
             index = self._stop_index
-        return build(self.snapshot, as_of, trajectory_index=index, places=self.places)
+        fs = build(self.snapshot, as_of, trajectory_index=index, places=self.places)
+        if fs.driving is not None:
+            fs.driving.vehicle  # noqa: B018  the driving rules run now, not on the first page that reads them: every answer is then the same whichever page came first
+        return fs
 
     # ---- models ---------------------------------------------------------------------------
 
