@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from benchmarks.soak import soak
-from tests.reliability_fixtures import reliability_home, small_snapshot  # noqa: F401
 from tests.reliability_support import ROOT
 
 pytestmark = pytest.mark.slow
@@ -36,7 +35,7 @@ def _ensure_trained(h) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_short_soak_has_no_error_and_flat_memory(reliability_home):  # noqa: F811
+def test_short_soak_has_no_error_and_flat_memory(reliability_home):
     h = reliability_home
     _ensure_trained(h)
     summary = soak(h.home, h.data, minutes=SECONDS / 60, rate=8, clients=8, log=h.work / "soak.log", warmup_s=5,

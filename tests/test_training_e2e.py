@@ -12,7 +12,6 @@ import pytest
 from features import load_snapshot
 from features.build import build
 from features.snapshot import snapshot_digest
-from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
 from training import registry
 from training.score import CONTRACT_COLUMNS, score_snapshot, score_tip
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
-def mlflow_at(trained_home):  # noqa: F811
+def mlflow_at(trained_home):
     home, settings, result = trained_home
     registry.configure(settings)
     return settings, result
@@ -46,7 +45,7 @@ def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
     assert any(k.startswith("enterprise/gate/") for k in run_metrics) and any(k.startswith("tip/gate/") for k in run_metrics)
 
 
-def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snapshot):  # noqa: F811
+def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snapshot):
     settings, result = mlflow_at
     loaded = registry.load_version("enterprise", alias=registry.CHAMPION, cache=settings.models_dir)
     snap = load_snapshot(small_snapshot)
@@ -58,7 +57,7 @@ def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snap
     assert ((a >= 0) & (a <= 1)).all()
 
 
-def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_path):  # noqa: F811
+def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_path):
     import mlflow
 
     from hazleads.settings import Settings
@@ -92,7 +91,7 @@ def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_p
     assert registry.champion_version("enterprise") == first
 
 
-def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot):  # noqa: F811
+def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot):
     settings, result = mlflow_at
     champion = registry.champion_version("enterprise")
     good = registry.load_version("enterprise", alias=registry.CHAMPION).model
@@ -117,7 +116,7 @@ def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot
     assert src
 
 
-def test_promote_and_rollback(mlflow_at, small_snapshot):  # noqa: F811
+def test_promote_and_rollback(mlflow_at, small_snapshot):
     settings, result = mlflow_at
     first = registry.champion_version("enterprise")
     good = registry.load_version("enterprise", alias=registry.CHAMPION).model
@@ -132,7 +131,7 @@ def test_promote_and_rollback(mlflow_at, small_snapshot):  # noqa: F811
     assert registry.champion_version("enterprise") == first
 
 
-def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, tmp_path):  # noqa: F811
+def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, tmp_path):
     settings, result = mlflow_at
     snap = load_snapshot(small_snapshot)
     ent = registry.load_version("enterprise", alias=registry.CHAMPION)
@@ -160,7 +159,7 @@ def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_s
     assert list(c.enterprise["enterprise_id"].head(18)) == list(a.enterprise["enterprise_id"].head(18))
 
 
-def test_score_one_tip_at_intake(mlflow_at, small_snapshot):  # noqa: F811
+def test_score_one_tip_at_intake(mlflow_at, small_snapshot):
     settings, result = mlflow_at
     snap = load_snapshot(small_snapshot)
     fs = build(snap, result.as_of)
@@ -175,7 +174,7 @@ def test_score_one_tip_at_intake(mlflow_at, small_snapshot):  # noqa: F811
     assert str(s["vehicle_id"]) in out["vehicle_ids"]
 
 
-def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from hazleads.cli.main import app
@@ -189,7 +188,7 @@ def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch
     shutil.rmtree(tmp_path / "o")
 
 
-def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, tmp_path, monkeypatch):
     from hazleads.settings import Settings
     from training.pipeline import run_training
 
@@ -211,7 +210,7 @@ def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, 
     assert all(json.loads(r) for r in top["reasons"])
 
 
-def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_snapshot):  # noqa: F811
+def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_snapshot):
     # a baselines-only run is an evaluation: it must not slip a rule model in as champion
     from training.config import TrainConfig
     from training.pipeline import run_training
@@ -226,7 +225,7 @@ def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_sn
     assert {k: registry.champion_version(k) for k in ("enterprise", "tip")} == before
 
 
-def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot):  # noqa: F811
+def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot):
     from features.snapshot import load_snapshot as load
     from training.config import TrainConfig
     from training.dataset import build_dataset
@@ -251,7 +250,7 @@ def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snaps
     assert not np.allclose(weak.enterprise_scores["lgbm"], plain.enterprise_scores["lgbm"])
 
 
-def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot):  # noqa: F811
+def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot):
     # flip the outcome of every case opened after the fold's first test day (and add new ones):
     # the models fitted for that fold must score its test rows exactly as before
     from features.snapshot import load_snapshot as load
