@@ -5,6 +5,7 @@ champion that fails to load leaving the old one serving."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -28,11 +29,14 @@ def fast_config():
 
 
 @pytest.fixture(scope="session")
-def service_home(tmp_path_factory, small_snapshot):
-    """A home folder with champions trained once (fast configuration) on the small snapshot."""
+def service_home(tmp_path_factory, small_snapshot, trained_home):
+    """A home folder with champions trained once (fast configuration) on the small snapshot; its
+    feature cache starts as a copy of ``trained_home``'s (the same snapshot's features at the same
+    month ends), so the training here fits and registers without building them again."""
     from training.pipeline import run_training
 
     home = tmp_path_factory.mktemp("service-home")
+    shutil.copytree(trained_home[0] / "cache", home / "cache")
     settings = Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     with mlflow_env_kept():
         result = run_training(small_snapshot, settings, config=fast_config())

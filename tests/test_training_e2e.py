@@ -225,7 +225,7 @@ def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_sn
     assert {k: registry.champion_version(k) for k in ("enterprise", "tip")} == before
 
 
-def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot):
+def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot, trained_home):
     from features.snapshot import load_snapshot as load
     from training.config import TrainConfig
     from training.dataset import build_dataset
@@ -237,7 +237,8 @@ def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snaps
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
     _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
     split = folds[0]
-    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot))
+    # the features come from the trained home's cache (the same snapshot, dates and feature code)
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache")
     fit_d = split.fit_dates(sorted(dataset.enterprise["as_of"].unique()), config.splits.fit_every_months)
     fit = label_rows(dataset.enterprise[dataset.enterprise["as_of"].isin(fit_d)], snap.cases, split.label_days,
                      known_by=split.label_horizon)
@@ -250,7 +251,7 @@ def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snaps
     assert not np.allclose(weak.enterprise_scores["lgbm"], plain.enterprise_scores["lgbm"])
 
 
-def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot):
+def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot, trained_home):
     # flip the outcome of every case opened after the fold's first test day (and add new ones):
     # the models fitted for that fold must score its test rows exactly as before
     from features.snapshot import load_snapshot as load
@@ -264,7 +265,8 @@ def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
     _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
     split = folds[-1]  # the earliest fold: the most cases come after it
-    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot))
+    # the features come from the trained home's cache (the same snapshot, dates and feature code)
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache")
     cases = snap.cases
     later = cases["opened"] > split.label_horizon
     assert later.sum() >= 5 and (~later).sum() >= 5
