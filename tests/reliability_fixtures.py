@@ -9,6 +9,8 @@ import pytest
 
 from tests.reliability_support import FAST_TOML, service_env, thin_copy
 
+CRASH_HOME = "crash-home"  # the crash tests' own home, beside the shared one in ``reliability_home.work``
+
 
 @pytest.fixture(scope="session")
 def reliability_home(tmp_path_factory, small_snapshot):
