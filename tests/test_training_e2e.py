@@ -25,6 +25,14 @@ def mlflow_at(trained_home):
     return settings, result
 
 
+@pytest.fixture(scope="module")
+def at_as_of(small_snapshot, trained_home):
+    """The small snapshot loaded once and its features at the training's as-of date, for the tests
+    that only read them."""
+    snap = load_snapshot(small_snapshot)
+    return snap, build(snap, trained_home[2].as_of)
+
+
 def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
     settings, result = mlflow_at
     m = result.metrics
@@ -45,11 +53,10 @@ def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
     assert any(k.startswith("enterprise/gate/") for k in run_metrics) and any(k.startswith("tip/gate/") for k in run_metrics)
 
 
-def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snapshot):
+def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, at_as_of):
     settings, result = mlflow_at
     loaded = registry.load_version("enterprise", alias=registry.CHAMPION, cache=settings.models_dir)
-    snap = load_snapshot(small_snapshot)
-    fs = build(snap, result.as_of)
+    _, fs = at_as_of
     a = loaded.model.predict_proba(fs.enterprise)[:, 1]
     again = registry.load_version("enterprise", alias=registry.CHAMPION)  # fresh download, no cache
     b = again.model.predict_proba(fs.enterprise)[:, 1]
@@ -91,12 +98,11 @@ def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_p
     assert registry.champion_version("enterprise") == first
 
 
-def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot):
+def test_corrupted_version_is_never_promoted_or_served(mlflow_at, at_as_of):
     settings, result = mlflow_at
     champion = registry.champion_version("enterprise")
     good = registry.load_version("enterprise", alias=registry.CHAMPION).model
-    snap = load_snapshot(small_snapshot)
-    rows = build(snap, result.as_of).enterprise
+    rows = at_as_of[1].enterprise
     import mlflow
 
     with mlflow.start_run():
@@ -116,11 +122,11 @@ def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot
     assert src
 
 
-def test_promote_and_rollback(mlflow_at, small_snapshot):
+def test_promote_and_rollback(mlflow_at, at_as_of):
     settings, result = mlflow_at
     first = registry.champion_version("enterprise")
     good = registry.load_version("enterprise", alias=registry.CHAMPION).model
-    rows = build(load_snapshot(small_snapshot), result.as_of).enterprise
+    rows = at_as_of[1].enterprise
     import mlflow
 
     with mlflow.start_run():
@@ -131,9 +137,9 @@ def test_promote_and_rollback(mlflow_at, small_snapshot):
     assert registry.champion_version("enterprise") == first
 
 
-def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, tmp_path):
+def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, at_as_of, tmp_path):
     settings, result = mlflow_at
-    snap = load_snapshot(small_snapshot)
+    snap, _ = at_as_of
     ent = registry.load_version("enterprise", alias=registry.CHAMPION)
     tip = registry.load_version("tip", alias=registry.CHAMPION)
     digest = snapshot_digest(small_snapshot)
@@ -159,10 +165,9 @@ def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_s
     assert list(c.enterprise["enterprise_id"].head(18)) == list(a.enterprise["enterprise_id"].head(18))
 
 
-def test_score_one_tip_at_intake(mlflow_at, small_snapshot):
+def test_score_one_tip_at_intake(mlflow_at, at_as_of):
     settings, result = mlflow_at
-    snap = load_snapshot(small_snapshot)
-    fs = build(snap, result.as_of)
+    snap, fs = at_as_of
     tip = registry.load_version("tip", alias=registry.CHAMPION)
     stops = fs.stops[~fs.stops["registered"]]
     s = stops.iloc[len(stops) // 2]
