@@ -1,7 +1,8 @@
 """A Dask ``LocalCluster`` for the cluster tests: two worker processes of one thread each (processes,
 because LightGBM's Dask training needs one process per worker), started once per session.
 
-Import the fixtures into a test module (``from tests.distributed_fixtures import dask_client``).
+Registered for the whole suite in ``tests/conftest.py``: ask for them by name, never import them
+(an imported session fixture is a second one, with a second cluster).
 """
 
 from __future__ import annotations

@@ -7,12 +7,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.e2e_fixtures import small_snapshot  # noqa: F401
 from tests.reliability_support import FAST_TOML, service_env, thin_copy
+
+CRASH_HOME = "crash-home"  # the crash tests' own home, beside the shared one in ``reliability_home.work``
 
 
 @pytest.fixture(scope="session")
-def reliability_home(tmp_path_factory, small_snapshot):  # noqa: F811
+def reliability_home(tmp_path_factory, small_snapshot):
     """A thin copy of the small city, the fast experiment, and an (initially empty) home."""
     work = tmp_path_factory.mktemp("reliability")
     exp = work / "fast.toml"

@@ -18,8 +18,6 @@ from features.build import build
 from features.distributed import ClusterStopIndex
 from features.distributed_loader import ClusterFixes
 from features.problems import ROWS_PER_RULE
-from tests.distributed_fixtures import dask_client, small_features, small_on_cluster  # noqa: F401
-from tests.e2e_fixtures import small_snapshot  # noqa: F401
 from tests.minimal_snapshot import write_minimal
 
 pytestmark = pytest.mark.slow
@@ -34,7 +32,7 @@ def assert_same_features(a, b) -> None:
                                       rtol=1e-12, obj=name)
 
 
-def test_cluster_load_keeps_the_fixes_on_the_workers_with_the_same_report(small_on_cluster):  # noqa: F811
+def test_cluster_load_keeps_the_fixes_on_the_workers_with_the_same_report(small_on_cluster):
     memory, cluster = small_on_cluster
     assert isinstance(cluster.trajectories, ClusterFixes)
     assert cluster.report.rows == memory.report.rows and cluster.report.spans == memory.report.spans
@@ -53,14 +51,14 @@ def test_cluster_load_keeps_the_fixes_on_the_workers_with_the_same_report(small_
     pd.testing.assert_frame_equal(got, want)
 
 
-def test_dask_build_gives_the_pandas_tables(small_features):  # noqa: F811
+def test_dask_build_gives_the_pandas_tables(small_features):
     assert len(small_features) == 2
     for pandas_fs, cluster_fs in small_features.values():
         assert_same_features(cluster_fs, pandas_fs)
         assert len(cluster_fs.stops) and cluster_fs.enterprise["manifest_gps_gap_max_h_365d"].notna().any()
 
 
-def test_fixes_in_memory_are_split_by_vehicle_for_the_dask_engine(small_on_cluster, small_features, dask_client):  # noqa: F811
+def test_fixes_in_memory_are_split_by_vehicle_for_the_dask_engine(small_on_cluster, small_features, dask_client):
     from features.trajectory_features import trajectory_evidence, trajectory_part
 
     memory, _ = small_on_cluster
@@ -71,7 +69,7 @@ def test_fixes_in_memory_are_split_by_vehicle_for_the_dask_engine(small_on_clust
         pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), obj=name)
 
 
-def test_stop_index_on_the_cluster_is_split_by_vehicle(small_on_cluster):  # noqa: F811
+def test_stop_index_on_the_cluster_is_split_by_vehicle(small_on_cluster):
     from features.trajectory_features import build_stop_index
 
     memory, cluster = small_on_cluster
@@ -97,7 +95,7 @@ def _parquet_parts(src, dst, rows_per_group: int) -> None:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), parts / name, row_group_size=rows_per_group)
 
 
-def test_parquet_parts_in_many_units_load_and_build_as_in_memory(small_snapshot, dask_client, tmp_path):  # noqa: F811
+def test_parquet_parts_in_many_units_load_and_build_as_in_memory(small_snapshot, dask_client, tmp_path):
     from features.trajectory_features import trajectory_evidence
 
     folder = tmp_path / "parts"
@@ -128,7 +126,7 @@ def _bad_fixes() -> pd.DataFrame:
     return frame
 
 
-def test_bad_trajectory_file_is_reported_as_the_memory_loader_reports_it(dask_client, tmp_path):  # noqa: F811
+def test_bad_trajectory_file_is_reported_as_the_memory_loader_reports_it(dask_client, tmp_path):
     folder = write_minimal(tmp_path / "m", tables={"trajectories": None})
     table = pa.Table.from_pandas(_bad_fixes(), preserve_index=False).cast(
         pa.schema([("vehicle_id", pa.string()), ("ts", pa.timestamp("s")), ("lat", pa.float64()), ("lon", pa.float64()),
@@ -144,7 +142,7 @@ def test_bad_trajectory_file_is_reported_as_the_memory_loader_reports_it(dask_cl
     assert any(p.row is None and "more rows like this (30 in all)" in p.message for p in cluster.value.errors)
 
 
-def test_bad_part_is_named_with_its_own_row(dask_client, tmp_path):  # noqa: F811
+def test_bad_part_is_named_with_its_own_row(dask_client, tmp_path):
     folder = write_minimal(tmp_path / "m", tables={"trajectories": None})
     parts = folder / "trajectories.parquet"
     parts.mkdir()
@@ -163,7 +161,7 @@ def test_bad_part_is_named_with_its_own_row(dask_client, tmp_path):  # noqa: F81
     assert len(errors) == 2
 
 
-def test_missing_trajectories_are_reported_as_in_memory(dask_client, tmp_path):  # noqa: F811
+def test_missing_trajectories_are_reported_as_in_memory(dask_client, tmp_path):
     folder = write_minimal(tmp_path / "m", tables={"trajectories": None})
     with pytest.raises(SnapshotError) as memory:
         load_snapshot(folder)
@@ -172,7 +170,7 @@ def test_missing_trajectories_are_reported_as_in_memory(dask_client, tmp_path): 
     assert cluster.value.problems == memory.value.problems
 
 
-def test_minimal_snapshot_on_the_cluster(dask_client, tmp_path):  # noqa: F811
+def test_minimal_snapshot_on_the_cluster(dask_client, tmp_path):
     """Duplicates and disorder handled per vehicle; GPS evidence of each manifest as in memory."""
     folder = write_minimal(tmp_path / "m")
     memory, cluster = load_snapshot(folder), load_snapshot(folder, trajectories="cluster", client=dask_client)
@@ -180,7 +178,7 @@ def test_minimal_snapshot_on_the_cluster(dask_client, tmp_path):  # noqa: F811
     assert_same_features(build(cluster, memory.last_day, engine="dask", dask_client=dask_client), build(memory, memory.last_day))
 
 
-def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatch):  # noqa: F811
+def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatch):
     """Load, stop detection and features with every way a fix could reach the client process shut:
     the in-memory readers, sorting and indexing of fixes refuse to run here, and a stop index or a
     group of fixes refuses to be unpickled here. (Dask workers are other processes: unaffected.)"""
@@ -226,7 +224,7 @@ def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatc
     assert received[-1] > fixes_bytes / 2
 
 
-def test_empty_trajectories_on_the_cluster(dask_client, tmp_path):  # noqa: F811
+def test_empty_trajectories_on_the_cluster(dask_client, tmp_path):
     from features.trajectory_features import trajectory_evidence
 
     folder = write_minimal(tmp_path / "e", tables={"trajectories": "vehicle_id,ts,lat,lon\n"})

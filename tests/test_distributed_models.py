@@ -14,8 +14,6 @@ from scipy.stats import spearmanr
 from models import LeadClassifier
 from models.bundle import EnterpriseLeadModel, matrix
 from models.lgbm_dask import DaskLeadClassifier
-from tests.distributed_fixtures import dask_client, small_features, small_on_cluster  # noqa: F401
-from tests.e2e_fixtures import small_snapshot  # noqa: F401
 from training.config import TrainConfig
 from training.distributed import ClusterScorer, score_on_cluster
 from training.fit import enterprise_feature_names, lgbm_base
@@ -27,7 +25,7 @@ SMALL_TREES = dict(n_estimators=60, min_child_samples=5, num_leaves=7)
 
 
 @pytest.fixture(scope="module")
-def labelled(small_snapshot, small_features):  # noqa: F811
+def labelled(small_snapshot, small_features):
     """Enterprise rows at both dates, labelled by the simulation's truth (violating at some time)."""
     violators = set(pd.read_csv(small_snapshot / "truth" / "behaviours.csv")["enterprise_id"])
     rows = pd.concat([fs.enterprise.reset_index().assign(as_of=day) for day, (fs, _) in small_features.items()],
@@ -37,7 +35,7 @@ def labelled(small_snapshot, small_features):  # noqa: F811
     return rows, y, enterprise_feature_names(rows)
 
 
-def test_dask_lightgbm_is_the_same_kind_of_model(labelled, dask_client):  # noqa: F811
+def test_dask_lightgbm_is_the_same_kind_of_model(labelled, dask_client):
     rows, y, feats = labelled
     X = matrix(rows, feats)
     local = LeadClassifier(**SMALL_TREES).fit(X, y)
@@ -54,7 +52,7 @@ def test_dask_lightgbm_is_the_same_kind_of_model(labelled, dask_client):  # noqa
     assert list(served.contributions(X.head(3)).columns) == [*feats, "bias"]
 
 
-def test_training_configuration_picks_the_dask_estimator(labelled, dask_client):  # noqa: F811
+def test_training_configuration_picks_the_dask_estimator(labelled, dask_client):
     rows, y, feats = labelled
     base = lgbm_base(TrainConfig(), "dask")
     assert isinstance(base, DaskLeadClassifier) and isinstance(lgbm_base(TrainConfig()), LeadClassifier)
@@ -63,7 +61,7 @@ def test_training_configuration_picks_the_dask_estimator(labelled, dask_client):
     assert ((model.predict_proba(rows)[:, 1] >= 0) & (model.predict_proba(rows)[:, 1] <= 1)).all()
 
 
-def test_cluster_scores_and_reasons_are_the_models_own(labelled, dask_client):  # noqa: F811
+def test_cluster_scores_and_reasons_are_the_models_own(labelled, dask_client):
     rows, y, feats = labelled
     model = EnterpriseLeadModel(feats, LeadClassifier(**SMALL_TREES), anomaly=True).fit(rows, y)
     some = rows.head(60)
@@ -74,7 +72,7 @@ def test_cluster_scores_and_reasons_are_the_models_own(labelled, dask_client):  
     assert remote.explain(some) == (model.reasons(some, "zh"), en)
 
 
-def test_lead_lists_scored_on_the_cluster_are_the_pandas_lists(labelled, small_on_cluster, small_features, dask_client):  # noqa: F811
+def test_lead_lists_scored_on_the_cluster_are_the_pandas_lists(labelled, small_on_cluster, small_features, dask_client):
     rows, y, feats = labelled
     memory, cluster = small_on_cluster
     day = memory.last_day

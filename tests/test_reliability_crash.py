@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from tests.reliability_fixtures import reliability_home, small_snapshot  # noqa: F401
+from tests.reliability_fixtures import CRASH_HOME
 from tests.reliability_support import ROOT, ServiceProcess, add_users, service_env, wait_for
 from tests.service_support import mlflow_env_kept
 
@@ -29,10 +29,10 @@ KINDS = ("enterprise", "tip")
 
 
 @pytest.fixture(scope="module")
-def crash(reliability_home):  # noqa: F811
+def crash(reliability_home):
     """The shared snapshot and experiment with a home of this module's own: the first test needs an
     empty registry whatever ran before (the soak trains in the shared home)."""
-    home = reliability_home.work / "crash-home"
+    home = reliability_home.work / CRASH_HOME
     return SimpleNamespace(**{**vars(reliability_home), "home": home, "env": service_env(home)})
 
 

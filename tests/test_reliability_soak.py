@@ -5,13 +5,14 @@ no error, every answered write stored, the audit chain whole, and the server's m
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from benchmarks.soak import soak
-from tests.reliability_fixtures import reliability_home, small_snapshot  # noqa: F401
+from tests.reliability_fixtures import CRASH_HOME
 from tests.reliability_support import ROOT
 
 pytestmark = pytest.mark.slow
@@ -19,7 +20,8 @@ SECONDS = float(os.environ.get("HAZLEADS_SOAK_SECONDS", "25"))
 
 
 def _ensure_trained(h) -> None:
-    """The crash tests leave a champion in this home; alone, train one."""
+    """Train a champion in this home (the crash tests train in a home of their own), from the
+    crash tests' feature cache when they ran before."""
     from hazleads.settings import Settings
     from tests.service_support import mlflow_env_kept
     from training import registry
@@ -28,6 +30,9 @@ def _ensure_trained(h) -> None:
         registry.configure(Settings(home=h.home, mlflow_tracking_uri=h.env["HAZLEADS_MLFLOW_TRACKING_URI"]))
         if registry.champion_version("enterprise") is not None:
             return
+    crash_cache = h.work / CRASH_HOME / "cache"  # the same thin snapshot's features, if the crash tests ran
+    if crash_cache.is_dir() and not (h.home / "cache").exists():
+        shutil.copytree(crash_cache, h.home / "cache")
     env = {**os.environ, **h.env}
     env.pop("HAZLEADS_CRASH_AT", None)
     env.pop("HAZLEADS_DATABASE_URL", None)
@@ -36,7 +41,7 @@ def _ensure_trained(h) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_short_soak_has_no_error_and_flat_memory(reliability_home):  # noqa: F811
+def test_short_soak_has_no_error_and_flat_memory(reliability_home):
     h = reliability_home
     _ensure_trained(h)
     summary = soak(h.home, h.data, minutes=SECONDS / 60, rate=8, clients=8, log=h.work / "soak.log", warmup_s=5,

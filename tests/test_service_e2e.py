@@ -5,6 +5,7 @@ champion that fails to load leaving the old one serving."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -13,7 +14,6 @@ from fastapi.testclient import TestClient
 from hazleads.settings import Settings
 from serving.app import create_app
 from serving.auth import create_user
-from tests.e2e_fixtures import small_snapshot  # noqa: F401
 from tests.service_support import mlflow_env_kept
 
 pytestmark = pytest.mark.slow
@@ -29,11 +29,14 @@ def fast_config():
 
 
 @pytest.fixture(scope="session")
-def service_home(tmp_path_factory, small_snapshot):  # noqa: F811
-    """A home folder with champions trained once (fast configuration) on the small snapshot."""
+def service_home(tmp_path_factory, small_snapshot, trained_home):
+    """A home folder with champions trained once (fast configuration) on the small snapshot; its
+    feature cache starts as a copy of ``trained_home``'s (the same snapshot's features at the same
+    month ends), so the training here fits and registers without building them again."""
     from training.pipeline import run_training
 
     home = tmp_path_factory.mktemp("service-home")
+    shutil.copytree(trained_home[0] / "cache", home / "cache")
     settings = Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     with mlflow_env_kept():
         result = run_training(small_snapshot, settings, config=fast_config())
@@ -80,7 +83,7 @@ class Live:
         raise AssertionError(f"{kind} job {job_id} still running after {timeout_s} s")
 
 
-def test_start_scores_lists_history_and_serves_evidence_and_intake(service_home, small_snapshot):  # noqa: F811
+def test_start_scores_lists_history_and_serves_evidence_and_intake(service_home, small_snapshot):
     _, trained = service_home
     with Live(_settings(service_home, "e2e.db"), small_snapshot) as live:
         inv = live.user("investigator")
@@ -117,7 +120,7 @@ def test_start_scores_lists_history_and_serves_evidence_and_intake(service_home,
         assert live.client.get(f"/v1/tips/{tip['tip_id']}", headers=inv).json()["score"] == tip["score"]
 
 
-def test_outcome_survives_restart_feeds_retraining_and_champions_swap_without_restart(service_home, small_snapshot):  # noqa: F811
+def test_outcome_survives_restart_feeds_retraining_and_champions_swap_without_restart(service_home, small_snapshot):
     from mlflow import MlflowClient
 
     from training import registry

@@ -1,6 +1,7 @@
 """The synthetic city: it loads under the contract, is deterministic, and is consistent with its truth.
 
-One small world (12 months) is simulated once per session and shared; a few short runs check
+One small world (12 months, ``small_world`` in tests/e2e_fixtures.py, shared with the driving tests;
+``HAZLEADS_SIM_SEED=N`` checks another seed) is simulated once per session; a few short runs check
 other seeds, the city scale's Parquet layout and determinism.
 """
 
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 from features import load_snapshot
 from features.geo import haversine_m
 from simulation import simulate
+from tests.e2e_fixtures import SIM_SEED, SIM_SEED_ENV
 
 TRUTH_COLUMNS = {
     "behaviours": ["enterprise_id", "behaviour", "start", "end", "tonnes_diverted", "strength", "chain_id", "site_id"],
@@ -30,14 +32,6 @@ TRUTH_COLUMNS = {
     "lookalikes": ["entity_id", "kind", "start", "end", "note"],
 }
 BEHAVIOURS = {"dumping_3t", "covert_discharge", "water_dumping", "unlicensed_operation", "supplying_unlicensed"}
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory):
-    folder = simulate(tmp_path_factory.mktemp("sim") / "small", seed=int(os.environ.get("HAZLEADS_SIM_SEED", "0")), scale="small")
-    snap = load_snapshot(folder)
-    truth = {name: pd.read_csv(folder / "truth" / f"{name}.csv", dtype={"month": str}) for name in TRUTH_COLUMNS}
-    return folder, snap, truth
 
 
 def _ledgers(snap) -> pd.DataFrame:
@@ -59,8 +53,8 @@ def _hidden(truth, mechanism: str) -> pd.Series:
 
 # -- the contract ----------------------------------------------------------------------------
 
-def test_small_world_loads_with_every_table_and_no_warnings(world):
-    folder, snap, _ = world
+def test_small_world_loads_with_every_table_and_no_warnings(small_world):
+    folder, snap, _ = small_world
     for name in ("enterprises", "licences", "ledgers", "electricity", "manifests", "vehicles", "trajectories", "tips", "cases"):
         assert len(snap.table(name)) > 0, name
     assert snap.report.warnings == []
@@ -126,19 +120,19 @@ def test_command_line_writes_a_snapshot(tmp_path):
 
 # -- truth files -------------------------------------------------------------------------------
 
-def test_truth_files_have_the_documented_columns(world):
-    folder, _, truth = world
+def test_truth_files_have_the_documented_columns(small_world):
+    folder, _, truth = small_world
     for name, cols in TRUTH_COLUMNS.items():
         assert list(truth[name].columns) == cols, name
     meta = json.loads((folder / "truth" / "meta.json").read_text(encoding="utf-8"))
-    assert meta["seed"] == int(os.environ.get("HAZLEADS_SIM_SEED", "0")) and meta["scale"] == "small" and meta["end"] == "2021-12-31"
+    assert meta["seed"] == int(os.environ.get(SIM_SEED_ENV, SIM_SEED)) and meta["scale"] == "small" and meta["end"] == "2021-12-31"
     assert meta["counts"]["fixes"] > 100_000
     assert set(truth["hidden_tonnes"].mechanism) <= {"underdeclared_generation", "transfer_without_manifest", "shrinkage",
                                                      "offbook_pickup", "unlicensed_receiver", "covert_discharge"}
 
 
-def test_every_behaviour_is_present_and_violators_are_a_minority(world):
-    _, snap, truth = world
+def test_every_behaviour_is_present_and_violators_are_a_minority(small_world):
+    _, snap, truth = small_world
     b = truth["behaviours"]
     assert set(b.behaviour) == BEHAVIOURS
     assert set(b.strength) == {"obvious", "moderate", "subtle"}
@@ -152,8 +146,8 @@ def test_every_behaviour_is_present_and_violators_are_a_minority(world):
 
 # -- the world's own consistency ----------------------------------------------------------------
 
-def test_honest_ledgers_balance(world):
-    _, snap, truth = world
+def test_honest_ledgers_balance(small_world):
+    _, snap, truth = small_world
     led = _ledgers(snap).sort_values(["enterprise_id", "waste_code", "month"])
     prev = led.groupby(["enterprise_id", "waste_code"]).stock_end_t.shift()
     gap = prev + led.generated_t - led.transferred_t - led.onsite_t - led.stock_end_t
@@ -163,8 +157,8 @@ def test_honest_ledgers_balance(world):
     assert (gap[checked].abs() > 1e-6).mean() < 0.02
 
 
-def test_honest_transfers_equal_the_months_manifests_and_hidden_ones_equal_the_gap(world):
-    _, snap, truth = world
+def test_honest_transfers_equal_the_months_manifests_and_hidden_ones_equal_the_gap(small_world):
+    _, snap, truth = small_world
     led = _ledgers(snap).set_index(["enterprise_id", "month", "waste_code"])
     shipped = _manifests(snap).groupby(["enterprise_id", "month", "waste_code"]).quantity_t.sum()
     gap = led.transferred_t - shipped.reindex(led.index).fillna(0.0)
@@ -174,8 +168,8 @@ def test_honest_transfers_equal_the_months_manifests_and_hidden_ones_equal_the_g
     assert (gap[hidden > 0] > 0).all()
 
 
-def test_shrinkage_equals_the_receipt_gap_beyond_honest_weighing(world):
-    _, snap, truth = world
+def test_shrinkage_equals_the_receipt_gap_beyond_honest_weighing(small_world):
+    _, snap, truth = small_world
     man = _manifests(snap).dropna(subset=["received_t"])
     man["short"] = man.quantity_t - man.received_t
     per = man.groupby(["enterprise_id", "month", "waste_code"]).agg(short=("short", "sum"), q=("quantity_t", "sum"), n=("short", "size"))
@@ -186,8 +180,8 @@ def test_shrinkage_equals_the_receipt_gap_beyond_honest_weighing(world):
     assert (per.short[hidden > 0] > 0.8 * hidden[hidden > 0]).all()
 
 
-def test_unlicensed_receiver_loads_go_to_receivers_without_a_valid_licence(world):
-    _, snap, truth = world
+def test_unlicensed_receiver_loads_go_to_receivers_without_a_valid_licence(small_world):
+    _, snap, truth = small_world
     h = _hidden(truth, "unlicensed_receiver")
     assert len(h) >= 1
     man = _manifests(snap).set_index(["enterprise_id", "month", "waste_code"])
@@ -203,9 +197,9 @@ def test_unlicensed_receiver_loads_go_to_receivers_without_a_valid_licence(world
         assert bad == pytest.approx(tonnes, abs=0.011), key
 
 
-def test_under_declared_generation_is_what_power_implies(world):
+def test_under_declared_generation_is_what_power_implies(small_world):
     """Declared plus hidden waste is close to the plant's usual waste per kWh; declared alone is further off."""
-    _, snap, truth = world
+    _, snap, truth = small_world
     h = truth["hidden_tonnes"]
     h = h[h.mechanism.isin(["underdeclared_generation", "covert_discharge", "offbook_pickup"])]
     hidden = h.groupby(["enterprise_id", "month"]).hidden_t.sum()
@@ -224,8 +218,8 @@ def test_under_declared_generation_is_what_power_implies(world):
     assert np.median(hit.gen / (hit.gen + hit.hidden)) < 0.92
 
 
-def test_every_manifest_is_a_trip_from_producer_to_receiver(world):
-    _, snap, truth = world
+def test_every_manifest_is_a_trip_from_producer_to_receiver(small_world):
+    _, snap, truth = small_world
     fixes = {v: g for v, g in snap.trajectories.groupby("vehicle_id", observed=True)}
     ent = snap.enterprises.set_index("enterprise_id")
     faults = truth["lookalikes"][truth["lookalikes"].kind.isin(["gps_outage", "gps_frozen"])]
@@ -250,8 +244,8 @@ def test_every_manifest_is_a_trip_from_producer_to_receiver(world):
     assert failed == 0
 
 
-def test_off_book_trips_stop_at_the_illegal_site(world):
-    _, snap, truth = world
+def test_off_book_trips_stop_at_the_illegal_site(small_world):
+    _, snap, truth = small_world
     ev = truth["events"]
     ev = ev[ev.vehicle_id.notna() & ev.site_id.notna() & ev.manifest_id.isna()]
     assert len(ev) >= 3
@@ -266,8 +260,8 @@ def test_off_book_trips_stop_at_the_illegal_site(world):
     assert seen >= 0.5 * len(ev)  # the rest: device switched off, outages
 
 
-def test_genuine_tips_are_near_events_noise_tips_are_not(world):
-    _, snap, truth = world
+def test_genuine_tips_are_near_events_noise_tips_are_not(small_world):
+    _, snap, truth = small_world
     tips = snap.tips.merge(truth["tips"], on="tip_id", suffixes=("", "_truth"))
     assert tips.genuine.sum() >= 4 and (~tips.genuine).sum() >= 8
     ev = truth["events"].set_index("event_id")
@@ -285,8 +279,8 @@ def test_genuine_tips_are_near_events_noise_tips_are_not(world):
     assert informant.genuine.mean() >= 0.5 and informant.enterprise_id.notna().all()
 
 
-def test_cases_are_chosen_like_investigators_choose(world):
-    _, snap, truth = world
+def test_cases_are_chosen_like_investigators_choose(small_world):
+    _, snap, truth = small_world
     cases, ent = snap.cases, snap.enterprises
     assert len(cases) >= 40
     assert {"confirmed", "unfounded"} <= set(cases.outcome)
@@ -303,10 +297,10 @@ def test_cases_are_chosen_like_investigators_choose(world):
     assert confirmed.violation.notna().all() and confirmed.tonnes.notna().all()
 
 
-def test_gps_and_power_follow_honest_rhythms(world):
+def test_gps_and_power_follow_honest_rhythms(small_world):
     """Fixes every ~30 s at road speeds; power dips at the Spring Festival and on Sundays, and
     continuous chemical plants draw far more of it at night than garages."""
-    _, snap, _ = world
+    _, snap, _ = small_world
     tr = snap.trajectories
     dt = tr.ts.diff().dt.total_seconds()[tr.vehicle_id.eq(tr.vehicle_id.shift())]
     moving = tr.speed_kmh.iloc[dt.index] > 5

@@ -7,7 +7,6 @@ import pandas as pd
 
 from features.driving import driving_events
 from features.geo import LocalProjection
-from tests.test_simulation import world  # noqa: F401
 
 VIOLATION_COLUMNS = ["vehicle_id", "kind", "start", "end", "driver_id", "detail"]
 
@@ -16,8 +15,8 @@ def _truth(folder) -> pd.DataFrame:
     return pd.read_csv(folder / "truth" / "vehicle_violations.csv", parse_dates=["start", "end"])
 
 
-def test_places_have_roads_with_limits_and_restricted_zones_off_the_roads(world):  # noqa: F811
-    folder, snap, _ = world
+def test_places_have_roads_with_limits_and_restricted_zones_off_the_roads(small_world):
+    folder, snap, _ = small_world
     roads = [p for p in snap.places if p.kind == "road"]
     zones = [p for p in snap.places if p.kind == "restricted"]
     assert {p.speed_limit_kmh for p in roads} == {60.0, 80.0}
@@ -30,8 +29,8 @@ def test_places_have_roads_with_limits_and_restricted_zones_off_the_roads(world)
         assert min(proj.geometry(z.geometry).distance(g) for g in lines) > 200.0
 
 
-def test_fixes_carry_drivers_where_terminals_record_them(world):  # noqa: F811
-    _, snap, _ = world
+def test_fixes_carry_drivers_where_terminals_record_them(small_world):
+    _, snap, _ = small_world
     tr = snap.trajectories
     per_vehicle = tr.groupby("vehicle_id", observed=True)["driver_id"].agg(lambda s: s.notna().mean())
     assert (per_vehicle == 0).any() and (per_vehicle > 0.2).sum() >= len(per_vehicle) // 2
@@ -40,8 +39,8 @@ def test_fixes_carry_drivers_where_terminals_record_them(world):  # noqa: F811
     assert tr.loc[tr["speed_kmh"] == 0, "driver_id"].notna().mean() < moving["driver_id"].notna().mean()
 
 
-def test_truth_lists_each_behaviour_and_honest_vehicles_keep_to_the_limits(world):  # noqa: F811
-    folder, snap, _ = world
+def test_truth_lists_each_behaviour_and_honest_vehicles_keep_to_the_limits(small_world):
+    folder, snap, _ = small_world
     truth = _truth(folder)
     assert list(truth.columns) == VIOLATION_COLUMNS
     assert {"speeding", "fatigue", "restricted", "silent"} <= set(truth["kind"])
@@ -65,8 +64,8 @@ def test_truth_lists_each_behaviour_and_honest_vehicles_keep_to_the_limits(world
     assert not set(ev.loc[ev["category"] == "restricted", "vehicle_id"]) - set(truth.loc[truth["kind"] == "restricted", "vehicle_id"])
 
 
-def test_the_tired_driver_works_more_than_any_honest_driver(world):  # noqa: F811
-    folder, snap, _ = world
+def test_the_tired_driver_works_more_than_any_honest_driver(small_world):
+    folder, snap, _ = small_world
     truth = _truth(folder)
     tired = set(truth.loc[truth["kind"] == "fatigue", "driver_id"].dropna())
     tr = snap.trajectories[snap.trajectories["speed_kmh"] > 5]

@@ -12,7 +12,6 @@ import pytest
 from features import load_snapshot
 from features.build import build
 from features.snapshot import snapshot_digest
-from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
 from training import registry
 from training.score import CONTRACT_COLUMNS, score_snapshot, score_tip
 
@@ -20,10 +19,18 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
-def mlflow_at(trained_home):  # noqa: F811
+def mlflow_at(trained_home):
     home, settings, result = trained_home
     registry.configure(settings)
     return settings, result
+
+
+@pytest.fixture(scope="module")
+def at_as_of(small_snapshot, trained_home):
+    """The small snapshot loaded once and its features at the training's as-of date, for the tests
+    that only read them."""
+    snap = load_snapshot(small_snapshot)
+    return snap, build(snap, trained_home[2].as_of)
 
 
 def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
@@ -46,11 +53,10 @@ def test_run_records_every_model_and_promotes_first_champion(mlflow_at):
     assert any(k.startswith("enterprise/gate/") for k in run_metrics) and any(k.startswith("tip/gate/") for k in run_metrics)
 
 
-def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snapshot):  # noqa: F811
+def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, at_as_of):
     settings, result = mlflow_at
     loaded = registry.load_version("enterprise", alias=registry.CHAMPION, cache=settings.models_dir)
-    snap = load_snapshot(small_snapshot)
-    fs = build(snap, result.as_of)
+    _, fs = at_as_of
     a = loaded.model.predict_proba(fs.enterprise)[:, 1]
     again = registry.load_version("enterprise", alias=registry.CHAMPION)  # fresh download, no cache
     b = again.model.predict_proba(fs.enterprise)[:, 1]
@@ -58,7 +64,7 @@ def test_registered_model_loads_back_and_reproduces_scores(mlflow_at, small_snap
     assert ((a >= 0) & (a <= 1)).all()
 
 
-def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_path):  # noqa: F811
+def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_path):
     import mlflow
 
     from hazleads.settings import Settings
@@ -92,12 +98,11 @@ def test_gate_refuses_a_worse_model_and_keeps_the_champion(small_snapshot, tmp_p
     assert registry.champion_version("enterprise") == first
 
 
-def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot):  # noqa: F811
+def test_corrupted_version_is_never_promoted_or_served(mlflow_at, at_as_of):
     settings, result = mlflow_at
     champion = registry.champion_version("enterprise")
     good = registry.load_version("enterprise", alias=registry.CHAMPION).model
-    snap = load_snapshot(small_snapshot)
-    rows = build(snap, result.as_of).enterprise
+    rows = at_as_of[1].enterprise
     import mlflow
 
     with mlflow.start_run():
@@ -117,11 +122,11 @@ def test_corrupted_version_is_never_promoted_or_served(mlflow_at, small_snapshot
     assert src
 
 
-def test_promote_and_rollback(mlflow_at, small_snapshot):  # noqa: F811
+def test_promote_and_rollback(mlflow_at, at_as_of):
     settings, result = mlflow_at
     first = registry.champion_version("enterprise")
     good = registry.load_version("enterprise", alias=registry.CHAMPION).model
-    rows = build(load_snapshot(small_snapshot), result.as_of).enterprise
+    rows = at_as_of[1].enterprise
     import mlflow
 
     with mlflow.start_run():
@@ -132,9 +137,9 @@ def test_promote_and_rollback(mlflow_at, small_snapshot):  # noqa: F811
     assert registry.champion_version("enterprise") == first
 
 
-def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, tmp_path):  # noqa: F811
+def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_snapshot, at_as_of, tmp_path):
     settings, result = mlflow_at
-    snap = load_snapshot(small_snapshot)
+    snap, _ = at_as_of
     ent = registry.load_version("enterprise", alias=registry.CHAMPION)
     tip = registry.load_version("tip", alias=registry.CHAMPION)
     digest = snapshot_digest(small_snapshot)
@@ -160,10 +165,9 @@ def test_score_files_follow_the_contract_and_are_reproducible(mlflow_at, small_s
     assert list(c.enterprise["enterprise_id"].head(18)) == list(a.enterprise["enterprise_id"].head(18))
 
 
-def test_score_one_tip_at_intake(mlflow_at, small_snapshot):  # noqa: F811
+def test_score_one_tip_at_intake(mlflow_at, at_as_of):
     settings, result = mlflow_at
-    snap = load_snapshot(small_snapshot)
-    fs = build(snap, result.as_of)
+    snap, fs = at_as_of
     tip = registry.load_version("tip", alias=registry.CHAMPION)
     stops = fs.stops[~fs.stops["registered"]]
     s = stops.iloc[len(stops) // 2]
@@ -175,7 +179,7 @@ def test_score_one_tip_at_intake(mlflow_at, small_snapshot):  # noqa: F811
     assert str(s["vehicle_id"]) in out["vehicle_ids"]
 
 
-def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from hazleads.cli.main import app
@@ -189,12 +193,13 @@ def test_cli_score_writes_files(mlflow_at, small_snapshot, tmp_path, monkeypatch
     shutil.rmtree(tmp_path / "o")
 
 
-def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, tmp_path, monkeypatch):
     from hazleads.settings import Settings
+    from tests.reliability_support import thin_copy
     from training.pipeline import run_training
 
-    data = tmp_path / "nocases"
-    shutil.copytree(small_snapshot, data)
+    # one fix in 25 kept: what is served without cases does not depend on the fixes' density
+    data = thin_copy(small_snapshot, tmp_path / "nocases")
     (data / "cases.csv").unlink()
     monkeypatch.setenv("HAZLEADS_HOME", str(tmp_path / "home"))
     settings = Settings(home=tmp_path / "home")
@@ -211,7 +216,7 @@ def test_snapshot_without_cases_is_served_the_rules_with_a_list(small_snapshot, 
     assert all(json.loads(r) for r in top["reasons"])
 
 
-def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_snapshot):  # noqa: F811
+def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_snapshot):
     # a baselines-only run is an evaluation: it must not slip a rule model in as champion
     from training.config import TrainConfig
     from training.pipeline import run_training
@@ -226,7 +231,7 @@ def test_an_experiment_without_lead_models_registers_nothing(mlflow_at, small_sn
     assert {k: registry.champion_version(k) for k in ("enterprise", "tip")} == before
 
 
-def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot):  # noqa: F811
+def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snapshot, trained_home):
     from features.snapshot import load_snapshot as load
     from training.config import TrainConfig
     from training.dataset import build_dataset
@@ -238,7 +243,8 @@ def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snaps
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
     _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
     split = folds[0]
-    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot))
+    # the features come from the trained home's cache (the same snapshot, dates and feature code)
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache")
     fit_d = split.fit_dates(sorted(dataset.enterprise["as_of"].unique()), config.splits.fit_every_months)
     fit = label_rows(dataset.enterprise[dataset.enterprise["as_of"].isin(fit_d)], snap.cases, split.label_days,
                      known_by=split.label_horizon)
@@ -251,7 +257,7 @@ def test_unlabelled_enterprises_as_weak_negatives_train_on_every_row(small_snaps
     assert not np.allclose(weak.enterprise_scores["lgbm"], plain.enterprise_scores["lgbm"])
 
 
-def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot):  # noqa: F811
+def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot, trained_home):
     # flip the outcome of every case opened after the fold's first test day (and add new ones):
     # the models fitted for that fold must score its test rows exactly as before
     from features.snapshot import load_snapshot as load
@@ -265,7 +271,8 @@ def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
     _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
     split = folds[-1]  # the earliest fold: the most cases come after it
-    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot))
+    # the features come from the trained home's cache (the same snapshot, dates and feature code)
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache")
     cases = snap.cases
     later = cases["opened"] > split.label_horizon
     assert later.sum() >= 5 and (~later).sum() >= 5

@@ -12,7 +12,6 @@ import pytest
 
 from features.driving_track import EVENT_COLUMNS
 from features.vehicle_leads import LEAD_COLUMNS, carrier_totals, ranked_vehicles, vehicle_table
-from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
 
 AS_OF = pd.Timestamp("2021-03-31")
 VEHICLES = pd.DataFrame({"vehicle_id": ["桂C00001", "桂C00002", "桂C00003", "桂C00004"],
@@ -81,7 +80,7 @@ def test_carrier_totals_and_the_ranked_list():
     assert "桂林老城区" in json.loads(r.set_index("vehicle_id").at["桂C00002", "reasons"])[0]
 
 
-def test_hazleads_score_writes_vehicle_leads_per_the_contract(trained_home, small_snapshot, tmp_path, monkeypatch):  # noqa: F811
+def test_hazleads_score_writes_vehicle_leads_per_the_contract(trained_home, small_snapshot, tmp_path, monkeypatch):
     """``hazleads score`` writes vehicle_leads.csv beside the other four files: exactly the contract's
     columns, every registered vehicle once, score in [0, 1], rank 1 strongest, reasons a JSON list of
     Chinese strings, and counts equal to the driving events of the 90 days up to T."""

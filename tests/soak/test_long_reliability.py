@@ -15,7 +15,6 @@ import time
 import pytest
 
 from benchmarks.soak import prepare, soak
-from tests.reliability_fixtures import reliability_home, small_snapshot  # noqa: F401
 from tests.reliability_support import ROOT
 from tests.service_support import mlflow_env_kept
 
@@ -54,7 +53,7 @@ def _champion_whole(h) -> dict:
         return out
 
 
-def test_training_killed_at_random_moments(reliability_home):  # noqa: F811
+def test_training_killed_at_random_moments(reliability_home):
     h = reliability_home
     t0 = time.monotonic()
     assert _train(h).wait(timeout=1800) == 0
