@@ -9,14 +9,12 @@ import re
 
 import pytest
 
-from tests.e2e_fixtures import small_snapshot, trained_home  # noqa: F401
-
 pytestmark = pytest.mark.slow
 GENERIC = "多项指标综合偏高"  # the sentence every lead once carried
 VALUE_WITH_UNIT = re.compile(r"\d(\.\d)?\s*(吨|次|%|千瓦时|kWh|小时|米|公里|天|张|家|辆|倍|条|个)")
 
 
-def test_top_50_enterprises_with_a_rule_or_a_threshold_passed_never_read_the_generic_sentence(trained_home, small_snapshot):  # noqa: F811
+def test_top_50_enterprises_with_a_rule_or_a_threshold_passed_never_read_the_generic_sentence(trained_home, small_snapshot):
     from features import load_snapshot
     from features.build import build
     from models.baselines import ACTION_PLAN_RULES, RuleScorer
