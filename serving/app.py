@@ -21,6 +21,7 @@ from serving.api import errors
 from serving.api.deps import plain_text
 from serving.api.routes import (
     audit,
+    cases,
     enterprises,
     health,
     jobs,
@@ -45,7 +46,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/"})  # and the page's files under /stati
 Warm = Literal["sync", "background", "off"]
 
 
-ROUTERS = (health, leads, enterprises, sites, tips, outcomes, mismatch, jobs, models, users, audit, meta, pages)
+ROUTERS = (health, leads, enterprises, sites, tips, outcomes, cases, mismatch, jobs, models, users, audit, meta, pages)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
