@@ -43,6 +43,11 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/v1/cases/tip/{tip_id}"): frozenset({ADMIN, INV}),
     ("GET", "/v1/cases/site/{site_id}"): frozenset({ADMIN, INV}),
     ("POST", "/v1/cases/site/{site_id}"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/handovers"): frozenset({ADMIN, INV, ENV}),
+    ("POST", "/v1/handovers"): frozenset({ADMIN, ENV}),
+    ("GET", "/v1/handovers/{handover_id}"): frozenset({ADMIN, INV, ENV}),
+    ("POST", "/v1/handovers/{handover_id}/accept"): frozenset({ADMIN, INV}),
+    ("POST", "/v1/handovers/{handover_id}/return"): frozenset({ADMIN, INV}),
     ("GET", "/v1/ledger-mismatch"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/ledger-mismatch/export"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/runs"): frozenset({ADMIN, INV, ENV}),
@@ -68,7 +73,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
 }
 NOT_READY_HERE = {("GET", "/readyz"), ("POST", "/v1/scoring")}  # no model in this fixture: 503 with a reason
 IDENTITIES = {"admin": ADMIN, "inv": INV, "inv_lingui": INV, "env": ENV, "env_lingui": ENV, "auditor": AUD}
-PARAMS = {"enterprise_id": "E1", "site_id": "S1", "tip_id": "T2", "job_id": "1", "kind": "enterprise"}  # all in 临桂区
+PARAMS = {"enterprise_id": "E1", "site_id": "S1", "tip_id": "T2", "job_id": "1", "kind": "enterprise", "handover_id": "1"}  # all in 临桂区
 OTHER_COUNTY = {"enterprise_id": "E4", "site_id": "S2", "tip_id": "T1"}  # all in 阳朔县
 _n = iter(range(10_000))
 

@@ -38,7 +38,12 @@ from tests.test_service_authz import ALLOWED, PUBLIC
 UNENTITLED = sorted(set(USERS) - ENTITLED)
 SWEEP_BODIES = {"/v1/tips": {"channel": "12369", "text": "夜里有车倒东西", "received_at": "2021-03-30T20:00:00"},
                 "/v1/outcomes": {"entity_kind": "tip", "entity_id": "T2", "outcome": "open"},
-                "/v1/users": {"name": "sweeper", "role": "auditor"}, "/v1/models/{kind}/promote": {"version": "1"}}
+                "/v1/users": {"name": "sweeper", "role": "auditor"}, "/v1/models/{kind}/promote": {"version": "1"},
+                "/v1/cases/enterprise/{enterprise_id}": {"take": True, "note": "复查"},
+                "/v1/cases/tip/{tip_id}": {"status": "核查中", "note": "复查"},
+                "/v1/cases/site/{site_id}": {"status": "核查中"},
+                "/v1/handovers": {"enterprise_id": "E1", "findings": ["移送公安"], "evidence": ["E4 的联单"]},
+                "/v1/handovers/{handover_id}/return": {"reason": "证据不足"}}
 
 
 def _hand(folder, variant: str) -> dict:

@@ -52,7 +52,7 @@ def case_out(rt, s: Session, scope: Scope, case: Case | None, kind: str, entity_
         names = {**names, **user_names(s, [e.user_id for e in steps] + [e.assignee_id for e in steps])}
         out["history"] = [{"at": e.at, "user": names.get(e.user_id), "action": e.action, "status_from": e.status_from,
                            "status_to": e.status_to, "assignee": names.get(e.assignee_id), "due": e.due,
-                           "note": None if hide else e.note} for e in steps]
+                           "note": None if hide or not e.note else scope.text(e.note)} for e in steps]
     return out
 
 
