@@ -23,6 +23,7 @@ from serving.api.routes import (
     audit,
     cases,
     enterprises,
+    exports,
     handovers,
     health,
     jobs,
@@ -33,6 +34,7 @@ from serving.api.routes import (
     outcomes,
     pages,
     sites,
+    stats,
     tips,
     users,
 )
@@ -47,7 +49,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/"})  # and the page's files under /stati
 Warm = Literal["sync", "background", "off"]
 
 
-ROUTERS = (health, leads, enterprises, sites, tips, outcomes, cases, handovers, mismatch, jobs, models, users, audit, meta, pages)
+ROUTERS = (health, leads, enterprises, sites, tips, outcomes, cases, handovers, exports, mismatch, stats, jobs, models, users, audit, meta, pages)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:

@@ -245,6 +245,21 @@ def request_for(draw, op: tuple[str, str, list[dict]]) -> tuple[str, str, dict, 
     return method, url, query, body
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def answer_text(r) -> str:
+    """What an answer says: its text, or for an Excel workbook every cell's text (sheet by sheet, a
+    row a line, cells tab-separated), which is what a reader of the file sees."""
+    if not r.headers.get("content-type", "").startswith(XLSX):
+        return r.text
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(r.content))
+    return "\n".join(f"[{ws.title}]\n" + "\n".join("\t".join("" if v is None else str(v) for v in row)
+                                                   for row in ws.iter_rows(values_only=True)) for ws in wb.worksheets)
+
+
 def echo_of(url: str, query: dict, body: dict | None) -> set[str]:
     words = set(_TOKEN.findall(url)) | {t for v in query.values() for t in _TOKEN.findall(str(v))}
     return words | {t for v in (body or {}).values() for t in _TOKEN.findall(str(v))}

@@ -26,6 +26,7 @@ from tests.scope_checks import (
     TIP_COUNTY,
     Expectations,
     Made,
+    answer_text,
     echo_of,
     normalised,
     operations,
@@ -98,7 +99,7 @@ def _problems(h, who: str, method: str, url: str, query: dict, body: dict | None
     assert r.status_code < 500 or (r.status_code == 503 and url == "/v1/scoring") or url == "/readyz", (url, r.text[:300])
     ctype = r.headers.get("content-type", "")
     h.made.note(who, method, url, body, r.status_code, r.json() if ctype.startswith("application/json") else {})
-    found = Expectations(who, h.variant, h.made).problems(r.status_code, ctype, r.text, echo_of(url, query, body))
+    found = Expectations(who, h.variant, h.made).problems(r.status_code, ctype, answer_text(r), echo_of(url, query, body))
     return [f"{who} {method} {url} {query} {body}: {p}" for p in found]
 
 
@@ -197,8 +198,8 @@ def _same_answer(a, b, who, method, url, query, body) -> None:
     ra, rb = _ask(a, who, method, url, query, body), _ask(b, who, method, url, query, body)
     ctype = ra.headers.get("content-type", "")
     assert ra.status_code == rb.status_code, (who, url, query, ra.status_code, rb.status_code, ra.text[:300], rb.text[:300])
-    na = normalised(ra.text, ctype, a.rt.digest)
-    nb = normalised(rb.text, ctype, b.rt.digest)
+    na = normalised(answer_text(ra), ctype, a.rt.digest)
+    nb = normalised(answer_text(rb), ctype, b.rt.digest)
     assert na == nb, f"{who} GET {url} {query}: the answer depends on what the informant said\nA: {na}\nB: {nb}"
 
 

@@ -14,6 +14,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from serving.access import INFORMANT
 from serving.db.models import Handover, Mismatch, ScoringRun, utcnow
 from serving.repo import cases
 from serving.repo import outcomes as outcomes_repo
@@ -42,10 +43,22 @@ def evidence_file(session: Session, scope: Scope, enterprise_id: str, mismatch_r
                                                                 Mismatch.enterprise_id == enterprise_id)
                                          .order_by(Mismatch.month, Mismatch.waste_code))]
     found = [{"case_id": outcomes_repo.case_id(o.id), "outcome": o.outcome, "violation": o.violation, "tonnes": o.tonnes,
-              "opened": o.opened.isoformat()} for o, _ in outcomes_repo.about(session, scope, enterprise_id=enterprise_id)]
+              "opened": o.opened.isoformat(), "county": o.jurisdiction, "informant": ch == INFORMANT or (o.tip_id and ch is None)}
+             for o, ch in outcomes_repo.about(session, scope, enterprise_id=enterprise_id)]
     return {"as_of": mismatch_run.as_of.isoformat() if mismatch_run is not None else None,
             "ledger_mismatch": rows, "unaccounted_t": round(sum(r["unaccounted_t"] for r in rows), 3),
             "outcomes": found, "pointers": pointers}
+
+
+def readable_file(evidence: dict, scope: Scope) -> dict:
+    """The evidence file as ``scope``'s reader may see it: outcomes filed under another county, or
+    recorded against an informant's tip for a reader not entitled, left out (the file was made by
+    whoever handed it over, who may see more)."""
+    out = dict(evidence)
+    out["outcomes"] = [{k: v for k, v in o.items() if k != "informant"} for o in evidence.get("outcomes", [])
+                       if scope.county_ok(o.get("county")) and (scope.informants or not o.get("informant", True))]
+    out["pointers"] = [scope.text(p) for p in evidence.get("pointers", [])]
+    return out
 
 
 def create(session: Session, user_id: int, enterprise_id: str, county: str | None, findings: list[str],

@@ -40,8 +40,7 @@ def handover_out(rt, scope: Scope, h: Handover, names: dict[int, str]) -> dict:
     """A handover as the reader may see it: ids of other counties in its free text masked."""
     limit = rt.settings.handover_decision_days
     days = repo.elapsed_days(h)
-    evidence = json.loads(h.evidence or "{}")
-    evidence["pointers"] = [scope.text(p) for p in evidence.get("pointers", [])]
+    evidence = repo.readable_file(json.loads(h.evidence or "{}"), scope)
     ent = rt.ctx.enterprises["name"] if rt.ctx is not None else {}
     return {"id": h.id, "enterprise_id": h.enterprise_id, "name": str(ent[h.enterprise_id]) if h.enterprise_id in ent else None,
             "county": h.jurisdiction, "findings": repo.findings_of(h), "fine_yuan": h.fine_yuan, "tonnes": h.tonnes,
