@@ -34,6 +34,7 @@ class LeadFilter:
     industries: tuple[str, ...] | None = None  # GB/T 4754 prefixes (an industry name, resolved)
     name: str | None = None  # part of the enterprise's name (or its exact id)
     status: str | None = None  # a case status; default: every status but the concluded ones
+    include_concluded: bool = False  # with no status: concluded leads too
     assignee_id: int | None = None
     over_3t: bool = False  # enterprises whose unaccounted tonnes over the 12 months to as-of reach 3 t
     mismatch_run: ScoringRun | None = None  # the ledger cross-check ``over_3t`` reads
@@ -56,7 +57,8 @@ def _over_3t(f: LeadFilter):
 def _where(q: Select, run_id: int, kind: str, scope: Scope, f: LeadFilter) -> Select:
     q = q.outerjoin(Case, _ON_CASE).where(Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county))
     if f.status is None:
-        q = q.where(or_(Case.id.is_(None), Case.status.not_in(CONCLUDED)))
+        if not f.include_concluded:
+            q = q.where(or_(Case.id.is_(None), Case.status.not_in(CONCLUDED)))
     elif f.status == CASE_STATUSES[0]:
         q = q.where(or_(Case.id.is_(None), Case.status == f.status))
     else:

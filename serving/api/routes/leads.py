@@ -34,6 +34,7 @@ class Desk:
     """The case desk's filters and the sort, shared by the three lists (and their exports)."""
 
     status: Annotated[Status | None, Query(description="only this status (default: all but the concluded)")] = None
+    include_concluded: Annotated[bool, Query(description="concluded leads too (with no status)")] = False
     assignee_id: Annotated[int | None, Query(ge=1, description="only leads given to this user")] = None
     mine: Annotated[bool, Query(description="only leads given to me (我的线索)")] = False
     name: Annotated[str | None, Query(min_length=1, max_length=64, description="part of the enterprise's name")] = None
@@ -52,7 +53,7 @@ def lead_filter(rt, s, user, run, county, industry, category, min_score, explora
     return repo.LeadFilter(
         county=county, industry=industry, category=category, min_score=min_score, exploration=exploration,
         max_score=d.max_score, industries=code_prefixes(d.industry_name) if d.industry_name else None, name=d.name,
-        status=d.status, assignee_id=user.id if d.mine else d.assignee_id, over_3t=d.over_3t,
+        status=d.status, include_concluded=d.include_concluded, assignee_id=user.id if d.mine else d.assignee_id, over_3t=d.over_3t,
         mismatch_run=runs_repo.current_run(s, rt.digest, run.as_of, "mismatch") if d.over_3t else None,
         sort=d.sort, descending=d.desc)
 

@@ -4,13 +4,16 @@
 import * as api from "./api.js";
 import { errorBox, forgetCache, may, pageTitle, session, whoText } from "./common.js";
 import { clear, h, put } from "./dom.js";
+import * as cases from "./cases.js";
 import * as enterprise from "./enterprise.js";
+import * as handovers from "./handovers.js";
 import { applyStatic, lang, loadStrings, onLangChange, setLang, t } from "./i18n.js";
 import * as lists from "./lists.js";
 import * as mismatch from "./mismatch.js";
 import * as models from "./models.js";
 import { notify } from "./notice.js";
 import * as site from "./site.js";
+import * as stats from "./stats.js";
 import * as tips from "./tips.js";
 
 const main = document.getElementById("main");
@@ -27,6 +30,10 @@ const ROUTES = [
   [/^\/tip-new$/, ["tip_write"], "tip-new", () => tips.renderIntake(main)],
   [/^\/mismatch$/, ["mismatch"], "mismatch", (p) => mismatch.render(main, { params: p })],
   [/^\/models$/, ["admin"], "models", () => models.render(main)],
+  [/^\/cases$/, ["cases"], "cases", (p) => cases.renderDesk(main, { params: p })],
+  [/^\/case\/(enterprise|tip|site)\/(.+)$/, ["cases"], "cases", (p, kind, id) => cases.renderCase(main, { kind, id })],
+  [/^\/handovers$/, ["handover_read"], "handovers", () => handovers.render(main)],
+  [/^\/stats$/, ["stats"], "stats", (p) => stats.render(main, { params: p })],
 ];
 
 let current = { path: null, view: null };
@@ -40,6 +47,7 @@ function parseHash() {
 function homeRoute() {
   if (may("leads")) return "/enterprises";
   if (may("mismatch")) return "/mismatch";
+  if (may("stats")) return "/stats";
   return "/none";
 }
 
@@ -87,8 +95,8 @@ async function route(force = false) {
     put(main, pageTitle(t("err.403")), h("p", {}, t("none.forbidden")));
     return;
   }
-  const id = hit.m[1] ? decodeURIComponent(hit.m[1]) : undefined;
-  current.view = await hit.view(params, id);
+  const ids = hit.m.slice(1).map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
+  current.view = await hit.view(params, ...ids);
   if (current.path === path) main.querySelector("h1")?.focus({ preventScroll: true });
 }
 
