@@ -95,7 +95,8 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
     shot(page, "01-sign-in")
     ui.sign_in(web[1]["inv_lingui"], expect="table.leads")
     assert "临桂区" in page.inner_text("#who-name")
-    assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch"]  # no models tab
+    assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch", "cases", "handovers",
+                                  "stats"]  # no models tab
     # the county's two enterprises, ranked within it; E5 is an exploration draw and says so
     assert ids_in_list(page) == ["E1", "E5"]
     explore = page.locator("table.leads tr.explore")
@@ -162,7 +163,7 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
 def test_env_bureau_sees_the_ledger_mismatch_and_exports_it_but_no_tips(web, ui):
     page = ui.page
     ui.sign_in(web[1]["env_lingui"], expect="table.mismatch")
-    assert visible_tabs(page) == ["mismatch"]
+    assert visible_tabs(page) == ["mismatch", "handovers", "stats"]
     assert page.locator("#tabs a[data-tab=tips]").is_hidden()
     rows = page.eval_on_selector_all("table.mismatch tbody tr", "rs => rs.map(r => r.dataset.id)")
     assert set(rows) == {"E1", "E5"}  # 临桂区 only
@@ -277,7 +278,8 @@ def test_site_page_tip_intake_and_tip_corroboration_with_outcomes(web, ui):
 def test_model_owner_sees_the_champion_its_evaluation_and_the_last_runs(web, ui):
     page = ui.page
     ui.sign_in(web[1]["admin"], expect="table.leads")
-    assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch", "models"]
+    assert visible_tabs(page) == ["enterprises", "tips", "sites", "tip-new", "mismatch", "cases", "handovers", "stats",
+                                  "models"]
     ui.route("#/models", "table.evaluation")
     assert page.inner_text("section[aria-labelledby=sec-models-kind-enterprise] dd.champion") == "v1"
     rows = page.locator("section[aria-labelledby=sec-models-kind-enterprise] table.evaluation tbody tr")
@@ -337,7 +339,7 @@ def test_a_wrong_token_is_refused_and_signing_out_forgets_the_token(web, ui):
     page.wait_for_selector("form.signin .error")
     assert page.locator("#tabs").is_hidden()
     ui.sign_in(web[1]["auditor"])
-    assert visible_tabs(page) == [] and "/v1/audit" in page.inner_text("main")
+    assert visible_tabs(page) == ["stats"] and "/v1/audit" in page.inner_text("main")
     page.click("#sign-out")
     page.wait_for_selector("form.signin")
     assert page.evaluate("() => sessionStorage.getItem('hazleads.token')") is None

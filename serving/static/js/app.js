@@ -47,7 +47,6 @@ function parseHash() {
 function homeRoute() {
   if (may("leads")) return "/enterprises";
   if (may("mismatch")) return "/mismatch";
-  if (may("stats")) return "/stats";
   return "/none";
 }
 
