@@ -172,7 +172,10 @@ export function campaignBars(rows, series, width = WIDE) {
   const { PW, PH } = A;
   const svg = frame(A, t("chart.campaign"), t("chart.campaign.desc"), "campaign");
   if (!rows.length) return figure(svg, t("chart.empty"));
-  const { top, ticks } = niceAxis(Math.max(1, ...rows.flatMap((r) => series.map(([k]) => r[k] ?? 0))));
+  const most = Math.max(1, ...rows.flatMap((r) => series.map(([k]) => r[k] ?? 0)));
+  const step = Math.ceil(niceStep(most / 4)); // whole counts on every tick
+  const ticks = Math.max(1, Math.ceil(most / step));
+  const top = ticks * step;
   yAxis(A, svg, top, { unit: t("unit.count"), digits: 0, ticks });
   const band = PW / rows.length;
   const inner = Math.max(1, Math.min(28, (band * 0.8) / series.length));
