@@ -8,6 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from serving import audit
@@ -119,11 +120,18 @@ def _move(rt, request: Request, user, scope: Scope, kind: str, entity_id: str, b
     if status is None and body.take and (existing is None or existing.status == repo.OPEN):
         status = repo.CHECKING  # taking an untouched lead starts checking it
     action = "take" if body.take else ("status" if status else "assign")
-    with rt.db.write() as s:
-        case = repo.move(s, user.id, kind, entity_id, county, action, status=status, note=body.note, **change)
-        audit.append(s, user, f"case.{kind}.{action}", [entity_id], result=case.status, request_id=request_id(request))
-        names = user_names(s, [case.assignee_id])
-        return case_out(rt, s, scope, case, kind, entity_id, county, names, with_history=True)
+    for attempt in range(2):  # two first steps on one lead at once: the loser of the unique key tries again
+        try:
+            with rt.db.write() as s:
+                case = repo.move(s, user.id, kind, entity_id, county, action, status=status, note=body.note, **change)
+                audit.append(s, user, f"case.{kind}.{action}", [entity_id], result=case.status,
+                             request_id=request_id(request))
+                names = user_names(s, [case.assignee_id])
+                return case_out(rt, s, scope, case, kind, entity_id, county, names, with_history=True)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 Id = Annotated[str, Path(min_length=1, max_length=64)]
