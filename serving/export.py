@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,7 +31,9 @@ class Column:
 
 
 def inert(text: str) -> str:
-    """``text`` as a spreadsheet shows it and never evaluates it."""
+    """``text`` as a spreadsheet shows it and never evaluates it (control characters a workbook cannot
+    hold dropped)."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
     return "'" + text if text.startswith(FORMULA_START) else text
 
 

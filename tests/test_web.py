@@ -154,6 +154,11 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
     assert (o["outcome"], o["violation"], o["tonnes"], o["recorded_by"]) == ("confirmed", "water_dumping", 8.8, "inv_lingui")
     assert o["note"] == "浏览器测试：河边夜间停留核实" and o["case_id"] in case
     assert o["case_id"] in page.inner_text("table.outcomes")
+    # confirmed concludes E1 and it leaves the open list: reopened, for the later walks of this module
+    server, tokens = web
+    r = httpx.post(f"{server.url}/v1/cases/enterprise/E1", json={"status": "核查中", "note": "复查"},
+                   headers={"Authorization": f"Bearer {tokens['inv_lingui']}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["history"][-2]["status_to"] == "已结案-属实", r.text
 
     ui.route("#/enterprise/E4", "main .error")  # 阳朔县: outside the county, as if it did not exist
     assert "未找到" in page.inner_text("main .error")
@@ -302,7 +307,7 @@ def test_keyboard_only_use_labelled_controls_and_no_request_leaves_the_machine(w
     page.keyboard.type(web[1]["inv"])
     page.keyboard.press("Enter")
     page.wait_for_selector("table.leads")
-    for _ in range(60):  # Tab through the header, tabs and filters to the first lead
+    for _ in range(100):  # Tab through the header, tabs and filters to the first lead
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.closest('tr')?.dataset.id") == "E1":
             break
@@ -319,6 +324,8 @@ def test_keyboard_only_use_labelled_controls_and_no_request_leaves_the_machine(w
         el.type !== 'hidden' && !el.labels?.length && !el.getAttribute('aria-label')).map(el => el.id || el.name)"""
     for route, ready in (("#/enterprises", "table.leads"), ("#/tips", "table.leads"), ("#/tips/all", "table.leads"),
                          ("#/sites", "table.leads"), ("#/tip-new", "form.intake"), ("#/mismatch", "table.mismatch"),
+                         ("#/cases", "main form.filters"), ("#/case/enterprise/E1", "form.case-form"),
+                         ("#/handovers", "main .card"), ("#/stats", ".stat-cards"),
                          ("#/enterprise/E1", "svg.map"), ("#/site/S1", "svg.map"), ("#/tip/T2", "blockquote")):
         ui.route(route, ready)
         assert page.evaluate(unlabelled) == [], route

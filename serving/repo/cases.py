@@ -65,8 +65,14 @@ def on_outcome(session: Session, user_id: int, kind: str, entity_id: str, jurisd
     return move(session, user_id, kind, entity_id, jurisdiction, "outcome", status=status, note=note)
 
 
+MAX_HISTORY = 200  # steps of one case shown (the newest)
+
+
 def history(session: Session, case_id: int) -> list[CaseEvent]:
-    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+    """The case's newest ``MAX_HISTORY`` steps, oldest first."""
+    rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc())
+                           .limit(MAX_HISTORY)).all()
+    return list(reversed(rows))
 
 
 def page(session: Session, scope: Scope, *, kind: str | None, status: str | None, assignee_id: int | None,
