@@ -35,6 +35,8 @@ def test_a_hostile_text_is_never_a_formula_and_numbers_carry_no_noise():
     assert [c.value for c in cells] == ["'" + h for h in hostile[:5]] + hostile[5:]
     assert {row[1].value for row in ws.iter_rows(min_row=2)} == {0.3}
     assert ws.cell(row=2, column=2).number_format == "0.000"
+    odd = workbook([("表", [Column("text", "文字")], [{"text": "七星\x16区\x00"}])])  # a county typed with control keys
+    assert load_workbook(io.BytesIO(odd)).worksheets[0].cell(row=2, column=1).value == "七星区"
 
 
 def test_every_list_exports_with_chinese_headers_and_the_lists_filters(service):
