@@ -265,6 +265,10 @@ def test_tip_lead_filters_never_match_on_an_informants_named_enterprise(pristine
         assert "T2" not in ids("inv_lingui", **q), q
     assert "T2" in ids("inv", industry="C26") and "T2" in ids("inv", category="HW08")  # entitled: as before
     assert "T2" not in ids("inv", industry="C33")
+    for q in ({"industry_name": "化学"}, {"industry_name": "C26"}):  # the desk's filter by an industry's name too
+        assert "T2" not in ids("inv_lingui", **q) and "T2" in ids("inv", **q), q
+    assert ids("inv_yangshuo", industry_name="修理") == ids("inv_yangshuo", industry="O81") == ["T1"]  # not T6 (informant)
+    assert ids("inv_qixing", industry_name="化学") == []
     # a visible tip is matched on the enterprises the reader may see: T5 names 临桂区's E1, seen from 七星区
     assert ids("inv_qixing", industry="C26") == [] and "T5" in ids("inv_qixing")
     assert "T5" in ids("inv", industry="C26")

@@ -136,11 +136,11 @@ def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilt
          limit: int, offset: int) -> tuple[int, list[Lead]]:
     """(total, rows) of one list, strongest first, within the reader's jurisdiction.
 
-    A tip's or site's industry and category are those of its linked enterprises. For a reader who
+    A tip's or site's industry and category (by code or by name) are those of its linked enterprises. For a reader who
     does not see everything, they are taken from the enterprises that reader may see, and an
     informant tip the reader may not read matches no such filter: otherwise probing the filters
     would tell which enterprise an informant named, or what a neighbouring county's enterprise does."""
-    if kind == "enterprise" or scope.sees_all or not (f.industry or f.category):
+    if kind == "enterprise" or scope.sees_all or not (f.industry or f.category or f.industries is not None):
         total = session.scalar(_where(select(func.count(Lead.id)), run.id, kind, scope, f)) or 0
         rows = session.scalars(_sorted(_where(select(Lead), run.id, kind, scope, f), scope, f)
                                .limit(limit).offset(offset)).all()
@@ -163,6 +163,9 @@ def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilt
             return False
         ents = scope.enterprises(split_ids(c.enterprise_ids))
         if f.industry and not any(str(industry_of.get(e, "")).startswith(f.industry) for e in ents):
+            return False
+        if f.industries is not None and not any(str(industry_of.get(e, "")).startswith(p)
+                                                for e in ents for p in f.industries):
             return False
         return not f.category or any(f.category in cats.get(e, ()) for e in ents)
 
