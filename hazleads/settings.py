@@ -47,12 +47,35 @@ class Settings(BaseSettings):
     token_days: int = Field(default=90, ge=1, le=3650, description="days a new or rotated token is valid")
     tip_intake_per_hour: int = Field(default=120, ge=1, description="tips one user may submit in any hour")
     jobs_per_hour: int = Field(default=12, ge=1, description="training and scoring jobs one user may start in any hour")
+    # the case desk (serving/repo/handovers.py, serving/repo/stats.py)
+    handover_decision_days: float = Field(
+        default=3.0, gt=0, le=365,
+        description="days the police have to decide on a case the bureau hands over: 《行政执法机关移送涉嫌犯罪案件的规定》"
+                    "(国务院令第310号) 第八条, 公安机关自接受移送之日起3日内决定是否立案")
+    campaign_stages: dict[str, str] = Field(
+        default_factory=dict,
+        description="stages of the action plan by their first day, as JSON in HAZLEADS_CAMPAIGN_STAGES, e.g. "
+                    '{"排查摸底": "2021-01-01", "集中整治": "2021-03-01", "巩固提升": "2021-06-01"}; '
+                    "none: one stage 全程")
+    precision_k: int = Field(default=20, ge=1, le=1000, description="the top k of each month's list whose precision is reported")
 
     @field_validator("lang")
     @classmethod
     def _lang(cls, v: str) -> str:
         if v not in ("zh", "en"):
             raise ValueError("lang must be 'zh' or 'en'")
+        return v
+
+    @field_validator("campaign_stages")
+    @classmethod
+    def _stages(cls, v: dict[str, str]) -> dict[str, str]:
+        import datetime as dt
+
+        for name, first in v.items():
+            try:
+                dt.date.fromisoformat(first)
+            except ValueError:
+                raise ValueError(f"campaign_stages[{name!r}] = {first!r}: a first day as YYYY-MM-DD") from None
         return v
 
     @field_validator("driving")

@@ -3,7 +3,9 @@
 - ``investigator``: leads, enterprises, sites, vehicles, tips, outcomes, ledger mismatch; county-scoped or city-wide.
 - ``env_bureau``: ledger mismatch and enterprise detail (never tips or sites); may be county-scoped.
 - ``admin``: everything above city-wide, plus users, retraining, promotion, scoring, metrics.
-- ``auditor``: the audit log only.
+- ``auditor``: the audit log, and the campaign's statistics city-wide.
+- The case desk: investigators (the police) take, move and conclude leads and accept or return the
+  cases the bureau hands over; ``env_bureau`` records its findings and hands cases over.
 
 A county-scoped user's queries are filtered by county in the database, so rows of other counties
 never reach lists, details or counts; a detail outside the county answers 404 like a missing one.
@@ -26,6 +28,11 @@ RULES: dict[str, frozenset[str]] = {
     "tip": frozenset({"investigator", "admin"}),
     "tip_write": frozenset({"investigator", "admin"}),
     "outcome": frozenset({"investigator", "admin"}),
+    "cases": frozenset({"investigator", "admin"}),  # the case desk: status, assignee, history of leads
+    "handover_read": frozenset({"investigator", "env_bureau", "admin"}),
+    "handover_write": frozenset({"env_bureau", "admin"}),  # the bureau records findings and hands cases over
+    "handover_decide": frozenset({"investigator", "admin"}),  # the police accept or return them
+    "stats": frozenset({"investigator", "env_bureau", "admin", "auditor"}),
     "mismatch": frozenset({"investigator", "env_bureau", "admin"}),
     "runs": frozenset({"investigator", "env_bureau", "admin"}),
     "catalogue": frozenset({"investigator", "env_bureau", "admin", "auditor"}),

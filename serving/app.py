@@ -21,7 +21,10 @@ from serving.api import errors
 from serving.api.deps import plain_text
 from serving.api.routes import (
     audit,
+    cases,
     enterprises,
+    exports,
+    handovers,
     health,
     jobs,
     leads,
@@ -32,6 +35,7 @@ from serving.api.routes import (
     outcomes,
     pages,
     sites,
+    stats,
     tips,
     users,
     vehicles,
@@ -47,7 +51,8 @@ PUBLIC_PATHS = frozenset({"/healthz", "/"})  # and the page's files under /stati
 Warm = Literal["sync", "background", "off"]
 
 
-ROUTERS = (health, leads, enterprises, sites, vehicles, tips, outcomes, mismatch, jobs, models, users, audit, meta, names, pages)
+ROUTERS = (health, leads, enterprises, sites, vehicles, tips, outcomes, cases, handovers, exports, mismatch, stats, jobs,
+           models, users, audit, meta, names, pages)
 
 
 def _watch(rt: Runtime, stop: threading.Event, interval_s: float) -> None:

@@ -173,6 +173,8 @@ DOMAINS: dict[str, list] = {  # by parameter name: the values worth trying here
     "limit": [1, 2, 3, 50, 200], "offset": [0, 1, 2, 5], "after_id": [0, 3, 10], "user_name": sorted(USERS),
     "action": ["tip.", "outcome.", "enterprise.", "leads.", "site."], "job_id": [1, 2], "user_id": [1, 2, 3],
     "q": ["E", "E1", "E5", "某", "桂林", "化工", "有限公司", "NOPE"], "corroborated": [True, False],
+    "handover_id": [1, 2, 3, 99], "assignee_id": [1, 2, 3, 4], "name": ["桂林", "某", "化工", "E1"],
+    "industry_name": ["化学", "修理", "电镀"], "max_score": [0.3, 0.8, 1.0],
 }
 SKIP_FOR_ADMIN = {("POST", "/v1/training"), ("POST", "/v1/models/{kind}/promote"), ("POST", "/v1/models/{kind}/rollback"),
                   ("POST", "/v1/models/reload"), ("DELETE", "/v1/users/{user_id}"), ("POST", "/v1/users/{user_id}/token")}
@@ -219,6 +221,12 @@ BODIES = {
         "outcome": st.just("open")}, optional={"note": st.just("复查")}),
     "/v1/users": st.builds(lambda n: {"name": f"u{n}", "role": "auditor"}, st.integers(0, 10**9)),
     "/v1/models/{kind}/promote": st.just({"version": "1"}),
+    "/v1/cases/enterprise/{enterprise_id}": st.sampled_from([{"take": True}, {"status": "核查中", "note": "复查"}]),
+    "/v1/cases/tip/{tip_id}": st.sampled_from([{"take": True}, {"status": "核查中", "note": "复查"}]),
+    "/v1/cases/site/{site_id}": st.sampled_from([{"take": True}, {"status": "已立案"}]),
+    "/v1/handovers": st.fixed_dictionaries({"enterprise_id": st.sampled_from(ENTERPRISES),
+                                            "findings": st.sampled_from([["整改"], ["移送公安"]])}),
+    "/v1/handovers/{handover_id}/return": st.just({"reason": "证据不足"}),
 }
 
 
@@ -238,13 +246,29 @@ def request_for(draw, op: tuple[str, str, list[dict]]) -> tuple[str, str, dict, 
     return method, url, query, body
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def answer_text(r) -> str:
+    """What an answer says: its text, or for an Excel workbook every cell's text (sheet by sheet, a
+    row a line, cells tab-separated), which is what a reader of the file sees."""
+    if not r.headers.get("content-type", "").startswith(XLSX):
+        return r.text
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(r.content))
+    return "\n".join(f"[{ws.title}]\n" + "\n".join("\t".join("" if v is None else str(v) for v in row)
+                                                   for row in ws.iter_rows(values_only=True)) for ws in wb.worksheets)
+
+
 def echo_of(url: str, query: dict, body: dict | None) -> set[str]:
     words = set(_TOKEN.findall(url)) | {t for v in query.values() for t in _TOKEN.findall(str(v))}
     return words | {t for v in (body or {}).values() for t in _TOKEN.findall(str(v))}
 
 
 VOLATILE = frozenset({"request_id", "created_at", "recorded_at", "started_at", "finished_at", "at", "hash", "prev_hash",
-                      "snapshot_digest", "scored_in_ms", "duration_s"})
+                      "snapshot_digest", "scored_in_ms", "duration_s", "updated_at", "decided_at",
+                      "days_since_handover"})
 
 
 def normalised(text: str, content_type: str, digest: str):

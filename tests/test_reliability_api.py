@@ -218,6 +218,12 @@ FIXED_SIZE = {
     "/v1/filters": "the fixed vocabularies (counties, industries, categories, dates)",
     "/v1/catalogue": "the feature catalogue, fixed by the code",
     "/v1/places": "the snapshot's geography (rivers, reservoirs, karst, parks)",
+    "/v1/cases/assignees": "the active investigators of one county and the city-wide ones",
+    "/v1/cases/enterprise/{enterprise_id}": "one lead's case, its newest 200 steps (serving/repo/cases.MAX_HISTORY)",
+    "/v1/cases/tip/{tip_id}": "one lead's case, its newest 200 steps",
+    "/v1/cases/site/{site_id}": "one lead's case, its newest 200 steps",
+    "/v1/handovers/{handover_id}": "one handover: one enterprise's mismatch rows, at most 100 outcomes, 50 pointers",
+    "/v1/stats": "counts per county and month, per stage and per month's list: bounded by the calendar",
 }
 
 

@@ -245,8 +245,8 @@ def test_users_admin_create_list_disable(service):
     h = {"Authorization": f"Bearer {token}"}
     assert service.client.get("/v1/me", headers=h).json() == {
         "name": "zhang", "role": "investigator", "county": "阳朔县", "sees_informants": False,
-        "may": ["catalogue", "docs", "enterprise", "leads", "me", "mismatch", "outcome", "places", "ready", "runs",
-                "site", "tip", "tip_write", "vehicle"]}
+        "may": ["cases", "catalogue", "docs", "enterprise", "handover_decide", "handover_read", "leads", "me", "mismatch",
+                "outcome", "places", "ready", "runs", "site", "stats", "tip", "tip_write", "vehicle"]}
     assert "token" not in service.get("admin", "/v1/users").json()["items"][-1]
     assert service.post("admin", "/v1/users", {"name": "zhang", "role": "admin"}).status_code == 409
     assert service.post("admin", "/v1/users", {"name": "li", "role": "auditor", "county": "X"}).status_code == 422

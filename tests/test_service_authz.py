@@ -38,6 +38,27 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/tips/{tip_id}"): frozenset({ADMIN, INV}),
     ("GET", "/v1/outcomes"): frozenset({ADMIN, INV}),
     ("POST", "/v1/outcomes"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/cases"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/cases/assignees"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/cases/enterprise/{enterprise_id}"): frozenset({ADMIN, INV}),
+    ("POST", "/v1/cases/enterprise/{enterprise_id}"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/cases/tip/{tip_id}"): frozenset({ADMIN, INV}),
+    ("POST", "/v1/cases/tip/{tip_id}"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/cases/site/{site_id}"): frozenset({ADMIN, INV}),
+    ("POST", "/v1/cases/site/{site_id}"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/handovers"): frozenset({ADMIN, INV, ENV}),
+    ("POST", "/v1/handovers"): frozenset({ADMIN, ENV}),
+    ("GET", "/v1/handovers/{handover_id}"): frozenset({ADMIN, INV, ENV}),
+    ("POST", "/v1/handovers/{handover_id}/accept"): frozenset({ADMIN, INV}),
+    ("POST", "/v1/handovers/{handover_id}/return"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/exports/leads/enterprises"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/exports/leads/tips"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/exports/leads/sites"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/exports/ledger-mismatch"): frozenset({ADMIN, INV, ENV}),
+    ("GET", "/v1/exports/cases"): frozenset({ADMIN, INV}),
+    ("GET", "/v1/stats"): ALL,
+    ("GET", "/v1/stats/export"): ALL,
+    ("GET", "/v1/ledger-mismatch/enterprises"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/ledger-mismatch"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/ledger-mismatch/export"): frozenset({ADMIN, INV, ENV}),
     ("GET", "/v1/runs"): frozenset({ADMIN, INV, ENV}),
@@ -63,7 +84,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str] | str] = {
 }
 NOT_READY_HERE = {("GET", "/readyz"), ("POST", "/v1/scoring")}  # no model in this fixture: 503 with a reason
 IDENTITIES = {"admin": ADMIN, "inv": INV, "inv_lingui": INV, "env": ENV, "env_lingui": ENV, "auditor": AUD}
-PARAMS = {"enterprise_id": "E1", "site_id": "S1", "tip_id": "T2", "job_id": "1", "kind": "enterprise",
+PARAMS = {"enterprise_id": "E1", "site_id": "S1", "tip_id": "T2", "job_id": "1", "kind": "enterprise", "handover_id": "1",
           "vehicle_id": "桂C12345"}  # all in 临桂区 (the vehicle carried E1's waste)
 OTHER_COUNTY = {"enterprise_id": "E4", "site_id": "S2", "tip_id": "T1", "vehicle_id": "桂C54321"}  # none in 临桂区
 _n = iter(range(10_000))

@@ -18,7 +18,8 @@ from serving.db import migrate
 from serving.db.engine import Database
 from serving.db.models import AuditEntry, AuditHead, Base, Job
 
-TABLES = {"users", "scoring_runs", "leads", "ledger_mismatch", "tips", "outcomes", "jobs", "audit_log", "audit_head"}
+TABLES = {"users", "scoring_runs", "leads", "ledger_mismatch", "tips", "outcomes", "jobs", "audit_log", "audit_head",
+          "cases", "case_events", "handovers"}
 ALICE = Principal(1, "alice", "investigator", "临桂区")
 
 
@@ -208,3 +209,41 @@ def pd_ts(value):
     import pandas as pd
 
     return pd.Timestamp(value).to_pydatetime()
+
+
+def test_upgrading_a_0002_database_keeps_every_row_and_puts_outcomes_on_the_desk(db_url):
+    """Revision 0002 with a row in every table (two outcomes about one tip, one about an enterprise),
+    upgraded to 0003: every row kept as it was; each lead with outcomes is on the desk as its newest
+    outcome says, with one history step; new cases get fresh ids; and back down and up again."""
+    from tests.reliability_support import raw_sql
+
+    d = Database(db_url)
+    try:
+        migrate.upgrade(d.url, "0002", engine=d.write_engine)
+        raw_sql(db_url, *ROWS_0001)
+        raw_sql(db_url, "INSERT INTO outcomes (id, entity_kind, entity_id, jurisdiction, outcome, violation, tonnes, "
+                "opened, enterprise_id, tip_id, recorded_by, recorded_at) VALUES "
+                "(2, 'tip', 'W1', '临桂区', 'unfounded', NULL, NULL, '2021-03-05', NULL, 'W1', 1, '2026-01-05 00:00:00'),"
+                "(3, 'enterprise', 'E1', '临桂区', 'confirmed', '900-214-08', 4.5, '2021-03-06', 'E1', NULL, 1, "
+                "'2026-01-06 00:00:00')")
+        before = _snapshot_rows(db_url)
+        assert len(before["outcomes"]) == 3
+        migrate.upgrade(d.url, engine=d.write_engine)
+        assert migrate.current(d.engine) == "0003" == migrate.HEAD
+        assert _snapshot_rows(db_url) == before
+        cases = raw_sql(db_url, "SELECT entity_kind, entity_id, jurisdiction, status, concluded_at FROM cases ORDER BY id")
+        assert [c[:4] for c in cases] == [("enterprise", "E1", "临桂区", "已结案-属实"), ("tip", "W1", "临桂区", "已结案-不属实")]
+        assert all(c[4] is not None for c in cases)
+        assert raw_sql(db_url, "SELECT count(*) FROM case_events")[0][0] == 2
+        with d.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        raw_sql(db_url, "INSERT INTO cases (entity_kind, entity_id, status, created_at, updated_at) "
+                "VALUES ('site', 'S1', '核查中', '2026-02-01 00:00:00', '2026-02-01 00:00:00')")
+        assert raw_sql(db_url, "SELECT id FROM cases WHERE entity_id = 'S1'") == [(3,)]
+        migrate.downgrade(d.url, "0002", engine=d.write_engine)
+        assert _snapshot_rows(db_url) == before
+        assert "cases" not in set(inspect(d.engine).get_table_names())
+        migrate.upgrade(d.url, engine=d.write_engine)
+        assert _snapshot_rows(db_url) == before
+    finally:
+        d.dispose()

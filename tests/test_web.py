@@ -101,7 +101,8 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
     shot(page, "01-sign-in")
     ui.sign_in(web[1]["inv_lingui"], expect="table.leads")
     assert "临桂区" in page.inner_text("#who-name")
-    assert visible_tabs(page) == ["enterprises", "tips", "sites", "vehicles", "tip-new", "mismatch"]  # no models tab
+    assert visible_tabs(page) == ["enterprises", "tips", "sites", "vehicles", "tip-new", "mismatch", "cases", "handovers",
+                                  "stats"]  # no models tab
     # the county's two enterprises, ranked within it; E5 is an exploration draw and says so
     assert ids_in_list(page) == ["E1", "E5"]
     explore = page.locator("table.leads tr.explore")
@@ -159,6 +160,11 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
     assert (o["outcome"], o["violation"], o["tonnes"], o["recorded_by"]) == ("confirmed", "water_dumping", 8.8, "inv_lingui")
     assert o["note"] == "浏览器测试：河边夜间停留核实" and o["case_id"] in case
     assert o["case_id"] in page.inner_text("table.outcomes")
+    # confirmed concludes E1 and it leaves the open list: reopened, for the later walks of this module
+    server, tokens = web
+    r = httpx.post(f"{server.url}/v1/cases/enterprise/E1", json={"status": "核查中", "note": "复查"},
+                   headers={"Authorization": f"Bearer {tokens['inv_lingui']}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["history"][-2]["status_to"] == "已结案-属实", r.text
 
     ui.route("#/enterprise/E4", "main .error")  # 阳朔县: outside the county, as if it did not exist
     assert "未找到" in page.inner_text("main .error")
@@ -168,7 +174,7 @@ def test_county_investigator_filters_opens_an_enterprise_and_records_an_outcome(
 def test_env_bureau_sees_the_ledger_mismatch_and_exports_it_but_no_tips(web, ui):
     page = ui.page
     ui.sign_in(web[1]["env_lingui"], expect="table.mismatch")
-    assert visible_tabs(page) == ["mismatch"]
+    assert visible_tabs(page) == ["mismatch", "handovers", "stats"]
     assert page.locator("#tabs a[data-tab=tips]").is_hidden()
     rows = page.eval_on_selector_all("table.mismatch tbody tr", "rs => rs.map(r => r.dataset.id)")
     assert set(rows) == {"E1", "E5"}  # 临桂区 only
@@ -242,6 +248,11 @@ def test_site_page_tip_intake_and_tip_corroboration_with_outcomes(web, ui):
     page.wait_for_selector("dialog:not([open])", state="attached")
     site_outcomes = api(web, "inv", "/v1/outcomes", entity_kind="site", entity_id="S1")
     assert site_outcomes["items"][0]["outcome"] == "unfounded"
+    # unfounded concludes S1 and it leaves the open list: reopened, for the chain's walk from the site list
+    server, tokens = web
+    r = httpx.post(f"{server.url}/v1/cases/site/S1", json={"status": "核查中", "note": "复查"},
+                   headers={"Authorization": f"Bearer {tokens['inv']}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["history"][-2]["status_to"] == "已结案-不属实", r.text
 
     ui.route("#/tip-new", "form.intake")
     page.select_option("#tip-channel", "12369")
@@ -348,7 +359,8 @@ def test_the_chain_site_to_vehicle_to_producer_and_back_and_the_printed_evidence
 def test_model_owner_sees_the_champion_its_evaluation_and_the_last_runs(web, ui):
     page = ui.page
     ui.sign_in(web[1]["admin"], expect="table.leads")
-    assert visible_tabs(page) == ["enterprises", "tips", "sites", "vehicles", "tip-new", "mismatch", "models"]
+    assert visible_tabs(page) == ["enterprises", "tips", "sites", "vehicles", "tip-new", "mismatch", "cases", "handovers",
+                                  "stats", "models"]
     ui.route("#/models", "table.compare")
     card = "section[aria-labelledby=sec-models-kind-enterprise]"
     assert page.inner_text(f"{card} dd.champion") == "v1" and page.inner_text(f"{card} dd.champion-source") == "学习模型"
@@ -409,7 +421,7 @@ def test_keyboard_only_use_labelled_controls_and_no_request_leaves_the_machine(w
     page.keyboard.type(web[1]["inv"])
     page.keyboard.press("Enter")
     page.wait_for_selector("table.leads")
-    for _ in range(60):  # Tab through the header, tabs and filters to the first lead
+    for _ in range(100):  # Tab through the header, tabs and filters to the first lead
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.closest('tr')?.dataset.id") == "E1":
             break
@@ -426,6 +438,8 @@ def test_keyboard_only_use_labelled_controls_and_no_request_leaves_the_machine(w
         el.type !== 'hidden' && !el.labels?.length && !el.getAttribute('aria-label')).map(el => el.id || el.name)"""
     for route, ready in (("#/enterprises", "table.leads"), ("#/tips", "table.leads"), ("#/tips/all", "table.leads"),
                          ("#/sites", "table.leads"), ("#/tip-new", "form.intake"), ("#/mismatch", "table.mismatch"),
+                         ("#/cases", "main form.filters"), ("#/case/enterprise/E1", "form.case-form"),
+                         ("#/handovers", "main .card"), ("#/stats", ".stat-cards"),
                          ("#/enterprise/E1", "svg.map"), ("#/site/S1", "svg.map"), ("#/tip/T2", "blockquote")):
         ui.route(route, ready)
         assert page.evaluate(unlabelled) == [], route
@@ -446,7 +460,7 @@ def test_a_wrong_token_is_refused_and_signing_out_forgets_the_token(web, ui):
     page.wait_for_selector("form.signin .error")
     assert page.locator("#tabs").is_hidden()
     ui.sign_in(web[1]["auditor"])
-    assert visible_tabs(page) == [] and "/v1/audit" in page.inner_text("main")
+    assert visible_tabs(page) == ["stats"] and "/v1/audit" in page.inner_text("main")
     page.click("#sign-out")
     page.wait_for_selector("form.signin")
     assert page.evaluate("() => sessionStorage.getItem('hazleads.token')") is None

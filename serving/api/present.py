@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from serving.context import split_ids
 from serving.db.models import Lead, Outcome, ScoringRun, Tip, User
+from serving.industries import division_name
 from serving.jobs import NotReady
 from serving.repo import runs
 from serving.repo.outcomes import case_id
@@ -84,22 +85,31 @@ def tip_words(tips) -> set[str]:
     return {t for tip in tips for r in reasons(tip, "zh") + reasons(tip, "en") for t in tokens(r)}
 
 
-def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, received_at=None, text: str | None = None) -> dict:
+def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, received_at=None, text: str | None = None,
+              names: dict[int, str] | None = None) -> dict:
     """One entry of a list as the reader may see it. ``channel``: a tip lead's channel (None if the
-    tip is unknown here, which is redacted for readers not entitled to informants)."""
+    tip is unknown here, which is redacted for readers not entitled to informants); ``text``: a tip's
+    words. A lead read from a list (``serving.repo.leads.page``) carries its case and its place among
+    the open leads."""
     scoped = not scope.city_wide
-    rank = lead.county_rank if scoped else lead.rank
+    list_rank = lead.county_rank if scoped else lead.rank
+    rank = getattr(lead, "open_rank", None) or list_rank
+    case = getattr(lead, "case", None)
     rs, ev = scope.explain(reasons(lead, lang), _evidence(lead), lang)
     if lead.exploration:
         rs.append(exploration_note(lang, (lead.county_model_rank if scoped else lead.model_rank) or rank, lead.inclusion_prob))
-    item = {"rank": rank, "score": lead.score, "exploration": lead.exploration, "inclusion_prob": lead.inclusion_prob,
+    item = {"rank": rank, "list_rank": list_rank, "status": case.status if case is not None else "待核查",
+            "assignee_id": case.assignee_id if case is not None else None,
+            "assignee": (names or {}).get(case.assignee_id) if case is not None else None,
+            "due": case.due if case is not None else None,
+            "score": lead.score, "exploration": lead.exploration, "inclusion_prob": lead.inclusion_prob,
             "county": lead.county, "reasons": rs, "evidence": ev,
             "lat": lead.lat, "lon": lead.lon,
             "enterprise_ids": scope.enterprises(split_ids(lead.enterprise_ids)),
             "vehicle_ids": split_ids(lead.vehicle_ids)}
     if lead.kind == "enterprise":
-        item.update(enterprise_id=lead.entity_id, name=lead.name,
-                    industry_code=lead.industries.strip(";").split(";")[0] or None)
+        code = lead.industries.strip(";").split(";")[0] or None
+        item.update(enterprise_id=lead.entity_id, name=lead.name, industry_code=code, industry_name=division_name(code))
     elif lead.kind == "site":
         item.update(site_id=lead.entity_id)
     else:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -232,3 +233,65 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---- the case desk (revision 0003): a lead's status, its history, the bureau's handovers ----------------
+
+CASE_STATUSES = ("待核查", "核查中", "已立案", "已移送", "已结案-属实", "已结案-不属实")
+CONCLUDED = ("已结案-属实", "已结案-不属实")
+
+
+class Case(Base):
+    """The state of one enterprise, tip or site lead on the desk: status, assignee, due date. A lead
+    without a row is 待核查 (not yet taken); a concluded one leaves the open lists."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_kind: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # one of CASE_STATUSES
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)  # UTC; first put on the desk
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    concluded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC; set on 已结案-*
+
+    __table_args__ = (UniqueConstraint("entity_kind", "entity_id", name="uq_cases_entity"),)
+
+
+class CaseEvent(Base):
+    """One step in a case's history: who, when, what changed, and their note."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(16))  # take, status, assign, outcome, handover, accept, return
+    status_from: Mapped[str | None] = mapped_column(String(16))
+    status_to: Mapped[str | None] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Handover(Base):
+    """The environment bureau's findings on an enterprise (整改, 罚款, 移送公安) and, for 移送公安, the
+    case handed to the police with its evidence file; the police accept it or return it with a reason."""
+
+    __tablename__ = "handovers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64), index=True)
+    jurisdiction: Mapped[str | None] = mapped_column(String(64), index=True)
+    findings: Mapped[str] = mapped_column(String(64))  # ;整改;罚款;移送公安;
+    fine_yuan: Mapped[float | None] = mapped_column(Float)
+    tonnes: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the evidence file as handed over
+    status: Mapped[str] = mapped_column(String(16))  # recorded (no handover), handed, accepted, returned
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)  # UTC; handed over then if 移送公安
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Text)  # the police's reason for returning it

@@ -1,17 +1,27 @@
 """Reading stored lead lists with filters, within the reader's ``Scope``: county in SQL (so counts
-are filtered too), and filters on linked enterprises evaluated on what the reader may see."""
+are filtered too), and filters on linked enterprises evaluated on what the reader may see.
+
+The lists are the open ones: a lead concluded on the case desk (已结案-属实, 已结案-不属实) leaves them
+unless asked for by its status, and ``open_rank`` numbers what remains, so recording an outcome
+re-ranks a list at once, without a new scoring run. Every column can sort (``SORTS``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from features.ledgers import CRIMINAL_T
 from serving.access import INFORMANT
 from serving.context import split_ids
-from serving.db.models import Lead, ScoringRun, Tip
+from serving.db.models import CASE_STATUSES, CONCLUDED, Case, Lead, Mismatch, ScoringRun, Tip, User
 from serving.scope import Scope
+
+SORTS = ("rank", "score", "name", "county", "industry", "status", "assignee", "due")
+_ON_CASE = and_(Case.entity_kind == Lead.kind, Case.entity_id == Lead.entity_id)
+_ASSIGNEE = aliased(User)
+_STATUS_ORDER = case({s: i for i, s in enumerate(CASE_STATUSES)}, value=func.coalesce(Case.status, CASE_STATUSES[0]))
 
 
 @dataclass(frozen=True)
@@ -23,10 +33,49 @@ class LeadFilter:
     exploration: bool | None = None
     channel: str | None = None  # tips: the channel it came in by
     corroborated: bool | None = None  # tips: vehicles stopped near it (a linked vehicle) or not
+    max_score: float | None = None
+    industries: tuple[str, ...] | None = None  # GB/T 4754 prefixes (an industry name, resolved)
+    name: str | None = None  # part of the enterprise's name (or its exact id)
+    status: str | None = None  # a case status; default: every status but the concluded ones
+    include_concluded: bool = False  # with no status: concluded leads too
+    assignee_id: int | None = None
+    over_3t: bool = False  # enterprises whose unaccounted tonnes over the 12 months to as-of reach 3 t
+    mismatch_run: ScoringRun | None = None  # the ledger cross-check ``over_3t`` reads
+    sort: str = "rank"
+    descending: bool = False
+
+
+def _over_3t(f: LeadFilter):
+    import pandas as pd
+
+    run = f.mismatch_run
+
+    first_month = str(pd.Period(run.as_of, "M") - 11)
+    total = (select(func.coalesce(func.sum(Mismatch.unaccounted_t), 0.0))
+             .where(Mismatch.run_id == run.id, Mismatch.enterprise_id == Lead.entity_id, Mismatch.month >= first_month)
+             .scalar_subquery())
+    return total >= CRIMINAL_T
 
 
 def _where(q: Select, run_id: int, kind: str, scope: Scope, f: LeadFilter) -> Select:
-    q = q.where(Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county))
+    q = q.outerjoin(Case, _ON_CASE).where(Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county))
+    if f.status is None:
+        if not f.include_concluded:
+            q = q.where(or_(Case.id.is_(None), Case.status.not_in(CONCLUDED)))
+    elif f.status == CASE_STATUSES[0]:
+        q = q.where(or_(Case.id.is_(None), Case.status == f.status))
+    else:
+        q = q.where(Case.status == f.status)
+    if f.assignee_id is not None:
+        q = q.where(Case.assignee_id == f.assignee_id)
+    if f.max_score is not None:
+        q = q.where(Lead.score <= f.max_score)
+    if f.name:
+        q = q.where(or_(Lead.name.contains(f.name, autoescape=True), Lead.entity_id == f.name))
+    if f.industries is not None:
+        q = q.where(or_(false(), *(Lead.industries.like(f"%;{p}%") for p in f.industries)))
+    if f.over_3t:
+        q = q.where(_over_3t(f) if kind == "enterprise" and f.mismatch_run is not None else false())
     if f.county is not None:
         q = q.where(Lead.county == f.county)
     if f.industry:
@@ -50,22 +99,55 @@ def _order(scope: Scope) -> tuple:
     return (Lead.rank, Lead.id) if scope.city_wide else (Lead.county_rank, Lead.id)
 
 
+def _sorted(q: Select, scope: Scope, f: LeadFilter) -> Select:
+    """``q`` in the order asked for, then the list's own order."""
+    if f.sort == "rank":
+        return q.order_by(*((c.desc() for c in _order(scope)) if f.descending else _order(scope)))
+    if f.sort == "assignee":
+        q = q.outerjoin(_ASSIGNEE, _ASSIGNEE.id == Case.assignee_id)
+    col = {"score": Lead.score, "name": Lead.name, "county": Lead.county, "industry": Lead.industries,
+           "status": _STATUS_ORDER, "assignee": _ASSIGNEE.name, "due": Case.due}[f.sort]
+    return q.order_by(col.is_(None), col.desc() if f.descending else col, *_order(scope))
+
+
+def open_ranks(session: Session, run_id: int, kind: str, scope: Scope, ids: list[int]) -> dict[int, int]:
+    """Lead id -> its place among the open leads of its list the reader sees (1 the strongest)."""
+    if not ids:
+        return {}
+    ranked = (select(Lead.id.label("id"), func.row_number().over(order_by=_order(scope)).label("n"))
+              .outerjoin(Case, _ON_CASE)
+              .where(Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county),
+                     or_(Case.id.is_(None), Case.status.not_in(CONCLUDED))).subquery())
+    return dict(session.execute(select(ranked.c.id, ranked.c.n).where(ranked.c.id.in_(ids))).all())
+
+
+def _with_cases(session: Session, run: ScoringRun, kind: str, scope: Scope, rows: list[Lead]) -> list[Lead]:
+    """Each lead with its case (status, assignee, due) and its ``open_rank`` attached."""
+    cases = {c.entity_id: c for c in session.scalars(
+        select(Case).where(Case.entity_kind == kind, Case.entity_id.in_([r.entity_id for r in rows])))} if rows else {}
+    ranks = open_ranks(session, run.id, kind, scope, [r.id for r in rows])
+    for r in rows:
+        r.case = cases.get(r.entity_id)
+        r.open_rank = ranks.get(r.id)
+    return rows
+
+
 def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilter,
          limit: int, offset: int) -> tuple[int, list[Lead]]:
     """(total, rows) of one list, strongest first, within the reader's jurisdiction.
 
-    A tip's or site's industry and category are those of its linked enterprises. For a reader who
+    A tip's or site's industry and category (by code or by name) are those of its linked enterprises. For a reader who
     does not see everything, they are taken from the enterprises that reader may see, and an
     informant tip the reader may not read matches no such filter: otherwise probing the filters
     would tell which enterprise an informant named, or what a neighbouring county's enterprise does."""
-    if kind == "enterprise" or scope.sees_all or not (f.industry or f.category):
+    if kind == "enterprise" or scope.sees_all or not (f.industry or f.category or f.industries is not None):
         total = session.scalar(_where(select(func.count(Lead.id)), run.id, kind, scope, f)) or 0
-        rows = session.scalars(_where(select(Lead), run.id, kind, scope, f).order_by(*_order(scope))
+        rows = session.scalars(_sorted(_where(select(Lead), run.id, kind, scope, f), scope, f)
                                .limit(limit).offset(offset)).all()
-        return total, list(rows)
+        return total, _with_cases(session, run, kind, scope, list(rows))
     # the LIKE filters over every linked enterprise select a superset; narrow it to what the reader sees
-    candidates = session.execute(_where(select(Lead.id, Lead.entity_id, Lead.enterprise_ids), run.id, kind, scope, f)
-                                 .order_by(*_order(scope))).all()
+    candidates = session.execute(_sorted(_where(select(Lead.id, Lead.entity_id, Lead.enterprise_ids), run.id, kind,
+                                                scope, f), scope, f)).all()
     redacted: set[str] = set()
     if kind == "tip" and not scope.informants:
         ids = [c.entity_id for c in candidates]
@@ -82,12 +164,15 @@ def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilt
         ents = scope.enterprises(split_ids(c.enterprise_ids))
         if f.industry and not any(str(industry_of.get(e, "")).startswith(f.industry) for e in ents):
             return False
+        if f.industries is not None and not any(str(industry_of.get(e, "")).startswith(p)
+                                                for e in ents for p in f.industries):
+            return False
         return not f.category or any(f.category in cats.get(e, ()) for e in ents)
 
     keep = [c.id for c in candidates if matches(c)]
     chosen = keep[offset:offset + limit]
     by_id = {r.id: r for r in session.scalars(select(Lead).where(Lead.id.in_(chosen)))} if chosen else {}
-    return len(keep), [by_id[i] for i in chosen]
+    return len(keep), _with_cases(session, run, kind, scope, [by_id[i] for i in chosen])
 
 
 def one(session: Session, run: ScoringRun | None, kind: str, entity_id: str) -> Lead | None:

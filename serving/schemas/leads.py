@@ -19,7 +19,13 @@ class ListInfo(Out):
 
 
 class LeadBase(Out):
-    rank: int = Field(description="1 is the strongest lead; within the county for county-scoped readers")
+    rank: int = Field(description="1 is the strongest open lead (concluded leads left out); within the county for "
+                                  "county-scoped readers; a concluded lead keeps its list_rank")
+    list_rank: int | None = Field(None, description="the rank the scoring run gave it")
+    status: str = Field("待核查", description="on the case desk: 待核查, 核查中, 已立案, 已移送, 已结案-属实, 已结案-不属实")
+    assignee_id: int | None = None
+    assignee: str | None = None
+    due: dt.date | None = None
     score: Num = Field(description="calibrated probability in [0, 1] (a rule score for sites)")
     exploration: bool = Field(description="drawn below the cut so the model keeps learning (not a top lead)")
     inclusion_prob: Num = None
@@ -33,6 +39,7 @@ class EnterpriseLead(LeadBase):
     enterprise_id: str
     name: str | None = None
     industry_code: str | None = None
+    industry_name: str | None = Field(None, description="GB/T 4754 division of industry_code")
     lat: Num = None
     lon: Num = None
 

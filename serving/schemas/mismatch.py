@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from serving.schemas.common import Num, Page
+from serving.schemas.common import Num, Out, Page
 from serving.schemas.detail import LedgerMonth
 from serving.schemas.leads import ListInfo
 
@@ -21,3 +21,20 @@ class MismatchRow(LedgerMonth):
 class MismatchPage(Page):
     run: ListInfo
     items: list[MismatchRow]
+
+
+class EnterpriseTotal(Out):
+    enterprise_id: str
+    name: str | None = None
+    county: str | None = None
+    rows: int = Field(description="monthly rows (month and waste code) summed")
+    months: int
+    unaccounted_t: Num = Field(None, description="tonnes unaccounted for over the rows summed")
+    largest_month_t: Num = None
+    enterprise_unaccounted_t_365d: Num = Field(None, description="over the 12 months to as-of, whatever the filters")
+    enterprise_over_3t: bool
+
+
+class EnterpriseTotalPage(Page):
+    run: ListInfo
+    items: list[EnterpriseTotal]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from serving.api.deps import LeadReader, Limit, Offset, ReaderScope, RuntimeDep, lang_of, record
-from serving.api.present import evidence_tips, lead_item, resolve_run, run_info
+from serving.api.present import evidence_tips, lead_item, resolve_run, run_info, user_names
 from serving.db.models import Tip
+from serving.industries import code_prefixes
 from serving.repo import leads as repo
+from serving.repo import runs as runs_repo
+from serving.schemas.cases import Status
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.leads import EnterpriseLeadPage, SiteLeadPage, TipLeadPage
 from serving.schemas.tips import Channel
@@ -27,50 +31,92 @@ Exploration = Annotated[bool | None, Query(description="only exploration entries
 Corroborated = Annotated[bool | None, Query(description="only tips with vehicles stopped nearby (true) or only those without (false)")]
 
 
+@dataclass
+class Desk:
+    """The case desk's filters and the sort, shared by the three lists (and their exports)."""
+
+    status: Annotated[Status | None, Query(description="only this status (default: all but the concluded)")] = None
+    include_concluded: Annotated[bool, Query(description="concluded leads too (with no status)")] = False
+    assignee_id: Annotated[int | None, Query(ge=1, description="only leads given to this user")] = None
+    mine: Annotated[bool, Query(description="only leads given to me (我的线索)")] = False
+    name: Annotated[str | None, Query(min_length=1, max_length=64, description="part of the enterprise's name")] = None
+    industry_name: Annotated[str | None, Query(min_length=1, max_length=32,
+                                               description="part of a GB/T 4754 division's name, e.g. 化学")] = None
+    max_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None
+    over_3t: Annotated[bool, Query(description="enterprises whose unaccounted tonnes over 12 months reach 3 t")] = False
+    sort: Annotated[Literal[repo.SORTS], Query(description="column to sort by")] = "rank"
+    desc: Annotated[bool, Query(description="descending")] = False
+
+
+DeskFilters = Annotated[Desk, Depends()]
+
+
+def lead_filter(rt, s, user, run, county, industry, category, min_score, exploration, d: Desk,
+                **tip_filters) -> repo.LeadFilter:
+    """``tip_filters``: the tip list's own (``channel``, ``corroborated``)."""
+    return repo.LeadFilter(
+        county=county, industry=industry, category=category, min_score=min_score, exploration=exploration,
+        max_score=d.max_score, industries=code_prefixes(d.industry_name) if d.industry_name else None, name=d.name,
+        status=d.status, include_concluded=d.include_concluded, assignee_id=user.id if d.mine else d.assignee_id, over_3t=d.over_3t,
+        mismatch_run=runs_repo.current_run(s, rt.digest, run.as_of, "mismatch") if d.over_3t else None,
+        sort=d.sort, descending=d.desc, **tip_filters)
+
+
+def list_rows(rt, s, user, scope, kind: str, as_of, county, industry, category, min_score, exploration, d: Desk,
+              limit: int, offset: int, lang: str, **tip_filters) -> tuple:
+    """(run, total, items) of one list as the reader may see it (a tip with its text)."""
+    run = resolve_run(rt, s, as_of)
+    f = lead_filter(rt, s, user, run, county, industry, category, min_score, exploration, d, **tip_filters)
+    total, rows = repo.page(s, run, kind, scope, f, limit, offset)
+    scope.load_tips(s, evidence_tips(rows))
+    tips = {}
+    if kind == "tip" and rows:
+        tips = {t.tip_id: (t.channel, t.received_at, t.text) for t in
+                s.scalars(select(Tip).where(Tip.tip_id.in_([r.entity_id for r in rows])))}
+    names = user_names(s, [r.case.assignee_id for r in rows if r.case is not None])
+    items = [lead_item(r, scope, lang, *tips.get(r.entity_id, (None, None, None)), names=names) for r in rows]
+    return run, total, items
+
+
 def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry, category, min_score, exploration,
-          limit, offset, lang, **tip_filters) -> dict:
-    with rt.db.read() as s:
-        run = resolve_run(rt, s, as_of)
-        f = repo.LeadFilter(county=county, industry=industry, category=category, min_score=min_score, exploration=exploration,
-                            **tip_filters)
-        total, rows = repo.page(s, run, kind, scope, f, limit, offset)
-        scope.load_tips(s, evidence_tips(rows))
-        tips = {}
-        if kind == "tip" and rows:
-            tips = {t.tip_id: (t.channel, t.received_at, t.text) for t in
-                    s.scalars(select(Tip).where(Tip.tip_id.in_([r.entity_id for r in rows])))}
+          limit, offset, lang, d: Desk, **tip_filters) -> dict:
     lg = lang_of(rt, lang)
-    items = [lead_item(r, scope, lg, *tips.get(r.entity_id, (None, None, None))) for r in rows]
+    with rt.db.read() as s:
+        run, total, items = list_rows(rt, s, user, scope, kind, as_of, county, industry, category, min_score,
+                                      exploration, d, limit, offset, lg, **tip_filters)
     info = run_info(run, kind)
-    record(rt, request, user, f"leads.{kind}.list", [r.entity_id for r in rows], model_version=info["model_version"])
+    ids = [i.get("enterprise_id") or i.get("tip_id") or i.get("site_id") for i in items]
+    record(rt, request, user, f"leads.{kind}.list", ids, model_version=info["model_version"])
     return {"total": total, "limit": limit, "offset": offset, "run": info, "items": items}
 
 
 @router.get("/enterprises", response_model=EnterpriseLeadPage, summary="Ranked enterprises")
 def enterprise_leads(request: Request, user: LeadReader, scope: ReaderScope, rt: RuntimeDep, as_of: AsOf = None, county: County = None,
                      industry: Industry = None, category: Category = None, min_score: MinScore = None,
-                     exploration: Exploration = None, limit: Limit = 50, offset: Offset = 0, lang: Lang | None = None):
+                     exploration: Exploration = None, d: DeskFilters = None, limit: Limit = 50, offset: Offset = 0,
+                     lang: Lang | None = None):
     """Enterprises ranked by the champion model, with reasons and evidence pointers. County-scoped
     readers see their county only, ranked within it."""
-    return _list(rt, request, user, scope, "enterprise", as_of, county, industry, category, min_score, exploration, limit, offset, lang)
+    return _list(rt, request, user, scope, "enterprise", as_of, county, industry, category, min_score, exploration, limit, offset, lang, d)
 
 
 @router.get("/tips", response_model=TipLeadPage, summary="Ranked open tips")
 def tip_leads(request: Request, user: LeadReader, scope: ReaderScope, rt: RuntimeDep, as_of: AsOf = None, county: County = None,
               industry: Industry = None, category: Category = None, min_score: MinScore = None,
               exploration: Exploration = None, channel: Channel | None = None, corroborated: Corroborated = None,
-              limit: Limit = 50, offset: Offset = 0, lang: Lang | None = None):
+              d: DeskFilters = None, limit: Limit = 50, offset: Offset = 0, lang: Lang | None = None):
     """Open tips of the snapshot ranked by the tip model (tips received through the API are scored
     at intake: see ``/v1/tips``), with their text. Informant tips are redacted for readers not
     entitled to them, and match neither value of ``corroborated`` for them."""
-    return _list(rt, request, user, scope, "tip", as_of, county, industry, category, min_score, exploration, limit, offset, lang,
+    return _list(rt, request, user, scope, "tip", as_of, county, industry, category, min_score, exploration, limit, offset, lang, d,
                  channel=channel, corroborated=corroborated)
 
 
 @router.get("/sites", response_model=SiteLeadPage, summary="Ranked candidate illegal sites")
 def site_leads(request: Request, user: LeadReader, scope: ReaderScope, rt: RuntimeDep, as_of: AsOf = None, county: County = None,
                industry: Industry = None, category: Category = None, min_score: MinScore = None,
-               exploration: Exploration = None, limit: Limit = 50, offset: Offset = 0, lang: Lang | None = None):
+               exploration: Exploration = None, d: DeskFilters = None, limit: Limit = 50, offset: Offset = 0,
+                     lang: Lang | None = None):
     """Places more than 300 m from every registered enterprise where waste vehicles stop, scored by
     a documented rule. A site's county is that of its nearest linked enterprise."""
-    return _list(rt, request, user, scope, "site", as_of, county, industry, category, min_score, exploration, limit, offset, lang)
+    return _list(rt, request, user, scope, "site", as_of, county, industry, category, min_score, exploration, limit, offset, lang, d)

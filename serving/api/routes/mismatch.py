@@ -18,7 +18,7 @@ from serving.api.deps import Limit, MismatchReader, Offset, ReaderScope, Runtime
 from serving.api.present import resolve_run, run_info
 from serving.db.models import Mismatch
 from serving.schemas.common import ERRORS, NOT_FOUND
-from serving.schemas.mismatch import MismatchPage
+from serving.schemas.mismatch import EnterpriseTotalPage, MismatchPage
 
 router = APIRouter(prefix="/v1/ledger-mismatch", tags=["ledger mismatch"], responses={**ERRORS, **NOT_FOUND})
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
@@ -112,3 +112,33 @@ def export_mismatch(request: Request, user: MismatchReader, scope: ReaderScope, 
     name = f"ledger_mismatch_{run.as_of:%Y%m%d}.csv"
     return Response(("\ufeff" + buf.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def enterprise_totals(rt, s, scope, f: MismatchFilters) -> tuple:
+    """(run, rows): per enterprise, the filtered monthly rows summed (tonnes), with its 12-month total."""
+    run, base, _ = _select(rt, s, scope, f)
+    sub = base.subquery()
+    m = sub.c
+    total_col = list(sub.c)[-1]  # the enterprise's 12-month total (the base query's last column)
+    q = (select(m.enterprise_id, func.max(m.county), func.count(), func.count(func.distinct(m.month)),
+                func.sum(m.unaccounted_t), func.max(m.unaccounted_t), func.max(total_col))
+         .group_by(m.enterprise_id).order_by(func.sum(m.unaccounted_t).desc(), m.enterprise_id))
+    names = rt.ctx.enterprises["name"] if rt.ctx is not None else {}
+    rows = [{"enterprise_id": e, "name": str(names[e]) if e in names else None, "county": c, "rows": n, "months": nm,
+             "unaccounted_t": float(tot or 0.0), "largest_month_t": float(mx or 0.0),
+             "enterprise_unaccounted_t_365d": float(y or 0.0), "enterprise_over_3t": float(y or 0.0) >= CRIMINAL_T}
+            for e, c, n, nm, tot, mx, y in s.execute(q).all()]
+    return run, rows
+
+
+@router.get("/enterprises", response_model=EnterpriseTotalPage,
+            summary="Per-enterprise totals of the ledger mismatch rows (the same filters), largest first")
+def mismatch_by_enterprise(request: Request, user: MismatchReader, scope: ReaderScope, rt: RuntimeDep, f: Filters,
+                           limit: Limit = 50, offset: Offset = 0):
+    """Beside the monthly rows: each enterprise's rows summed (tonnes unaccounted for), its largest month
+    and its 12-month total against the 3 t criminal standard."""
+    with rt.db.read() as s:
+        run, rows = enterprise_totals(rt, s, scope, f)
+    page = rows[offset:offset + limit]
+    record(rt, request, user, "mismatch.enterprises", [r["enterprise_id"] for r in page])
+    return {"total": len(rows), "limit": limit, "offset": offset, "run": run_info(run, "mismatch"), "items": page}

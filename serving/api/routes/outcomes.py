@@ -16,6 +16,7 @@ from serving.api.deps import Limit, Offset, OutcomeUser, ReaderScope, RuntimeDep
 from serving.api.present import outcome_out, resolve_run, user_names
 from serving.api.routes.enterprises import not_found
 from serving.db.models import Outcome, Tip
+from serving.repo import cases as cases_repo
 from serving.repo import leads as leads_repo
 from serving.repo import outcomes as repo
 from serving.schemas.common import ERRORS, NOT_FOUND
@@ -24,19 +25,19 @@ from serving.schemas.outcomes import OutcomeIn, OutcomeOut, OutcomePage
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses={**ERRORS, **NOT_FOUND})
 
 
-def _target(rt, s, scope, body: OutcomeIn) -> tuple[str | None, str | None, str | None, str | None] | None:
+def target_of(rt, s, scope, kind: str, entity_id: str) -> tuple[str | None, str | None, str | None, str | None] | None:
     """(jurisdiction, enterprise_id, tip_id, tip channel) of the entity, or None if the reader cannot see it."""
-    if body.entity_kind == "enterprise":
-        if not scope.enterprise_known(body.entity_id):
+    if kind == "enterprise":
+        if not scope.enterprise_known(entity_id):
             return None
-        return rt.ctx.county_of[body.entity_id], body.entity_id, None, None
-    if body.entity_kind == "tip":
-        tip = s.get(Tip, body.entity_id)
+        return rt.ctx.county_of[entity_id], entity_id, None, None
+    if kind == "tip":
+        tip = s.get(Tip, entity_id)
         if tip is None or not scope.county_ok(tip.jurisdiction):
             return None
         return tip.jurisdiction, tip.enterprise_id, tip.tip_id, tip.channel
     run = resolve_run(rt, s, None)
-    lead = leads_repo.one(s, run, "site", body.entity_id)
+    lead = leads_repo.one(s, run, "site", entity_id)
     if lead is None or not scope.county_ok(lead.county):
         return None
     return lead.county, None, None, None
@@ -45,9 +46,11 @@ def _target(rt, s, scope, body: OutcomeIn) -> tuple[str | None, str | None, str 
 @router.post("", response_model=OutcomeOut, status_code=201, summary="Record what an investigation found")
 def record_outcome(body: OutcomeIn, request: Request, user: OutcomeUser, scope: ReaderScope, rt: RuntimeDep):
     """Confirmed (with the violation code and tonnes), unfounded, or still open. Stored before the
-    answer; becomes a training label (a tip's outcome also labels the enterprise it names)."""
+    answer; becomes a training label (a tip's outcome also labels the enterprise it names). It moves
+    the lead on the case desk: confirmed to 已结案-属实, unfounded to 已结案-不属实 (both leave the open
+    lists at once), open an untouched lead to 核查中."""
     with rt.db.read() as s:
-        target = _target(rt, s, scope, body)
+        target = target_of(rt, s, scope, body.entity_kind, body.entity_id)
     if target is None:
         raise not_found(rt, request, user, "outcome.create", body.entity_id, body.entity_kind)
     county, enterprise_id, tip_id, channel = target
@@ -60,6 +63,8 @@ def record_outcome(body: OutcomeIn, request: Request, user: OutcomeUser, scope: 
         s.flush()
         audit.append(s, user, f"outcome.create.{body.entity_kind}", [body.entity_id, repo.case_id(o.id)],
                      result=body.outcome, request_id=request_id(request))
+        # the lead moves on the desk in the same transaction (audited by the outcome's row above)
+        cases_repo.on_outcome(s, user.id, body.entity_kind, body.entity_id, county, body.outcome, body.note)
     rt.metrics.outcomes_recorded.labels(body.outcome).inc()
     return outcome_out(o, scope, {user.id: user.name}, channel)
 

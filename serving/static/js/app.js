@@ -4,13 +4,16 @@
 import * as api from "./api.js";
 import { cached, errorBox, forgetCache, may, pageTitle, session, whoText } from "./common.js";
 import { clear, h, put } from "./dom.js";
+import * as cases from "./cases.js";
 import * as enterprise from "./enterprise.js";
+import * as handovers from "./handovers.js";
 import { applyStatic, lang, loadStrings, onLangChange, setLang, t } from "./i18n.js";
 import * as lists from "./lists.js";
 import * as mismatch from "./mismatch.js";
 import * as models from "./models.js";
 import { notify } from "./notice.js";
 import * as site from "./site.js";
+import * as stats from "./stats.js";
 import * as tips from "./tips.js";
 import * as printView from "./print.js";
 import * as vehicle from "./vehicle.js";
@@ -34,6 +37,10 @@ const ROUTES = [
   [/^\/tip-new$/, ["tip_write"], "tip-new", (box) => tips.renderIntake(box)],
   [/^\/mismatch$/, ["mismatch"], "mismatch", (box, p) => mismatch.render(box, { params: p })],
   [/^\/models$/, ["admin"], "models", (box) => models.render(box)],
+  [/^\/cases$/, ["cases"], "cases", (box, p) => cases.renderDesk(box, { params: p })],
+  [/^\/case\/(enterprise|tip|site)\/(.+)$/, ["cases"], "cases", (box, p, kind, id) => cases.renderCase(box, { kind, id })],
+  [/^\/handovers$/, ["handover_read"], "handovers", (box) => handovers.render(box)],
+  [/^\/stats$/, ["stats"], "stats", (box, p) => stats.render(box, { params: p })],
 ];
 
 let current = { path: null, view: null };

@@ -2,7 +2,7 @@
 // (tonnes, with the 3-tonne line of the criminal standard), power use against declared waste.
 
 import { fmt, h, s } from "./dom.js";
-import { t } from "./i18n.js";
+import { label, t } from "./i18n.js";
 
 const H = 270;
 const M = { l: 58, r: 62, t: 30, b: 40 };
@@ -167,4 +167,54 @@ export function powerVsWaste(power, width = WIDE) {
   for (const [x, y, p] of pts) svg.append(s("circle", { class: "dot waste", cx: x, cy: y, r: 4 }, s("title", {}, `${p.month}: ${fmt.tonnes(p.generated_t)}`)));
   return figure(svg, t("chart.power.caption"), legend([["#9ecae1", t("power.kwh")], ["#3182bd", t("power.night")],
     ["#d55e00", t("power.declared"), "line"]]));
+}
+
+/** The campaign per month: one bar per count (``series``: [key, label]), months across. */
+export function campaignBars(rows, series, width = WIDE) {
+  const A = area(width);
+  const { PW, PH } = A;
+  const svg = frame(A, t("chart.campaign"), t("chart.campaign.desc"), "campaign");
+  if (!rows.length) return figure(svg, t("chart.empty"));
+  const most = Math.max(1, ...rows.flatMap((r) => series.map(([k]) => r[k] ?? 0)));
+  const step = Math.ceil(niceStep(most / 4)); // whole counts on every tick
+  const ticks = Math.max(1, Math.ceil(most / step));
+  const top = ticks * step;
+  yAxis(A, svg, top, { unit: t("unit.count"), digits: 0, ticks });
+  const band = PW / rows.length;
+  const inner = Math.max(1, Math.min(28, (band * 0.8) / series.length));
+  const xOf = (i) => M.l + band * (i + 0.5);
+  const yOf = (v) => M.t + PH - (PH * Math.max(0, v)) / top;
+  xLabels(A, svg, rows.map((r) => r.month), xOf);
+  const bars = s("g", { class: "bars" });
+  rows.forEach((r, i) => series.forEach(([k, name], j) => {
+    const v = r[k] ?? 0;
+    const x = M.l + band * i + (band - inner * series.length) / 2 + inner * j;
+    bars.append(s("rect", { x, y: yOf(v), width: Math.max(1, inner - 1), height: Math.max(v > 0 ? 1 : 0, yOf(0) - yOf(v)),
+      fill: PALETTE[j % PALETTE.length], class: "bar", "data-month": r.month, "data-series": k, "data-n": v },
+    s("title", {}, `${r.month} ${name}: ${fmt.int(v)}`)));
+  }));
+  svg.append(bars);
+  return figure(svg, t("chart.campaign.caption"), legend(series.map(([, name], j) => [PALETTE[j % PALETTE.length], name])));
+}
+
+/** Precision (0–1) of each month's top k, one line per list kind. */
+export function precisionLine(points, width = WIDE) {
+  const A = area(width);
+  const { PW, PH } = A;
+  const svg = frame(A, t("chart.precision"), t("chart.precision.desc"), "precision");
+  const months = [...new Set(points.map((p) => p.month))].sort();
+  if (!points.some((p) => p.precision !== null)) return figure(svg, t("chart.empty"));
+  yAxis(A, svg, 1, { unit: t("chart.precision.unit"), digits: 1 });
+  const n = months.length;
+  const xOf = (i) => M.l + (n === 1 ? PW / 2 : (PW * i) / (n - 1));
+  const yOf = (v) => M.t + PH - PH * Math.max(0, Math.min(1, v));
+  xLabels(A, svg, months, xOf);
+  const kinds = [...new Set(points.map((p) => p.kind))];
+  kinds.forEach((kind, j) => {
+    const pts = points.filter((p) => p.kind === kind && p.precision !== null).map((p) => [xOf(months.indexOf(p.month)), yOf(p.precision), p]);
+    if (pts.length > 1) svg.append(s("polyline", { class: "series", stroke: PALETTE[j], points: pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ") }));
+    for (const [x, y, p] of pts) svg.append(s("circle", { class: "dot", cx: x, cy: y, r: 4.5, fill: PALETTE[j], "data-precision": p.precision },
+      s("title", {}, `${p.month} ${label("kind", kind)}: ${fmt.num(p.precision, 2)} (${p.confirmed}/${p.concluded}, k=${p.k})`)));
+  });
+  return figure(svg, t("chart.precision.caption"), legend(kinds.map((k, j) => [PALETTE[j], label("kind", k), "line"])));
 }

@@ -6,6 +6,7 @@ import { vehicleLink } from "./chainview.js";
 import { cached, enterpriseLink, errorBox, exploreBadge, loading, pageTitle, reasonsList, retryWhenWarming, session, warmedUp } from "./common.js";
 import { clear, fmt, h, link, put, scoreCell, table } from "./dom.js";
 import { label, lang, t } from "./i18n.js";
+import { STATUSES, caseLink } from "./cases.js";
 
 const PAGE_SIZES = [25, 50, 100, 200];
 const CHANNELS = ["12369", "110", "online", "informant", "patrol", "other"];
@@ -15,27 +16,32 @@ const enc = encodeURIComponent;
 const tipText = (i) => h("td", { class: "text" }, i.redacted ? h("span", { class: "badge redacted" }, t("redacted"))
   : (i.text || "").length > 80 ? `${i.text.slice(0, 80)}…` : (i.text || "—"));
 
+// the case desk's filters and the sort (every lead list): what the API's Desk filters take
+const DESK = ["status", "mine", "industry_name", "max_score", "sort", "desc"];
+const SORTS = ["rank", "score", "name", "county", "industry", "status", "assignee", "due"];
+const EXPORT = { enterprise: "/v1/exports/leads/enterprises", tip: "/v1/exports/leads/tips", site: "/v1/exports/leads/sites" };
 const idCell = (route, id, sub) => h("td", { class: "id" }, link(route, id), sub ? h("div", { class: "sub" }, sub) : null);
 
 const KINDS = {
   enterprise: {
     title: "list.enterprises", endpoint: "/v1/leads/enterprises", route: "/enterprises",
-    filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
-    head: ["col.rank", "col.score", "col.enterprise", "col.county", "col.industry", "col.reasons"],
+    filters: ["as_of", "county", "industry", "category", "min_score", "exploration", "name", "over_3t", ...DESK],
+    head: ["col.rank", "col.score", "col.enterprise", "col.county", "col.industry", "col.status", "col.assignee", "col.reasons"],
     row: (i) => [h("td", { class: "id" }, enterpriseLink(i.enterprise_id, i.name), h("div", { class: "sub" }, i.enterprise_id)),
-      h("td", { class: "county" }, i.county || "—"), h("td", { class: "code" }, i.industry_code || "—")],
+      h("td", { class: "county" }, i.county || "—"),
+      h("td", { class: "code" }, i.industry_code || "—", i.industry_name ? h("div", { class: "sub" }, i.industry_name) : null)],
   },
   tip: {
     title: "list.tips", endpoint: "/v1/leads/tips", route: "/tips",
-    filters: ["as_of", "county", "channel", "corroborated", "min_score", "exploration"],
-    head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.text", "col.reasons"],
+    filters: ["as_of", "county", "channel", "corroborated", "min_score", "exploration", ...DESK],
+    head: ["col.rank", "col.score", "col.tip", "col.county", "col.channel", "col.text", "col.status", "col.assignee", "col.reasons"],
     row: (i) => [idCell(`/tip/${enc(i.tip_id)}`, i.tip_id, fmt.local(i.received_at)), h("td", { class: "county" }, i.county || "—"),
       h("td", {}, label("channel", i.channel)), tipText(i)],
   },
   site: {
     title: "list.sites", endpoint: "/v1/leads/sites", route: "/sites",
-    filters: ["as_of", "county", "industry", "category", "min_score", "exploration"],
-    head: ["col.rank", "col.score", "col.site", "col.county", "col.linked", "col.reasons"],
+    filters: ["as_of", "county", "industry", "category", "min_score", "exploration", ...DESK],
+    head: ["col.rank", "col.score", "col.site", "col.county", "col.linked", "col.status", "col.assignee", "col.reasons"],
     row: (i) => [idCell(`/site/${enc(i.site_id)}`, i.site_id, `${fmt.num(i.lat, 4)}, ${fmt.num(i.lon, 4)}`),
       h("td", { class: "county" }, i.county || "—"),
       h("td", { class: "small" }, i.vehicle_ids.length ? h("div", {}, `${t("vehicles")}: `, i.vehicle_ids.slice(0, 3).map((v, n) => [n ? ", " : "", vehicleLink(v)]),
@@ -44,7 +50,7 @@ const KINDS = {
           i.enterprise_ids.length > 3 ? " …" : "") : null)],
   },
   vehicle: {
-    title: "list.vehicles", endpoint: "/v1/vehicles", route: "/vehicles",
+    title: "list.vehicles", endpoint: "/v1/vehicles", route: "/vehicles", desk: false, // no case desk for vehicles
     filters: ["county", "min_score"],
     head: ["col.rank", "col.score", "col.vehicle", "col.carrier", "col.events", "col.reasons"],
     row: (i) => [idCell(`/vehicles/${enc(i.vehicle_id)}`, i.vehicle_id, i.counties.join("、")),
@@ -73,7 +79,11 @@ function field(name, f, value) {
   else if (name === "channel") input = h("select", { id, name }, opt("", t("filter.all")), CHANNELS.map((c) => opt(c, label("channel", c))));
   else if (name === "corroborated") input = h("select", { id, name }, opt("", t("filter.all")), opt("true", t("filter.corroboratedYes")), opt("false", t("filter.uncorroborated")));
   else if (name === "source") input = h("select", { id, name }, opt("", t("filter.all")), opt("snapshot", label("source", "snapshot")), opt("intake", label("source", "intake")));
-  else if (name === "min_score") input = h("input", { id, name, type: "number", min: "0", max: "1", step: "0.05", value: value ?? "", inputmode: "decimal" });
+  else if (name === "min_score" || name === "max_score") input = h("input", { id, name, type: "number", min: "0", max: "1", step: "0.05", value: value ?? "", inputmode: "decimal" });
+  else if (name === "status") input = h("select", { id, name }, opt("", t("filter.open")), STATUSES.map((c) => opt(c, label("case", c))));
+  else if (name === "mine" || name === "over_3t" || name === "desc") input = h("select", { id, name }, opt("", t("filter.all")), opt("true", t(`filter.${name}.yes`)));
+  else if (name === "sort") input = h("select", { id, name }, SORTS.map((c) => opt(c, t(`sort.${c}`))));
+  else if (name === "name" || name === "industry_name") input = h("input", { id, name, type: "search", maxlength: name === "name" ? "64" : "32", value: value ?? "", autocomplete: "off" });
   return h("div", { class: "field" }, h("label", { for: id }, t(`filter.${name}`)), input);
 }
 
@@ -103,7 +113,12 @@ function rowsOf(kind, items) {
   }
   return items.map((i) => h("tr", { class: i.exploration ? "explore" : "", "data-id": i.enterprise_id || i.tip_id || i.site_id || i.vehicle_id },
     h("td", { class: "rank" }, String(i.rank), i.exploration ? h("div", {}, exploreBadge()) : null),
-    h("td", { class: "score-cell" }, scoreCell(i.score)), spec.row(i), h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
+    h("td", { class: "score-cell" }, scoreCell(i.score)), spec.row(i),
+    spec.desk === false ? null : [ // a lead's case: its status (a link to the case) and who has it
+      h("td", { class: "status" }, caseLink(kind, i.enterprise_id || i.tip_id || i.site_id, i.status,
+        Boolean(i.due && i.due < new Date().toISOString().slice(0, 10) && !String(i.status).startsWith("已结案")))),
+      h("td", {}, i.assignee || "—")],
+    h("td", { class: "reasons-cell" }, reasonsList(i.reasons, 2))));
 }
 
 /** A list view; ``update(params)`` reloads it when only the query changed (focus stays in the form). */
@@ -150,7 +165,10 @@ export function render(main, { kind, params }) {
       h("div", { class: "field" }, h("label", { for: "f-limit" }, t("filter.limit")),
         h("select", { id: "f-limit", name: "limit" }, PAGE_SIZES.map((n) => h("option", { value: String(n), selected: String(state.limit || 50) === String(n) }, String(n))))),
       h("div", { class: "field actions" }, h("button", { type: "submit", class: "primary" }, t("filter.apply")),
-        h("button", { type: "button", onclick: () => { location.hash = `#${spec.route}`; } }, t("filter.reset"))));
+        h("button", { type: "button", onclick: () => { location.hash = `#${spec.route}`; } }, t("filter.reset")),
+        EXPORT[kind] ? h("button", { type: "button", "data-action": "export", onclick: () =>
+          api.download(EXPORT[kind], { ...collect(), lang: lang() }, `${kind}_leads.xlsx`).catch((e) => put(clear(body), errorBox(e))) },
+        t("export.xlsx")) : null));
   }
   form.addEventListener("change", (e) => { if (e.target.tagName === "SELECT") apply(); });
 
