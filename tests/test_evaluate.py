@@ -43,6 +43,27 @@ def test_overlap_and_bias_audit():
     assert audit.loc["c1", "violating"] == 1.0
 
 
+def test_bias_audit_ranks_each_groups_labelled_rows():
+    nan = np.nan
+    f = pd.DataFrame({
+        "as_of": ["a", "a", "a", "a", "b", "a", "a", "b", "b"],
+        "county": ["c1", "c1", "c1", "c1", "c1", "c2", "c2", "c2", "c3"],
+        "score": [0.95, 0.9, 0.8, 0.7, 0.4, 0.6, 0.5, 0.3, 0.2],
+        "label": [nan, 0, 1, 1, 1, 0, 0, nan, nan],
+    })
+    audit = bias_audit(f, "county", k=2).set_index("county")
+    # c1 on a: labelled 0.9→0, 0.8→1, 0.7→1 (the unlabelled 0.95 is not ranked): top 2 = [0, 1] → 1/2;
+    #   AP = (1/2 + 2/3) / 2 = 7/12.  On b: one labelled row, k = min(2, 1) → 1/1; AP = 1.
+    assert audit.loc["c1", "labels_n"] == 4
+    assert audit.loc["c1", "labels_precision_at_k"] == pytest.approx((1 / 2 + 1) / 2)
+    assert audit.loc["c1", "labels_ap"] == pytest.approx((7 / 12 + 1) / 2)
+    # c2: two unfounded on a, none labelled on b → precision 0, no positive → AP NaN
+    assert audit.loc["c2", "labels_n"] == 2 and audit.loc["c2", "labels_precision_at_k"] == 0.0
+    assert np.isnan(audit.loc["c2", "labels_ap"])
+    # c3: never investigated
+    assert audit.loc["c3", "labels_n"] == 0 and np.isnan(audit.loc["c3", "labels_precision_at_k"])
+
+
 def test_gate_metric_is_precision_at_k_with_ties_broken_by_average_precision():
     from training.pipeline import _gate_metric
 

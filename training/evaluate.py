@@ -100,7 +100,11 @@ def list_overlap(frame: pd.DataFrame, k: int = 20, id_col: str = "entity_id") ->
 
 def bias_audit(frame: pd.DataFrame, group_col: str, k: int = 20) -> pd.DataFrame:
     """Per group (county, industry): how often investigated, how often confirmed, how often truly
-    violating (when known), and how often the model lists it in the top k.
+    violating (when known), how often the model lists it in the top k, and how well it ranks the
+    group's own investigated rows: ``labels_precision_at_k`` (per as-of date the group's labelled
+    rows ranked by score, the confirmed share of its top min(k, labelled rows)) and ``labels_ap``
+    (average precision of those rows, NaN without a confirmed one), each averaged over the dates
+    with labelled rows in the group (NaN when there are none).
 
     ``investigated_vs_violating`` above 1 means the group is investigated more than its violation
     rate warrants (needs truth); ``listed_vs_violating`` says the same of the model's lists.
@@ -116,6 +120,10 @@ def bias_audit(frame: pd.DataFrame, group_col: str, k: int = 20) -> pd.DataFrame
         mean_score=("score", "mean"),
         top_k_share=("in_top_k", "mean"),
     )
+    labelled = _group_label_metrics(f, group_col, k)
+    agg["labels_n"] = labelled["labels_n"].reindex(agg.index).fillna(0).astype(int)
+    agg["labels_precision_at_k"] = labelled["labels_precision_at_k"].reindex(agg.index)
+    agg["labels_ap"] = labelled["labels_ap"].reindex(agg.index)
     if "truth" in f and f["truth"].notna().any():
         agg["violating"] = f.groupby(group_col)["truth"].mean()
         overall_inv = f["label"].notna().mean()
@@ -125,3 +133,18 @@ def bias_audit(frame: pd.DataFrame, group_col: str, k: int = 20) -> pd.DataFrame
         agg["investigated_vs_violating"] = (agg["investigated"] / overall_inv) / rate
         agg["listed_vs_violating"] = (agg["top_k_share"] / overall_top) / rate
     return agg.reset_index().sort_values("rows", ascending=False)
+
+
+def _group_label_metrics(f: pd.DataFrame, group_col: str, k: int) -> pd.DataFrame:
+    """Per group: labelled rows, and precision@k and average precision of its labelled rows per
+    as-of date, averaged over the dates where the group has labelled rows."""
+    lab = f[f["label"].notna()]
+    rows = []
+    for (group, _), g in lab.groupby([group_col, "as_of"]):
+        y, s = g["label"].to_numpy(dtype=float), g["score"].to_numpy(dtype=float)
+        rows.append({group_col: group, "n": len(g), "p": precision_at_k(y, s, k),
+                     "ap": float(average_precision_score(y, s)) if y.sum() > 0 else np.nan})
+    if not rows:
+        return pd.DataFrame(columns=["labels_n", "labels_precision_at_k", "labels_ap"], dtype=float)
+    per = pd.DataFrame(rows).groupby(group_col)
+    return pd.DataFrame({"labels_n": per["n"].sum(), "labels_precision_at_k": per["p"].mean(), "labels_ap": per["ap"].mean()})
