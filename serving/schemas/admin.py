@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -84,6 +84,29 @@ class EvaluationRow(Out):
     value: Num = None
 
 
+Share = Annotated[Num, Field(ge=0, le=1)]
+
+
+class GroupRow(Out):
+    """One county or industry group of a version's evaluation (the enterprise list of the run's
+    latest fold), as ``training.evaluate.bias_audit`` computes it."""
+
+    group: str = Field(min_length=1, max_length=64, description="the county, or the industry group's code name")
+    name: str = Field(min_length=1, max_length=64, description="the group's name in Chinese")
+    name_en: str = Field(min_length=1, max_length=64)
+    rows: int = Field(ge=0, le=10_000_000, description="enterprise-months scored")
+    investigated: Share = Field(None, description="share of rows with a concluded investigation")
+    confirmed_rate: Share = Field(None, description="share of investigated rows confirmed")
+    mean_score: Share = None
+    top_k_share: Share = Field(None, description="share of rows the model put in the top k of their month")
+    labels_n: int | None = Field(None, ge=0, le=10_000_000, description="investigated rows")
+    labels_precision_at_k: Share = Field(None, description="per month, confirmed share of the group's top min(k, investigated) investigated rows")
+    labels_ap: Share = Field(None, description="average precision on the group's investigated rows (none without a confirmed one)")
+    violating: Share = Field(None, description="share truly violating (simulated cities only)")
+    investigated_vs_violating: Num = Field(None, ge=0, le=1e6)
+    listed_vs_violating: Num = Field(None, ge=0, le=1e6)
+
+
 class ModelVersionOut(Out):
     version: str
     champion: bool
@@ -93,6 +116,10 @@ class ModelVersionOut(Out):
     source: str | None = Field(None, description="learned (a fitted model) or rules (the rule score), tag `model`")
     evaluation: list[EvaluationRow] = Field(default_factory=list,
                                             description="the main metrics of the version's run, per fold and model")
+    by_county: list[GroupRow] = Field(default_factory=list, max_length=200,
+                                      description="enterprise models: the run's evaluation per county")
+    by_industry: list[GroupRow] = Field(default_factory=list, max_length=200,
+                                        description="enterprise models: the run's evaluation per industry group")
 
 
 class TrainingRunOut(Out):

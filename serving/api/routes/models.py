@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from serving import audit
 from serving.api.deps import Admin, RuntimeDep, request_id
 from serving.jobs import after_champion_change
+from serving.model_groups import group_tables
 from serving.runtime import KINDS
 from serving.schemas.admin import KindModels, ModelsOut, PromoteIn
 from serving.schemas.common import ERRORS, NOT_FOUND, ErrorBody
@@ -56,6 +57,12 @@ def _kind(rt, client, registry, kind: str) -> dict:
             runs_seen[v["run_id"]] = _evaluation(client, v["run_id"], MAIN_METRICS)
         v["evaluation"] = [r for r in runs_seen[v["run_id"]] if r["entity"] == kind]
     champ_row = next((v for v in versions if v["version"] == champ), None)
+    if kind == "enterprise":  # the per-group tables are of the enterprise lists
+        tables: dict[str, dict] = {}
+        for v in [*versions[:10], *([champ_row] if champ_row and champ_row not in versions[:10] else [])]:
+            if v["run_id"] not in tables:
+                tables[v["run_id"]] = group_tables(client, v["run_id"])
+            v.update(tables[v["run_id"]])
     serving = rt.models.get(kind)
     return {"kind": kind, "champion": champ, "serving": serving.version if serving else None,
             "champion_source": champ_row["source"] if champ_row else None,
