@@ -288,3 +288,32 @@ def test_cases_after_the_test_start_cannot_change_a_trained_model(small_snapshot
         np.testing.assert_array_equal(a.tip_model.predict_proba(a.test_tip_rows)[:, 1], b.tip_model.predict_proba(b.test_tip_rows)[:, 1])
     # and the flip is visible where it should be: the test side's own labels changed
     assert not a.enterprise_scores["label"].equals(b.enterprise_scores["label"])
+
+
+def test_models_route_shows_the_champion_per_county_and_industry(trained_home, small_snapshot, hand_snapshot, tmp_path):
+    from mlflow import MlflowClient
+
+    from serving.model_groups import group_tables
+    from tests.service_support import start_service
+
+    home, settings, result = trained_home
+    snap = load_snapshot(small_snapshot)
+    hand = {**hand_snapshot, "mlflow_uri": settings.mlflow_uri}
+    with start_service(f"sqlite:///{tmp_path / 'svc.db'}", tmp_path, hand) as svc:
+        assert svc.get("investigator", "/v1/models").status_code == 403
+        r = svc.get("admin", "/v1/models")
+        assert r.status_code == 200, r.text
+        ent, tip = r.json()["models"]
+        champ = next(v for v in ent["versions"] if v["champion"])
+        counties = {g["group"]: g for g in champ["by_county"]}
+        assert set(counties) == set(snap.enterprises["county"].dropna())
+        assert sum(g["labels_n"] for g in counties.values()) > 0
+        assert any(g["labels_precision_at_k"] is not None for g in counties.values())
+        industries = {g["group"]: g["name"] for g in champ["by_industry"]}
+        assert industries["chemical"] == "化工" and industries["other"] == "其他"
+        assert sum(g["rows"] for g in champ["by_industry"]) == sum(g["rows"] for g in counties.values())
+        assert all(v["by_county"] == [] for v in tip["versions"])  # the tables are of the enterprise lists
+    # a run without the tables (or no run at all) gives empty lists
+    registry.configure(settings)
+    assert group_tables(MlflowClient(), None) == {"by_county": [], "by_industry": []}
+    assert group_tables(MlflowClient(), "0" * 32) == {"by_county": [], "by_industry": []}

@@ -1,9 +1,10 @@
 // For administrators: the champion of each kind (learned or rules) and the version in service,
-// every version's main metrics beside its baselines, the champion's full evaluation with readable
+// every version's main metrics beside its baselines and per county and industry, the champion's full evaluation with readable
 // metric names, gate decisions and run states in the page's language; buttons to train, score,
 // promote and roll back (confirmed, with progress), and user management.
 
 import { usersSection } from "./admin_users.js";
+import { groupsSection } from "./model_groups.js";
 import * as api from "./api.js";
 import { cached, errorBox, loading, pageTitle, section } from "./common.js";
 import { clear, fmt, h, put, table } from "./dom.js";
@@ -130,6 +131,7 @@ function kindCard(k, refresh) {
       h("summary", {}, h("strong", {}, `v${v.version}`), v.champion ? h("span", { class: "badge ok" }, t("models.championBadge")) : null,
         ` · ${v.source ? label("source", v.source) : "—"} · ${fmt.utc(v.created)} · `, h("span", { class: "gate" }, gateText(v.gate))),
       comparison(v.evaluation || [], v.source),
+      groupsSection(v),
       v.champion ? null : h("button", { type: "button", "data-action": `promote-${k.kind}-${v.version}`,
         onclick: () => act("promote", `/v1/models/${k.kind}/promote`, { version: v.version }, t("models.confirmPromote", { kind: kindName, v: v.version })) },
       t("models.promote", { v: v.version })))))
