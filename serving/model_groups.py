@@ -51,9 +51,16 @@ def _rows(frame: pd.DataFrame, col: str, artifact: str, industry: bool) -> list[
     for i, r in frame.iterrows():
         group = str(r[col])
         zh, en = INDUSTRY_GROUPS.get(group, (group, group)) if industry else (group, group)
-        values = {k: (None if pd.isna(r[k]) else r[k]) for k in VALUES if k in frame}
+        values = {k: _plain(r[k]) for k in VALUES if k in frame}
         try:
             rows.append(GroupRow(group=group, name=zh, name_en=en, **values).model_dump())
-        except ValidationError as exc:
-            log.warning("%s row %d (%s) left out: %s", artifact, i + 2, group, exc.errors()[0]["msg"])
+        except (ValidationError, TypeError, ValueError) as exc:
+            log.warning("%s row %d (%s) left out: %s", artifact, i + 2, group, exc)
     return rows
+
+
+def _plain(value):
+    """A CSV cell as a Python number (NumPy scalars unwrapped), None when empty."""
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value

@@ -300,7 +300,7 @@ def test_models_route_shows_the_champion_per_county_and_industry(trained_home, s
     snap = load_snapshot(small_snapshot)
     hand = {**hand_snapshot, "mlflow_uri": settings.mlflow_uri}
     with start_service(f"sqlite:///{tmp_path / 'svc.db'}", tmp_path, hand) as svc:
-        assert svc.get("investigator", "/v1/models").status_code == 403
+        assert svc.get("inv", "/v1/models").status_code == 403
         r = svc.get("admin", "/v1/models")
         assert r.status_code == 200, r.text
         ent, tip = r.json()["models"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from serving.schemas.common import In, Num, Out, UtcTime
+from serving.schemas.common import In, Num, Out, UtcTime, _finite
 from serving.schemas.leads import ListInfo
 
 Role = Literal["investigator", "env_bureau", "admin", "auditor"]
@@ -84,7 +84,9 @@ class EvaluationRow(Out):
     value: Num = None
 
 
-Share = Annotated[Num, Field(ge=0, le=1)]
+# a share in [0, 1] and a ratio ≥ 0, or None (NaN and infinities read as None, as in ``Num``)
+Share = Annotated[Annotated[float, Field(ge=0, le=1)] | None, BeforeValidator(_finite)]
+Ratio = Annotated[Annotated[float, Field(ge=0, le=1e6)] | None, BeforeValidator(_finite)]
 
 
 class GroupRow(Out):
@@ -103,8 +105,8 @@ class GroupRow(Out):
     labels_precision_at_k: Share = Field(None, description="per month, confirmed share of the group's top min(k, investigated) investigated rows")
     labels_ap: Share = Field(None, description="average precision on the group's investigated rows (none without a confirmed one)")
     violating: Share = Field(None, description="share truly violating (simulated cities only)")
-    investigated_vs_violating: Num = Field(None, ge=0, le=1e6)
-    listed_vs_violating: Num = Field(None, ge=0, le=1e6)
+    investigated_vs_violating: Ratio = None
+    listed_vs_violating: Ratio = None
 
 
 class ModelVersionOut(Out):
