@@ -221,7 +221,9 @@ def test_what_an_informant_named_changes_nothing_the_unentitled_read(twins):
                 _same_answer(a, b, who, "GET", path, q, None)
         for url in ("/v1/enterprises/E1", "/v1/enterprises/E5", *(f"/v1/tips/T{i}" for i in range(1, 8)), "/v1/tips",
                     "/v1/outcomes",
-                    "/v1/ledger-mismatch/export", "/v1/audit"):
+                    "/v1/ledger-mismatch/export", "/v1/audit", "/v1/exports/leads/tips", "/v1/exports/leads/enterprises",
+                    "/v1/exports/leads/sites", "/v1/exports/ledger-mismatch", "/v1/exports/cases", "/v1/stats",
+                    "/v1/stats/export", "/v1/cases"):
             _same_answer(a, b, who, "GET", url, {}, None)
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
