@@ -11,7 +11,7 @@ lists after the upgrade as they would have had the desk existed.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2027-02-01
+Create Date: 2026-12-03
 """
 
 from __future__ import annotations
