@@ -19,7 +19,7 @@ from training.distributed import ClusterScorer, score_on_cluster
 from training.fit import enterprise_feature_names, lgbm_base
 from training.score import score_snapshot
 
-# LightGBM's Dask training can hang (seen once in ~10 runs on a busy shared machine; lightgbm-org/LightGBM
+# LightGBM's Dask training can hang (seen once in four runs of this file on a busy shared machine; lightgbm-org/LightGBM
 # issue 4942): a hang fails the test after 10 minutes instead of holding CI to its limit
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
