@@ -19,7 +19,9 @@ from training.distributed import ClusterScorer, score_on_cluster
 from training.fit import enterprise_feature_names, lgbm_base
 from training.score import score_snapshot
 
-pytestmark = pytest.mark.slow
+# LightGBM's Dask training can hang (seen once in four runs of this file on a busy shared machine; lightgbm-org/LightGBM
+# issue 4942): a hang fails the test after 10 minutes instead of holding CI to its limit
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 SMALL_TREES = dict(n_estimators=60, min_child_samples=5, num_leaves=7)
 
