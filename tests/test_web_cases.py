@@ -8,13 +8,10 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
+from tests.web_fixtures import ids_in_list
 from tests.web_support import browsing, chromium, live_service, shot
 
 pytestmark = pytest.mark.browser
-
-
-def ids_in_list(page) -> list[str]:
-    return page.eval_on_selector_all("table.leads tbody tr", "rows => rows.map(r => r.dataset.id)")
 
 
 def test_a_lead_taken_concluded_handed_over_accepted_and_counted(tmp_path_factory, hand_snapshot, tmp_path):
