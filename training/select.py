@@ -84,30 +84,44 @@ def _model_matrix(model, rows: pd.DataFrame) -> pd.DataFrame:
     return matrix(frame, model.features_)
 
 
+def _rules_or_gate(kind: str, rules: RuleLeadModel, scores, test: pd.DataFrame, population: pd.DataFrame,
+                   fold_model, rules_key: str, config: TrainConfig, what: str, rules_name: str
+                   ) -> tuple[Choice, Choice | None, float, float]:
+    """The rules' choice (calibrated on the fold's labels) and, where the learned recipe must not be
+    served (no fold model, or it does not beat the rules on the latest fold), that choice with its
+    reason as the answer; else None and the two labelled APs the learned choice will quote."""
+    metrics = fold_metrics(scores, config.k) if scores is not None and len(scores) else {}
+    comparisons = {name: m["ap"] for name, m in metrics.items()}
+    lab = test[test["label"].notna()] if len(test) and "label" in test else test
+    if len(lab):
+        rules.calibrate(lab, lab["label"].astype(int))
+    rule_choice = Choice(kind, rules, "rules", "", comparisons, test if len(test) else population)
+    learned_ap, rules_ap = comparisons.get("lgbm", np.nan), comparisons.get(rules_key, np.nan)
+    if fold_model is None or "lgbm" not in comparisons:
+        rule_choice.reason = f"too few {what}labels for a learned model: the {rules_name} are served"
+        return rule_choice, rule_choice, learned_ap, rules_ap
+    if config.gate_rules and not (np.isfinite(learned_ap) and np.isfinite(rules_ap) and learned_ap > rules_ap):
+        rule_choice.reason = (f"the learned {what}recipe does not beat the {rules_name} on the latest fold "
+                              f"(labelled AP {learned_ap:.3f} vs {rules_ap:.3f}): the rules are served")
+        return rule_choice, rule_choice, learned_ap, rules_ap
+    return rule_choice, None, learned_ap, rules_ap
+
+
 def choose_enterprise(latest: FoldResult, enterprise: pd.DataFrame, cases: pd.DataFrame, as_of: pd.Timestamp,
                       config: TrainConfig, engine: str = "pandas") -> Choice:
     """The enterprise model to register (see the module's docstring)."""
     from training.fit import enterprise_feature_names, lgbm_base
 
-    k = config.k
     test = latest.test_enterprise_rows
-    metrics = fold_metrics(latest.enterprise_scores, k)
-    comparisons = {name: m["ap"] for name, m in metrics.items()}
     lab = test[test["label"].notna()] if len(test) and "label" in test else test
     population = enterprise[enterprise["as_of"] == enterprise["as_of"].max()]
     rules = RuleLeadModel(served_rules(config), anomaly_weight=0.0, graded=True).fit(population)
-    if len(lab):
-        rules.calibrate(lab, lab["label"].astype(int))
-    rule_choice = Choice("enterprise", rules, "rules", "", comparisons, test if len(test) else population)
     fold_model = latest.enterprise_model
-    if fold_model is None or "lgbm" not in comparisons:
-        rule_choice.reason = "too few labels for a learned model: the graded rules are served"
-        return rule_choice
-    learned_ap, rules_ap = comparisons.get("lgbm", np.nan), comparisons.get("rules_graded", np.nan)
-    if config.gate_rules and not (np.isfinite(learned_ap) and np.isfinite(rules_ap) and learned_ap > rules_ap):
-        rule_choice.reason = (f"the learned recipe does not beat the graded rules on the latest fold "
-                              f"(labelled AP {learned_ap:.3f} vs {rules_ap:.3f}): the rules are served")
-        return rule_choice
+    rule_choice, answer, learned_ap, rules_ap = _rules_or_gate("enterprise", rules, latest.enterprise_scores, test, population,
+                                                               fold_model, "rules_graded", config, "", "graded rules")
+    if answer is not None:
+        return answer
+    comparisons = rule_choice.comparisons
     model = fold_model
     if config.refit:
         fit = label_rows(enterprise[enterprise["as_of"].isin(_refit_dates(enterprise, as_of, config.splits.min_label_days,
@@ -142,22 +156,14 @@ def choose_tip(latest: FoldResult, tips: pd.DataFrame, cases: pd.DataFrame, as_o
     if tips.empty:
         return Choice("tip", None, "rules", "no tips")
     test = latest.test_tip_rows
-    metrics = fold_metrics(latest.tip_scores, config.k) if latest.tip_scores is not None and len(latest.tip_scores) else {}
-    comparisons = {name: m["ap"] for name, m in metrics.items()}
     lab = test[test["label"].notna()] if len(test) and "label" in test else test
     rules = RuleLeadModel(TIP_RULES, anomaly_weight=0.0, graded=True).fit(tips)
-    if len(lab):
-        rules.calibrate(lab, lab["label"].astype(int))
-    rule_choice = Choice("tip", rules, "rules", "", comparisons, test if len(test) else tips)
     fold_model = latest.tip_model
-    if fold_model is None or "lgbm" not in comparisons:
-        rule_choice.reason = "too few tip labels for a learned model: the corroboration rules are served"
-        return rule_choice
-    learned_ap, rules_ap = comparisons.get("lgbm", np.nan), comparisons.get("rules", np.nan)
-    if config.gate_rules and not (np.isfinite(learned_ap) and np.isfinite(rules_ap) and learned_ap > rules_ap):
-        rule_choice.reason = (f"the learned tip recipe does not beat the corroboration rules on the latest fold "
-                              f"(labelled AP {learned_ap:.3f} vs {rules_ap:.3f}): the rules are served")
-        return rule_choice
+    rule_choice, answer, learned_ap, rules_ap = _rules_or_gate("tip", rules, latest.tip_scores, test, tips, fold_model,
+                                                               "rules", config, "tip ", "corroboration rules")
+    if answer is not None:
+        return answer
+    comparisons = rule_choice.comparisons
     model = fold_model
     if config.refit:
         fit = label_tips(tips[tips["received_at"] <= as_of], cases, known_by=as_of)
