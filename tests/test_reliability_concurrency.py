@@ -280,3 +280,29 @@ def test_postgresql_uses_a_pool_with_pre_ping_and_sqlite_one_writer(tmp_path):
         assert lite.write_engine.pool.size() == 1 and lite.write_engine is not lite.engine
     finally:
         lite.dispose()
+
+
+_OPEN_STORE = """
+import sys
+from pathlib import Path
+from hazleads.settings import Settings
+from training import registry
+registry.configure(Settings(home=Path(sys.argv[1]), mlflow_tracking_uri=sys.argv[2]))
+print(registry.champion_version("enterprise"))
+"""
+
+
+def test_processes_opening_a_new_mlflow_store_together_all_succeed_and_leave_it_usable(tmp_path):
+    """Two services started together (or a service and ``hazleads train``) on a new home: MLflow creates
+    its tables on first opening, and unguarded openings collide ("duplicate column name") and can leave
+    a half-migrated store that fails every later registry call (a CI run lost /v1/models that way)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_STORE, str(tmp_path / f"home{k}"), uri], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    failed = [(p.returncode, err.strip().splitlines()[-1:]) for p, (_, err) in zip(procs, outs, strict=True) if p.returncode != 0]
+    assert failed == []
+    assert [out.strip().splitlines()[-1] for out, _ in outs] == ["None"] * 4
+    again = subprocess.run([sys.executable, "-c", _OPEN_STORE, str(tmp_path / "later"), uri], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-500:]

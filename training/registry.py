@@ -9,6 +9,8 @@ champion is kept in the version's tags, so promotion is reversible.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -53,13 +55,35 @@ def configure(settings: Settings) -> str:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = before
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        try:
-            mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
-        except MlflowException:  # created meanwhile by another process
-            pass
-    mlflow.set_experiment(EXPERIMENT)
+    with _store_lock(uri):
+        if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+            try:
+                mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
+            except MlflowException:  # created meanwhile by another process
+                pass
+        mlflow.set_experiment(EXPERIMENT)
     return uri
+
+
+@contextlib.contextmanager
+def _store_lock(uri: str):
+    """Hold an exclusive lock beside a SQLite tracking store while MLflow first opens it.
+
+    MLflow creates and migrates its tables the first time a process opens a store; two processes
+    doing that at once on a new file (two services started together, a service and ``hazleads
+    train``) collide ("duplicate column name: step") and can leave the store half-migrated, after
+    which every registry call fails. The lock makes the first opening one process at a time."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def sha256_file(path: Path) -> str:
