@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from features.fix_kernels import first_of_repeats, gather, jumps_at, stabilise, valid_rows
 from features.geo import haversine_m
-from features.stops_kernel import haversine_scalar, scan_stops, stop_medians
+from features.stops_kernel import stop_medians
+from features.stops_scan import scan_stops
 from features.timeutil import cutoff
 
 NS = 1_000_000_000
@@ -86,20 +88,12 @@ def _ts_ns(values: pd.Series) -> np.ndarray:
     return ts.astype("datetime64[ns]").to_numpy().view("int64")
 
 
-def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays, int, int]:
-    """Columns of ``fixes`` sorted by (vehicle, ts) with repeats of (vehicle, ts) dropped (the
-    first row kept). Rows with a missing value are dropped, and with ``drop_zero`` also positions
-    out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
+def _columns(fixes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vehicle codes (int32, -1 where missing; codes follow sorted ids), the vehicle ids, ts (int64
+    ns), lat and lon of ``fixes``, in row order."""
     vid = fixes["vehicle_id"]
     if isinstance(vid.dtype, pd.CategoricalDtype):
-        vid = vid.cat.remove_unused_categories()
-        cats = np.asarray(vid.cat.categories, dtype=object).astype(str)
-        order = np.argsort(cats, kind="stable")
-        remap = np.empty(len(cats), dtype=np.int32)
-        remap[order] = np.arange(len(cats), dtype=np.int32)
-        raw = vid.cat.codes.to_numpy()
-        codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1).astype(np.int32)
-        vehicles = cats[order]
+        codes, vehicles = _category_codes(vid)
     else:
         codes, uniques = pd.factorize(vid.astype(str).where(vid.notna()), sort=True)
         codes = codes.astype(np.int32)
@@ -107,22 +101,60 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     ts = _ts_ns(fixes["ts"]) if len(fixes) else np.empty(0, dtype=np.int64)
     lat = fixes["lat"].to_numpy(dtype="float64", na_value=np.nan)
     lon = fixes["lon"].to_numpy(dtype="float64", na_value=np.nan)
-    ok = (codes >= 0) & (ts != np.iinfo(np.int64).min) & np.isfinite(lat) & np.isfinite(lon)
-    if drop_zero:
-        ok &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~((np.abs(lat) < 1e-9) & (np.abs(lon) < 1e-9))
-    invalid = int(ok.size - np.count_nonzero(ok))
-    rows = np.flatnonzero(ok)
-    c, t = codes[rows], ts[rows]
-    if c.size > 1 and not (np.all(c[1:] >= c[:-1]) and np.all((c[1:] > c[:-1]) | (t[1:] >= t[:-1]))):
-        order = _sort_order(c, t)  # stable: the first of equal (vehicle, ts) rows stays first
-        rows, c, t = rows[order], c[order], t[order]
-    dup = np.zeros(rows.size, dtype=bool)
-    dup[1:] = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
-    if dup.any():
-        keep = ~dup
-        rows, c, t = rows[keep], c[keep], t[keep]
-    arrays = FixArrays(c, t, lat[rows], lon[rows], vehicles, rows)
-    return arrays, invalid, int(dup.sum())
+    return codes, vehicles, ts, lat, lon
+
+
+def _ordered_rows(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+                  drop_zero: bool) -> tuple[np.ndarray, int, int]:
+    """Rows of the valid fixes in (vehicle, ts) order, the first of equal (vehicle, ts) kept; the
+    invalid and the repeated counts. Input already in order (the loader's) is not sorted."""
+    rows, in_order = valid_rows(codes, ts, lat, lon, drop_zero)
+    invalid = int(codes.size - rows.size)
+    if not in_order:
+        rows = rows[_sort_order(codes[rows], ts[rows])]  # stable: the first of equal rows stays first
+    kept = first_of_repeats(rows, codes, ts)
+    return rows[:kept], invalid, int(rows.size - kept)
+
+
+def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays, int, int]:
+    """Columns of ``fixes`` sorted by (vehicle, ts) with repeats of (vehicle, ts) dropped (the
+    first row kept). Rows with a missing value are dropped, and with ``drop_zero`` also positions
+    out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
+    codes, vehicles, ts, lat, lon = _columns(fixes)
+    rows, invalid, dups = _ordered_rows(codes, ts, lat, lon, drop_zero)
+    r, c, t, la, lo = gather(rows, np.zeros(0, dtype=bool), codes, ts, lat, lon)
+    return FixArrays(c, t, la, lo, vehicles, r), invalid, dups
+
+
+def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
+                 min_jump_m: float = MIN_JUMP_M) -> tuple[FixArrays, FixArrays, CleanReport]:
+    """``clean_fixes`` as columns: the kept fixes, the fixes dropped as impossible jumps (both in
+    (vehicle, ts) order) and the report. The columns are read once and gathered once."""
+    rep = CleanReport(fixes_in=len(fixes))
+    codes, vehicles, ts, lat, lon = _columns(fixes)
+    rows, rep.invalid_positions, rep.duplicates = _ordered_rows(codes, ts, lat, lon, True)
+    jumps = jumps_at(rows, codes, ts, lat, lon, max_speed_kmh / 3.6, float(min_jump_m))
+    rep.jumps = int(jumps.sum())
+    r, c, t, la, lo = gather(rows, jumps, codes, ts, lat, lon)
+    rep.fixes_out = int(r.size)
+    j = rows[jumps]
+    dropped = FixArrays(codes[j], ts[j], lat[j], lon[j], vehicles, j)
+    return FixArrays(c, t, la, lo, vehicles, r), dropped, rep
+
+
+def _category_codes(vid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a categorical vehicle column renumbered to follow the sorted ids of the vehicles
+    present (-1 where missing), and those ids. Counting the codes is much cheaper than
+    ``remove_unused_categories`` (which rewrites the column)."""
+    raw = vid.cat.codes.to_numpy()
+    cats = np.asarray(vid.cat.categories, dtype=object).astype(str)
+    present = np.flatnonzero(np.bincount(raw.astype(np.int64) + 1, minlength=len(cats) + 1)[1:])
+    order = np.argsort(cats[present], kind="stable")
+    if present.size == len(cats) and np.array_equal(order, np.arange(order.size)):
+        return raw.astype(np.int32), cats  # -1 stays -1
+    remap = np.full(len(cats) + 1, -1, dtype=np.int32)  # the last slot answers code -1
+    remap[present[order]] = np.arange(present.size, dtype=np.int32)
+    return remap[raw], cats[present[order]]
 
 
 def _sort_order(c: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -134,39 +166,9 @@ def _sort_order(c: np.ndarray, t: np.ndarray) -> np.ndarray:
         if bits + int(c.max()).bit_length() < 63:
             key = (c.astype(np.int64) << bits) | sec
             order = np.argsort(key)
-            _stabilise(key, order)
+            stabilise(key, order)
             return order
     return np.lexsort((t, c))
-
-
-@njit(cache=True)
-def _stabilise(key, order):
-    """Within runs of equal keys, put ``order`` back in increasing (input) order."""
-    n = order.size
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and key[order[j]] == key[order[i]]:
-            j += 1
-        if j - i > 1:
-            order[i:j] = np.sort(order[i:j])
-        i = j
-
-
-@njit(cache=True)
-def _jumps(vehicle, ts, lat, lon, max_mps, min_jump_m):
-    n = ts.size
-    fast = np.zeros(n, dtype=np.bool_)  # fast[i]: the step from fix i-1 to fix i is impossible
-    for i in range(1, n):
-        if vehicle[i] != vehicle[i - 1]:
-            continue
-        d = haversine_scalar(lat[i - 1], lon[i - 1], lat[i], lon[i])
-        if d > min_jump_m and d > max_mps * (ts[i] - ts[i - 1]) / 1e9:
-            fast[i] = True
-    out = np.zeros(n, dtype=np.bool_)
-    for i in range(1, n - 1):
-        out[i] = fast[i] and fast[i + 1]
-    return out
 
 
 def jump_mask(a: FixArrays, max_speed_kmh: float = MAX_SPEED_KMH, min_jump_m: float = MIN_JUMP_M) -> np.ndarray:
@@ -174,9 +176,7 @@ def jump_mask(a: FixArrays, max_speed_kmh: float = MAX_SPEED_KMH, min_jump_m: fl
     from BOTH the previous and the next fix of the same vehicle. First and last fixes of a vehicle
     have one neighbour and are kept, so the decision for a fix never needs a later neighbour than
     the next one (see ``stops_as_of``)."""
-    if len(a) < 3:
-        return np.zeros(len(a), dtype=bool)
-    return _jumps(a.vehicle, a.ts, a.lat, a.lon, max_speed_kmh / 3.6, float(min_jump_m))
+    return jumps_at(np.arange(len(a)), a.vehicle, a.ts, a.lat, a.lon, max_speed_kmh / 3.6, float(min_jump_m))
 
 
 def clean_fixes(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
@@ -184,13 +184,8 @@ def clean_fixes(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     """Sort by (vehicle_id, ts), drop repeats of (vehicle, ts) (the first row is kept), positions
     that are missing, out of range or (0, 0), and single-fix impossible jumps (see ``jump_mask``).
     Returns the remaining rows (all columns, new index) and the counts of what was dropped."""
-    rep = CleanReport(fixes_in=len(fixes))
-    a, rep.invalid_positions, rep.duplicates = fix_arrays(fixes, drop_zero=True)
-    jumps = jump_mask(a, max_speed_kmh, min_jump_m)
-    rep.jumps = int(jumps.sum())
-    rows = a.rows[~jumps]
-    rep.fixes_out = int(rows.size)
-    return fixes.iloc[rows].reset_index(drop=True), rep
+    a, _, rep = clean_arrays(fixes, max_speed_kmh, min_jump_m)
+    return fixes.iloc[a.rows].reset_index(drop=True), rep
 
 
 def run_bounds(vehicle: np.ndarray, ts: np.ndarray, max_gap_s: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -272,13 +267,7 @@ class StopIndex:
     @classmethod
     def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS) -> StopIndex:
         """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``."""
-        rep = CleanReport(fixes_in=len(fixes))
-        raw, rep.invalid_positions, rep.duplicates = fix_arrays(fixes, drop_zero=True)
-        jumps = jump_mask(raw, MAX_SPEED_KMH, MIN_JUMP_M)
-        rep.jumps = int(jumps.sum())
-        a = raw.take(np.flatnonzero(~jumps))
-        dropped = raw.take(np.flatnonzero(jumps))
-        rep.fixes_out = len(a)
+        a, dropped, rep = clean_arrays(fixes)
         lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s)
         nv = len(a.vehicles)
         last_valid = np.full(nv, np.iinfo(np.int64).min, dtype=np.int64)

@@ -1,0 +1,118 @@
+"""Compiled passes behind ``features.trajectories``' cleaning: one pass each over the fixes.
+
+Rows are positions in the input columns; ``codes`` are vehicle codes (-1: no vehicle) and ``ts``
+int64 nanoseconds (``NaT``: the int64 minimum). Nothing here allocates per fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from features.stops_kernel import haversine_scalar
+
+ARC_M_PER_DEG = 6_371_008.8 * np.pi / 180.0  # metres of arc per degree on ``haversine_scalar``'s sphere
+
+
+@njit(cache=True)
+def valid_rows(codes, ts, lat, lon, drop_zero):
+    """Rows with a vehicle, a time and a finite position (with ``drop_zero`` also in range and not
+    (0, 0)), and whether they already come in (vehicle, ts) order (equal pairs allowed)."""
+    rows = np.empty(codes.size, dtype=np.int64)
+    m = 0
+    in_order = True
+    prev_c = -1
+    prev_t = np.iinfo(np.int64).min
+    for i in range(codes.size):
+        y = lat[i]
+        x = lon[i]
+        if codes[i] < 0 or ts[i] == np.iinfo(np.int64).min or not (np.isfinite(y) and np.isfinite(x)):
+            continue
+        if drop_zero and (abs(y) > 90.0 or abs(x) > 180.0 or (abs(y) < 1e-9 and abs(x) < 1e-9)):
+            continue
+        if codes[i] < prev_c or (codes[i] == prev_c and ts[i] < prev_t):
+            in_order = False
+        prev_c = codes[i]
+        prev_t = ts[i]
+        rows[m] = i
+        m += 1
+    return rows[:m], in_order
+
+
+@njit(cache=True)
+def first_of_repeats(rows, codes, ts):
+    """Keep, in place, the first of ``rows`` (in (vehicle, ts) order) with equal (vehicle, ts);
+    returns how many rows remain at the front of ``rows``."""
+    m = 0
+    for k in range(rows.size):
+        r = rows[k]
+        if m > 0 and codes[r] == codes[rows[m - 1]] and ts[r] == ts[rows[m - 1]]:
+            continue
+        rows[m] = r
+        m += 1
+    return m
+
+
+@njit(cache=True)
+def stabilise(key, order):
+    """Within runs of equal keys, put ``order`` back in increasing (input) order."""
+    n = order.size
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and key[order[j]] == key[order[i]]:
+            j += 1
+        if j - i > 1:
+            order[i:j] = np.sort(order[i:j])
+        i = j
+
+
+@njit(cache=True)
+def jumps_at(rows, vehicle, ts, lat, lon, max_mps, min_jump_m):
+    """For the fixes ``rows`` (in (vehicle, ts) order): whether each is more than ``max_mps`` and
+    ``min_jump_m`` away from both its neighbours of the same vehicle (see ``jump_mask``)."""
+    n = rows.size
+    fast = np.zeros(n + 1, dtype=np.bool_)  # fast[k]: the step from fix k-1 to fix k is impossible
+    for k in range(1, n):
+        i = rows[k]
+        p = rows[k - 1]
+        if vehicle[i] != vehicle[p]:
+            continue
+        # the great circle is no longer than a meridian then a parallel: R·(|Δlat| + |Δlon|)
+        reach = max(min_jump_m, max_mps * (ts[i] - ts[p]) / 1e9)
+        if (abs(lat[i] - lat[p]) + abs(lon[i] - lon[p])) * ARC_M_PER_DEG <= reach * (1.0 - 1e-9):
+            continue
+        d = haversine_scalar(lat[p], lon[p], lat[i], lon[i])
+        if d > min_jump_m and d > max_mps * (ts[i] - ts[p]) / 1e9:
+            fast[k] = True
+    out = np.zeros(n, dtype=np.bool_)
+    for k in range(1, n - 1):
+        out[k] = fast[k] and fast[k + 1]
+    return out
+
+
+@njit(cache=True)
+def gather(rows, drop, codes, ts, lat, lon):
+    """The columns at ``rows`` where ``drop`` is false (``drop`` empty: every row), in one pass:
+    rows, vehicle codes (int32), ts, lat, lon."""
+    n = rows.size
+    m = n
+    if drop.size:
+        m = n - np.count_nonzero(drop)
+    r_out = np.empty(m, dtype=np.int64)
+    c = np.empty(m, dtype=np.int32)
+    t = np.empty(m, dtype=np.int64)
+    la = np.empty(m)
+    lo = np.empty(m)
+    j = 0
+    for k in range(n):
+        if drop.size and drop[k]:
+            continue
+        r = rows[k]
+        r_out[j] = r
+        c[j] = codes[r]
+        t[j] = ts[r]
+        la[j] = lat[r]
+        lo[j] = lon[r]
+        j += 1
+    return r_out, c, t, la, lo

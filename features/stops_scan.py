@@ -1,0 +1,308 @@
+"""The stop scan: one left-to-right pass per run of fixes, the same stops as MovingPandas 0.23.
+
+Decisions are those of ``TrajectoryStopDetector._process_traj`` (see ``features.stops_kernel``
+for the geometry): the window of fixes is a stop candidate when the geodesic diagonal of its
+lat/lon bounding box is under 1.5 × ``max_diameter`` and the diagonal of its minimum rotated
+rectangle is under ``max_diameter``. What makes the pass cheap is that each step asks only what it
+must, with bounds that never change a decision:
+
+- a moving vehicle: a pair of fixes in the window already farther apart than the box limit (a
+  *witness*, lower bounds of the metre per degree) proves every window that still holds both of
+  them too wide, so no box is kept until the window's start passes the witness;
+- a sliding window the box cannot settle: monotone deques give its box in O(1) per fix;
+- a stop (the window only grows): a running box;
+- a small box: the rectangle's diagonal is at most the box's width plus height (in degrees)
+  times the largest metres per degree, so a box that small is a stop without any hull;
+- otherwise the window's convex hull, kept between steps with the fix behind each vertex: a fix
+  inside it changes nothing, and fixes leaving the window's start change nothing unless one was a
+  vertex. Only then is the hull rebuilt from the window.
+
+All the bounds keep a relative margin (1e-9 for the lower ones, 1e-6 for the upper one) far above
+the rounding of the exact computation, so the stops are the same fixes as the exact test finds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from features.stops_kernel import (
+    DEG,
+    WGS84_A,
+    WGS84_E2,
+    _cross,
+    _inside_or_on,
+    _pop_front,
+    _push_max,
+    _push_min,
+    _surely_wide,
+    geodesic_m,
+    hull_diagonal,
+)
+
+M_MIN = WGS84_A * (1.0 - WGS84_E2)  # smallest meridian radius of curvature (equator), metres
+K_MAX = DEG * WGS84_A / math.sqrt(1.0 - WGS84_E2)  # largest metres per degree, either axis
+WITNESS_LOOKBACK = 8  # fixes searched back from the newest for a witness pair
+
+
+@njit(cache=True)
+def hull_with_fixes(px, py, pi, n, hx, hy, hi, order, cx, cy, ci):
+    """``stops_kernel.convex_hull`` of the first ``n`` points (same ring: clockwise from the lowest,
+    then leftmost, vertex, no repeated or collinear vertices), also writing to ``hi`` the fix index
+    ``pi`` of each vertex (the first in (x, y) order among repeats). ``order``, ``cx, cy, ci``
+    (sizes ≥ n and ≥ 2n + 2) are scratch. Returns the number of vertices."""
+    for i in range(n):
+        order[i] = i
+    if n <= 48:
+        for i in range(1, n):
+            k = order[i]
+            j = i - 1
+            while j >= 0 and (px[order[j]] > px[k] or (px[order[j]] == px[k] and py[order[j]] > py[k])):
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = k
+    else:
+        by_y = np.argsort(py[:n], kind="mergesort")
+        by_x = np.argsort(px[:n][by_y], kind="mergesort")
+        for i in range(n):
+            order[i] = by_y[by_x[i]]
+    m = 1
+    for i in range(1, n):
+        a = order[m - 1]
+        b = order[i]
+        if px[a] != px[b] or py[a] != py[b]:
+            order[m] = b
+            m += 1
+    if m <= 2:
+        for i in range(m):
+            hx[i] = px[order[i]]
+            hy[i] = py[order[i]]
+            hi[i] = pi[order[i]]
+        return m
+    k = 0
+    for i in range(m):
+        o = order[i]
+        x = px[o]
+        y = py[o]
+        while k >= 2 and _cross(cx[k - 2], cy[k - 2], cx[k - 1], cy[k - 1], x, y) <= 0.0:
+            k -= 1
+        cx[k] = x
+        cy[k] = y
+        ci[k] = pi[o]
+        k += 1
+    t = k + 1
+    for i in range(m - 2, -1, -1):
+        o = order[i]
+        x = px[o]
+        y = py[o]
+        while k >= t and _cross(cx[k - 2], cy[k - 2], cx[k - 1], cy[k - 1], x, y) <= 0.0:
+            k -= 1
+        cx[k] = x
+        cy[k] = y
+        ci[k] = pi[o]
+        k += 1
+    h = k - 1
+    if h <= 2:
+        for j in range(2):
+            hx[j] = cx[j]
+            hy[j] = cy[j]
+            hi[j] = ci[j]
+        return 2
+    start = 0
+    for i in range(1, h):
+        if cy[i] < cy[start] or (cy[i] == cy[start] and cx[i] < cx[start]):
+            start = i
+    for j in range(h):
+        idx = (start - j) % h
+        hx[j] = cx[idx]
+        hy[j] = cy[idx]
+        hi[j] = ci[idx]
+    return h
+
+
+@njit(cache=True)
+def _emit(out, n_out, lo, hi, close):
+    if n_out == out.shape[0]:
+        grown = np.empty((2 * out.shape[0], 3), dtype=np.int64)
+        grown[:n_out] = out
+        out = grown
+    out[n_out, 0] = lo
+    out[n_out, 1] = hi
+    out[n_out, 2] = close
+    return out
+
+
+@njit(cache=True)
+def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
+    """Stops in each run ``seg_start[k]..seg_end[k]-1`` of fixes sorted by time.
+
+    ``ts`` and ``min_duration`` share one integer unit (nanoseconds). Returns three arrays per stop:
+    first fix, last fix, and the fix that closed it (-1 when the run ended while stopped).
+    """
+    out = np.empty((256, 3), dtype=np.int64)
+    n_out = 0
+    longest = 1
+    for s in range(seg_start.size):
+        longest = max(longest, seg_end[s] - seg_start[s])
+    dq_minx = np.empty(longest, dtype=np.int64)
+    dq_maxx = np.empty(longest, dtype=np.int64)
+    dq_miny = np.empty(longest, dtype=np.int64)
+    dq_maxy = np.empty(longest, dtype=np.int64)
+    hx = np.empty(longest + 2)
+    hy = np.empty(longest + 2)
+    hidx = np.empty(longest + 2, dtype=np.int64)
+    tx = np.empty(longest + 2)
+    ty = np.empty(longest + 2)
+    tidx = np.empty(longest + 2, dtype=np.int64)
+    order = np.empty(longest + 2, dtype=np.int64)
+    cx = np.empty(2 * longest + 6)
+    cy = np.empty(2 * longest + 6)
+    ci = np.empty(2 * longest + 6, dtype=np.int64)
+    prefilter = 1.5 * max_diameter
+    wide2 = prefilter * prefilter * (1.0 + 1e-9)  # squared metres a witness pair must exceed
+    tall_deg = prefilter * (1.0 + 1e-9) / (DEG * M_MIN)  # a box this tall (degrees) is too wide
+    small_deg = max_diameter * (1.0 - 1e-6) / K_MAX  # width + height (degrees) under this: a stop
+    for s in range(seg_start.size):
+        a = seg_start[s]
+        b = seg_end[s]
+        if b <= a:
+            continue
+        top = 0.0  # metres per degree of longitude are at least DEG·a·cos(the run's largest |lat|)
+        for i in range(a, b):
+            top = max(top, abs(lat[i]))
+        kx = DEG * WGS84_A * math.cos(top * DEG) if top < 90.0 else 0.0
+        ky = DEG * M_MIN
+        h_min_x = h_max_x = h_min_y = h_max_y = 0
+        t_min_x = t_max_x = t_min_y = t_max_y = 0
+        dq_live = False  # the deques hold every fix from (at most) lo to i - 1
+        witness = -1  # a fix that, with a later one, proves any window holding both too wide
+        bx0 = bx1 = by0 = by1 = a  # fixes at the window's box: min/max lon, min/max lat
+        lo = a
+        is_stopped = False
+        previously_stopped = False
+        hull_lo = -1  # the hull is that of fixes hull_lo..hull_hi; hull_first: its earliest vertex
+        hull_hi = -1
+        hull_first = -1
+        hull_n = 0
+        hull_diag = 0.0
+        for i in range(a, b):
+            if not is_stopped:
+                while i - lo + 1 > 2 and ts[i] - ts[lo] >= min_duration:
+                    lo += 1
+            stopped_now = False
+            n_win = i - lo + 1
+            if n_win > 1:
+                boxed = False
+                if is_stopped:  # the window only grew: a running box
+                    if lon[i] < lon[bx0]:
+                        bx0 = i
+                    if lon[i] > lon[bx1]:
+                        bx1 = i
+                    if lat[i] < lat[by0]:
+                        by0 = i
+                    if lat[i] > lat[by1]:
+                        by1 = i
+                    boxed = True
+                elif witness < lo:
+                    if not dq_live:
+                        j = i - 1
+                        last = max(lo, i - WITNESS_LOOKBACK)
+                        while j >= last:
+                            dy = (lat[j] - lat[i]) * ky
+                            dx = (lon[j] - lon[i]) * kx
+                            if dx * dx + dy * dy >= wide2:
+                                witness = j
+                                break
+                            j -= 1
+                    if witness < lo:
+                        if not dq_live:
+                            h_min_x = h_max_x = h_min_y = h_max_y = 0
+                            t_min_x = t_max_x = t_min_y = t_max_y = 0
+                            for k in range(lo, i):
+                                t_min_x = _push_min(dq_minx, h_min_x, t_min_x, lon, k)
+                                t_max_x = _push_max(dq_maxx, h_max_x, t_max_x, lon, k)
+                                t_min_y = _push_min(dq_miny, h_min_y, t_min_y, lat, k)
+                                t_max_y = _push_max(dq_maxy, h_max_y, t_max_y, lat, k)
+                        t_min_x = _push_min(dq_minx, h_min_x, t_min_x, lon, i)
+                        t_max_x = _push_max(dq_maxx, h_max_x, t_max_x, lon, i)
+                        t_min_y = _push_min(dq_miny, h_min_y, t_min_y, lat, i)
+                        t_max_y = _push_max(dq_maxy, h_max_y, t_max_y, lat, i)
+                        h_min_x = _pop_front(dq_minx, h_min_x, t_min_x, lo)
+                        h_max_x = _pop_front(dq_maxx, h_max_x, t_max_x, lo)
+                        h_min_y = _pop_front(dq_miny, h_min_y, t_min_y, lo)
+                        h_max_y = _pop_front(dq_maxy, h_max_y, t_max_y, lo)
+                        dq_live = True
+                        bx0 = dq_minx[h_min_x]
+                        bx1 = dq_maxx[h_max_x]
+                        by0 = dq_miny[h_min_y]
+                        by1 = dq_maxy[h_max_y]
+                        boxed = True
+                if not boxed:
+                    dq_live = False  # fix i is not in the deques
+                else:
+                    minx = lon[bx0]
+                    maxx = lon[bx1]
+                    miny = lat[by0]
+                    maxy = lat[by1]
+                    if maxy - miny < tall_deg and geodesic_m(miny, minx, maxy, maxx) < prefilter:
+                        if n_win == 2:
+                            stopped_now = geodesic_m(lat[lo], lon[lo], lat[i], lon[i]) < max_diameter
+                        elif (maxx - minx) + (maxy - miny) < small_deg:
+                            stopped_now = True
+                        elif not _surely_wide(lat, lon, lo, i, bx0, bx1, by0, by1, max_diameter, prefilter):
+                            if hull_lo >= 0 and hull_hi == i - 1 and hull_lo <= lo and hull_first >= lo:
+                                # the fixes that left the window were not vertices: the same hull
+                                if not _inside_or_on(hx, hy, hull_n, lon[i], lat[i]):
+                                    for k in range(hull_n):
+                                        tx[k] = hx[k]
+                                        ty[k] = hy[k]
+                                        tidx[k] = hidx[k]
+                                    tx[hull_n] = lon[i]
+                                    ty[hull_n] = lat[i]
+                                    tidx[hull_n] = i
+                                    hull_n = hull_with_fixes(tx, ty, tidx, hull_n + 1, hx, hy, hidx, order, cx, cy, ci)
+                                    hull_diag = hull_diagonal(hx, hy, hull_n)
+                            else:
+                                for k in range(n_win):
+                                    tx[k] = lon[lo + k]
+                                    ty[k] = lat[lo + k]
+                                    tidx[k] = lo + k
+                                hull_n = hull_with_fixes(tx, ty, tidx, n_win, hx, hy, hidx, order, cx, cy, ci)
+                                hull_diag = hull_diagonal(hx, hy, hull_n)
+                            hull_lo = lo
+                            hull_hi = i
+                            hull_first = hidx[0]
+                            for k in range(1, hull_n):
+                                hull_first = min(hull_first, hidx[k])
+                            stopped_now = hull_diag < max_diameter
+                    elif dq_live and not is_stopped:
+                        # too wide: look for a witness so the next windows need no box
+                        j = i - 1
+                        last = max(lo, i - WITNESS_LOOKBACK)
+                        while j >= last:
+                            dy = (lat[j] - lat[i]) * ky
+                            dx = (lon[j] - lon[i]) * kx
+                            if dx * dx + dy * dy >= wide2:
+                                witness = j
+                                dq_live = False
+                                break
+                            j -= 1
+            else:
+                dq_live = False
+            if stopped_now:
+                dq_live = False  # a stop keeps a running box
+                witness = -1
+            if not stopped_now and previously_stopped and n_win > 1:
+                if ts[i - 1] - ts[lo] >= min_duration:
+                    out = _emit(out, n_out, lo, i - 1, i)
+                    n_out += 1
+                    lo = i
+                    dq_live = False
+            previously_stopped = stopped_now
+            is_stopped = stopped_now
+        if is_stopped and ts[b - 1] - ts[lo] >= min_duration:
+            out = _emit(out, n_out, lo, b - 1, -1)
+            n_out += 1
+    return out[:n_out, 0].copy(), out[:n_out, 1].copy(), out[:n_out, 2].copy()
