@@ -1,14 +1,16 @@
 """Benchmark: trajectory cleaning + stop detection, ours against MovingPandas and a NumPy ceiling.
 
     .venv/bin/python benchmarks/bench_stops.py [--sizes 1000000 5000000] [--mpd-sample 20000] [--out benchmarks/results/stops.md]
+        [--before DIR]   # also time StopIndex.build of the code in DIR (an older checkout), alternating
 
 Input: the three real data sets in ../shared/realdata (Liverpool buses, GeoLife small, the
 scikit-mobility GeoLife sample), replicated with new vehicle ids and shifted 0.01° north per copy
 until the wanted size, shuffled, vehicle ids as strings (so factorising and sorting are part of the
 work; one row also times the index on the loader's sorted, categorical output). Every measurement runs in its own
 subprocess: the input is loaded, the peak resident memory reset (Linux ``clear_refs``), then the
-method runs (best of five; MovingPandas once); we report wall time, fixes per second, and the
-peak memory above the loaded input. MovingPandas runs on a sample (it manages a few thousand fixes per second); its throughput is
+method runs (best of five; MovingPandas once); we report wall time, CPU time, fixes per second,
+and the peak memory above the loaded input. With ``--before DIR`` the index build of the code in DIR
+and of this checkout run alternately (three rounds, best of each) on the same input. MovingPandas runs on a sample (it manages a few thousand fixes per second); its throughput is
 compared as a rate. The NumPy scan (consecutive haversine distances, cumulative sums, runs of
 slow fixes) is a practical ceiling for any per-fix pass over the same columns.
 """
@@ -86,8 +88,8 @@ def _rss_kb(field: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def worker(method: str, path: str) -> dict:
-    sys.path.insert(0, str(ROOT))
+def worker(method: str, path: str, code_root: str) -> dict:
+    sys.path.insert(0, code_root)
     fixes = pd.read_parquet(path)
     n = len(fixes)
     if method.startswith("ours"):
@@ -104,15 +106,17 @@ def worker(method: str, path: str) -> dict:
         fixes = fixes.sort_values(["vehicle_id", "ts"], kind="stable")
         _run_once("mpd", fixes.iloc[:300])  # first-call set-up (CRS, caches) is not throughput
     repeats = 1 if method == "mpd" else REPEATS
-    best, peak_extra = np.inf, 0.0
+    best, best_cpu, peak_extra = np.inf, np.inf, 0.0
     for _ in range(repeats):
         base = _rss_kb("VmRSS")
         _reset_peak()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         count = _run_once(method, fixes)
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
         peak_extra = max(peak_extra, (_rss_kb("VmHWM") - base) / 1024.0)
-    return {"method": method, "fixes": n, "seconds": best, "stops": count, "peak_extra_mb": peak_extra}
+    return {"method": method, "fixes": n, "seconds": best, "cpu_seconds": best_cpu, "stops": count,
+            "peak_extra_mb": peak_extra}
 
 
 def _run_once(method: str, fixes: pd.DataFrame) -> int:
@@ -223,10 +227,31 @@ def machine() -> list[str]:
             "- " + ", ".join(f"{k} {v}" for k, v in versions.items())]
 
 
-def run(method: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", method, str(path)], capture_output=True, text=True,
-                         check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+def run(method: str, path: Path, code_root: Path = ROOT) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", method, str(path), str(code_root)], capture_output=True,
+                         text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def before_after(before: Path, paths: list[Path], rounds: int = 3) -> list[str]:
+    """Rows of a before/after table: StopIndex.build on the loader's output, the code in ``before``
+    and this checkout alternately, best of ``rounds`` runs of each (each run is itself best of five)."""
+    lines = ["| fixes | code | seconds (wall) | seconds (CPU) | fixes/s (CPU) | stops |", "| ---: | --- | ---: | ---: | ---: | ---: |"]
+    for path in paths:
+        best: dict[str, dict] = {}
+        for _ in range(rounds):
+            for label, root in (("before", before), ("after", ROOT)):
+                r = run("ours_index_loaded", path, root)
+                if label not in best or r["cpu_seconds"] < best[label]["cpu_seconds"]:
+                    best[label] = r
+        if best["before"]["stops"] != best["after"]["stops"]:
+            raise SystemExit(f"before and after found different numbers of stops on {path.name}")
+        for label in ("before", "after"):
+            r = best[label]
+            lines.append(f"| {r['fixes']:,d} | {label} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | "
+                         f"{r['fixes'] / r['cpu_seconds']:,.0f} | {r['stops']:,d} |")
+            print(lines[-1])
+    return lines
 
 
 def main() -> None:
@@ -234,7 +259,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--mpd-sample", type=int, default=20_000)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "stops.md")
-    ap.add_argument("--worker", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
+    ap.add_argument("--before", type=Path, help="an older checkout whose StopIndex.build to time alternately")
+    ap.add_argument("--worker", nargs=3, metavar=("METHOD", "PATH", "CODE_ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(worker(*args.worker)))
@@ -242,7 +268,7 @@ def main() -> None:
     facts = machine()
     print("\n".join(facts))
     base = real_fixes()
-    rows = []
+    rows, compared = [], []
     with tempfile.TemporaryDirectory() as tmp:
         sample_path = Path(tmp) / "sample.parquet"
         sample = replicate(base, args.mpd_sample, seed=1)
@@ -267,6 +293,9 @@ def main() -> None:
             r = run("ours_index_loaded", trucks)
             rows.append(("ours: StopIndex.build on simulated 30-s truck fixes (loader output)", r))
             print(f"simulated trucks: {r['fixes']:,d} fixes {r['seconds']:.2f} s {r['fixes'] / r['seconds'] / 1e6:.2f} M fixes/s")
+        if args.before is not None:
+            paths = [Path(tmp) / f"fixes_{size}.parquet" for size in args.sizes] + ([trucks] if trucks is not None else [])
+            compared = before_after(args.before.resolve(), paths)
     mpd_rate = mpd["fixes"] / mpd["seconds"]
     lines = ["# Stop detection benchmark", "",
              "Command: `.venv/bin/python benchmarks/bench_stops.py " + " ".join(sys.argv[1:]) + "`", "",
@@ -274,12 +303,12 @@ def main() -> None:
              f"Parameters: max_diameter {MAX_DIAMETER_M:.0f} m, min_duration {MIN_DURATION_S:.0f} s "
              "(MovingPandas semantics, no gap splitting unless stated). Input: the real GPS data sets "
              f"({len(base):,d} fixes: Liverpool buses, GeoLife) replicated under new vehicle ids, shifted 0.01° per copy, shuffled.", "",
-             "| method | fixes | seconds | fixes/s | × MovingPandas | peak memory above input | stops |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| method | fixes | seconds | CPU seconds | fixes/s | × MovingPandas | peak memory above input | stops |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in rows:
         rate = r["fixes"] / r["seconds"]
-        lines.append(f"| {label} | {r['fixes']:,d} | {r['seconds']:.2f} | {rate:,.0f} | {rate / mpd_rate:,.0f} | "
-                     f"{r['peak_extra_mb']:.0f} MB | {r['stops']:,d} |")
+        lines.append(f"| {label} | {r['fixes']:,d} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {rate:,.0f} | "
+                     f"{rate / mpd_rate:,.0f} | {r['peak_extra_mb']:.0f} MB | {r['stops']:,d} |")
     lines += ["", f"MovingPandas runs on a {args.mpd_sample:,d}-fix sample (the same replicated data): at its rate, "
               f"{args.sizes[-1]:,d} fixes would take about {args.sizes[-1] / mpd_rate / 3600:.1f} hours. On that sample "
               f"it found {mpd['stops']:,d} stops and we found {ours_sample['stops']:,d} (ours after cleaning; "
@@ -290,6 +319,9 @@ def main() -> None:
               "Peak memory is the resident-set high-water mark after the input was loaded (Linux `clear_refs`).",
               "Load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
               + " (other work on a shared machine slows every row alike; times are best of five)."]
+    if compared:
+        lines += ["", f"## Before and after: `StopIndex.build` on the loader's output, `{args.before}` against this checkout",
+                  "", "Alternating, three rounds, best of each (each run best of five); fixes/s from CPU time.", "", *compared]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines[-14:]))

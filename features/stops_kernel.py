@@ -17,9 +17,9 @@ the rectangle's first and third corners, geodesically, as MovingPandas's ``mrr_d
 Geodesic lengths use the local ellipsoidal (WGS84) approximation, within micrometres of geopy's
 geodesic at the hundreds of metres that matter here.
 
-The hull of a window is kept between steps: a fix inside it changes nothing; one outside it
-rebuilds the hull from the old hull and the new fix, so a stop of thousands of fixes costs about
-the size of its hull per fix, not the size of the stop.
+``features.stops_scan`` keeps a window's hull between steps (a fix inside it changes nothing; one
+outside it rebuilds the hull from the old hull and the new fix) and skips it whenever a bound
+decides; ``convex_hull``/``window_diagonal`` here compute a window from scratch.
 """
 
 from __future__ import annotations
