@@ -199,6 +199,7 @@ def test_the_client_never_receives_a_fix(small_snapshot, dask_client, monkeypatc
                         lambda folder, name, log: refuse() if name == "trajectories" else read_table(folder, name, log))
     monkeypatch.setattr(features.snapshot, "_tidy_trajectories", refuse)
     monkeypatch.setattr(features.trajectories, "fix_arrays", refuse)
+    monkeypatch.setattr(features.trajectories, "clean_arrays", refuse)
     monkeypatch.setattr(StopIndex, "build", classmethod(refuse))
     monkeypatch.setattr(StopIndex, "__setstate__", refuse, raising=False)
     monkeypatch.setattr(FixGroup, "__setstate__", refuse, raising=False)
