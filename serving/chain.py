@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 
 from features.geo import LocalProjection
 from features.vehicle_leads import COUNT_COLUMNS, ranked_vehicles
-from serving import evidence
+from serving import evidence, lookup
 from serving.scope import Scope
 
 CHAIN_HOURS = 48.0  # manifests that departed this long before a stop are where its load may have come from
@@ -56,6 +56,7 @@ class VehicleIndex:
         self.ranked = ranked_vehicles(drv.vehicle, fs.as_of).set_index("vehicle_id") if drv is not None else pd.DataFrame()
         self.carrier = drv.carrier if drv is not None else pd.DataFrame()
         self.event_counties = self._counties(self.events)
+        self.events_by_vehicle = lookup.positions_by(self.events["vehicle_id"].astype(str))
         stops = fs.stops if fs.stops is not None else pd.DataFrame(columns=["vehicle_id", "lat", "lon"])
         off = stops[~stops["registered"].fillna(False).astype(bool)] if "registered" in stops else stops
         self.counties: dict[str, set[str]] = {v: set(c) for v, c in self.event_counties.items()}
@@ -170,7 +171,7 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
 def event_rows(rt, idx: VehicleIndex, vid: str, lang: str) -> list[dict]:
     from serving.placenames import namer_for
 
-    ev = idx.events[idx.events["vehicle_id"].astype(str) == vid].sort_values("start", ascending=False).head(MAX_ROWS)
+    ev = idx.events.iloc[idx.events_by_vehicle.get(vid, lookup.EMPTY)].sort_values("start", ascending=False).head(MAX_ROWS)
     namer = namer_for(rt.snapshot)
     out = []
     for r in _rows(ev):
@@ -202,16 +203,18 @@ def partners(rt, scope: Scope, manifests: list[dict]) -> list[dict]:
 
 
 def vehicle_stops(rt, vid: str) -> list[dict]:
-    s = rt.features.stops
+    fs = rt.features
+    s = fs.stops
     if s is None or s.empty:
         return []
-    mine = s[s["vehicle_id"].astype(str) == vid]
+    mine = s.iloc[lookup.for_features(fs).stops_of_vehicle(vid)]
     return evidence._stop_rows(mine, MAX_ROWS)
 
 
 def vehicle_manifests(rt, vid: str) -> list[dict]:
-    m = rt.features.manifest_checks
-    mine = m[m["vehicle_id"].astype(str) == vid].sort_values("departed_at", ascending=False).head(MAX_ROWS)
+    fs = rt.features
+    m = fs.manifest_checks
+    mine = m.iloc[lookup.for_features(fs).manifests_of_vehicle(vid)].sort_values("departed_at", ascending=False).head(MAX_ROWS)
     rows = _rows(mine)
     for r in rows:
         r["flags"] = evidence.manifest_flags(r)
@@ -243,7 +246,8 @@ def vehicle_map(rt, scope: Scope, vid: str, events: list[dict], stops: list[dict
     pts = [f for f in feats if f and f["geometry"]["type"] == "Point"]
     if pts:
         feats.extend(geo.places_near(rt.snapshot.places, [f["geometry"]["coordinates"][1] for f in pts],
-                                     [f["geometry"]["coordinates"][0] for f in pts]))
+                                     [f["geometry"]["coordinates"][0] for f in pts],
+                                     meeting=lookup.for_snapshot(rt.snapshot).places_meeting))
     return geo.collection([f for f in feats if f])
 
 
@@ -255,13 +259,16 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
     the one it was loaded under), with their producers: where what it may have left came from."""
     from features.codes import waste_text
 
-    m = rt.features.manifest_checks
+    fs = rt.features
+    m = fs.manifest_checks
+    look = lookup.for_features(fs)
     ents = rt.ctx.enterprises
     out = []
     for st in stops:
         start = pd.Timestamp(st["start"])
-        sel = m[(m["vehicle_id"].astype(str) == st["vehicle_id"]) & (m["departed_at"] <= start)
-                & ((m["departed_at"] >= start - pd.Timedelta(hours=CHAIN_HOURS)) | (m["manifest_id"] == st.get("manifest_id")))]
+        mine = m.iloc[look.manifests_of_vehicle(st["vehicle_id"])]
+        sel = mine[(mine["departed_at"] <= start) & ((mine["departed_at"] >= start - pd.Timedelta(hours=CHAIN_HOURS))
+                                                     | (mine["manifest_id"] == st.get("manifest_id")))]
         rows = []
         for r in _rows(sel.sort_values("departed_at", ascending=False).head(10)):
             pid = scope.enterprise_id(r.get("producer_id"))
