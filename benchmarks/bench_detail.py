@@ -105,24 +105,53 @@ def sample(client, token: str, top: int) -> dict[str, list[str]]:
     return out
 
 
-def profile(client, token: str, ids: dict[str, list[str]], lines: int = 25) -> str:
-    """cProfile's top frames (cumulative time) of each kind's detail requests."""
-    import cProfile
-    import io
-    import pstats
+ROUTES = {"enterprise": "enterprise_detail", "site": "site_detail", "tip": "get_tip", "vehicle": "vehicle_detail"}
 
-    h = {"Authorization": f"Bearer {token}"}
+
+def spy_summary(raw: Path, lines: int = 20) -> str:
+    """Per detail kind, from py-spy's raw samples (``--format raw``): the functions by the share of
+    the route's samples they were on the stack, and the share they were the innermost frame."""
+    import collections
+
+    inclusive = {k: collections.Counter() for k in ROUTES}
+    own = {k: collections.Counter() for k in ROUTES}
+    total = dict.fromkeys(ROUTES, 0)
+    for line in raw.read_text(encoding="utf-8").splitlines():
+        stack, _, n = line.rpartition(" ")
+        names = [f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1] for f in stack.split(";") if " (" in f]
+        kind = next((k for k, route in ROUTES.items() if any(x.startswith(route + " (") for x in names)), None)
+        if kind is None:
+            continue  # another thread, or outside a detail request
+        total[kind] += int(n)
+        for name in set(names):
+            inclusive[kind][name] += int(n)
+        own[kind][names[-1]] += int(n)
     out = []
+    for kind in ROUTES:
+        rows = [f"### {kind} ({total[kind]} samples)", "", "| on the stack | innermost | function |", "| ---: | ---: | --- |"]
+        for name, n in inclusive[kind].most_common(lines):
+            rows.append(f"| {n / max(total[kind], 1):.0%} | {own[kind][name] / max(total[kind], 1):.0%} | `{name}` |")
+        out.append("\n".join(rows))
+    return "\n\n".join(out) + "\n"
+
+
+def profile(client, token: str, ids: dict[str, list[str]], work: Path) -> str:
+    """py-spy's samples of the detail requests (the app runs in worker threads, out of cProfile's sight)."""
+    import signal
+    import subprocess
+
+    spy = Path(sys.executable).with_name("py-spy")
+    raw = work / "spy.txt"
+    proc = subprocess.Popen([str(spy), "record", "--pid", str(os.getpid()), "--format", "raw", "--rate", "200",
+                             "--nonblocking", "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)  # attached
+    h = {"Authorization": f"Bearer {token}"}
     for kind in KINDS:
-        prof = cProfile.Profile()
-        prof.enable()
         for eid in ids[kind]:
             client.get(detail_path(kind, eid), headers=h)
-        prof.disable()
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(lines)
-        out.append(f"## {kind} ({len(ids[kind])} requests)\n{buf.getvalue()}")
-    return "\n".join(out)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    return spy_summary(raw) if raw.exists() else "py-spy wrote nothing (no permission to attach?)\n"
 
 
 def detail_path(kind: str, entity_id: str) -> str:
@@ -169,10 +198,10 @@ def time_lists(client, tokens: dict, repeats: int) -> list[dict]:
         for kind, path in LISTS.items():
             served, plain = [], []
             for _ in range(repeats):
-                for target, call in ((served, lambda: client.get(path, headers=h)), (plain, lambda: bc.get(f"/bare/{kind}"))):
+                for target, c, url, hh in ((served, client, path, h), (plain, bc, f"/bare/{kind}", {})):
                     t0 = time.perf_counter()
                     for _ in range(10):
-                        call()
+                        c.get(url, headers=hh)
                     target.append((time.perf_counter() - t0) / 10)
             rows.append({"kind": kind, "bytes": len(payloads[kind]), "served_rps": 1 / min(served), "bare_rps": 1 / min(plain)})
     return rows
@@ -225,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             ids = {reader: sample(client, token, args.top) for reader, token in tokens.items()}
             if args.profile:
-                args.profile.write_text(profile(client, tokens["city"], ids["city"]), encoding="utf-8")
+                args.profile.write_text(profile(client, tokens["city"], ids["city"], work), encoding="utf-8")
             answers: dict | None = {} if (args.save or args.compare) else None
             detail = time_details(client, tokens, ids, answers)
             lists = time_lists(client, tokens, args.list_rounds)
