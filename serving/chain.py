@@ -172,10 +172,10 @@ def event_rows(rt, idx: VehicleIndex, vid: str, lang: str) -> list[dict]:
     from serving.placenames import namer_for
 
     ev = idx.events.iloc[idx.events_by_vehicle.get(vid, lookup.EMPTY)].sort_values("start", ascending=False).head(MAX_ROWS)
-    namer = namer_for(rt.snapshot)
+    rows = _rows(ev)
+    places = namer_for(rt.snapshot).describe_many([(r.get("lat"), r.get("lon")) for r in rows], lang)
     out = []
-    for r in _rows(ev):
-        where = namer.describe(r.get("lat"), r.get("lon"), lang)
+    for r, where in zip(rows, places, strict=True):
         names = CATEGORY_TEXT.get(r["category"], (r["category"], r["category"]))
         out.append({"event_id": str(r["event_id"]), "category": r["category"], "category_text": names[0 if lang == "zh" else 1],
                     "kind": r.get("kind"), "start": r["start"], "end": r["end"], "lat": r.get("lat"), "lon": r.get("lon"),
@@ -262,13 +262,16 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
     fs = rt.features
     m = fs.manifest_checks
     look = lookup.for_features(fs)
+    departed, manifest_ids = m["departed_at"].to_numpy(), m["manifest_id"].to_numpy()
     ents = rt.ctx.enterprises
     out = []
     for st in stops:
         start = pd.Timestamp(st["start"])
-        mine = m.iloc[look.manifests_of_vehicle(st["vehicle_id"])]
-        sel = mine[(mine["departed_at"] <= start) & ((mine["departed_at"] >= start - pd.Timedelta(hours=CHAIN_HOURS))
-                                                     | (mine["manifest_id"] == st.get("manifest_id")))]
+        rows = look.manifests_of_vehicle(st["vehicle_id"])
+        when = departed[rows]
+        keep = (when <= np.datetime64(start)) & ((when >= np.datetime64(start - pd.Timedelta(hours=CHAIN_HOURS)))
+                                                 | (manifest_ids[rows] == st.get("manifest_id")))
+        sel = m.iloc[rows[keep]]
         rows = []
         for r in _rows(sel.sort_values("departed_at", ascending=False).head(10)):
             pid = scope.enterprise_id(r.get("producer_id"))

@@ -83,8 +83,10 @@ class Runtime:
         from serving import lookup
         from serving.context import SnapshotContext
         from serving.geo import places_collection
+        from serving.placenames import namer_for
 
         lookup.for_snapshot(snap)  # each vehicle's fixes, each enterprise's power rows: the detail pages' lookups
+        namer_for(snap)  # and the places' names
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
         self._stop_index = None
         self.ctx, self.places = SnapshotContext(snap), places

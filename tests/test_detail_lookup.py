@@ -127,3 +127,16 @@ def test_a_lookup_is_built_once_per_object_and_goes_with_it():
 
     gc.collect()
     assert key not in lookup._built  # the feature set is freed, its lookup with it
+
+
+def test_a_pages_places_named_at_once_are_those_named_one_by_one():
+    from features.geo import LocalProjection
+    from serving.placenames import PlaceNamer
+
+    rng = np.random.default_rng(8)
+    places = [SimpleNamespace(kind=kind, name=f"{kind}{i}", geometry=shapely.Point(110 + x * 0.2, 25 + y * 0.2).buffer(0.002))
+              for i, (kind, (x, y)) in enumerate(zip(["village", "town", "river", "road"] * 10, rng.random((40, 2)), strict=True))]
+    namer = PlaceNamer(places, LocalProjection.around(np.array([25.1]), np.array([110.1])))
+    points = [(25 + y * 0.3, 110 + x * 0.3) for x, y in rng.random((60, 2))] + [(None, 110.0), (float("nan"), 110.0), (40.0, 60.0)]
+    for lang in ("zh", "en"):
+        assert namer.describe_many(points, lang) == [namer.describe(lat, lon, lang) for lat, lon in points]
