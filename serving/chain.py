@@ -263,21 +263,27 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
     m = fs.manifest_checks
     look = lookup.for_features(fs)
     departed, manifest_ids = m["departed_at"].to_numpy(), m["manifest_id"].to_numpy()
-    ents = rt.ctx.enterprises
-    out = []
+    chosen = []  # per stop: rows of ``m``, latest first
     for st in stops:
         start = pd.Timestamp(st["start"])
         rows = look.manifests_of_vehicle(st["vehicle_id"])
         when = departed[rows]
         keep = (when <= np.datetime64(start)) & ((when >= np.datetime64(start - pd.Timedelta(hours=CHAIN_HOURS)))
                                                  | (manifest_ids[rows] == st.get("manifest_id")))
-        sel = m.iloc[rows[keep]]
+        latest = pd.DataFrame({"departed_at": when[keep]}).sort_values("departed_at", ascending=False).head(10)
+        chosen.append(rows[keep][latest.index.to_numpy()])
+    union = np.unique(np.concatenate(chosen)) if chosen else lookup.EMPTY
+    row_of = dict(zip(union.tolist(), _rows(m.iloc[union]), strict=True))  # each manifest's row made once
+    name_of = rt.ctx.name_of
+    out = []
+    for st, picked in zip(stops, chosen, strict=True):
+        start = pd.Timestamp(st["start"])
         rows = []
-        for r in _rows(sel.sort_values("departed_at", ascending=False).head(10)):
+        for r in (row_of[i] for i in picked.tolist()):
             pid = scope.enterprise_id(r.get("producer_id"))
             rows.append({"manifest_id": r["manifest_id"], "departed_at": r["departed_at"], "waste_code": r["waste_code"],
                          "waste_text": waste_text(r["waste_code"], lang), "quantity_t": r.get("quantity_t"),
-                         "producer_id": pid, "producer_name": str(ents.at[pid, "name"]) if pid in ents.index else None,
+                         "producer_id": pid, "producer_name": name_of.get(pid) if pid is not None else None,
                          "hours_before": round((start - pd.Timestamp(r["departed_at"])).total_seconds() / 3600.0, 1)})
         out.append({"vehicle_id": st["vehicle_id"], "stop_start": st["start"], "manifests": rows})
     return out

@@ -48,6 +48,7 @@ class SnapshotContext:
         self.enterprises = e.set_index("enterprise_id", drop=False)
         self.county_of: dict[str, str | None] = dict(zip(e["enterprise_id"], (county_name(c) for c in e["county"]), strict=True))
         self.industry_of: dict[str, str] = dict(zip(e["enterprise_id"], e["industry_code"].astype(str), strict=True))
+        self.name_of: dict[str, str] = {i: str(n) for i, n in zip(e["enterprise_id"], e["name"], strict=True)}
         self._lat = e["lat"].to_numpy(float)
         self._lon = e["lon"].to_numpy(float)
         self._ids = e["enterprise_id"].to_numpy()

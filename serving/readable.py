@@ -32,13 +32,13 @@ def readable_evidence(rt, scope: Scope, evidence: dict, lang: str) -> dict:
 
 def manifests(rt, scope: Scope, rows: list[dict], lang: str) -> list[dict]:
     """Manifest rows (parties already scoped) with the waste category's name and the parties' names."""
-    ents = rt.ctx.enterprises
+    name_of = rt.ctx.name_of
     out = []
     for m in rows:
         extra = {"waste_text": waste_text(m.get("waste_code"), lang)}
         for role in ("producer", "transporter", "receiver"):
             eid = m.get(f"{role}_id")
-            extra[f"{role}_name"] = str(ents.at[eid, "name"]) if eid is not None and eid in ents.index else None
+            extra[f"{role}_name"] = name_of.get(eid) if eid is not None else None
         out.append({**m, **extra})
     return out
 
