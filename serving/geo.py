@@ -67,9 +67,11 @@ def places_near(places, lats, lons, margin_m: float = 3000.0, limit: int = 200, 
     dlon = margin_m / (DEG_M * max(math.cos(math.radians(sum(lats) / len(lats))), 0.1))
     area = box(min(lons) - dlon, min(lats) - dlat, max(lons) + dlon, max(lats) + dlat)
     near = meeting(area) if meeting is not None else [p for p in places if shapely.intersects(p.geometry, area)]
+    near = near[:limit]
+    clipped = shapely.simplify(shapely.intersection([p.geometry for p in near], area), SIMPLIFY_DEG / 2,
+                               preserve_topology=True) if near else []
     out = []
-    for p in near[:limit]:
-        g = shapely.intersection(p.geometry, area).simplify(SIMPLIFY_DEG / 2, preserve_topology=True)
+    for p, g in zip(near, clipped, strict=True):
         if not g.is_empty and g.geom_type in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"):
             out.append(feature(geometry(g), layer="place", kind=p.kind, name=p.name or None))
     return out
