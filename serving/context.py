@@ -9,6 +9,8 @@ registered enterprise.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -48,12 +50,17 @@ class SnapshotContext:
         self.enterprises = e.set_index("enterprise_id", drop=False)
         self.county_of: dict[str, str | None] = dict(zip(e["enterprise_id"], (county_name(c) for c in e["county"]), strict=True))
         self.industry_of: dict[str, str] = dict(zip(e["enterprise_id"], e["industry_code"].astype(str), strict=True))
-        self.name_of: dict[str, str] = {i: str(n) for i, n in zip(e["enterprise_id"], e["name"], strict=True)}
         self._lat = e["lat"].to_numpy(float)
         self._lon = e["lon"].to_numpy(float)
         self._ids = e["enterprise_id"].to_numpy()
         self._snapshot = snapshot
         self._categories: dict = {}
+
+    @functools.cached_property
+    def name_of(self) -> dict[str, str]:
+        """Each enterprise's name (the detail pages name hundreds of manifest parties a page)."""
+        e = self.enterprises
+        return {i: str(n) for i, n in zip(e.index, e["name"], strict=True)}
 
     def counties(self) -> list[str]:
         return sorted({c for c in self.county_of.values() if c is not None})
