@@ -171,7 +171,7 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
 def event_rows(rt, idx: VehicleIndex, vid: str, lang: str) -> list[dict]:
     from serving.placenames import namer_for
 
-    ev = idx.events.iloc[idx.events_by_vehicle.get(vid, lookup.EMPTY)].sort_values("start", ascending=False).head(MAX_ROWS)
+    ev = idx.events.iloc[lookup.top_rows(idx.events, idx.events_by_vehicle.get(vid, lookup.EMPTY), "start", MAX_ROWS)]
     rows = _rows(ev)
     places = namer_for(rt.snapshot).describe_many([(r.get("lat"), r.get("lon")) for r in rows], lang)
     out = []
@@ -207,14 +207,13 @@ def vehicle_stops(rt, vid: str) -> list[dict]:
     s = fs.stops
     if s is None or s.empty:
         return []
-    mine = s.iloc[lookup.for_features(fs).stops_of_vehicle(vid)]
-    return evidence._stop_rows(mine, MAX_ROWS)
+    return evidence.stop_rows_at(s, lookup.for_features(fs).stops_of_vehicle(vid), MAX_ROWS)
 
 
 def vehicle_manifests(rt, vid: str) -> list[dict]:
     fs = rt.features
     m = fs.manifest_checks
-    mine = m.iloc[lookup.for_features(fs).manifests_of_vehicle(vid)].sort_values("departed_at", ascending=False).head(MAX_ROWS)
+    mine = m.iloc[lookup.top_rows(m, lookup.for_features(fs).manifests_of_vehicle(vid), "departed_at", MAX_ROWS)]
     rows = _rows(mine)
     for r in rows:
         r["flags"] = evidence.manifest_flags(r)
@@ -262,7 +261,7 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
     fs = rt.features
     m = fs.manifest_checks
     look = lookup.for_features(fs)
-    departed, manifest_ids = m["departed_at"].to_numpy(), m["manifest_id"].to_numpy()
+    departed, manifest_ids = look.manifest_departed, look.manifest_ids
     chosen = []  # per stop: rows of ``m``, latest first
     for st in stops:
         start = pd.Timestamp(st["start"])

@@ -80,8 +80,12 @@ def stop_why(r: dict) -> list[str]:
     return why
 
 
-def _stop_rows(frame: pd.DataFrame, limit: int) -> list[dict]:
-    frame = frame.sort_values("suspicion", ascending=False).head(limit) if "suspicion" in frame else frame.head(limit)
+def stop_rows_at(stops: pd.DataFrame, rows, limit: int) -> list[dict]:
+    """The stops at ``rows``, the ``limit`` most suspicious first, with why each is suspicious."""
+    return _stop_dicts(stops.iloc[lookup.top_rows(stops, rows, "suspicion", limit)])
+
+
+def _stop_dicts(frame: pd.DataFrame) -> list[dict]:
     rows = [{k: _v(v) for k, v in r.items()} for r in frame.to_dict("records")]
     for r in rows:
         r["why"] = stop_why(r)
@@ -94,7 +98,7 @@ def stops_of(fs, enterprise_id: str, limit: int = 50) -> list[dict]:
     s = fs.stops
     if s is None or s.empty:
         return []
-    return _stop_rows(s.iloc[lookup.for_features(fs).stops_of(enterprise_id)], limit)
+    return stop_rows_at(s, lookup.for_features(fs).stops_of(enterprise_id), limit)
 
 
 def stops_at(fs, lat: float, lon: float, limit: int = 100) -> list[dict]:
@@ -103,7 +107,7 @@ def stops_at(fs, lat: float, lon: float, limit: int = 100) -> list[dict]:
     if s is None or s.empty or lat is None or lon is None:
         return []
     rows, _ = lookup.for_features(fs).offsite_near(lat, lon, SITE_RADIUS_M)
-    return _stop_rows(s.iloc[rows], limit)
+    return stop_rows_at(s, rows, limit)
 
 
 def power_months(snapshot, enterprise_id: str, as_of) -> list[dict]:

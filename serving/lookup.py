@@ -50,6 +50,16 @@ def _flag(frame: pd.DataFrame, name: str) -> np.ndarray:
     return _column(frame, name).fillna(False).astype(bool).to_numpy()
 
 
+def top_rows(frame: pd.DataFrame, rows: np.ndarray, column: str, limit: int) -> np.ndarray:
+    """The rows of ``frame.iloc[rows].sort_values(column, ascending=False).head(limit)``, in that
+    order, found by sorting that one column (the same sort on the same values: the same order, ties
+    included) and not the whole rows; the first ``limit`` rows if there is no such column."""
+    if column not in frame:
+        return rows[:limit]
+    values = frame[column].iloc[rows].reset_index(drop=True).to_frame()
+    return rows[values.sort_values(column, ascending=False).head(limit).index.to_numpy()]
+
+
 class LatitudeBand:
     """Points ordered by latitude: the rows within a distance of a point, by exact haversine on the
     band of latitudes that distance allows (a great-circle distance is at least the earth's radius
@@ -80,6 +90,8 @@ class FeatureLookup:
         m = fs.manifest_checks
         self.manifests_by_party = {c: positions_by(_column(m, c)) for c in ("producer_id", "receiver_id", "transporter_id")}
         self.manifests_by_vehicle = positions_by(_column(m, "vehicle_id").astype(str))
+        self.manifest_departed = _column(m, "departed_at").to_numpy()
+        self.manifest_ids = _column(m, "manifest_id").to_numpy()
         s = fs.stops if fs.stops is not None else pd.DataFrame()
         self.stops_by_vehicle = positions_by(_column(s, "vehicle_id").astype(str)) if len(s) else {}
         self.stops_by = {c: positions_by(_column(s, c)) for c in ("m_producer_id", "m_receiver_id", "at_enterprise_id")} if len(s) else {}

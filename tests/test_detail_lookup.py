@@ -140,3 +140,14 @@ def test_a_pages_places_named_at_once_are_those_named_one_by_one():
     points = [(25 + y * 0.3, 110 + x * 0.3) for x, y in rng.random((60, 2))] + [(None, 110.0), (float("nan"), 110.0), (40.0, 60.0)]
     for lang in ("zh", "en"):
         assert namer.describe_many(points, lang) == [namer.describe(lat, lon, lang) for lat, lon in points]
+
+
+@pytest.mark.parametrize("column", ["suspicion", "start", "missing"])
+def test_the_top_rows_are_those_the_whole_rows_sorted_gave_ties_included(column):
+    fs = _features(np.random.default_rng(9), n_stops=3000)  # suspicion: four values, so ties everywhere
+    s = fs.stops.assign(start=fs.stops["start"].dt.floor("D"))
+    s.loc[s.index[::50], "suspicion"] = np.nan
+    rows = np.flatnonzero(s["vehicle_id"].to_numpy() != "V4")
+    for limit in (10, 200, 5000):
+        want = s.iloc[rows].sort_values(column, ascending=False).head(limit) if column in s else s.iloc[rows].head(limit)
+        pd.testing.assert_frame_equal(s.iloc[lookup.top_rows(s, rows, column, limit)], want)
