@@ -2,7 +2,7 @@
 pages against a bare endpoint answering the same bytes, in process over a simulated city.
 
     .venv/bin/python benchmarks/bench_detail.py [--data CITY] [--scale city] [--top 30]
-        [--save answers.jsonl | --compare answers.jsonl] [--out benchmarks/results/detail.md]
+        [--save answers.jsonl | --compare answers.jsonl] [--profile frames.md] [--out benchmarks/results/detail.md]
     .venv/bin/python benchmarks/bench_detail.py --quick      # the small city, a few entities
 
 The service is the app of ``serving.app.create_app`` (no warm-up) over the snapshot, with the
@@ -11,7 +11,9 @@ one lead list stored, scored by the graded rules (no training: the detail pages 
 and the snapshot, not the model), plus the same list filed at the month-end before as history.
 Requests go through FastAPI's TestClient (no socket): what is timed is the service's own work.
 ``--save`` writes every answer (status and body) of the sample, ``--compare`` checks that this code
-answers the same bytes as a saved run (the sample is the same for the same snapshot).
+answers the same bytes as a saved run (the sample is the same for the same snapshot): run an older
+checkout with ``--save``, this one with ``--compare``. ``--profile``: py-spy's samples of the detail
+requests, the functions by their share of each route's samples.
 """
 
 from __future__ import annotations
@@ -237,11 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="the small city, 5 entities of each kind")
     ap.add_argument("--save", type=Path, help="write every answer of the sample here (JSON lines)")
     ap.add_argument("--compare", type=Path, help="check every answer against a file written by --save")
-    ap.add_argument("--out", type=Path)
+    ap.add_argument("--out", type=Path, help="default benchmarks/results/detail.md (--quick: none)")
     ap.add_argument("--profile", type=Path, help="write cProfile's top frames of each kind's details here")
     args = ap.parse_args(argv)
     if args.quick:
         args.scale, args.top, args.list_rounds = "small", 5, 2
+    elif args.out is None:
+        args.out = ROOT / "benchmarks" / "results" / "detail.md"
     with tempfile.TemporaryDirectory(prefix="bench-detail-") as tmp:
         work = Path(tmp)
         data = args.data
