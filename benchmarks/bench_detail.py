@@ -45,6 +45,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def lookup_mb(obj) -> float:
+    """The arrays a lookup holds (its dicts of row positions included), in MB."""
+    seen, total = set(), 0
+
+    def walk(x) -> None:
+        nonlocal total
+        if id(x) in seen:
+            return
+        seen.add(id(x))
+        if isinstance(x, np.ndarray):
+            total += x.nbytes
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif hasattr(x, "__dict__"):
+            for v in vars(x).values():
+                walk(v)
+
+    walk(obj)
+    return total / 1e6
+
+
 def build_service(data: Path, work: Path, say=print):
     """(client, app, tokens by reader) of a service over ``data`` with one stored list (and its history)."""
     import pandas as pd
@@ -56,6 +78,7 @@ def build_service(data: Path, work: Path, say=print):
     from hazleads.settings import Settings
     from models.baselines import LEAD_RULES
     from models.fallback import RuleLeadModel
+    from serving import lookup
     from serving.app import create_app
     from serving.auth import create_user
     from serving.repo import runs
@@ -68,8 +91,11 @@ def build_service(data: Path, work: Path, say=print):
     rt = app.state.runtime
     t0 = time.perf_counter()
     snap = load_snapshot(data)
-    rt.use_snapshot(snap, data, snapshot_digest(data), place_index(snap))
     say(f"snapshot loaded in {time.perf_counter() - t0:.0f} s")
+    places = place_index(snap)
+    t0 = time.perf_counter()
+    rt.use_snapshot(snap, data, snapshot_digest(data), places)
+    say(f"snapshot taken (its lookups built) in {time.perf_counter() - t0:.1f} s; lookups {lookup_mb(lookup.for_snapshot(snap)):.0f} MB")
     t0 = time.perf_counter()
     fs = rt.build_features(snap.last_day)
     say(f"features built in {time.perf_counter() - t0:.0f} s")
@@ -85,7 +111,10 @@ def build_service(data: Path, work: Path, say=print):
     with rt.db.write() as s:
         runs.store(s, leads, rt.ctx, "start", 0.1, with_mismatch=True)
         runs.sync_snapshot_tips(s, snap, rt.ctx, leads.tip, "rules")
-    rt.features = leads.features
+    t0 = time.perf_counter()
+    rt.serve_features(leads.features)
+    say(f"features served (their lookups built) in {time.perf_counter() - t0:.1f} s; "
+        f"lookups {lookup_mb(lookup.for_features(leads.features)):.0f} MB")
     rt.phase = "ready"
     rt.settle_memory()
     top = str(leads.enterprise.sort_values("rank")["enterprise_id"].iloc[0])
