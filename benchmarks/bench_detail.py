@@ -45,26 +45,29 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+COLUMN_VIEWS = ("_ts", "manifest_departed")  # a lookup's views of the tables' own columns: no memory of its own
+
+
 def lookup_mb(obj) -> float:
-    """The arrays a lookup holds (its dicts of row positions included), in MB."""
-    seen, total = set(), 0
+    """The memory a lookup holds of its own (the buffers under its arrays and its dicts of row
+    positions, each once; not its views of the tables' columns), in MB."""
+    roots: dict[int, int] = {}
 
     def walk(x) -> None:
-        nonlocal total
-        if id(x) in seen:
-            return
-        seen.add(id(x))
         if isinstance(x, np.ndarray):
-            total += x.nbytes
+            while isinstance(x.base, np.ndarray):
+                x = x.base
+            roots[id(x)] = x.nbytes
         elif isinstance(x, dict):
             for v in x.values():
                 walk(v)
         elif hasattr(x, "__dict__"):
-            for v in vars(x).values():
-                walk(v)
+            for k, v in vars(x).items():
+                if k not in COLUMN_VIEWS:
+                    walk(v)
 
     walk(obj)
-    return total / 1e6
+    return sum(roots.values()) / 1e6
 
 
 def build_service(data: Path, work: Path, say=print):
