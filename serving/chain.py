@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 
 from features.geo import LocalProjection
 from features.vehicle_leads import COUNT_COLUMNS, ranked_vehicles
-from serving import evidence
+from serving import evidence, lookup
 from serving.scope import Scope
 
 CHAIN_HOURS = 48.0  # manifests that departed this long before a stop are where its load may have come from
@@ -56,6 +56,7 @@ class VehicleIndex:
         self.ranked = ranked_vehicles(drv.vehicle, fs.as_of).set_index("vehicle_id") if drv is not None else pd.DataFrame()
         self.carrier = drv.carrier if drv is not None else pd.DataFrame()
         self.event_counties = self._counties(self.events)
+        self.events_by_vehicle = lookup.positions_by(self.events["vehicle_id"].astype(str))
         stops = fs.stops if fs.stops is not None else pd.DataFrame(columns=["vehicle_id", "lat", "lon"])
         off = stops[~stops["registered"].fillna(False).astype(bool)] if "registered" in stops else stops
         self.counties: dict[str, set[str]] = {v: set(c) for v, c in self.event_counties.items()}
@@ -170,11 +171,11 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
 def event_rows(rt, idx: VehicleIndex, vid: str, lang: str) -> list[dict]:
     from serving.placenames import namer_for
 
-    ev = idx.events[idx.events["vehicle_id"].astype(str) == vid].sort_values("start", ascending=False).head(MAX_ROWS)
-    namer = namer_for(rt.snapshot)
+    ev = idx.events.iloc[lookup.top_rows(idx.events, idx.events_by_vehicle.get(vid, lookup.EMPTY), "start", MAX_ROWS)]
+    rows = _rows(ev)
+    places = namer_for(rt.snapshot).describe_many([(r.get("lat"), r.get("lon")) for r in rows], lang)
     out = []
-    for r in _rows(ev):
-        where = namer.describe(r.get("lat"), r.get("lon"), lang)
+    for r, where in zip(rows, places, strict=True):
         names = CATEGORY_TEXT.get(r["category"], (r["category"], r["category"]))
         out.append({"event_id": str(r["event_id"]), "category": r["category"], "category_text": names[0 if lang == "zh" else 1],
                     "kind": r.get("kind"), "start": r["start"], "end": r["end"], "lat": r.get("lat"), "lon": r.get("lon"),
@@ -202,16 +203,17 @@ def partners(rt, scope: Scope, manifests: list[dict]) -> list[dict]:
 
 
 def vehicle_stops(rt, vid: str) -> list[dict]:
-    s = rt.features.stops
+    fs = rt.features
+    s = fs.stops
     if s is None or s.empty:
         return []
-    mine = s[s["vehicle_id"].astype(str) == vid]
-    return evidence._stop_rows(mine, MAX_ROWS)
+    return evidence.stop_rows_at(s, lookup.for_features(fs).stops_of_vehicle(vid), MAX_ROWS)
 
 
 def vehicle_manifests(rt, vid: str) -> list[dict]:
-    m = rt.features.manifest_checks
-    mine = m[m["vehicle_id"].astype(str) == vid].sort_values("departed_at", ascending=False).head(MAX_ROWS)
+    fs = rt.features
+    m = fs.manifest_checks
+    mine = m.iloc[lookup.top_rows(m, lookup.for_features(fs).manifests_of_vehicle(vid), "departed_at", MAX_ROWS)]
     rows = _rows(mine)
     for r in rows:
         r["flags"] = evidence.manifest_flags(r)
@@ -243,7 +245,8 @@ def vehicle_map(rt, scope: Scope, vid: str, events: list[dict], stops: list[dict
     pts = [f for f in feats if f and f["geometry"]["type"] == "Point"]
     if pts:
         feats.extend(geo.places_near(rt.snapshot.places, [f["geometry"]["coordinates"][1] for f in pts],
-                                     [f["geometry"]["coordinates"][0] for f in pts]))
+                                     [f["geometry"]["coordinates"][0] for f in pts],
+                                     meeting=lookup.for_snapshot(rt.snapshot).places_meeting))
     return geo.collection([f for f in feats if f])
 
 
@@ -255,19 +258,31 @@ def sources_before(rt, scope: Scope, stops: list[dict], lang: str) -> list[dict]
     the one it was loaded under), with their producers: where what it may have left came from."""
     from features.codes import waste_text
 
-    m = rt.features.manifest_checks
-    ents = rt.ctx.enterprises
-    out = []
+    fs = rt.features
+    m = fs.manifest_checks
+    look = lookup.for_features(fs)
+    departed, manifest_ids = look.manifest_departed, look.manifest_ids
+    chosen = []  # per stop: rows of ``m``, latest first
     for st in stops:
         start = pd.Timestamp(st["start"])
-        sel = m[(m["vehicle_id"].astype(str) == st["vehicle_id"]) & (m["departed_at"] <= start)
-                & ((m["departed_at"] >= start - pd.Timedelta(hours=CHAIN_HOURS)) | (m["manifest_id"] == st.get("manifest_id")))]
+        rows = look.manifests_of_vehicle(st["vehicle_id"])
+        when = departed[rows]
+        keep = (when <= np.datetime64(start)) & ((when >= np.datetime64(start - pd.Timedelta(hours=CHAIN_HOURS)))
+                                                 | (manifest_ids[rows] == st.get("manifest_id")))
+        latest = pd.DataFrame({"departed_at": when[keep]}).sort_values("departed_at", ascending=False).head(10)
+        chosen.append(rows[keep][latest.index.to_numpy()])
+    union = np.unique(np.concatenate(chosen)) if chosen else lookup.EMPTY
+    row_of = dict(zip(union.tolist(), _rows(m.iloc[union]), strict=True))  # each manifest's row made once
+    name_of = rt.ctx.name_of
+    out = []
+    for st, picked in zip(stops, chosen, strict=True):
+        start = pd.Timestamp(st["start"])
         rows = []
-        for r in _rows(sel.sort_values("departed_at", ascending=False).head(10)):
+        for r in (row_of[i] for i in picked.tolist()):
             pid = scope.enterprise_id(r.get("producer_id"))
             rows.append({"manifest_id": r["manifest_id"], "departed_at": r["departed_at"], "waste_code": r["waste_code"],
                          "waste_text": waste_text(r["waste_code"], lang), "quantity_t": r.get("quantity_t"),
-                         "producer_id": pid, "producer_name": str(ents.at[pid, "name"]) if pid in ents.index else None,
+                         "producer_id": pid, "producer_name": name_of.get(pid) if pid is not None else None,
                          "hours_before": round((start - pd.Timestamp(r["departed_at"])).total_seconds() / 3600.0, 1)})
         out.append({"vehicle_id": st["vehicle_id"], "stop_start": st["start"], "manifests": rows})
     return out

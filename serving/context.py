@@ -9,6 +9,8 @@ registered enterprise.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -53,6 +55,12 @@ class SnapshotContext:
         self._ids = e["enterprise_id"].to_numpy()
         self._snapshot = snapshot
         self._categories: dict = {}
+
+    @functools.cached_property
+    def name_of(self) -> dict[str, str]:
+        """Each enterprise's name (the detail pages name hundreds of manifest parties a page)."""
+        e = self.enterprises
+        return {i: str(n) for i, n in zip(e.index, e["name"], strict=True)}
 
     def counties(self) -> list[str]:
         return sorted({c for c in self.county_of.values() if c is not None})

@@ -9,8 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from features.geo import haversine_m
-from serving import geo
+from serving import geo, lookup
 
 SHRINK_SHARE = 0.02
 SITE_RADIUS_M = 400.0
@@ -54,8 +53,7 @@ def manifest_flags(r: dict) -> list[str]:
 
 def manifests_of(fs, enterprise_id: str, limit: int = 200) -> tuple[int, list[dict]]:
     """The enterprise's manifests (as producer, carrier or receiver), flagged ones first, newest first."""
-    m = fs.manifest_checks
-    mine = m[(m["producer_id"] == enterprise_id) | (m["receiver_id"] == enterprise_id) | (m["transporter_id"] == enterprise_id)]
+    mine = fs.manifest_checks.iloc[lookup.for_features(fs).manifests_of(enterprise_id)]
     rows = [{k: _v(v) for k, v in r.items()} for r in mine.to_dict("records")]
     for r in rows:
         r["flags"] = manifest_flags(r)
@@ -82,8 +80,12 @@ def stop_why(r: dict) -> list[str]:
     return why
 
 
-def _stop_rows(frame: pd.DataFrame, limit: int) -> list[dict]:
-    frame = frame.sort_values("suspicion", ascending=False).head(limit) if "suspicion" in frame else frame.head(limit)
+def stop_rows_at(stops: pd.DataFrame, rows, limit: int) -> list[dict]:
+    """The stops at ``rows``, the ``limit`` most suspicious first, with why each is suspicious."""
+    return _stop_dicts(stops.iloc[lookup.top_rows(stops, rows, "suspicion", limit)])
+
+
+def _stop_dicts(frame: pd.DataFrame) -> list[dict]:
     rows = [{k: _v(v) for k, v in r.items()} for r in frame.to_dict("records")]
     for r in rows:
         r["why"] = stop_why(r)
@@ -96,12 +98,7 @@ def stops_of(fs, enterprise_id: str, limit: int = 50) -> list[dict]:
     s = fs.stops
     if s is None or s.empty:
         return []
-    col = lambda c: s[c] if c in s else pd.Series(None, index=s.index, dtype=object)  # noqa: E731
-    carrying = (col("m_producer_id") == enterprise_id) | (col("m_receiver_id") == enterprise_id)
-    offsite = ~col("registered").fillna(False).astype(bool)
-    at_it = (col("at_enterprise_id") == enterprise_id) & (col("offbook").fillna(False).astype(bool)
-                                                         | col("unpermitted_visit").fillna(False).astype(bool))
-    return _stop_rows(s[(carrying & offsite) | at_it], limit)
+    return stop_rows_at(s, lookup.for_features(fs).stops_of(enterprise_id), limit)
 
 
 def stops_at(fs, lat: float, lon: float, limit: int = 100) -> list[dict]:
@@ -109,19 +106,19 @@ def stops_at(fs, lat: float, lon: float, limit: int = 100) -> list[dict]:
     s = fs.stops
     if s is None or s.empty or lat is None or lon is None:
         return []
-    off = s[~s["registered"].fillna(False).astype(bool)] if "registered" in s else s
-    d = haversine_m(float(lat), float(lon), off["lat"].to_numpy(float), off["lon"].to_numpy(float))
-    return _stop_rows(off[d <= SITE_RADIUS_M], limit)
+    rows, _ = lookup.for_features(fs).offsite_near(lat, lon, SITE_RADIUS_M)
+    return stop_rows_at(s, rows, limit)
 
 
 def power_months(snapshot, enterprise_id: str, as_of) -> list[dict]:
     """Metered kWh per month against the waste declared generated that month (tonnes)."""
     end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    e = snapshot.electricity
-    e = e[(e["enterprise_id"] == enterprise_id) & (e["date"] < end)]
+    look = lookup.for_snapshot(snapshot)
+    e = snapshot.electricity.iloc[look.electricity_of.get(enterprise_id, lookup.EMPTY)]
+    e = e[e["date"] < end]
     kwh = e.groupby(e["date"].dt.to_period("M")).agg(kwh=("kwh", "sum"), night_kwh=("night_kwh", "sum"))
-    led = snapshot.ledgers
-    led = led[(led["enterprise_id"] == enterprise_id) & (led["month"].dt.end_time < end)]
+    led = snapshot.ledgers.iloc[look.ledgers_of.get(enterprise_id, lookup.EMPTY)]
+    led = led[led["month"].dt.end_time < end]
     gen = led.groupby("month")["generated_t"].sum()
     months = sorted(set(kwh.index) | set(gen.index))
     return [{"month": str(m), "kwh": _v(kwh["kwh"].get(m)), "night_kwh": _v(kwh["night_kwh"].get(m)),
@@ -130,10 +127,9 @@ def power_months(snapshot, enterprise_id: str, as_of) -> list[dict]:
 
 def track(snapshot, vehicle_id: str, start, end, **props) -> dict | None:
     """A vehicle's GPS track between two times, thinned to at most ``TRACK_POINTS`` points."""
-    t = snapshot.trajectories
     if start is None or end is None:
         return None
-    sel = t[(t["vehicle_id"] == vehicle_id) & (t["ts"] >= pd.Timestamp(start)) & (t["ts"] <= pd.Timestamp(end))]
+    sel = lookup.for_snapshot(snapshot).fixes_between(snapshot.trajectories, vehicle_id, start, end)
     if len(sel) < 2:
         return None
     step = max(1, len(sel) // TRACK_POINTS)
@@ -168,7 +164,7 @@ def enterprise_map(rt, enterprise_id: str, manifests: list[dict], stops: list[di
         feats.append(track(rt.snapshot, m["vehicle_id"], m.get("departed_at"), end, manifest_id=mid))
     lats = [me["lat"], *[s["lat"] for s in stops]]
     lons = [me["lon"], *[s["lon"] for s in stops]]
-    feats.extend(geo.places_near(rt.snapshot.places, lats, lons))
+    feats.extend(geo.places_near(rt.snapshot.places, lats, lons, meeting=lookup.for_snapshot(rt.snapshot).places_meeting))
     return geo.collection(feats)
 
 
@@ -183,7 +179,7 @@ def site_map(rt, lat: float, lon: float, stops: list[dict], enterprise_ids: list
             p = ents.loc[eid]
             feats.append(geo.point(p["lat"], p["lon"], layer="enterprise", role="linked", enterprise_id=eid,
                                    name=str(p["name"])))
-    feats.extend(geo.places_near(rt.snapshot.places, [lat], [lon]))
+    feats.extend(geo.places_near(rt.snapshot.places, [lat], [lon], meeting=lookup.for_snapshot(rt.snapshot).places_meeting))
     return geo.collection(feats)
 
 
@@ -208,10 +204,10 @@ def tip_corroboration(fs, tip: dict) -> dict:
         radius_m = float(row["tip_place_named@radius_m"])
     when = pd.Timestamp(tip["received_at"])
     if lat is not None and lon is not None and s is not None and len(s):
-        off = s[~s["registered"].fillna(False).astype(bool)] if "registered" in s else s
-        off = off[(off["start"] <= when) & (off["start"] >= when - pd.Timedelta(days=CORROBORATION_DAYS))]
-        d = haversine_m(float(lat), float(lon), off["lat"].to_numpy(float), off["lon"].to_numpy(float))
-        near = off.assign(distance_m=d)[d <= radius_m].sort_values("distance_m").head(20)
+        rows, d = lookup.for_features(fs).offsite_near(lat, lon, radius_m)
+        start = s["start"].to_numpy()[rows]
+        recent = (start <= np.datetime64(when)) & (start >= np.datetime64(when - pd.Timedelta(days=CORROBORATION_DAYS)))
+        near = s.iloc[rows[recent]].assign(distance_m=d[recent]).sort_values("distance_m").head(20)
         out["stops_nearby"] = [{"vehicle_id": r.vehicle_id, "start": r.start.to_pydatetime(), "end": r.end.to_pydatetime(),
                                 "lat": float(r.lat), "lon": float(r.lon), "distance_m": round(float(r.distance_m), 1),
                                 "night": bool(getattr(r, "night", False))} for r in near.itertuples()]

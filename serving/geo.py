@@ -55,8 +55,10 @@ def places_collection(places, kinds: set[str] | None = None) -> dict:
     return collection(_place_feature(p) for p in places if kinds is None or p.kind in kinds)
 
 
-def places_near(places, lats, lons, margin_m: float = 3000.0, limit: int = 200) -> list[dict]:
-    """Places within the box around the given points, enlarged by ``margin_m``."""
+def places_near(places, lats, lons, margin_m: float = 3000.0, limit: int = 200, meeting=None) -> list[dict]:
+    """Places within the box around the given points, enlarged by ``margin_m``. ``meeting``: the
+    places (in their order) whose geometry intersects an area, from an index of ``places``
+    (``serving.lookup.SnapshotLookup.places_meeting``) instead of testing every place."""
     lats = [float(x) for x in lats if x is not None and not math.isnan(float(x))]
     lons = [float(x) for x in lons if x is not None and not math.isnan(float(x))]
     if not lats:
@@ -64,10 +66,12 @@ def places_near(places, lats, lons, margin_m: float = 3000.0, limit: int = 200) 
     dlat = margin_m / DEG_M
     dlon = margin_m / (DEG_M * max(math.cos(math.radians(sum(lats) / len(lats))), 0.1))
     area = box(min(lons) - dlon, min(lats) - dlat, max(lons) + dlon, max(lats) + dlat)
-    near = [p for p in places if shapely.intersects(p.geometry, area)]
+    near = meeting(area) if meeting is not None else [p for p in places if shapely.intersects(p.geometry, area)]
+    near = near[:limit]
+    clipped = shapely.simplify(shapely.intersection([p.geometry for p in near], area), SIMPLIFY_DEG / 2,
+                               preserve_topology=True) if near else []
     out = []
-    for p in near[:limit]:
-        g = shapely.intersection(p.geometry, area).simplify(SIMPLIFY_DEG / 2, preserve_topology=True)
+    for p, g in zip(near, clipped, strict=True):
         if not g.is_empty and g.geom_type in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"):
             out.append(feature(geometry(g), layer="place", kind=p.kind, name=p.name or None))
     return out

@@ -155,7 +155,7 @@ def score_now(rt: Runtime, as_of, trigger: str) -> int:
                      result=f"as_of {day.date()}")
         run_id = run.id
     if latest:
-        rt.features = leads.features
+        rt.serve_features(leads.features)
         rt.settle_memory()
     elapsed = time.perf_counter() - t0
     rt.metrics.scoring_seconds.labels(trigger).observe(elapsed)
@@ -232,7 +232,7 @@ def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
         rt.problem = "no champion enterprise model: run `hazleads train` first" + (
             f" ({rt.model_errors['enterprise']})" if "enterprise" in rt.model_errors else "")
         say("构建特征 building features (no model yet)")
-        rt.features = rt.build_features(snap.last_day)
+        rt.serve_features(rt.build_features(snap.last_day))
         rt.phase = "degraded"
         return
     rt.phase = "scoring"
@@ -240,7 +240,7 @@ def warm_up(rt: Runtime, say: Callable[[str], None] | None = None) -> None:
         have = runs.has_run(s, rt.digest, snap.last_day.date(), rt.versions())
     if have:
         say("构建特征 building the evidence tables")
-        rt.features = rt.build_features(snap.last_day)
+        rt.serve_features(rt.build_features(snap.last_day))
         rt.settle_memory()
     else:
         say(f"评分 scoring {snap.last_day.date()}")

@@ -55,6 +55,27 @@ class PlaceNamer:
         x, y = self.projection.xy(float(lat), float(lon))
         found = [hit for group, cap in ((SETTLEMENTS, MAX_SETTLEMENT_M), (LANDMARKS, MAX_LANDMARK_M))
                  if (hit := self._nearest(group, float(x), float(y), cap)) is not None]
+        return self._text(found, lang)
+
+    def describe_many(self, points: list[tuple], lang: str = "zh") -> list[dict | None]:
+        """``describe`` of each (lat, lon), one query of each R-tree for them all (a page's stops)."""
+        ok = [i for i, (lat, lon) in enumerate(points)
+              if lat is not None and lon is not None and np.isfinite(float(lat)) and np.isfinite(float(lon))]
+        found: list[list] = [[] for _ in points]
+        if ok:
+            x, y = self.projection.xy(np.array([float(points[i][0]) for i in ok]), np.array([float(points[i][1]) for i in ok]))
+            geoms = shapely.points(np.asarray(x, float), np.asarray(y, float))
+            for group, cap in ((SETTLEMENTS, MAX_SETTLEMENT_M), (LANDMARKS, MAX_LANDMARK_M)):
+                if group not in self._trees:
+                    continue
+                tree, items = self._trees[group]
+                (which, idx), dist = tree.query_nearest(geoms, max_distance=cap, return_distance=True, all_matches=False)
+                for w, i, d in zip(which, idx, dist, strict=True):
+                    found[ok[int(w)]].append((items[int(i)], float(d)))
+        return [self._text(f, lang) for f in found]
+
+    @staticmethod
+    def _text(found: list, lang: str) -> dict | None:
         if not found:
             return None
         if lang == "zh":

@@ -32,13 +32,13 @@ def readable_evidence(rt, scope: Scope, evidence: dict, lang: str) -> dict:
 
 def manifests(rt, scope: Scope, rows: list[dict], lang: str) -> list[dict]:
     """Manifest rows (parties already scoped) with the waste category's name and the parties' names."""
-    ents = rt.ctx.enterprises
+    name_of = rt.ctx.name_of
     out = []
     for m in rows:
         extra = {"waste_text": waste_text(m.get("waste_code"), lang)}
         for role in ("producer", "transporter", "receiver"):
             eid = m.get(f"{role}_id")
-            extra[f"{role}_name"] = str(ents.at[eid, "name"]) if eid is not None and eid in ents.index else None
+            extra[f"{role}_name"] = name_of.get(eid) if eid is not None else None
         out.append({**m, **extra})
     return out
 
@@ -57,28 +57,40 @@ def site_table(session, run) -> pd.DataFrame:
     return frame[frame["lat"].notna() & frame["lon"].notna()]
 
 
+class SiteFinder:
+    """The nearest candidate site within ``SITE_RADIUS_M`` of a point that the reader may see, among
+    ``sites`` (``site_table``); the table's columns taken once for all the points of a page."""
+
+    def __init__(self, sites: pd.DataFrame, scope: Scope) -> None:
+        self.scope = scope
+        self.ids = [str(i) for i in sites.index]
+        self.lat, self.lon = sites["lat"].to_numpy(float), sites["lon"].to_numpy(float)
+        self.county = sites["county"].tolist()
+
+    def __call__(self, lat, lon) -> str | None:
+        if not self.ids or lat is None or lon is None:
+            return None
+        d = haversine_m(float(lat), float(lon), self.lat, self.lon)
+        order = np.argsort(d)
+        for i in order[:3]:
+            if d[i] > SITE_RADIUS_M:
+                break
+            if self.scope.county_ok(self.county[i]):
+                return self.ids[i]
+        return None
+
+
 def site_of(sites: pd.DataFrame, scope: Scope, lat, lon) -> str | None:
     """The nearest candidate site within ``SITE_RADIUS_M`` of a point that the reader may see."""
-    if sites.empty or lat is None or lon is None:
-        return None
-    d = haversine_m(float(lat), float(lon), sites["lat"].to_numpy(float), sites["lon"].to_numpy(float))
-    order = np.argsort(d)
-    for i in order[:3]:
-        if d[i] > SITE_RADIUS_M:
-            break
-        if scope.county_ok(sites["county"].iloc[i]):
-            return str(sites.index[i])
-    return None
+    return SiteFinder(sites, scope)(lat, lon)
 
 
 def stops(rt, scope: Scope, rows: list[dict], lang: str, sites: pd.DataFrame) -> list[dict]:
     """Stop rows with the places near them and the candidate site (of ``sites``: ``site_table``) each belongs to."""
-    namer = namer_for(rt.snapshot)
-    out = []
-    for r in rows:
-        where = namer.describe(r.get("lat"), r.get("lon"), lang)
-        out.append({**r, "place": where["text"] if where else None, "site_id": site_of(sites, scope, r.get("lat"), r.get("lon"))})
-    return out
+    where = namer_for(rt.snapshot).describe_many([(r.get("lat"), r.get("lon")) for r in rows], lang)
+    site = SiteFinder(sites, scope)
+    return [{**r, "place": w["text"] if w else None, "site_id": site(r.get("lat"), r.get("lon"))}
+            for r, w in zip(rows, where, strict=True)]
 
 
 def place_text(rt, lat, lon, lang: str) -> str | None:

@@ -80,9 +80,13 @@ class Runtime:
 
     def use_snapshot(self, snap, path: Path, digest: str, places) -> None:
         """Serve ``snap`` (already loaded and validated)."""
+        from serving import lookup
         from serving.context import SnapshotContext
         from serving.geo import places_collection
+        from serving.placenames import namer_for
 
+        lookup.for_snapshot(snap)  # each vehicle's fixes, each enterprise's power rows: the detail pages' lookups
+        namer_for(snap)  # and the places' names
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
         self._stop_index = None
         self.ctx, self.places = SnapshotContext(snap), places
@@ -103,6 +107,14 @@ class Runtime:
         if fs.driving is not None:
             fs.driving.vehicle  # noqa: B018  the driving rules run now, not on the first page that reads them: every answer is then the same whichever page came first
         return fs
+
+    def serve_features(self, fs) -> None:
+        """Serve ``fs`` as the evidence behind the detail pages, its lookups (``serving.lookup``)
+        built first, so that no page waits for them."""
+        from serving import lookup
+
+        lookup.for_features(fs)
+        self.features = fs
 
     # ---- models ---------------------------------------------------------------------------
 
