@@ -37,18 +37,34 @@ feature("power_missing_days_90d", "enterprise", "electricity", "days",
         direction=0)
 
 
-def monthly_power(electricity: pd.DataFrame, as_of) -> pd.DataFrame:
+def monthly_power(electricity: pd.DataFrame, as_of, months: pd.DataFrame | None = None) -> pd.DataFrame:
     """kWh per enterprise and complete month known at ``as_of``, scaled to the whole month.
 
     Columns: enterprise_id, month (period[M]), kwh, night_kwh, days (metered), coverage (share of
     the month's days metered). A month metered on fewer than half its days has ``kwh`` NaN.
+    ``months`` is ``power_months(electricity)``, computed once for many as-of dates: the months
+    that ended on or before as_of are then taken from it (the same rows, the same sums).
     """
+    if months is not None:
+        done = months[month_end(months["month"]) <= as_of_day(as_of)]
+        if len(done):
+            return done.reset_index(drop=True)
     e = known(electricity, "date", as_of)
     if e.empty:
         return pd.DataFrame({"enterprise_id": pd.Series(dtype="str"), "month": pd.Series(dtype="period[M]"),
                              "kwh": [], "night_kwh": [], "days": [], "coverage": []})
     e = e.assign(month=e["date"].dt.to_period("M"))
-    e = e[month_end(e["month"]) <= as_of_day(as_of)]
+    return _by_month(e[month_end(e["month"]) <= as_of_day(as_of)])
+
+
+def power_months(electricity: pd.DataFrame) -> pd.DataFrame:
+    """``monthly_power`` over every month of the snapshot (complete or not): for ``months=``. A month
+    enters a date's table only once it has ended, so by then every one of its days is known."""
+    e = electricity[electricity["date"].notna()]
+    return _by_month(e.assign(month=e["date"].dt.to_period("M")))
+
+
+def _by_month(e: pd.DataFrame) -> pd.DataFrame:
     night = e["night_kwh"] if "night_kwh" in e else pd.Series(np.nan, index=e.index)
     g = e.assign(night=night).groupby(["enterprise_id", "month"], observed=True, sort=True)
     out = g.agg(kwh=("kwh", "sum"), night_kwh=("night", "sum"), days=("kwh", "size")).reset_index()
