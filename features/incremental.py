@@ -4,9 +4,10 @@ Training builds every feature table at dozens of monthly as-of dates of the same
 work does not depend on the date at all, or gives the same answer for every row that the dates
 share; an ``AsOfCache`` (one per snapshot and stop index) keeps it between dates:
 
-- ``power_months``: kWh by enterprise and month over the whole snapshot (``power.monthly_power``
-  with no date); at an as-of date the months that ended on or before it are exactly the months
-  ``monthly_power(electricity, as_of)`` computes, from the same rows in the same order.
+- ``power_months``: the month of every power row (``power.power_months``), parsed once; at an
+  as-of date ``monthly_power`` picks the rows of the months that ended by then with it (the same
+  rows in the same order as parsing the dates again, so the same sums: a sum over the whole
+  snapshot cut afterwards would differ in the last bit, pandas' grouped sums depend on the frame).
 - ``trip_gps``: each manifest trip's GPS evidence (``trips._trip_kernel``) by everything the kernel
   reads for it: the vehicle, departure, window end, whether receipt is known, and the receiver's
   position. A trip whose window closed before an earlier as-of date is not measured again. A
@@ -14,8 +15,8 @@ share; an ``AsOfCache`` (one per snapshot and stop index) keeps it between dates
   kept: that fix depends on the date.
 
 Values are identical with and without the cache (tests/test_features_incremental.py). The power
-table covers the whole snapshot; each date keeps only the months that ended on or before it, so
-nothing dated after as_of reaches a feature.
+months cover the whole snapshot; each date keeps only the rows of months that ended on or before
+it, so nothing dated after as_of reaches a feature.
 """
 
 from __future__ import annotations
@@ -73,11 +74,11 @@ class AsOfCache:
     Pass the same cache to ``features.build.build`` for every date of one snapshot and one stop
     index; a cache used with another index starts its trip memo afresh."""
 
-    power_months: pd.DataFrame | None = None
+    power_months: pd.Series | None = None
     trip_index: object = field(default=None, repr=False)
     trip_gps: TripGpsMemo = field(default_factory=TripGpsMemo, repr=False)
 
-    def power_of(self, electricity: pd.DataFrame) -> pd.DataFrame:
+    def power_of(self, electricity: pd.DataFrame) -> pd.Series:
         """``power.power_months`` of the snapshot's power table, computed on first use."""
         if self.power_months is None:
             from features.power import power_months

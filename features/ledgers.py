@@ -90,8 +90,10 @@ def _intensity(led: pd.DataFrame, power: pd.DataFrame, enterprises: pd.DataFrame
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier normal month
         own = pd.Series(np.nanmedian(lags, axis=1) if len(d) else np.empty(0), index=d.index)
-    peer = pd.Series(list(zip(d["division"], d["waste_code"], strict=True)), index=d.index).map(peer_stats)
-    peer = pd.to_numeric(peer, errors="coerce")
+    peer = pd.Series(np.nan, index=d.index)
+    if len(peer_stats):  # each row's (division, code) looked up at once, not tuple by tuple
+        keys = pd.MultiIndex.from_arrays([d["division"].to_numpy(object), d["waste_code"].to_numpy(object)])
+        peer[:] = pd.to_numeric(peer_stats.reindex(keys), errors="coerce").to_numpy(dtype="float64")
     blended = (n_own * own.fillna(0) + PEER_WEIGHT * peer.fillna(0)) / (n_own * own.notna() + PEER_WEIGHT * peer.notna())
     est = pd.Series(blended.where((own.notna() & (n_own > 0)) | peer.notna()), index=d.index)
     return (est * d["kwh"]).reindex(led.index).rename("implied_t"), d["kwh"].reindex(led.index)
@@ -104,7 +106,7 @@ def ledger_mismatch(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity:
 
 
 def ledger_table(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd.DataFrame,
-                 enterprises: pd.DataFrame, as_of, power: pd.DataFrame | None = None) -> pd.DataFrame:
+                 enterprises: pd.DataFrame, as_of, power: pd.Series | None = None) -> pd.DataFrame:
     """``ledger_mismatch`` with two more columns the features use: ``unconfirmed_t`` (the part of the
     receipt gap that is loads never confirmed) and ``suspect_t`` (the tonnes the score counts).
     ``power`` is ``power.power_months(electricity)`` when it was computed once for many dates."""
@@ -232,7 +234,7 @@ feature("ledger_months_missing_365d", "enterprise", "ledgers", "count",
 
 
 def ledger_features(mismatch: pd.DataFrame, ledgers: pd.DataFrame, electricity: pd.DataFrame,
-                    enterprises: pd.DataFrame, as_of, power: pd.DataFrame | None = None) -> pd.DataFrame:
+                    enterprises: pd.DataFrame, as_of, power: pd.Series | None = None) -> pd.DataFrame:
     """Ledger features by enterprise_id from the as-of mismatch table, with month/code evidence
     (``power`` as in ``ledger_table``)."""
     idx = pd.Index(enterprises["enterprise_id"], name="enterprise_id")
@@ -278,7 +280,7 @@ def _evidence(out: pd.DataFrame, frame: pd.DataFrame, column: str, name: str) ->
 
 
 def _intensity_features(out: pd.DataFrame, ledgers: pd.DataFrame, electricity: pd.DataFrame,
-                        enterprises: pd.DataFrame, as_of, last: pd.Period, months: pd.DataFrame | None = None) -> None:
+                        enterprises: pd.DataFrame, as_of, last: pd.Period, months: pd.Series | None = None) -> None:
     idx = out.index
     led = months_known(ledgers, as_of)
     power = monthly_power(electricity, as_of, months)
