@@ -3,6 +3,7 @@ build at each date: every table, every column, NaNs equal — whatever order the
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -46,3 +47,28 @@ def test_power_months_taken_from_the_whole_snapshot_are_the_months_known_then(sm
     for day in ("2021-01-31", "2021-03-30", "2021-03-31", "2021-12-31"):
         pd.testing.assert_frame_equal(monthly_power(snap.electricity, day, months), monthly_power(snap.electricity, day),
                                       check_exact=True)
+
+
+def test_a_trip_that_reads_the_dates_restored_fix_is_measured_again():
+    """The restored last fix (``trajectories.restored_fixes``) depends on the date: a trip whose window
+    holds it is neither served from the memo nor kept in it."""
+    from features.incremental import TripGpsMemo
+    from features.trips import _remembered
+
+    code, t0, t1 = np.array([0, 0]), np.array([100, 500]), np.array([400, 900])
+    received, rlat, rlon = np.array([True, True]), np.array([25.0, 25.0]), np.array([110.0, 110.0])
+    calls = []
+
+    def kernel_reading(ex_ts):
+        def kernel(sel):
+            calls.append(list(sel))
+            reads = (ex_ts[code[sel]] >= t0[sel]) & (ex_ts[code[sel]] < t1[sel])
+            return (np.where(reads, ex_ts[code[sel]], -1).astype(np.int64),)
+        return kernel
+
+    memo = TripGpsMemo()
+    first = _remembered(kernel_reading(np.array([450])), memo, code, t0, t1, received, rlat, rlon, np.array([450]))
+    assert first[0].tolist() == [-1, -1] and len(memo.index) == 2
+    # a later date restores a fix at 200, inside the first trip: measured again, not taken from the memo
+    later = _remembered(kernel_reading(np.array([200])), memo, code, t0, t1, received, rlat, rlon, np.array([200]))
+    assert later[0].tolist() == [200, -1] and calls[-1] == [0]
