@@ -58,7 +58,7 @@ def manifest_month_totals(manifests: pd.DataFrame, as_of) -> pd.DataFrame:
     missing = np.where(confirmed, m["quantity_t"] - m["received_t"].fillna(0.0), np.where(overdue, m["quantity_t"], 0.0))
     frame = pd.DataFrame({
         "enterprise_id": m["producer_id"].to_numpy(),
-        "month": m["departed_at"].dt.to_period("M").to_numpy(),
+        "month": m["departed_at"].dt.to_period("M").array,  # a PeriodArray: no Period object per row
         "waste_code": m["waste_code"].to_numpy(),
         "shipped_t": m["quantity_t"].to_numpy(),
         "receipt_missing_t": missing,
