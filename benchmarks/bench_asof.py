@@ -3,13 +3,14 @@ before) against incremental (one ``features.incremental.AsOfCache`` shared by th
 date by date in one process so that both see the same machine load.
 
     .venv/bin/python benchmarks/bench_asof.py [--run city] [--dates 12] [--cache /tmp/hazleads-bench]
-        [--out benchmarks/results/asof.md]
+        [--out benchmarks/results/asof.md] [--plain-only [--code CHECKOUT]]
 
 The snapshot (``scale[:months]``, seed 0) is loaded and its stops detected once (not timed here:
 ``bench_build.py`` times them). Then for each of the last ``--dates`` month ends, oldest first: a
 plain ``build`` and a cached ``build``; their tables are checked equal (every column, NaNs equal)
 and each one's CPU and wall time recorded. The cache is warmed only by the dates before, as in
-``training.dataset.build_dataset``.
+``training.dataset.build_dataset``. ``--plain-only --code CHECKOUT`` times plain builds alone with the feature
+code of another checkout (one without ``features.incremental``): the code before.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from benchmarks.machine import facts, print_facts  # noqa: E402
 TABLES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle")
 
 
+def features_file() -> str:
+    import features
+
+    return features.__file__
+
+
 def _timed(fn):
     w, c = time.perf_counter(), time.process_time()
     out = fn()
@@ -41,12 +48,15 @@ def main() -> None:
     ap.add_argument("--dates", type=int, default=12)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/hazleads-bench"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "asof.md")
+    ap.add_argument("--plain-only", action="store_true")
+    ap.add_argument("--code", type=Path, help="take the feature code from this checkout (the code before)")
     args = ap.parse_args()
+    if args.code:
+        sys.path.insert(0, str(args.code.resolve()))
     import pandas as pd
 
     from features import load_snapshot
     from features.build import build, place_index
-    from features.incremental import AsOfCache
     from features.trajectory_features import build_stop_index
     from training.splits import monthly_as_of_dates
 
@@ -56,21 +66,28 @@ def main() -> None:
     index, places = build_stop_index(snap), place_index(snap)
     first = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min()).normalize()
     dates = monthly_as_of_dates(first, snap.last_day, 90)[-args.dates:]
-    shared = AsOfCache()
+    if not args.plain_only:
+        from features.incremental import AsOfCache
+
+        shared = AsOfCache()
     rows = []
     for d in dates:
         plain, pw, pc = _timed(lambda d=d: build(snap, d, trajectory_index=index, places=places))
-        inc, iw, ic = _timed(lambda d=d: build(snap, d, trajectory_index=index, places=places, cache=shared))
-        for name in TABLES:
-            pd.testing.assert_frame_equal(getattr(inc, name), getattr(plain, name), check_exact=True)
+        iw = ic = float("nan")
+        if not args.plain_only:
+            inc, iw, ic = _timed(lambda d=d: build(snap, d, trajectory_index=index, places=places, cache=shared))
+            for name in TABLES:
+                pd.testing.assert_frame_equal(getattr(inc, name), getattr(plain, name), check_exact=True)
         rows.append((d, pw, pc, iw, ic))
-        print(f"{d.date()}: plain {pw:.1f} s (CPU {pc:.1f}), incremental {iw:.1f} s (CPU {ic:.1f}), equal", flush=True)
+        print(f"{d.date()}: plain {pw:.1f} s (CPU {pc:.1f}), incremental {iw:.1f} s (CPU {ic:.1f})"
+              + ("" if args.plain_only else ", equal"), flush=True)
     load1, f = os.getloadavg(), facts()
     tot = [sum(r[i] for r in rows) for i in range(1, 5)]
     warm = [sum(r[i] for r in rows[1:]) / max(len(rows) - 1, 1) for i in range(1, 5)]
     lines = ["# Features at many as-of dates: plain against incremental", "",
-             f"Command: `.venv/bin/python benchmarks/bench_asof.py --run {args.run} --dates {args.dates}`", "",
-             f"Run {started}; commit {f['commit']}.",
+             f"Command: `.venv/bin/python benchmarks/bench_asof.py --run {args.run} --dates {args.dates}"
+             + (" --plain-only`" if args.plain_only else "`"), "",
+             f"Run {started}; commit {f['commit']}; features from {Path(features_file()).parent}.",
              f"- CPU: {f['cpu']}, {f['cores']} logical cores; load average at start {load0[0]:.1f}, {load0[1]:.1f}, "
              f"{load0[2]:.1f}, at the end {load1[0]:.1f}, {load1[1]:.1f}, {load1[2]:.1f} (a shared machine: CPU time is "
              "the steadier measure)",
