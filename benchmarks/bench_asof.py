@@ -86,13 +86,14 @@ def main() -> None:
     warm = [sum(r[i] for r in rows[1:]) / max(len(rows) - 1, 1) for i in range(1, 5)]
     lines = ["# Features at many as-of dates: plain against incremental", "",
              f"Command: `.venv/bin/python benchmarks/bench_asof.py --run {args.run} --dates {args.dates}"
-             + (" --plain-only`" if args.plain_only else "`"), "",
+             + (f" --plain-only{f' --code {args.code}' if args.code else ''}`" if args.plain_only else "`"), "",
              f"Run {started}; commit {f['commit']}; features from {Path(features_file()).parent}.",
              f"- CPU: {f['cpu']}, {f['cores']} logical cores; load average at start {load0[0]:.1f}, {load0[1]:.1f}, "
              f"{load0[2]:.1f}, at the end {load1[0]:.1f}, {load1[1]:.1f}, {load1[2]:.1f} (a shared machine: CPU time is "
              "the steadier measure)",
              f"- {args.run}: {len(snap.enterprises):,} enterprises, {len(snap.manifests):,} manifests, "
              f"{int(snap.report.rows['trajectories']):,} GPS fixes; load and stop detection not timed", "",
+             "Each date: a plain build only." if args.plain_only else
              "Each date: a plain build, then a build with the shared cache (warmed by the dates before); "
              "every table checked equal.", "",
              "| as-of | plain s | plain CPU s | incremental s | incremental CPU s |", "| --- | ---: | ---: | ---: | ---: |"]
