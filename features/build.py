@@ -21,6 +21,7 @@ from features.catalogue import CATALOGUE, EVIDENCE_SEP, feature
 from features.driving import DRIVING, DrivingParams, driving_events
 from features.gazetteer import Gazetteer
 from features.geo import LocalProjection, PlaceIndex
+from features.incremental import AsOfCache
 from features.ledgers import MISMATCH_COLUMNS, ledger_features, ledger_table
 from features.manifests import manifest_checks, manifest_features
 from features.network import case_features, network_features, tip_count_features
@@ -105,23 +106,27 @@ def gazetteer_of(snapshot: Snapshot) -> Gazetteer:
 
 def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIndex | None = None,
           progress: Progress | None = None, engine: str = "pandas", dask_client=None,
-          gazetteer: Gazetteer | None = None, driving: DrivingParams = DRIVING) -> FeatureSet:
+          gazetteer: Gazetteer | None = None, driving: DrivingParams = DRIVING,
+          cache: AsOfCache | None = None) -> FeatureSet:
     """All feature tables at ``as_of`` (default: the snapshot's last day).
 
     ``trajectory_index`` is a precomputed stop index (from ``features.trajectory_features``), so that
     building at many as-of dates detects stops once. ``engine="dask"`` computes the trajectory part
     on a Dask cluster (``dask_client``), partitioned by vehicle; the result is the same. ``driving``
-    holds the limits of the driving rules (``features.driving.DrivingParams``).
+    holds the limits of the driving rules (``features.driving.DrivingParams``). ``cache``
+    (``features.incremental.AsOfCache``), passed for every date of one snapshot and stop index,
+    shares the work that does not depend on the date; the values are the same without it.
     """
     say = progress or (lambda _m: None)
     as_of = as_of_day(as_of if as_of is not None else snapshot.last_day)
     places = places or place_index(snapshot)
     s = snapshot
     say("台账核对 ledgers")
-    table = ledger_table(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of)
+    power = cache.power_of(s.electricity) if cache is not None else None
+    table = ledger_table(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of, power)
     mm = table[MISMATCH_COLUMNS]
     parts = [profile_features(s.enterprises, as_of)]
-    parts.append(ledger_features(table, s.ledgers, s.electricity, s.enterprises, as_of))
+    parts.append(ledger_features(table, s.ledgers, s.electricity, s.enterprises, as_of, power))
     say("用电 power")
     parts.append(power_features(s.electricity, s.enterprises, as_of))
     say("联单 manifests")
@@ -138,7 +143,7 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
             trajectory_index = cluster_stop_index(s, dask_client)
         else:
             trajectory_index = build_stop_index(s)
-    traj = trajectory_part(s, as_of, trajectory_index, places, checks, engine=engine, dask_client=dask_client)
+    traj = trajectory_part(s, as_of, trajectory_index, places, checks, engine=engine, dask_client=dask_client, cache=cache)
     parts.append(traj.enterprise)
     enterprise = pd.concat(parts, axis=1)
     enterprise = enterprise.loc[:, ~enterprise.columns.duplicated()]

@@ -58,7 +58,7 @@ def manifest_month_totals(manifests: pd.DataFrame, as_of) -> pd.DataFrame:
     missing = np.where(confirmed, m["quantity_t"] - m["received_t"].fillna(0.0), np.where(overdue, m["quantity_t"], 0.0))
     frame = pd.DataFrame({
         "enterprise_id": m["producer_id"].to_numpy(),
-        "month": m["departed_at"].dt.to_period("M").to_numpy(),
+        "month": m["departed_at"].dt.to_period("M").array,  # a PeriodArray: no Period object per row
         "waste_code": m["waste_code"].to_numpy(),
         "shipped_t": m["quantity_t"].to_numpy(),
         "receipt_missing_t": missing,
@@ -90,8 +90,10 @@ def _intensity(led: pd.DataFrame, power: pd.DataFrame, enterprises: pd.DataFrame
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier normal month
         own = pd.Series(np.nanmedian(lags, axis=1) if len(d) else np.empty(0), index=d.index)
-    peer = pd.Series(list(zip(d["division"], d["waste_code"], strict=True)), index=d.index).map(peer_stats)
-    peer = pd.to_numeric(peer, errors="coerce")
+    peer = pd.Series(np.nan, index=d.index)
+    if len(peer_stats):  # each row's (division, code) looked up at once, not tuple by tuple
+        keys = pd.MultiIndex.from_arrays([d["division"].to_numpy(object), d["waste_code"].to_numpy(object)])
+        peer[:] = pd.to_numeric(peer_stats.reindex(keys), errors="coerce").to_numpy(dtype="float64")
     blended = (n_own * own.fillna(0) + PEER_WEIGHT * peer.fillna(0)) / (n_own * own.notna() + PEER_WEIGHT * peer.notna())
     est = pd.Series(blended.where((own.notna() & (n_own > 0)) | peer.notna()), index=d.index)
     return (est * d["kwh"]).reindex(led.index).rename("implied_t"), d["kwh"].reindex(led.index)
@@ -104,9 +106,10 @@ def ledger_mismatch(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity:
 
 
 def ledger_table(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd.DataFrame,
-                 enterprises: pd.DataFrame, as_of) -> pd.DataFrame:
+                 enterprises: pd.DataFrame, as_of, power: pd.Series | None = None) -> pd.DataFrame:
     """``ledger_mismatch`` with two more columns the features use: ``unconfirmed_t`` (the part of the
-    receipt gap that is loads never confirmed) and ``suspect_t`` (the tonnes the score counts)."""
+    receipt gap that is loads never confirmed) and ``suspect_t`` (the tonnes the score counts).
+    ``power`` is ``power.power_months(electricity)`` when it was computed once for many dates."""
     led = months_known(ledgers, as_of)[["enterprise_id", "month", "waste_code", "generated_t",
                                         "transferred_t", "onsite_t", "stock_end_t"]].reset_index(drop=True)
     first_month = led.groupby("enterprise_id")["month"].transform("min")
@@ -120,7 +123,7 @@ def ledger_table(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd
     ship = manifest_month_totals(manifests, as_of)
     led = led.merge(ship, on=["enterprise_id", "month", "waste_code"], how="left")
     shipped = led["shipped_t"].fillna(0.0)
-    implied, _kwh = _intensity(led, monthly_power(electricity, as_of), enterprises)
+    implied, _kwh = _intensity(led, monthly_power(electricity, as_of, power), enterprises)
     out = pd.DataFrame({
         "as_of": as_of_day(as_of).strftime("%Y-%m-%d"),
         "enterprise_id": led["enterprise_id"],
@@ -231,8 +234,9 @@ feature("ledger_months_missing_365d", "enterprise", "ledgers", "count",
 
 
 def ledger_features(mismatch: pd.DataFrame, ledgers: pd.DataFrame, electricity: pd.DataFrame,
-                    enterprises: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Ledger features by enterprise_id from the as-of mismatch table, with month/code evidence."""
+                    enterprises: pd.DataFrame, as_of, power: pd.Series | None = None) -> pd.DataFrame:
+    """Ledger features by enterprise_id from the as-of mismatch table, with month/code evidence
+    (``power`` as in ``ledger_table``)."""
     idx = pd.Index(enterprises["enterprise_id"], name="enterprise_id")
     out = pd.DataFrame(index=idx)
     last = as_of_day(as_of).to_period("M")
@@ -259,7 +263,7 @@ def ledger_features(mismatch: pd.DataFrame, ledgers: pd.DataFrame, electricity: 
     gen = y.groupby("enterprise_id")["generated_t"].sum().reindex(idx)
     out["generated_t_365d"] = gen.fillna(0.0)
     out["unaccounted_share_365d"] = (out["unaccounted_t_365d"] / gen.where(gen > 0)).clip(upper=5.0)
-    _intensity_features(out, ledgers, electricity, enterprises, as_of, last)
+    _intensity_features(out, ledgers, electricity, enterprises, as_of, last, power)
     return out
 
 
@@ -276,10 +280,10 @@ def _evidence(out: pd.DataFrame, frame: pd.DataFrame, column: str, name: str) ->
 
 
 def _intensity_features(out: pd.DataFrame, ledgers: pd.DataFrame, electricity: pd.DataFrame,
-                        enterprises: pd.DataFrame, as_of, last: pd.Period) -> None:
+                        enterprises: pd.DataFrame, as_of, last: pd.Period, months: pd.Series | None = None) -> None:
     idx = out.index
     led = months_known(ledgers, as_of)
-    power = monthly_power(electricity, as_of)
+    power = monthly_power(electricity, as_of, months)
     gen_m = led.groupby(["enterprise_id", "month"])["generated_t"].sum().rename("gen").reset_index()
     d = power.merge(gen_m, on=["enterprise_id", "month"], how="left")
     y = d[d["month"] > last - 12]

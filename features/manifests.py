@@ -182,7 +182,7 @@ def _months_without_manifest(out: pd.DataFrame, ledgers: pd.DataFrame, checks: p
     last = led["month"].max()
     gen = led[(led["month"] > last - 12) & (led["generated_t"] > 0)][["enterprise_id", "month"]].drop_duplicates()
     shipped = pd.DataFrame({"enterprise_id": checks["producer_id"].to_numpy(),
-                            "month": checks["departed_at"].dt.to_period("M").to_numpy()}).drop_duplicates()
+                            "month": checks["departed_at"].dt.to_period("M").array}).drop_duplicates()
     m = gen.merge(shipped.assign(shipped=True), on=["enterprise_id", "month"], how="left")
     counts = m[m["shipped"].isna()].groupby("enterprise_id").size().astype("float64")
     out["months_without_manifest_365d"] = counts.reindex(out.index).fillna(0.0)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from features.catalogue import feature
 from features.geo import LocalProjection, PlaceIndex, haversine_m
+from features.incremental import AsOfCache
 from features.sites import candidate_sites
 from features.snapshot import Snapshot
 from features.timeutil import as_of_day, cutoff
@@ -88,14 +89,15 @@ def build_stop_index(snapshot: Snapshot, params: StopParams = TRUCK_STOPS, clien
 
 
 def trajectory_part(snapshot: Snapshot, as_of, index: StopIndex | None = None, places: PlaceIndex | None = None,
-                    checks: pd.DataFrame | None = None, engine: str = "pandas", dask_client=None) -> TrajectoryEvidence:
+                    checks: pd.DataFrame | None = None, engine: str = "pandas", dask_client=None,
+                    cache: AsOfCache | None = None) -> TrajectoryEvidence:
     """``trajectory_evidence`` for ``features.build``: with ``engine="dask"`` and no index, stops are
     detected on the Dask cluster, partitioned by vehicle. ``checks`` is accepted and not needed."""
     if index is None and engine == "dask":
         from features.distributed import cluster_stop_index
 
         index = cluster_stop_index(snapshot, dask_client)  # stays on the workers, split by vehicle
-    return trajectory_evidence(snapshot, as_of, index, places)
+    return trajectory_evidence(snapshot, as_of, index, places, cache)
 
 
 def snapshot_places(snapshot: Snapshot) -> PlaceIndex:
@@ -104,12 +106,13 @@ def snapshot_places(snapshot: Snapshot) -> PlaceIndex:
 
 
 def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = None,
-                        places: PlaceIndex | None = None) -> TrajectoryEvidence:
+                        places: PlaceIndex | None = None, cache: AsOfCache | None = None) -> TrajectoryEvidence:
     """Trajectory evidence known at ``as_of`` (a day; fixes and manifests before the next midnight).
 
     Pass the same ``index`` (``build_stop_index``) and ``places`` for many as-of dates: stops are
     then detected once. Without them they are built here from the whole snapshot, which gives the
-    same result.
+    same result. A ``cache`` (``features.incremental.AsOfCache``) shared by those dates keeps each
+    manifest trip's GPS evidence once its window has closed.
     """
     as_of = as_of_day(as_of)
     index = index if index is not None else build_stop_index(snapshot)
@@ -119,7 +122,8 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
     stops = merge_stays(stops, index.params.max_diameter_m, since=as_of_window_start(as_of, STOP_WINDOW_DAYS))
     s = classify_stops(stops, snapshot.enterprises, snapshot.vehicles, snapshot.manifests, places, as_of)
     s["suspicion"] = stop_suspicion(s)
-    trips = trip_table(snapshot.manifests, index, snapshot.enterprises, s, as_of)
+    trips = trip_table(snapshot.manifests, index, snapshot.enterprises, s, as_of,
+                       cache.trips_for(index) if cache is not None else None)
     ent_ids = pd.Index(snapshot.enterprises["enterprise_id"].astype("str"), name="enterprise_id")
     veh_ids = pd.Index(snapshot.vehicles["vehicle_id"].astype("str"), name="vehicle_id")
     enterprise = enterprise_features(s, trips, ent_ids, as_of)

@@ -17,6 +17,7 @@ from numba import njit
 from scipy.spatial import cKDTree
 
 from features.geo import LocalProjection, PlaceIndex, haversine_m
+from features.incremental import TripGpsMemo
 from features.stops_kernel import geodesic_m
 from features.timeutil import cutoff, known
 from features.trajectories import StopIndex, restored_fixes
@@ -171,12 +172,13 @@ def _manifest_near(s: pd.DataFrame, manifests: pd.DataFrame) -> np.ndarray:
 
 
 def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd.DataFrame,
-               stops: pd.DataFrame, as_of) -> pd.DataFrame:
+               stops: pd.DataFrame, as_of, memo: TripGpsMemo | None = None) -> pd.DataFrame:
     """One row per manifest departed on or before ``as_of``: GPS gaps while under the manifest
     (between departure, each fix and a known receipt), path length against the producer–receiver
     distance, duration and detour against the usual of earlier trips on the same route (medians of
     trips received before this one departed), whether the fixes ever reached the receiver, and the
-    off-site stops made with the load (from classified ``stops``)."""
+    off-site stops made with the load (from classified ``stops``). ``memo`` keeps each trip's GPS
+    evidence between as-of dates of the same stop index (``features.incremental``)."""
     c = cutoff(as_of)
     t = open_trips(manifests, as_of)
     t["vehicle_id"] = t["vehicle_id"].astype("str")
@@ -186,7 +188,7 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
     plat, plon = t["producer_id"].map(e["lat"]).to_numpy(float), t["producer_id"].map(e["lon"]).to_numpy(float)
     rlat, rlon = t["receiver_id"].map(e["lat"]).to_numpy(float), t["receiver_id"].map(e["lon"]).to_numpy(float)
     t["direct_km"] = haversine_m(plat, plon, rlat, rlon) / 1000.0
-    _gps_evidence(t, index, rlat, rlon, int(c.value), rec.to_numpy(bool))
+    _gps_evidence(t, index, rlat, rlon, int(c.value), rec.to_numpy(bool), memo)
     t["duration_h"] = ((t["received_known"] - t["departed_at"]).dt.total_seconds() / 3600.0).where(rec)
     ok_detour = rec & (t["n_fixes"] >= 2) & (t["direct_km"] >= MIN_DIRECT_KM)
     t["detour_ratio"] = (t["path_km"] / t["direct_km"]).where(ok_detour)
@@ -205,7 +207,7 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
 
 
 def _gps_evidence(t: pd.DataFrame, index: StopIndex | None, rlat: np.ndarray, rlon: np.ndarray, c: int,
-                  received: np.ndarray) -> None:
+                  received: np.ndarray, memo: TripGpsMemo | None = None) -> None:
     if index is not None and not isinstance(index, StopIndex):  # fixes on a Dask cluster (features.distributed)
         index.gps_evidence(t, rlat, rlon, c, received)
         return
@@ -231,9 +233,9 @@ def _gps_evidence(t: pd.DataFrame, index: StopIndex | None, rlat: np.ndarray, rl
         known_gps[:] = (first < c) | restore
         t0 = t["departed_at"].astype("datetime64[ns]").to_numpy().view("int64")
         t1 = t["window_end"].astype("datetime64[ns]").to_numpy().view("int64")
-        res = _trip_kernel(a.ts, a.lat, a.lon, starts, ends, code, t0, t1, received, ex_ts, ex_lat, ex_lon,
-                           rlat, rlon, int(GPS_GAP_S * 1e9))
-        nf, gmax, gat, ngaps, path, rmin = res
+        kernel = lambda sel: _trip_kernel(a.ts, a.lat, a.lon, starts, ends, code[sel], t0[sel], t1[sel],  # noqa: E731
+                                          received[sel], ex_ts, ex_lat, ex_lon, rlat[sel], rlon[sel], int(GPS_GAP_S * 1e9))
+        nf, gmax, gat, ngaps, path, rmin = _remembered(kernel, memo, code, t0, t1, received, rlat, rlon, ex_ts)
         has = (code >= 0) & known_gps[np.maximum(code, 0)]
         cols["has_gps"] = has
         cols["n_fixes"] = nf.astype(float)
@@ -245,6 +247,32 @@ def _gps_evidence(t: pd.DataFrame, index: StopIndex | None, rlat: np.ndarray, rl
     for k, v in cols.items():
         t[k] = v
     t["gps_gap_at"] = gap_at.astype("datetime64[ns]")  # int64 min is NaT
+
+
+def _remembered(kernel, memo: TripGpsMemo | None, code: np.ndarray, t0: np.ndarray, t1: np.ndarray,
+                received: np.ndarray, rlat: np.ndarray, rlon: np.ndarray, ex_ts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``kernel`` (a function of a row selection) on every trip, reusing ``memo``'s answers for trips
+    measured at an earlier as-of date. A trip that reads the date's restored last fix is neither
+    taken from nor kept in the memo: that fix depends on the date."""
+    n = len(code)
+    if memo is None:
+        return kernel(np.arange(n))
+    reads_extra = (code >= 0) & (ex_ts[np.maximum(code, 0)] >= t0) & (ex_ts[np.maximum(code, 0)] < t1)
+    keys = np.column_stack([code.astype(np.int64), t0, t1, received.astype(np.int64),
+                            np.asarray(rlat, dtype="float64").view(np.int64), np.asarray(rlon, dtype="float64").view(np.int64)])
+    rows = np.where(reads_extra, -1, memo.lookup(keys))
+    miss = np.flatnonzero(rows < 0)
+    fresh = kernel(miss)
+    out = tuple(np.empty(n, dtype=f.dtype) for f in fresh)
+    for o, new in zip(out, fresh, strict=True):
+        o[miss] = new
+    hit = rows >= 0
+    if hit.any():
+        for o, known_vals in zip(out, memo.take(rows[hit]), strict=True):
+            o[hit] = known_vals
+    keep = ~reads_extra[miss]
+    memo.add(keys[miss[keep]], tuple(f[keep] for f in fresh))
+    return out
 
 
 @njit(cache=True)

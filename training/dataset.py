@@ -18,6 +18,7 @@ import pyarrow as pa
 
 import features
 from features.build import FeatureSet, build, place_index
+from features.incremental import AsOfCache
 from features.snapshot import Snapshot
 
 Progress = Callable[[str], None]
@@ -46,6 +47,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
 
     say = progress or (lambda _m: None)
     places = place_index(snapshot)
+    shared = AsOfCache()  # work the dates share: monthly power, each closed trip's GPS evidence
     index = None
     key_dir = cache_dir / digest[:16] / feature_code_digest() if cache_dir else None
     ent_frames, tip_frames = [], []
@@ -62,7 +64,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
             if index is None:
                 say("停车点检测 detecting stops")
                 index = build_stop_index(snapshot)
-            fs = build(snapshot, d, trajectory_index=index, places=places)
+            fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
             ent, tip = fs.enterprise.reset_index(), fs.tip.reset_index()
             if need_fs:
                 last_fs = fs

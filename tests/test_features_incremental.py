@@ -1,0 +1,74 @@
+"""Features built at many as-of dates with one shared ``AsOfCache`` are the features of a plain
+build at each date: every table, every column, NaNs equal — whatever order the dates come in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import load_snapshot
+from features.build import build, place_index
+from features.incremental import AsOfCache
+from features.power import monthly_power, power_months
+from features.trajectory_features import build_stop_index
+
+TABLES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle")
+
+
+@pytest.fixture(scope="module")
+def small(small_snapshot):
+    snap = load_snapshot(small_snapshot)
+    return snap, build_stop_index(snap), place_index(snap)
+
+
+def _same(got, want, day) -> None:
+    for name in TABLES:
+        try:
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), check_exact=True)
+        except AssertionError as e:
+            raise AssertionError(f"{name} at {day.date()} differs with the cache: {e}") from None
+
+
+def test_shared_cache_gives_the_plain_build_at_every_date(small):
+    snap, index, places = small
+    cache = AsOfCache()
+    # month ends and a mid-month day; the last date comes before an earlier one (the cache holds later trips then)
+    days = [pd.Timestamp("2021-05-31"), pd.Timestamp("2021-10-31"), pd.Timestamp("2021-08-14")]
+    for day in days:
+        got = build(snap, day, trajectory_index=index, places=places, cache=cache)
+        _same(got, build(snap, day, trajectory_index=index, places=places), day)
+    assert cache.trip_gps.index is not None and len(cache.trip_gps.index) > 0  # trips were remembered
+
+
+def test_power_months_taken_from_the_whole_snapshot_are_the_months_known_then(small):
+    snap = small[0]
+    months = power_months(snap.electricity)
+    for day in ("2021-01-31", "2021-03-30", "2021-03-31", "2021-12-31"):
+        pd.testing.assert_frame_equal(monthly_power(snap.electricity, day, months), monthly_power(snap.electricity, day),
+                                      check_exact=True)
+
+
+def test_a_trip_that_reads_the_dates_restored_fix_is_measured_again():
+    """The restored last fix (``trajectories.restored_fixes``) depends on the date: a trip whose window
+    holds it is neither served from the memo nor kept in it."""
+    from features.incremental import TripGpsMemo
+    from features.trips import _remembered
+
+    code, t0, t1 = np.array([0, 0]), np.array([100, 500]), np.array([400, 900])
+    received, rlat, rlon = np.array([True, True]), np.array([25.0, 25.0]), np.array([110.0, 110.0])
+    calls = []
+
+    def kernel_reading(ex_ts):
+        def kernel(sel):
+            calls.append(list(sel))
+            reads = (ex_ts[code[sel]] >= t0[sel]) & (ex_ts[code[sel]] < t1[sel])
+            return (np.where(reads, ex_ts[code[sel]], -1).astype(np.int64),)
+        return kernel
+
+    memo = TripGpsMemo()
+    first = _remembered(kernel_reading(np.array([450])), memo, code, t0, t1, received, rlat, rlon, np.array([450]))
+    assert first[0].tolist() == [-1, -1] and len(memo.index) == 2
+    # a later date restores a fix at 200, inside the first trip: measured again, not taken from the memo
+    later = _remembered(kernel_reading(np.array([200])), memo, code, t0, t1, received, rlat, rlon, np.array([200]))
+    assert later[0].tolist() == [200, -1] and calls[-1] == [0]
