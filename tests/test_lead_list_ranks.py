@@ -13,12 +13,19 @@ def ranks(service, who: str, **params) -> dict[str, int]:
     return {i["enterprise_id"]: i["rank"] for i in r.json()["items"]}
 
 
+def everything_ids(page: dict) -> set[str]:
+    return {i["enterprise_id"] for i in page["items"]}
+
+
 def test_open_ranks_agree_on_every_page_and_sort_once_a_lead_is_concluded(service):
     r = service.post("inv", "/v1/outcomes", {"entity_kind": "enterprise", "entity_id": "E4", "outcome": "unfounded"})
     assert r.status_code == 201, r.text
     for who in ("inv", "inv_lingui"):
         whole = ranks(service, who)
         assert sorted(whole.values()) == list(range(1, len(whole) + 1)), who
+        everything = service.get(who, E, params={"include_concluded": True}).json()
+        assert service.get(who, E).json()["total"] == len(whole), who  # counted without reading the list
+        assert everything["total"] == len(everything["items"]) == len(whole) + ("E4" in everything_ids(everything)), who
         for offset in range(len(whole)):  # one lead a page, and two
             for limit in (1, 2):
                 assert ranks(service, who, offset=offset, limit=limit) == {
