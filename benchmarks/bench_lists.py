@@ -140,22 +140,27 @@ def spy_summary(raw: Path, lines: int = 30) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def profile(client, token: str, work: Path, n: int = 60) -> str:
+def profile(client, tokens: dict, work: Path, n: int = 40) -> str:
+    """py-spy's samples of ``n`` requests of each list, for each reader (the app runs in worker
+    threads, out of cProfile's sight)."""
     import signal
     import subprocess
 
     spy = Path(sys.executable).with_name("py-spy")
-    raw = work / "spy.txt"
-    proc = subprocess.Popen([str(spy), "record", "--pid", str(os.getpid()), "--format", "raw", "--rate", "200",
-                             "--nonblocking", "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2)
-    h = {"Authorization": f"Bearer {token}"}
-    for _ in range(n):
-        for path in PATHS.values():
-            client.get(f"{path}?limit=50", headers=h)
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=120)
-    return spy_summary(raw) if raw.exists() else "py-spy wrote nothing\n"
+    out = []
+    for reader, token in tokens.items():
+        raw = work / f"spy-{reader}.txt"
+        proc = subprocess.Popen([str(spy), "record", "--pid", str(os.getpid()), "--format", "raw", "--rate", "200",
+                                 "--nonblocking", "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2)
+        h = {"Authorization": f"Bearer {token}"}
+        for _ in range(n):
+            for path in PATHS.values():
+                client.get(f"{path}?limit=50", headers=h)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+        out.append(f"## {reader} reader\n\n" + (spy_summary(raw) if raw.exists() else "py-spy wrote nothing\n"))
+    return "\n".join(out)
 
 
 def report(args, rows: list[dict], data) -> str:
@@ -199,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.save or args.compare:
                 answers = answers_of(client, tokens, county, name)
             if args.profile:
-                args.profile.write_text(profile(client, tokens["city"], work), encoding="utf-8")
+                args.profile.write_text(profile(client, tokens, work), encoding="utf-8")
             rows = time_lists(client, tokens, args.rounds) if args.rounds else []
         finally:
             client.__exit__(None, None, None)
