@@ -142,6 +142,7 @@ def open_ranks(session: Session, run_id: int, kind: str, scope: Scope, rows: lis
 LIST_COLUMNS = (Lead.id, Lead.kind, Lead.entity_id, Lead.rank, Lead.county_rank, Lead.model_rank, Lead.county_model_rank,
                 Lead.score, Lead.exploration, Lead.inclusion_prob, Lead.county, Lead.name, Lead.industries, Lead.lat,
                 Lead.lon, Lead.enterprise_ids, Lead.vehicle_ids, Lead.reasons, Lead.reasons_en, Lead.evidence)
+_LIST_KEYS = tuple(c.key for c in LIST_COLUMNS)
 
 
 class CaseView(NamedTuple):
@@ -156,10 +157,10 @@ class LeadRow:
     """A stored lead as a list reads it: its columns (``LIST_COLUMNS``), its case (a ``CaseView`` or
     None) and ``open_rank``; plain attributes, no ORM identity (a page is read, never changed)."""
 
-    __slots__ = (*(c.key for c in LIST_COLUMNS), "case", "open_rank", "parsed")
+    __slots__ = (*_LIST_KEYS, "case", "open_rank", "parsed")
 
     def __init__(self, row, case: CaseView | None = None, open_rank: int | None = None) -> None:
-        for k, v in row._mapping.items():
+        for k, v in zip(_LIST_KEYS, row, strict=True):  # rows of ``select(*LIST_COLUMNS)``
             setattr(self, k, v)
         self.case, self.open_rank, self.parsed = case, open_rank, None
 
