@@ -90,3 +90,12 @@ def test_a_changed_snapshot_file_is_loaded_in_full(warm_copy):
     fixes.write_bytes(bytes(data))
     with pytest.raises(AssertionError, match="trajectory table was read"):
         pipeline.run_training(folder, settings, register=False)
+
+
+def test_a_date_missing_from_the_cache_loads_the_snapshot_in_full(warm_copy):
+    folder, settings, _, forbid_fixes = warm_copy
+    forbid_fixes()
+    entry = sorted((settings.home / "cache").rglob("*-enterprise.parquet"))[-1]
+    entry.unlink()  # the latest as-of date's features gone: they need the fixes
+    with pytest.raises(AssertionError, match="trajectory table was read"):
+        pipeline.run_training(folder, settings, register=False)
