@@ -65,6 +65,11 @@ class Snapshot:
     places: list[Place] = field(default_factory=list)
     report: LoadReport = field(default_factory=LoadReport)
 
+    @property
+    def has_fixes(self) -> bool:
+        """False when loaded with ``trajectories="skip"``: the fixes were neither read nor checked."""
+        return not isinstance(self.trajectories, FixesNotLoaded)
+
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
 
@@ -85,6 +90,31 @@ class Snapshot:
         return max(days)
 
 
+class FixesNotLoaded:
+    """Stands for the trajectory table of a snapshot loaded with ``trajectories="skip"``.
+
+    Any use fails loudly: an empty frame in its place would let a feature built by mistake look
+    like a snapshot without a single fix (and be cached as such)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy, pickle and hasattr probe these: let them see an ordinary object
+            raise AttributeError(name)
+        raise self._error()
+
+    def __len__(self) -> int:
+        raise self._error()
+
+    def __getitem__(self, key):
+        raise self._error()
+
+    def _error(self) -> RuntimeError:
+        return RuntimeError(f"{self.__dict__.get('folder')}: loaded without its trajectories (trajectories='skip'); "
+                            "load the snapshot in full to use the GPS fixes")
+
+
 def empty_frame(spec: Table) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.kind]) for c in spec.columns})
 
@@ -98,9 +128,13 @@ def load_snapshot(path: str | Path, progress: Progress | None = None, trajectori
 
     ``trajectories="cluster"`` reads and checks the fixes on the workers of the Dask ``client``
     and leaves them there (``features.distributed_loader.ClusterFixes``): no process holds them all.
+    ``trajectories="skip"`` reads every other table and leaves the fixes unread and unchecked
+    (``Snapshot.trajectories`` is a ``FixesNotLoaded``): for a caller that needs only the small
+    tables of a snapshot it has loaded in full before (same ``snapshot_digest``), such as a
+    retraining whose features are all cached.
     """
-    if trajectories not in ("memory", "cluster"):
-        raise ValueError(f"trajectories must be 'memory' or 'cluster', got {trajectories!r}")
+    if trajectories not in ("memory", "cluster", "skip"):
+        raise ValueError(f"trajectories must be 'memory', 'cluster' or 'skip', got {trajectories!r}")
     on_cluster = trajectories == "cluster"
     folder = Path(path)
     log = ProblemLog()
@@ -110,6 +144,8 @@ def load_snapshot(path: str | Path, progress: Progress | None = None, trajectori
     frames: dict[str, pd.DataFrame] = {}
     report = LoadReport()
     for name, spec in TABLES.items():
+        if name == "trajectories" and trajectories == "skip":
+            continue
         if on_cluster and name == "trajectories" and find_table_file(folder, name, ProblemLog()) is not None:
             continue  # read and checked on the cluster, below
         say(f"读取 reading {name}")
@@ -140,6 +176,8 @@ def load_snapshot(path: str | Path, progress: Progress | None = None, trajectori
         fixes = load_fixes_on_cluster(folder, frames.get("vehicles"), client, log, say)
     if log.errors:
         raise SnapshotError(str(folder), sorted(log.problems, key=_order))
+    if trajectories == "skip":
+        fixes = FixesNotLoaded(folder)
     for name, spec in TABLES.items():
         if name not in frames and not (name == "trajectories" and fixes is not None):
             frames[name] = empty_frame(spec)
@@ -152,7 +190,7 @@ def load_snapshot(path: str | Path, progress: Progress | None = None, trajectori
         tcol = TABLES[name].time_column
         if tcol and len(frame) and frame[tcol].notna().any():
             report.spans[name] = (frame[tcol].min(), frame[tcol].max())
-    if fixes is not None:
+    if on_cluster and fixes is not None:
         report.trajectories, report.files["trajectories"] = fixes.report, fixes.file
         report.rows = {n: len(fixes) if n == "trajectories" else report.rows[n] for n in TABLES}
         if fixes.span is not None:

@@ -181,7 +181,9 @@ class Scope:
 
     def _informant_pointer(self, value) -> bool:
         """``value`` names a tip the reader may not read in full (an informant's)."""
-        return not self.informants and any(self._tips.get(t, (None, None))[1] == INFORMANT for t in tokens(value))
+        if self.informants or not any(channel == INFORMANT for _, channel in self._tips.values()):
+            return False  # no informant's tip is known to be named: nothing to look for in ``value``
+        return any(self._tips.get(t, (None, None))[1] == INFORMANT for t in tokens(value))
 
     def explain(self, reasons: list[str], evidence: dict, lang: str = "zh") -> tuple[list[str], dict]:
         """Reasons and evidence pointers as the reader may see them. A feature drawn from informant

@@ -3,11 +3,14 @@
 Enterprise rows are (as_of, enterprise_id); tip rows are each tip once, at the first as-of date
 after it was received. The cache (in the home folder) is keyed by the snapshot's digest, the
 feature code's digest and the date, so a second run on the same snapshot skips the building.
+Beside the dates, the cache keeps the snapshot's span (``SnapshotSpan``): with it and every date
+cached, a retraining after new outcomes need not read the GPS fixes at all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +36,57 @@ def feature_code_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def feature_cache_dir(cache_dir: Path, digest: str) -> Path:
+    """Where the features of the snapshot with ``digest`` are cached, for the current feature code."""
+    return cache_dir / digest[:16] / feature_code_digest()
+
+
+@dataclass(frozen=True)
+class SnapshotSpan:
+    """What a run plans its as-of dates from: the first day (power or manifests) and the last day of
+    any daily record, fixes included, of the snapshot whose full ``digest`` it belongs to."""
+
+    digest: str
+    first_day: pd.Timestamp
+    last_day: pd.Timestamp
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, digest: str) -> SnapshotSpan:
+        first = min(snapshot.electricity["date"].min(), snapshot.manifests["departed_at"].min())
+        return cls(digest, pd.Timestamp(first), snapshot.last_day)
+
+
+def write_span(cache_dir: Path, span: SnapshotSpan) -> None:
+    folder = cache_dir / span.digest[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"digest": span.digest, "first_day": span.first_day.isoformat(), "last_day": span.last_day.isoformat()})
+    tmp = folder / f".span.json.{os.getpid()}.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, folder / "span.json")
+
+
+def read_span(cache_dir: Path, digest: str) -> SnapshotSpan | None:
+    """The span cached for the snapshot with exactly this ``digest``, or None (absent, unreadable,
+    or written for another snapshot whose digest shares the folder's 16-character prefix)."""
+    try:
+        d = json.loads((cache_dir / digest[:16] / "span.json").read_text())
+        span = SnapshotSpan(d["digest"], pd.Timestamp(d["first_day"]), pd.Timestamp(d["last_day"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return span if span.digest == digest else None
+
+
+def all_cached(cache_dir: Path, digest: str, dates: list[pd.Timestamp]) -> bool:
+    """Whether the features of every date in ``dates`` are cached for this snapshot and feature code."""
+    key_dir = feature_cache_dir(cache_dir, digest)
+    return all((key_dir / f"{d.date()}-enterprise.parquet").exists() and (key_dir / f"{d.date()}-tip.parquet").exists()
+               for d in dates)
+
+
+class FeaturesNotCached(LookupError):
+    """A date's features are not in the cache and the snapshot was loaded without its fixes."""
+
+
 @dataclass
 class Dataset:
     enterprise: pd.DataFrame  # columns as_of, enterprise_id, features, evidence, context
@@ -42,14 +96,17 @@ class Dataset:
 
 def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, cache_dir: Path | None = None,
                   progress: Progress | None = None, latest: bool = False) -> tuple[Dataset, FeatureSet | None]:
-    """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too."""
+    """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too.
+
+    A snapshot loaded without its fixes (``trajectories="skip"``) can only be served from the
+    cache: a date not cached raises ``FeaturesNotCached``."""
     from features.trajectory_features import build_stop_index  # heavy: numba
 
     say = progress or (lambda _m: None)
     places = place_index(snapshot)
     shared = AsOfCache()  # work the dates share: monthly power, each closed trip's GPS evidence
     index = None
-    key_dir = cache_dir / digest[:16] / feature_code_digest() if cache_dir else None
+    key_dir = feature_cache_dir(cache_dir, digest) if cache_dir else None
     ent_frames, tip_frames = [], []
     last_fs = None
     dates = sorted(dates)
@@ -61,6 +118,8 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
         if cached is not None:
             ent, tip = cached
         else:
+            if not snapshot.has_fixes:
+                raise FeaturesNotCached(f"features at {d.date()} are not cached; the snapshot must be loaded with its fixes")
             if index is None:
                 say("停车点检测 detecting stops")
                 index = build_stop_index(snapshot)

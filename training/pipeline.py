@@ -19,11 +19,19 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from features.snapshot import load_snapshot, snapshot_digest
+from features.snapshot import Snapshot, load_snapshot, snapshot_digest
 from hazleads.settings import Settings
 from training import registry
 from training.config import SplitParams, TrainConfig
-from training.dataset import build_dataset
+from training.dataset import (
+    Dataset,
+    FeaturesNotCached,
+    SnapshotSpan,
+    all_cached,
+    build_dataset,
+    read_span,
+    write_span,
+)
 from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
@@ -104,6 +112,11 @@ def _metric_key(*parts: str) -> str:
 def plan_dates(snap, last_day, config: TrainConfig, data: Path | str = "snapshot"):
     """The windows, as-of dates and folds a run at ``last_day`` uses (TrainingError if none fit)."""
     first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    return plan_span(first_day, last_day, config, data)
+
+
+def plan_span(first_day, last_day, config: TrainConfig, data: Path | str = "snapshot"):
+    """``plan_dates`` for a snapshot whose first day (power or manifests) is ``first_day``."""
     sp, dates, folds, notes = _fit_windows(config.splits, first_day, last_day)
     if not folds:
         raise TrainingError(
@@ -161,11 +174,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     say = progress or (lambda _m: None)
     data = Path(data)
     say("读取快照 loading snapshot")
-    snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
-    digest = snapshot_digest(data)
-    last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
-    first_day, sp, dates, folds, needed, notes = plan_dates(snap, last_day, config, data)
-    dataset, _ = build_dataset(snap, needed, digest, cache_dir=settings.home_dir / "cache", progress=say)
+    snap, digest, dataset, plan = _load_with_features(data, settings, as_of, config, client, say)
+    last_day, (first_day, sp, dates, folds, needed, notes) = plan
     cases = combine_cases(snap.cases, recorded_outcomes)
     cases = cases[cases["opened"] <= last_day]  # nothing known after the as-of date, not even to evaluate
     truth = load_truth(data)
@@ -190,6 +200,60 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         if register:
             decisions = _register(choices, results[0], config, last_day, digest)
     return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes)
+
+
+def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConfig, client, say: Progress
+                        ) -> tuple[Snapshot, str, Dataset, tuple]:
+    """The snapshot, its digest, the features at every as-of date the run needs, and the plan.
+
+    When the cache holds this snapshot's span and every needed date (a retraining after new
+    outcomes: they change the labels, not the features), only the small tables are read; the fixes,
+    most of a snapshot's bytes, are neither read nor checked. The cache is keyed by the digest of
+    every file's contents, computed first, so a changed snapshot is never served stale features.
+    Otherwise the snapshot is loaded and checked in full, as a first run does (its digest taken
+    after the load, as before: a folder that cannot be read gets the loader's error)."""
+    cache_dir = settings.home_dir / "cache"
+    warm = _load_cached(data, cache_dir, as_of, config, say)
+    if warm is not None:
+        return warm
+    snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
+    digest = snapshot_digest(data)
+    last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
+    plan = plan_dates(snap, last_day, config, data)
+    try:
+        write_span(cache_dir, SnapshotSpan.of(snap, digest))
+    except ValueError:  # no dated row (a run given its as-of date gets this far): no span to cache
+        pass
+    dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say)
+    return snap, digest, dataset, (last_day, plan)
+
+
+def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: Progress):
+    """``_load_with_features`` from the cache without the fixes, or None where that cannot be done."""
+    if not data.is_dir():
+        return None
+    try:
+        digest = snapshot_digest(data)
+    except OSError:
+        return None  # the full load reports what cannot be read
+    span = read_span(cache_dir, digest)
+    if span is None:
+        return None
+    last_day = pd.Timestamp(as_of).normalize() if as_of is not None else span.last_day
+    try:
+        plan = plan_span(span.first_day, last_day, config, data)
+    except TrainingError:
+        return None  # the full load raises it again, after checking the snapshot
+    if not all_cached(cache_dir, digest, plan[4]):
+        return None
+    say("读取快照 loading snapshot (features cached: the fixes are not read)")
+    snap = load_snapshot(data, progress=say, trajectories="skip")
+    try:
+        dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say)
+    except FeaturesNotCached as exc:  # an entry became unreadable since it was checked
+        log.warning("feature cache incomplete, loading the snapshot in full: %s", exc)
+        return None
+    return snap, digest, dataset, (last_day, plan)
 
 
 def _collect_metrics(results: list[FoldResult]) -> pd.DataFrame:

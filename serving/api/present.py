@@ -65,6 +65,18 @@ def _evidence(lead: Lead) -> dict:
     return ev if isinstance(ev, dict) else {}
 
 
+def _parsed(lead) -> tuple[dict, list[str], list[str]]:
+    """(evidence, reasons zh, reasons en) of a stored lead, parsed once: kept on a list's
+    ``LeadRow`` (its ``parsed``), so that a page parses each entry's JSON once. Callers copy
+    before changing them."""
+    got = getattr(lead, "parsed", None)
+    if got is None:
+        got = (_evidence(lead), reasons(lead, "zh"), reasons(lead, "en"))
+        if hasattr(lead, "parsed"):
+            lead.parsed = got
+    return got
+
+
 def evidence_tips(leads: list[Lead]) -> set[str]:
     """Every word of a page of leads that could be a tip id (its own tips, and the tokens of its
     evidence pointers and reasons): ``Scope.load_tips`` them, so that pointers to tips are judged."""
@@ -72,9 +84,10 @@ def evidence_tips(leads: list[Lead]) -> set[str]:
 
     out = {lead.entity_id for lead in leads if lead.kind == "tip"}
     for lead in leads:
-        for fields in _evidence(lead).values():
+        ev, zh, en = _parsed(lead)
+        for fields in ev.values():
             out |= {t for v in fields.values() for t in tokens(v)}
-        out |= {t for r in reasons(lead, "zh") + reasons(lead, "en") for t in tokens(r)}
+        out |= {t for r in zh + en for t in tokens(r)}
     return out
 
 
@@ -95,7 +108,8 @@ def lead_item(lead: Lead, scope: Scope, lang: str, channel: str | None = None, r
     list_rank = lead.county_rank if scoped else lead.rank
     rank = getattr(lead, "open_rank", None) or list_rank
     case = getattr(lead, "case", None)
-    rs, ev = scope.explain(reasons(lead, lang), _evidence(lead), lang)
+    ev, zh, en = _parsed(lead)
+    rs, ev = scope.explain(en if lang == "en" else zh, ev, lang)
     if lead.exploration:
         rs.append(exploration_note(lang, (lead.county_model_rank if scoped else lead.model_rank) or rank, lead.inclusion_prob))
     item = {"rank": rank, "list_rank": list_rank, "status": case.status if case is not None else "待核查",

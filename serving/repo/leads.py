@@ -7,9 +7,11 @@ re-ranks a list at once, without a new scoring run. Every column can sort (``SOR
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from features.ledgers import CRIMINAL_T
@@ -110,30 +112,90 @@ def _sorted(q: Select, scope: Scope, f: LeadFilter) -> Select:
     return q.order_by(col.is_(None), col.desc() if f.descending else col, *_order(scope))
 
 
-def open_ranks(session: Session, run_id: int, kind: str, scope: Scope, ids: list[int]) -> dict[int, int]:
-    """Lead id -> its place among the open leads of its list the reader sees (1 the strongest)."""
-    if not ids:
+def open_ranks(session: Session, run_id: int, kind: str, scope: Scope, rows: list) -> dict[int, int]:
+    """Lead id -> its place among the open leads of its list the reader sees (1 the strongest), for
+    the leads ``rows`` (with ``id``, ``rank``, ``county_rank``). One query: the open leads before
+    the first of ``rows`` in the list's order are counted through the index, and only the stretch
+    of the list ``rows`` span is numbered (a page in rank order: about the page itself)."""
+    if not rows:
         return {}
-    ranked = (select(Lead.id.label("id"), func.row_number().over(order_by=_order(scope)).label("n"))
-              .outerjoin(Case, _ON_CASE)
-              .where(Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county),
-                     or_(Case.id.is_(None), Case.status.not_in(CONCLUDED))).subquery())
-    return dict(session.execute(select(ranked.c.id, ranked.c.n).where(ranked.c.id.in_(ids))).all())
+    rank_col = Lead.rank if scope.city_wide else Lead.county_rank
+    keys = [(r.rank if scope.city_wide else r.county_rank, r.id) for r in rows]
+    if any(k[0] is None for k in keys):  # no rank to place it by: number the whole list
+        lo = hi = None
+    else:
+        lo, hi = min(keys), max(keys)
+    key = tuple_(rank_col, Lead.id)
+    open_ = (Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county),
+             or_(Case.id.is_(None), Case.status.not_in(CONCLUDED)))
+    if lo is None:
+        before, span = literal(0), ()
+    else:
+        before = (select(func.count()).select_from(Lead).outerjoin(Case, _ON_CASE)
+                  .where(*open_, key < tuple_(*lo)).scalar_subquery())
+        span = (key >= tuple_(*lo), key <= tuple_(*hi))
+    ranked = (select(Lead.id.label("id"), (before + func.row_number().over(order_by=_order(scope))).label("n"))
+              .outerjoin(Case, _ON_CASE).where(*open_, *span).subquery())
+    return dict(session.execute(select(ranked.c.id, ranked.c.n).where(ranked.c.id.in_([r.id for r in rows]))).all())
 
 
-def _with_cases(session: Session, run: ScoringRun, kind: str, scope: Scope, rows: list[Lead]) -> list[Lead]:
-    """Each lead with its case (status, assignee, due) and its ``open_rank`` attached."""
-    cases = {c.entity_id: c for c in session.scalars(
-        select(Case).where(Case.entity_kind == kind, Case.entity_id.in_([r.entity_id for r in rows])))} if rows else {}
-    ranks = open_ranks(session, run.id, kind, scope, [r.id for r in rows])
-    for r in rows:
-        r.case = cases.get(r.entity_id)
-        r.open_rank = ranks.get(r.id)
-    return rows
+LIST_COLUMNS = (Lead.id, Lead.kind, Lead.entity_id, Lead.rank, Lead.county_rank, Lead.model_rank, Lead.county_model_rank,
+                Lead.score, Lead.exploration, Lead.inclusion_prob, Lead.county, Lead.name, Lead.industries, Lead.lat,
+                Lead.lon, Lead.enterprise_ids, Lead.vehicle_ids, Lead.reasons, Lead.reasons_en, Lead.evidence)
+_LIST_KEYS = tuple(c.key for c in LIST_COLUMNS)
+
+
+class CaseView(NamedTuple):
+    """What a list shows of a lead's case."""
+
+    status: str
+    assignee_id: int | None
+    due: dt.date | None
+
+
+class LeadRow:
+    """A stored lead as a list reads it: its columns (``LIST_COLUMNS``), its case (a ``CaseView`` or
+    None) and ``open_rank``; plain attributes, no ORM identity (a page is read, never changed)."""
+
+    __slots__ = (*_LIST_KEYS, "case", "open_rank", "parsed")
+
+    def __init__(self, row, case: CaseView | None = None, open_rank: int | None = None) -> None:
+        for k, v in zip(_LIST_KEYS, row, strict=True):  # rows of ``select(*LIST_COLUMNS)``
+            setattr(self, k, v)
+        self.case, self.open_rank, self.parsed = case, open_rank, None
+
+
+def _with_cases(session: Session, run: ScoringRun, kind: str, scope: Scope, rows: list) -> list[LeadRow]:
+    """Each lead (a row of ``LIST_COLUMNS``) with its case (status, assignee, due) and its ``open_rank``."""
+    if not rows:
+        return []
+    cases = {eid: CaseView(st, who, due) for eid, st, who, due in session.execute(
+        select(Case.entity_id, Case.status, Case.assignee_id, Case.due)
+        .where(Case.entity_kind == kind, Case.entity_id.in_([r.entity_id for r in rows])))}
+    ranks = open_ranks(session, run.id, kind, scope, rows)
+    return [LeadRow(r, cases.get(r.entity_id), ranks.get(r.id)) for r in rows]
+
+
+def _total(session: Session, run_id: int, kind: str, scope: Scope, f: LeadFilter) -> int:
+    """How many leads ``f`` selects. The desk's default (every lead but the concluded ones, or every
+    lead) is counted without reading the list's rows: the leads of the list through its index, less
+    the concluded cases among them (a handful), so that it costs little however long the list."""
+    if replace(f, sort="rank", descending=False, include_concluded=False) != LeadFilter():
+        return session.scalar(_where(select(func.count(Lead.id)), run_id, kind, scope, f)) or 0
+    mine = (Lead.run_id == run_id, Lead.kind == kind, *scope.where_county(Lead.county))
+    listed = session.scalar(select(func.count()).select_from(Lead).where(*mine)) or 0
+    if f.include_concluded:
+        return listed
+    concluded_ids = select(Case.entity_id).where(Case.entity_kind == kind, Case.status.in_(CONCLUDED))
+    # found by entity (ix_leads_kind_entity): ``run_id + 0`` keeps a planner without statistics
+    # (SQLite's) from walking the whole list by its run's index instead
+    concluded = session.scalar(select(func.count()).select_from(Lead).where(
+        Lead.run_id + 0 == run_id, *mine[1:], Lead.entity_id.in_(concluded_ids))) or 0
+    return listed - concluded
 
 
 def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilter,
-         limit: int, offset: int) -> tuple[int, list[Lead]]:
+         limit: int, offset: int) -> tuple[int, list[LeadRow]]:
     """(total, rows) of one list, strongest first, within the reader's jurisdiction.
 
     A tip's or site's industry and category (by code or by name) are those of its linked enterprises. For a reader who
@@ -141,8 +203,8 @@ def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilt
     informant tip the reader may not read matches no such filter: otherwise probing the filters
     would tell which enterprise an informant named, or what a neighbouring county's enterprise does."""
     if kind == "enterprise" or scope.sees_all or not (f.industry or f.category or f.industries is not None):
-        total = session.scalar(_where(select(func.count(Lead.id)), run.id, kind, scope, f)) or 0
-        rows = session.scalars(_sorted(_where(select(Lead), run.id, kind, scope, f), scope, f)
+        total = _total(session, run.id, kind, scope, f)
+        rows = session.execute(_sorted(_where(select(*LIST_COLUMNS), run.id, kind, scope, f), scope, f)
                                .limit(limit).offset(offset)).all()
         return total, _with_cases(session, run, kind, scope, list(rows))
     # the LIKE filters over every linked enterprise select a superset; narrow it to what the reader sees
@@ -171,7 +233,7 @@ def page(session: Session, run: ScoringRun, kind: str, scope: Scope, f: LeadFilt
 
     keep = [c.id for c in candidates if matches(c)]
     chosen = keep[offset:offset + limit]
-    by_id = {r.id: r for r in session.scalars(select(Lead).where(Lead.id.in_(chosen)))} if chosen else {}
+    by_id = {r.id: r for r in session.execute(select(*LIST_COLUMNS).where(Lead.id.in_(chosen)))} if chosen else {}
     return len(keep), _with_cases(session, run, kind, scope, [by_id[i] for i in chosen])
 
 

@@ -68,11 +68,13 @@ def list_rows(rt, s, user, scope, kind: str, as_of, county, industry, category, 
     run = resolve_run(rt, s, as_of)
     f = lead_filter(rt, s, user, run, county, industry, category, min_score, exploration, d, **tip_filters)
     total, rows = repo.page(s, run, kind, scope, f, limit, offset)
-    scope.load_tips(s, evidence_tips(rows))
+    if not scope.sees_all:  # who sees everything is shown every pointer: nothing to judge
+        scope.load_tips(s, evidence_tips(rows))
     tips = {}
     if kind == "tip" and rows:
-        tips = {t.tip_id: (t.channel, t.received_at, t.text) for t in
-                s.scalars(select(Tip).where(Tip.tip_id.in_([r.entity_id for r in rows])))}
+        tips = {tid: (channel, received_at, text) for tid, channel, received_at, text in
+                s.execute(select(Tip.tip_id, Tip.channel, Tip.received_at, Tip.text)
+                          .where(Tip.tip_id.in_([r.entity_id for r in rows])))}
     names = user_names(s, [r.case.assignee_id for r in rows if r.case is not None])
     items = [lead_item(r, scope, lang, *tips.get(r.entity_id, (None, None, None)), names=names) for r in rows]
     return run, total, items
