@@ -23,6 +23,24 @@ from sqlalchemy.exc import SQLAlchemyError
 # seven times, trained twice, and the Dask cluster started twice in one run).
 pytest_plugins = ("tests.e2e_fixtures", "tests.distributed_fixtures", "tests.reliability_fixtures", "tests.web_fixtures")
 
+_MLFLOW_ENV_AT_START = os.environ.get("MLFLOW_TRACKING_URI")
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_store_not_leaked(request):
+    """``mlflow.set_tracking_uri`` exports its URI to the environment, and the settings read that as the
+    user's choice: a test or fixture that leaves it set sends every later training and registry read to
+    its store (a whole-suite run once loaded the wrong champions that way). Checked at every test's start."""
+    now = os.environ.get("MLFLOW_TRACKING_URI")
+    if now != _MLFLOW_ENV_AT_START:
+        if _MLFLOW_ENV_AT_START is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = _MLFLOW_ENV_AT_START
+        pytest.fail(f"MLFLOW_TRACKING_URI was left set to {now!r} by an earlier test or fixture "
+                    f"(before {request.node.nodeid}); restore it (tests/service_support.py mlflow_env_kept)")
+
+
 POSTGRES_ENV = "HAZLEADS_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 OFF = ("off", "none", "0", "no")

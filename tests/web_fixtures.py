@@ -48,7 +48,8 @@ def register_champion(home, mlflow_uri: str) -> str:
                                  "enterprise_model": "learned"})
             registry.promote("enterprise", version)
     finally:
-        mlflow.set_tracking_uri(before)
+        with mlflow_env_kept():  # set_tracking_uri exports the URI to the environment: later Settings would read it
+            mlflow.set_tracking_uri(before)
     return version
 
 
@@ -79,7 +80,8 @@ def web(tmp_path_factory, hand_snapshot):
     register_champion(home, uri)
     with live_service(home, hand_snapshot, mlflow_uri=uri) as (server, tokens):
         yield server, tokens
-    mlflow.set_tracking_uri(before)
+    with mlflow_env_kept():
+        mlflow.set_tracking_uri(before)
 
 
 @pytest.fixture(scope="module")
