@@ -76,13 +76,14 @@ def _orientation(ax, ay, bx, by, px, py):
 
 
 @njit(cache=True)
-def convex_hull(px, py, n, hx, hy, order):
-    """Convex hull of the first ``n`` points, written to ``hx, hy`` as GEOS orders it: clockwise,
-    starting at the lowest (then leftmost) vertex, no repeated or collinear vertices, not closed.
-    Returns the number of vertices (1: a point, 2: a segment). ``order`` (size ≥ n) is scratch."""
+def hull_with_fixes(px, py, pi, n, hx, hy, hi, order, cx, cy, ci):
+    """``convex_hull`` of the first ``n`` points, also writing to ``hi`` the fix index ``pi`` of each
+    vertex (the first in (x, y) order among repeats): the stop scan keeps its hull while the window
+    slides and must know which fixes are corners. ``order``, ``cx, cy, ci`` (sizes ≥ n and ≥ 2n + 2)
+    are scratch. Returns the number of vertices."""
     for i in range(n):
         order[i] = i
-    if n <= 48:  # insertion sort by (x, y): windows and hulls are small
+    if n <= 48:
         for i in range(1, n):
             k = order[i]
             j = i - 1
@@ -95,7 +96,6 @@ def convex_hull(px, py, n, hx, hy, order):
         by_x = np.argsort(px[:n][by_y], kind="mergesort")
         for i in range(n):
             order[i] = by_y[by_x[i]]
-    # drop repeated points (adjacent once sorted)
     m = 1
     for i in range(1, n):
         a = order[m - 1]
@@ -107,36 +107,37 @@ def convex_hull(px, py, n, hx, hy, order):
         for i in range(m):
             hx[i] = px[order[i]]
             hy[i] = py[order[i]]
+            hi[i] = pi[order[i]]
         return m
-    # Andrew's monotone chain, counter-clockwise, strict turns only (collinear points dropped)
-    cx = np.empty(2 * m)
-    cy = np.empty(2 * m)
     k = 0
     for i in range(m):
-        x = px[order[i]]
-        y = py[order[i]]
+        o = order[i]
+        x = px[o]
+        y = py[o]
         while k >= 2 and _cross(cx[k - 2], cy[k - 2], cx[k - 1], cy[k - 1], x, y) <= 0.0:
             k -= 1
         cx[k] = x
         cy[k] = y
+        ci[k] = pi[o]
         k += 1
     t = k + 1
     for i in range(m - 2, -1, -1):
-        x = px[order[i]]
-        y = py[order[i]]
+        o = order[i]
+        x = px[o]
+        y = py[o]
         while k >= t and _cross(cx[k - 2], cy[k - 2], cx[k - 1], cy[k - 1], x, y) <= 0.0:
             k -= 1
         cx[k] = x
         cy[k] = y
+        ci[k] = pi[o]
         k += 1
     h = k - 1
     if h <= 2:
-        hx[0] = cx[0]
-        hy[0] = cy[0]
-        hx[1] = cx[1]
-        hy[1] = cy[1]
+        for j in range(2):
+            hx[j] = cx[j]
+            hy[j] = cy[j]
+            hi[j] = ci[j]
         return 2
-    # clockwise from the lowest-then-leftmost vertex
     start = 0
     for i in range(1, h):
         if cy[i] < cy[start] or (cy[i] == cy[start] and cx[i] < cx[start]):
@@ -145,7 +146,19 @@ def convex_hull(px, py, n, hx, hy, order):
         idx = (start - j) % h
         hx[j] = cx[idx]
         hy[j] = cy[idx]
+        hi[j] = ci[idx]
     return h
+
+
+@njit(cache=True)
+def convex_hull(px, py, n, hx, hy, order):
+    """Convex hull of the first ``n`` points, written to ``hx, hy`` as GEOS orders it: clockwise,
+    starting at the lowest (then leftmost) vertex, no repeated or collinear vertices, not closed.
+    Returns the number of vertices (1: a point, 2: a segment). ``order`` (size ≥ n) is scratch."""
+    cx = np.empty(2 * n + 2)
+    cy = np.empty(2 * n + 2)
+    ci = np.empty(2 * n + 2, dtype=np.int64)
+    return hull_with_fixes(px, py, np.arange(n), n, hx, hy, np.empty(max(n, 2), dtype=np.int64), order, cx, cy, ci)
 
 
 @njit(cache=True)

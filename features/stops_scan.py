@@ -32,7 +32,6 @@ from features.stops_kernel import (
     DEG,
     WGS84_A,
     WGS84_E2,
-    _cross,
     _inside_or_on,
     _pop_front,
     _push_max,
@@ -40,86 +39,12 @@ from features.stops_kernel import (
     _surely_wide,
     geodesic_m,
     hull_diagonal,
+    hull_with_fixes,
 )
 
 M_MIN = WGS84_A * (1.0 - WGS84_E2)  # smallest meridian radius of curvature (equator), metres
 K_MAX = DEG * WGS84_A / math.sqrt(1.0 - WGS84_E2)  # largest metres per degree, either axis
 WITNESS_LOOKBACK = 8  # fixes searched back from the newest for a witness pair
-
-
-@njit(cache=True)
-def hull_with_fixes(px, py, pi, n, hx, hy, hi, order, cx, cy, ci):
-    """``stops_kernel.convex_hull`` of the first ``n`` points (same ring: clockwise from the lowest,
-    then leftmost, vertex, no repeated or collinear vertices), also writing to ``hi`` the fix index
-    ``pi`` of each vertex (the first in (x, y) order among repeats). ``order``, ``cx, cy, ci``
-    (sizes ≥ n and ≥ 2n + 2) are scratch. Returns the number of vertices."""
-    for i in range(n):
-        order[i] = i
-    if n <= 48:
-        for i in range(1, n):
-            k = order[i]
-            j = i - 1
-            while j >= 0 and (px[order[j]] > px[k] or (px[order[j]] == px[k] and py[order[j]] > py[k])):
-                order[j + 1] = order[j]
-                j -= 1
-            order[j + 1] = k
-    else:
-        by_y = np.argsort(py[:n], kind="mergesort")
-        by_x = np.argsort(px[:n][by_y], kind="mergesort")
-        for i in range(n):
-            order[i] = by_y[by_x[i]]
-    m = 1
-    for i in range(1, n):
-        a = order[m - 1]
-        b = order[i]
-        if px[a] != px[b] or py[a] != py[b]:
-            order[m] = b
-            m += 1
-    if m <= 2:
-        for i in range(m):
-            hx[i] = px[order[i]]
-            hy[i] = py[order[i]]
-            hi[i] = pi[order[i]]
-        return m
-    k = 0
-    for i in range(m):
-        o = order[i]
-        x = px[o]
-        y = py[o]
-        while k >= 2 and _cross(cx[k - 2], cy[k - 2], cx[k - 1], cy[k - 1], x, y) <= 0.0:
-            k -= 1
-        cx[k] = x
-        cy[k] = y
-        ci[k] = pi[o]
-        k += 1
-    t = k + 1
-    for i in range(m - 2, -1, -1):
-        o = order[i]
-        x = px[o]
-        y = py[o]
-        while k >= t and _cross(cx[k - 2], cy[k - 2], cx[k - 1], cy[k - 1], x, y) <= 0.0:
-            k -= 1
-        cx[k] = x
-        cy[k] = y
-        ci[k] = pi[o]
-        k += 1
-    h = k - 1
-    if h <= 2:
-        for j in range(2):
-            hx[j] = cx[j]
-            hy[j] = cy[j]
-            hi[j] = ci[j]
-        return 2
-    start = 0
-    for i in range(1, h):
-        if cy[i] < cy[start] or (cy[i] == cy[start] and cx[i] < cx[start]):
-            start = i
-    for j in range(h):
-        idx = (start - j) % h
-        hx[j] = cx[idx]
-        hy[j] = cy[idx]
-        hi[j] = ci[idx]
-    return h
 
 
 @njit(cache=True)
