@@ -15,12 +15,9 @@ network stack and the page's rendering. Nothing is asserted: the numbers are wri
 from __future__ import annotations
 
 import argparse
-import asyncio
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,33 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_detail import build_service  # noqa: E402
 from benchmarks.machine import facts, print_facts  # noqa: E402
-
-
-class Served:
-    """The already-started app (its lifespan ran under the TestClient) under uvicorn on a free port."""
-
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True)
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        end = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > end:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
 
 
 def walk(url: str, token: str, top: int) -> dict:
@@ -132,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         client, app, tokens = build_service(data, work)
         setup = {"data": str(data), "setup_s": time.perf_counter() - t0}
         try:
-            with Served(app) as served:
+            from tests.web_support import LiveServer
+
+            with LiveServer(app, lifespan="off") as served:
                 res = walk(served.url, tokens["city"], args.top)
         finally:
             client.__exit__(None, None, None)

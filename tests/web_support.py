@@ -35,7 +35,8 @@ def chromium_path() -> str:
 class LiveServer:
     """``create_app(...)`` under uvicorn in a background thread, bound to 127.0.0.1 on a free port."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, lifespan: str = "on") -> None:
+        """``lifespan="off"``: an app whose start-up already ran (under a TestClient)."""
         import uvicorn
 
         self.app = app
@@ -44,7 +45,7 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
                                        name=f"uvicorn-{self.port}", daemon=True)
