@@ -142,27 +142,29 @@ def sample(client, token: str, top: int) -> dict[str, list[str]]:
 ROUTES = {"enterprise": "enterprise_detail", "site": "site_detail", "tip": "get_tip", "vehicle": "vehicle_detail"}
 
 
-def spy_summary(raw: Path, lines: int = 20) -> str:
-    """Per detail kind, from py-spy's raw samples (``--format raw``): the functions by the share of
-    the route's samples they were on the stack, and the share they were the innermost frame."""
+def spy_summary(raw: Path, lines: int = 20, routes: dict[str, str] | None = None, heading: str = "{kind}") -> str:
+    """Per route kind (``routes``: kind -> the route function's name; default the detail routes), from
+    py-spy's raw samples (``--format raw``): the functions by the share of the route's samples they
+    were on the stack, and the share they were the innermost frame."""
     import collections
 
-    inclusive = {k: collections.Counter() for k in ROUTES}
-    own = {k: collections.Counter() for k in ROUTES}
-    total = dict.fromkeys(ROUTES, 0)
+    routes = routes or ROUTES
+    inclusive = {k: collections.Counter() for k in routes}
+    own = {k: collections.Counter() for k in routes}
+    total = dict.fromkeys(routes, 0)
     for line in raw.read_text(encoding="utf-8").splitlines():
         stack, _, n = line.rpartition(" ")
         names = [f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1] for f in stack.split(";") if " (" in f]
-        kind = next((k for k, route in ROUTES.items() if any(x.startswith(route + " (") for x in names)), None)
+        kind = next((k for k, route in routes.items() if any(x.startswith(route + " (") for x in names)), None)
         if kind is None:
-            continue  # another thread, or outside a detail request
+            continue  # another thread, or outside these routes
         total[kind] += int(n)
         for name in set(names):
             inclusive[kind][name] += int(n)
         own[kind][names[-1]] += int(n)
     out = []
-    for kind in ROUTES:
-        rows = [f"### {kind} ({total[kind]} samples)", "", "| on the stack | innermost | function |", "| ---: | ---: | --- |"]
+    for kind in routes:
+        rows = [f"### {heading.format(kind=kind)} ({total[kind]} samples)", "", "| on the stack | innermost | function |", "| ---: | ---: | --- |"]
         for name, n in inclusive[kind].most_common(lines):
             rows.append(f"| {n / max(total[kind], 1):.0%} | {own[kind][name] / max(total[kind], 1):.0%} | `{name}` |")
         out.append("\n".join(rows))

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_detail import CREATED, build_service, peak_rss_mb  # noqa: E402
+from bench_detail import CREATED, build_service, peak_rss_mb, spy_summary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_ID = re.compile(r'"request_id":"[^"]*"')  # an error's request id is new each time
@@ -113,33 +113,6 @@ def time_lists(client, tokens: dict, rounds: int) -> list[dict]:
     return rows
 
 
-def spy_summary(raw: Path, lines: int = 30) -> str:
-    """Per list, from py-spy's raw samples: functions by their share of the route's samples (on the
-    stack, and innermost)."""
-    import collections
-
-    inclusive = {k: collections.Counter() for k in ROUTES}
-    own = {k: collections.Counter() for k in ROUTES}
-    total = dict.fromkeys(ROUTES, 0)
-    for line in raw.read_text(encoding="utf-8").splitlines():
-        stack, _, n = line.rpartition(" ")
-        names = [f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1] for f in stack.split(";") if " (" in f]
-        kind = next((k for k, route in ROUTES.items() if any(x.startswith(route + " (") for x in names)), None)
-        if kind is None:
-            continue
-        total[kind] += int(n)
-        for fn in set(names):
-            inclusive[kind][fn] += int(n)
-        own[kind][names[-1]] += int(n)
-    out = []
-    for kind in ROUTES:
-        rows = [f"### {kind} list ({total[kind]} samples)", "", "| on the stack | innermost | function |", "| ---: | ---: | --- |"]
-        for fn, n in inclusive[kind].most_common(lines):
-            rows.append(f"| {n / max(total[kind], 1):.0%} | {own[kind][fn] / max(total[kind], 1):.0%} | `{fn}` |")
-        out.append("\n".join(rows))
-    return "\n\n".join(out) + "\n"
-
-
 def profile(client, tokens: dict, work: Path, n: int = 40) -> str:
     """py-spy's samples of ``n`` requests of each list, for each reader (the app runs in worker
     threads, out of cProfile's sight)."""
@@ -159,7 +132,7 @@ def profile(client, tokens: dict, work: Path, n: int = 40) -> str:
                 client.get(f"{path}?limit=50", headers=h)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
-        out.append(f"## {reader} reader\n\n" + (spy_summary(raw) if raw.exists() else "py-spy wrote nothing\n"))
+        out.append(f"## {reader} reader\n\n" + (spy_summary(raw, 30, ROUTES, "{kind} list") if raw.exists() else "py-spy wrote nothing\n"))
     return "\n".join(out)
 
 
