@@ -11,7 +11,7 @@ demo: $(STAMP)                      ## simulate a city, train, score and serve t
 
 test: $(STAMP) browser              ## lint and the full test suite
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 install: $(STAMP)
 

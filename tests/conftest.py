@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 # The session fixtures that simulate, train or start a cluster, registered once for every module:
 # importing them into test modules instead made a copy per module (the small city was simulated
 # seven times, trained twice, and the Dask cluster started twice in one run).
-pytest_plugins = ("tests.e2e_fixtures", "tests.distributed_fixtures", "tests.reliability_fixtures", "tests.web_fixtures")
+pytest_plugins = ("tests.parallel", "tests.e2e_fixtures", "tests.distributed_fixtures", "tests.reliability_fixtures", "tests.web_fixtures")
 
 _MLFLOW_ENV_AT_START = os.environ.get("MLFLOW_TRACKING_URI")
 

@@ -21,11 +21,14 @@ TRUTH_TABLES = ("behaviours", "hidden_tonnes", "events", "tips", "sites", "looka
 
 @pytest.fixture(scope="session")
 def small_snapshot(tmp_path_factory):
+    """The small city (seed ``SMALL_SEED``), simulated once per run and shared by the parallel workers
+    (read it, never write into it)."""
     import simulation
+    from tests.parallel import build_once
 
-    out = tmp_path_factory.mktemp("small") / "snapshot"
-    simulation.simulate(out, seed=SMALL_SEED, scale="small")
-    return out
+    folder = build_once(tmp_path_factory, "small", lambda f: simulation.simulate(f / "snapshot", seed=SMALL_SEED,
+                                                                                  scale="small"))
+    return folder / "snapshot"
 
 
 @pytest.fixture(scope="session")
