@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from serving.api.deps import LeadReader, Limit, Offset, ReaderScope, RuntimeDep, lang_of, record
@@ -82,7 +82,8 @@ def list_rows(rt, s, user, scope, kind: str, as_of, county, industry, category, 
     return run, total, items
 
 
-PAGES = {"enterprise": EnterpriseLeadPage, "tip": TipLeadPage, "site": SiteLeadPage}
+PAGES = {kind: TypeAdapter(model) for kind, model in
+         (("enterprise", EnterpriseLeadPage), ("tip", TipLeadPage), ("site", SiteLeadPage))}
 
 
 def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry, category, min_score, exploration,
@@ -99,10 +100,10 @@ def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry,
             run, total, items = list_rows(rt, s, user, scope, kind, as_of, county, industry, category, min_score,
                                           exploration, d, limit, offset, lg, **tip_filters)
             info = run_info(run, kind)
-            page = PAGES[kind].model_validate({"total": total, "limit": limit, "offset": offset, "run": info,
-                                               "items": items})
+            page = PAGES[kind].validate_python({"total": total, "limit": limit, "offset": offset, "run": info,
+                                                "items": items})
             ids = tuple(i.get("enterprise_id") or i.get("tip_id") or i.get("site_id") for i in items)
-            body = JSONResponse(page.model_dump(mode="json", by_alias=True)).body  # as FastAPI renders a model
+            body = PAGES[kind].dump_json(page, by_alias=True)  # as FastAPI renders a response model
             answer = Answer(version, body, ids, info["model_version"])
             rt.lists.put(key, answer)
     record(rt, request, user, f"leads.{kind}.list", answer.ids, model_version=answer.model_version)
