@@ -15,6 +15,7 @@ from pathlib import Path
 from hazleads.settings import Settings
 from hazleads.state import read_state
 from serving.db.engine import Database
+from serving.listcache import ListCache
 from serving.metrics import Metrics
 
 log = logging.getLogger("hazleads.serving")
@@ -34,6 +35,7 @@ class Runtime:
         self.snapshot_path: Path | None = None
         self.digest: str | None = None
         self.ctx = None  # serving.context.SnapshotContext
+        self.lists = ListCache()  # lead-list answers kept while the data version holds
         self.places = None  # features.geo.PlaceIndex
         self.places_geojson: dict | None = None
         self.features = None  # features.build.FeatureSet at the snapshot's last day
@@ -90,6 +92,7 @@ class Runtime:
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
         self._stop_index = None
         self.ctx, self.places = SnapshotContext(snap), places
+        self.lists.clear()
         self.places_geojson = places_collection(snap.places)
         log.info("snapshot loaded", extra={"snapshot": str(path), "digest": digest[:12],
                                            "last_day": str(snap.last_day.date())})

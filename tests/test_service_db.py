@@ -229,7 +229,7 @@ def test_upgrading_a_0002_database_keeps_every_row_and_puts_outcomes_on_the_desk
         before = _snapshot_rows(db_url)
         assert len(before["outcomes"]) == 3
         migrate.upgrade(d.url, engine=d.write_engine)
-        assert migrate.current(d.engine) == "0003" == migrate.HEAD
+        assert migrate.current(d.engine) == "0004" == migrate.HEAD
         assert _snapshot_rows(db_url) == before
         cases = raw_sql(db_url, "SELECT entity_kind, entity_id, jurisdiction, status, concluded_at FROM cases ORDER BY id")
         assert [c[:4] for c in cases] == [("enterprise", "E1", "临桂区", "已结案-属实"), ("tip", "W1", "临桂区", "已结案-不属实")]

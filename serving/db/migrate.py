@@ -9,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD = "0003"  # the newest revision (tests check that upgrades reach it)
+HEAD = "0004"  # the newest revision (tests check that upgrades reach it)
 
 
 def alembic_config(url: str, engine: Engine | None = None) -> Config:

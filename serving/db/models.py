@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -295,3 +296,15 @@ class Handover(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     reason: Mapped[str | None] = mapped_column(Text)  # the police's reason for returning it
+
+
+# ---- the data version (revision 0004) ---------------------------------------------------------------
+
+
+class DataVersion(Base):
+    """One row whose ``n`` triggers move on every change to a table a reader can see (all but the
+    audit chain's; ``serving/migrations/versions/0004_data_version.py``): what a kept answer is valid for."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from serving.api.deps import LeadReader, Limit, Offset, ReaderScope, RuntimeDep, lang_of, record
 from serving.api.present import evidence_tips, lead_item, resolve_run, run_info, user_names
 from serving.db.models import Tip
 from serving.industries import code_prefixes
+from serving.listcache import Answer, data_version
 from serving.repo import leads as repo
 from serving.repo import runs as runs_repo
 from serving.schemas.cases import Status
@@ -80,16 +82,32 @@ def list_rows(rt, s, user, scope, kind: str, as_of, county, industry, category, 
     return run, total, items
 
 
+PAGES = {kind: TypeAdapter(model) for kind, model in
+         (("enterprise", EnterpriseLeadPage), ("tip", TipLeadPage), ("site", SiteLeadPage))}
+
+
 def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry, category, min_score, exploration,
-          limit, offset, lang, d: Desk, **tip_filters) -> dict:
+          limit, offset, lang, d: Desk, **tip_filters) -> Response:
+    """One page of a list: the answer kept for this reader and request while the data version holds
+    (``serving.listcache``), else computed, serialised as the response model says and kept. Audited
+    either way, with the ids shown."""
     lg = lang_of(rt, lang)
+    key = (kind, user.id, user.role, user.county, lg, rt.digest, tuple(sorted(request.query_params.multi_items())))
     with rt.db.read() as s:
-        run, total, items = list_rows(rt, s, user, scope, kind, as_of, county, industry, category, min_score,
-                                      exploration, d, limit, offset, lg, **tip_filters)
-    info = run_info(run, kind)
-    ids = [i.get("enterprise_id") or i.get("tip_id") or i.get("site_id") for i in items]
-    record(rt, request, user, f"leads.{kind}.list", ids, model_version=info["model_version"])
-    return {"total": total, "limit": limit, "offset": offset, "run": info, "items": items}
+        version = data_version(s)  # first: the rows read below are at least this new
+        answer = rt.lists.get(key, version)
+        if answer is None:
+            run, total, items = list_rows(rt, s, user, scope, kind, as_of, county, industry, category, min_score,
+                                          exploration, d, limit, offset, lg, **tip_filters)
+            info = run_info(run, kind)
+            page = PAGES[kind].validate_python({"total": total, "limit": limit, "offset": offset, "run": info,
+                                                "items": items})
+            ids = tuple(i.get("enterprise_id") or i.get("tip_id") or i.get("site_id") for i in items)
+            body = PAGES[kind].dump_json(page, by_alias=True)  # as FastAPI renders a response model
+            answer = Answer(version, body, ids, info["model_version"])
+            rt.lists.put(key, answer)
+    record(rt, request, user, f"leads.{kind}.list", answer.ids, model_version=answer.model_version)
+    return Response(answer.body, media_type="application/json")
 
 
 @router.get("/enterprises", response_model=EnterpriseLeadPage, summary="Ranked enterprises")

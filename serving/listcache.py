@@ -1,0 +1,76 @@
+"""A reader's lead-list answers kept until the data moves.
+
+A page of a lead list costs the service 10–25 ms of CPU (the page query, the desk's cases, open
+ranks, each entry's reasons and evidence in the reader's language and scope, the response model);
+a bare route costs about one. Readers page back and forth, reload, and return to the list after
+each detail page, and the data under a list changes far less often than it is read. So an answer is
+kept, serialised, per reader and request, together with the database's data version
+(``serving.db.models.DataVersion``: triggers move it on every change to every table but the audit
+chain's, in whichever process or code path writes). A kept answer is served only while the version
+is the one it was computed at; the snapshot being served is part of the key (the cache is also
+emptied when the service takes a new snapshot).
+
+Kept per reader (the user's id, role and county are in the key): an answer never crosses from one
+reader to another, so what a reader may see (county, informants) is decided exactly as when it was
+computed. Every read is still audited with the ids it showed (``serving.api.routes.leads``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from serving.db.models import DataVersion
+
+MAX_ANSWERS = 1024  # about 100 KB each at most: ~100 MB in the worst case
+
+
+@dataclass(frozen=True)
+class Answer:
+    version: int
+    body: bytes
+    ids: tuple[str, ...]
+    model_version: str | None
+
+
+def data_version(session: Session) -> int:
+    """The data version, read first in a read so that what follows is at least as new as it."""
+    return session.scalar(select(DataVersion.n).where(DataVersion.id == 1)) or 0
+
+
+class ListCache:
+    """Serialised answers by key, least recently used dropped first; thread-safe."""
+
+    def __init__(self, max_answers: int = MAX_ANSWERS) -> None:
+        self.max_answers = max_answers
+        self._answers: OrderedDict[tuple, Answer] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple, version: int) -> Answer | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is None or answer.version != version:
+                self.misses += 1
+                return None
+            self._answers.move_to_end(key)
+            self.hits += 1
+            return answer
+
+    def put(self, key: tuple, answer: Answer) -> None:
+        with self._lock:
+            self._answers[key] = answer
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.max_answers:
+                self._answers.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+
+    def __len__(self) -> int:
+        return len(self._answers)

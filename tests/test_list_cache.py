@@ -1,0 +1,104 @@
+"""Lead-list answers kept per reader until the data moves (``serving.listcache``, revision 0004), on
+SQLite and PostgreSQL: the data version moves on every change to a table a reader can see, whoever
+writes it, and not on the audit rows every read appends; a kept answer is served only at its version,
+never to another reader, and every read is audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from serving.db import models
+from serving.db.engine import Database
+from serving.db.models import AuditEntry, Base
+from serving.listcache import Answer, ListCache, data_version
+from tests.reliability_support import raw_sql
+
+E = "/v1/leads/enterprises"
+NOT_WATCHED = {"audit_log", "audit_head", "data_version"}  # the audit chain moves on every read
+
+
+def _version(service) -> int:
+    with service.rt.db.read() as s:
+        return data_version(s)
+
+
+def _audited(service) -> int:
+    with service.rt.db.read() as s:
+        return s.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def test_every_table_a_reader_can_see_moves_the_data_version():
+    import importlib
+
+    migration = importlib.import_module("serving.migrations.versions.0004_data_version")
+    assert set(Base.metadata.tables) - NOT_WATCHED == set(migration.WATCHED), \
+        "a new table needs the data version's triggers (a migration like 0004) or a reason to be left out"
+
+
+def test_the_version_moves_on_insert_update_delete_from_outside_the_service_and_not_on_audit_rows(service):
+    url = service.rt.db.url
+    v0 = _version(service)
+    raw_sql(url, "UPDATE leads SET score = 0.5 WHERE entity_id = 'E2'")
+    v1 = _version(service)
+    assert v1 > v0
+    raw_sql(url, "DELETE FROM leads WHERE entity_id = 'E2' AND kind = 'enterprise'")
+    v2 = _version(service)
+    assert v2 > v1
+    raw_sql(url, "UPDATE users SET county = county WHERE id = 1")
+    v3 = _version(service)
+    assert v3 > v2
+    assert service.get("inv", E).status_code == 200  # appends an audit row
+    assert _version(service) == v3
+
+
+def test_a_repeated_read_is_kept_and_still_audited_and_a_write_shows_at_once(service):
+    cache = service.rt.lists
+    first = service.get("inv", E)
+    audited, hits = _audited(service), cache.hits
+    again = service.get("inv", E)
+    assert again.status_code == 200 and again.content == first.content
+    assert cache.hits == hits + 1 and _audited(service) == audited + 1
+    assert again.headers["content-type"] == "application/json"
+    # a write through the API (a case concluded) moves the version: the list is computed afresh
+    ok = {"entity_kind": "enterprise", "entity_id": "E1", "outcome": "confirmed", "violation": "dumping_3t",
+          "tonnes": 4.0, "opened": "2021-03-10"}
+    assert service.post("inv", "/v1/outcomes", ok).status_code in (200, 201)
+    after = service.get("inv", E).json()
+    assert "E1" not in [i["enterprise_id"] for i in after["items"]]
+    # a write from outside the service (another process, an administrator) too
+    raw_sql(service.rt.db.url, "UPDATE leads SET score = 0.999 WHERE entity_id = 'E2' AND kind = 'enterprise'")
+    scores = {i["enterprise_id"]: i["score"] for i in service.get("inv", E).json()["items"]}
+    assert scores["E2"] == 0.999
+
+
+def test_an_answer_is_never_given_to_another_reader(service):
+    city = service.get("inv", E).json()
+    county = service.get("inv_lingui", E).json()
+    assert {i["county"] for i in county["items"]} == {"临桂区"}
+    assert len(city["items"]) > len(county["items"])
+    assert service.get("inv", E).json() == city  # the city-wide reader's kept answer is still its own
+
+
+def test_the_cache_serves_only_the_version_it_was_computed_at_and_drops_the_oldest():
+    cache = ListCache(max_answers=2)
+    a = Answer(3, b"{}", ("E1",), "7")
+    cache.put(("k1",), a)
+    assert cache.get(("k1",), 3) is a
+    assert cache.get(("k1",), 4) is None  # the data moved
+    cache.put(("k2",), a)
+    cache.get(("k1",), 3)  # k1 used last: k2 is the oldest
+    cache.put(("k3",), a)
+    assert cache.get(("k2",), 3) is None and cache.get(("k1",), 3) is a and len(cache) == 2
+
+
+def test_a_new_database_starts_at_version_zero_with_one_row(db_url):
+    from serving.db import migrate
+
+    d = Database(db_url)
+    try:
+        migrate.upgrade(d.url, engine=d.write_engine)
+        with d.read() as s:
+            assert data_version(s) == 0
+            assert s.scalar(select(func.count()).select_from(models.DataVersion)) == 1
+    finally:
+        d.dispose()
