@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from serving.db.models import DataVersion
 
-MAX_ANSWERS = 1024  # about 100 KB each at most: ~100 MB in the worst case
+MAX_BYTES = 64 * 1024 * 1024  # the kept answers' bodies together (a 50-entry page is about 90 KB, 200 entries 370 KB)
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,12 @@ def data_version(session: Session) -> int:
 
 
 class ListCache:
-    """Serialised answers by key, least recently used dropped first; thread-safe."""
+    """Serialised answers by key, least recently used dropped first once their bodies pass
+    ``max_bytes`` together; thread-safe."""
 
-    def __init__(self, max_answers: int = MAX_ANSWERS) -> None:
-        self.max_answers = max_answers
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._answers: OrderedDict[tuple, Answer] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -63,14 +65,19 @@ class ListCache:
 
     def put(self, key: tuple, answer: Answer) -> None:
         with self._lock:
+            old = self._answers.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old.body)
             self._answers[key] = answer
-            self._answers.move_to_end(key)
-            while len(self._answers) > self.max_answers:
-                self._answers.popitem(last=False)
+            self.bytes += len(answer.body)
+            while self.bytes > self.max_bytes and self._answers:
+                _, dropped = self._answers.popitem(last=False)
+                self.bytes -= len(dropped.body)
 
     def clear(self) -> None:
         with self._lock:
             self._answers.clear()
+            self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._answers)

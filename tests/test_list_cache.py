@@ -79,16 +79,21 @@ def test_an_answer_is_never_given_to_another_reader(service):
     assert service.get("inv", E).json() == city  # the city-wide reader's kept answer is still its own
 
 
-def test_the_cache_serves_only_the_version_it_was_computed_at_and_drops_the_oldest():
-    cache = ListCache(max_answers=2)
-    a = Answer(3, b"{}", ("E1",), "7")
+def test_the_cache_serves_only_the_version_it_was_computed_at_and_drops_the_oldest_past_its_bytes():
+    cache = ListCache(max_bytes=10)
+    a = Answer(3, b"12345", ("E1",), "7")
     cache.put(("k1",), a)
     assert cache.get(("k1",), 3) is a
     assert cache.get(("k1",), 4) is None  # the data moved
     cache.put(("k2",), a)
     cache.get(("k1",), 3)  # k1 used last: k2 is the oldest
-    cache.put(("k3",), a)
+    cache.put(("k3",), a)  # 15 bytes > 10: the oldest goes
     assert cache.get(("k2",), 3) is None and cache.get(("k1",), 3) is a and len(cache) == 2
+    assert cache.bytes == 10
+    cache.put(("k1",), Answer(4, b"1", (), None))  # replaced, not counted twice
+    assert cache.bytes == 6 and len(cache) == 2
+    cache.put(("big",), Answer(4, b"x" * 11, (), None))  # larger than the whole budget: nothing is kept
+    assert len(cache) == 0 and cache.bytes == 0
 
 
 def test_a_new_database_starts_at_version_zero_with_one_row(db_url):
