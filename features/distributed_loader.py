@@ -151,6 +151,9 @@ class FixGroup:
     duplicates: int
     out_of_order: int
 
+    def __sizeof__(self) -> int:  # what Dask counts for a worker's memory (its default: a few bytes)
+        return object.__sizeof__(self) + int(self.frame.memory_usage(index=True).sum())
+
 
 def _read_unit(unit: Unit, log: ProblemLog) -> RawTable | None:
     if unit.row_group is None:
@@ -283,18 +286,29 @@ def build_group_index(group: FixGroup, params: StopParams):
 # on the client
 
 
+class FixesReleased(RuntimeError):
+    """A read of a ``ClusterFixes`` whose frames were released once its stop index was built."""
+
+
 @dataclass
 class ClusterFixes:
     """A snapshot's validated fixes left on a Dask cluster: one ``FixGroup`` future per vehicle
-    group (contiguous runs of sorted vehicle ids). Only counts and the time span are held here."""
+    group (contiguous runs of sorted vehicle ids). Only counts and the time span are held here.
+
+    The frames live until the stop index is built (``stop_index``): each group's frame is then
+    released on its worker as soon as its part of the index is done (the index keeps what every
+    later step reads — positions, times, speed and driver), so a worker never holds both for all
+    its groups. After that, ``groups`` is None and reading the fixes (``collect``, an index with
+    other parameters) raises ``FixesReleased``; load the snapshot again to read them."""
 
     client: Any
-    groups: list
+    groups: list | None
     vehicles: list[np.ndarray]
     report: TrajectoryReport
     span: tuple[pd.Timestamp, pd.Timestamp] | None
     n_fixes: int
     file: str = ""  # what was read, for the load report
+    keep_frames: bool = False  # True: keep the frames beside the index (twice the memory; benchmarks/bench_release.py)
     _indexes: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -304,18 +318,38 @@ class ClusterFixes:
     def empty(self) -> bool:
         return self.n_fixes == 0
 
+    @property
+    def released(self) -> bool:
+        return self.groups is None
+
+    def _frames(self, what: str) -> list:
+        if self.groups is None:
+            built = ", ".join(f"{p}" for p in self._indexes) or "none"
+            raise FixesReleased(f"{self.file or 'trajectories'}: the fixes were released on the workers once the stop index "
+                                f"was built ({built}); cannot {what}. Load the snapshot again "
+                                "(load_snapshot(..., trajectories='cluster')) to read them")
+        return self.groups
+
     def stop_index(self, params: StopParams = TRUCK_STOPS, partitions: int | None = None) -> ClusterStopIndex:
         """The stop index of these fixes, built and kept on the workers, one part per vehicle group
-        (built once per parameters; ``partitions`` is fixed by the load and ignored)."""
+        (built once per parameters; ``partitions`` is fixed by the load and ignored). Building it
+        releases the frames (see the class): a second set of parameters must load the snapshot again."""
         if params not in self._indexes:
-            parts = [self.client.submit(build_group_index, g, params, pure=False) for g in self.groups]
+            groups = self._frames(f"build a stop index with {params}")
+            parts = [self.client.submit(build_group_index, g, params, pure=False) for g in groups]
+            # the client drops its only references to the frames: the scheduler forgets each frame
+            # as soon as the one task that reads it (its group's index) has run
+            if not self.keep_frames:
+                self.groups = None
+            del groups
             self._indexes[params] = ClusterStopIndex.from_parts(self.client, parts, params)
         return self._indexes[params]
 
     def collect(self) -> pd.DataFrame:
         """All the fixes in this process, as the in-memory loader sorts them by vehicle: for tests
         and small snapshots only (the point of this class is not to do this)."""
-        frames = self.client.gather([self.client.submit(group_frame, g, pure=False) for g in self.groups])
+        groups = self._frames("collect them")
+        frames = self.client.gather([self.client.submit(group_frame, g, pure=False) for g in groups])
         cats = pd.Index(np.concatenate(self.vehicles) if self.vehicles else [], dtype="str")
         parts = [f.assign(vehicle_id=pd.Categorical(f["vehicle_id"].astype("str"), categories=cats)) for f in frames]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
