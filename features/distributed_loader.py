@@ -140,7 +140,8 @@ class UnitResult:
     rows: int = 0
     ts_min: int | None = None
     ts_max: int | None = None
-    pieces: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # group -> columns
+    pieces: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # group -> columns, until handed over
+    handed: set[int] = field(default_factory=set)  # groups whose piece ``unit_piece`` has handed over
 
 
 @dataclass
@@ -228,7 +229,14 @@ def unit_summary(result: UnitResult) -> UnitResult:
 
 
 def unit_piece(result: UnitResult, group: int) -> dict[str, np.ndarray] | None:
-    return result.pieces.get(group)
+    """The unit's fixes of ``group``, handed over once: the unit drops them, so that each fix is held
+    once on a worker while the groups are assembled (kept in the unit as well, a worker held every
+    fix twice — its pieces and the assembled frames — until the last group was joined). A second
+    call for the same group (a task run again) fails loudly instead of giving no fixes."""
+    if group in result.handed:
+        raise RuntimeError(f"the fixes of vehicle group {group} were already taken from this unit; load the snapshot again")
+    result.handed.add(group)
+    return result.pieces.pop(group, None)
 
 
 def assemble_group(vehicles: np.ndarray, *pieces) -> FixGroup:

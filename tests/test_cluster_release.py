@@ -79,3 +79,21 @@ def test_a_read_after_release_fails_and_says_why(fresh):
         fresh.trajectories.collect()
     with pytest.raises(FixesReleased, match="cannot build a stop index"):
         build_stop_index(fresh, StopParams(max_diameter_m=500.0))
+
+
+def test_a_unit_hands_each_group_over_once_and_keeps_no_copy(small_snapshot):
+    """While the groups are assembled a worker holds each fix once: a unit gives up a group's piece
+    when it hands it over (kept, every fix sat on the worker twice until the last group was joined)."""
+    from features.distributed_loader import plan_units, unit_piece, validate_unit
+    from features.problems import ProblemLog
+
+    units, _ = plan_units(small_snapshot / "trajectories.csv", ProblemLog())
+    vehicles = load_snapshot(small_snapshot, trajectories="skip").vehicles["vehicle_id"].astype("str")
+    group_of = {v: (i % 3, i // 3) for i, v in enumerate(sorted(vehicles))}
+    result = validate_unit(units[0], None, group_of)
+    assert sorted(result.pieces) == [0, 1, 2]
+    pieces = {g: unit_piece(result, g) for g in (0, 1, 2)}
+    assert sum(p["ts"].size for p in pieces.values()) == result.rows and not result.pieces
+    with pytest.raises(RuntimeError, match="already taken"):
+        unit_piece(result, 1)
+    assert unit_piece(result, 7) is None  # a group without fixes in this unit
