@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 
 from features import load_snapshot
@@ -97,3 +98,26 @@ def test_a_unit_hands_each_group_over_once_and_keeps_no_copy(small_snapshot):
     with pytest.raises(RuntimeError, match="already taken"):
         unit_piece(result, 1)
     assert unit_piece(result, 7) is None  # a group without fixes in this unit
+
+
+def test_groups_assembled_in_waves_are_the_groups_assembled_at_once(small_snapshot, dask_client, monkeypatch):
+    """Many small vehicle groups, one a worker in flight: the same fixes as the default load."""
+    import features.distributed_loader as dl
+    from features.problems import ProblemLog
+
+    vehicles = load_snapshot(small_snapshot, trajectories="skip").vehicles
+    at_once = dl.load_fixes_on_cluster(small_snapshot, vehicles, dask_client, ProblemLog()).collect()
+    submitted: list[int] = []
+    submit = dask_client.submit
+
+    def counted(fn, *args, **kwargs):
+        if fn is dl.assemble_group:
+            submitted.append(1)
+        return submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(dask_client, "submit", counted)
+    monkeypatch.setattr(dl, "GROUPS_IN_FLIGHT", 1)
+    waves = dl.load_fixes_on_cluster(small_snapshot, vehicles, dask_client, ProblemLog(), fixes_per_group=100_000)
+    assert len(waves.groups) >= 8 and len(submitted) == len(waves.groups)
+    assert len(waves) == len(at_once)
+    pd.testing.assert_frame_equal(waves.collect(), at_once)
