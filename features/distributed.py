@@ -53,6 +53,23 @@ def _build_part(fixes: pd.DataFrame, params: StopParams) -> StopIndex:
     return index
 
 
+def _array_bytes(obj, depth: int = 2) -> int:
+    """Bytes of the NumPy arrays an object holds (its attributes, and theirs, ``depth`` deep)."""
+    if isinstance(obj, np.ndarray):
+        return int(obj.nbytes)
+    if depth == 0 or not hasattr(obj, "__dict__"):
+        return 0
+    return sum(_array_bytes(v, depth - 1) for v in vars(obj).values())
+
+
+try:  # what Dask counts for a worker's index parts (its default for an object: a few bytes)
+    from dask.sizeof import sizeof as _dask_sizeof
+
+    _dask_sizeof.register(StopIndex)(_array_bytes)
+except ImportError:  # Dask is optional: without it there is no cluster to report to
+    pass
+
+
 def _vehicles(index: StopIndex) -> np.ndarray:
     return np.asarray(index.fixes.vehicles, dtype=object)
 

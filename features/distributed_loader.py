@@ -39,6 +39,7 @@ from features.validation import check_refs, parse_table
 
 NAME = "trajectories"
 FIXES_PER_GROUP = 4_000_000  # a vehicle group's fixes: joined, sorted and indexed by one task
+GROUPS_IN_FLIGHT = 2  # vehicle groups being assembled a worker at a time (see assemble_in_waves)
 POSITION_BITS = 36  # a fix's place in the input: file number << 36 | record number in the file
 
 
@@ -140,7 +141,8 @@ class UnitResult:
     rows: int = 0
     ts_min: int | None = None
     ts_max: int | None = None
-    pieces: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # group -> columns
+    pieces: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # group -> columns, until handed over
+    handed: set[int] = field(default_factory=set)  # groups whose piece ``unit_piece`` has handed over
 
 
 @dataclass
@@ -150,6 +152,9 @@ class FixGroup:
     frame: pd.DataFrame
     duplicates: int
     out_of_order: int
+
+    def __sizeof__(self) -> int:  # what Dask counts for a worker's memory (its default: a few bytes)
+        return object.__sizeof__(self) + int(self.frame.memory_usage(index=True).sum())
 
 
 def _read_unit(unit: Unit, log: ProblemLog) -> RawTable | None:
@@ -225,7 +230,14 @@ def unit_summary(result: UnitResult) -> UnitResult:
 
 
 def unit_piece(result: UnitResult, group: int) -> dict[str, np.ndarray] | None:
-    return result.pieces.get(group)
+    """The unit's fixes of ``group``, handed over once: the unit drops them, so that each fix is held
+    once on a worker while the groups are assembled (kept in the unit as well, a worker held every
+    fix twice — its pieces and the assembled frames — until the last group was joined). A second
+    call for the same group (a task run again) fails loudly instead of giving no fixes."""
+    if group in result.handed:
+        raise RuntimeError(f"the fixes of vehicle group {group} were already taken from this unit; load the snapshot again")
+    result.handed.add(group)
+    return result.pieces.pop(group, None)
 
 
 def assemble_group(vehicles: np.ndarray, *pieces) -> FixGroup:
@@ -253,11 +265,13 @@ def assemble_group(vehicles: np.ndarray, *pieces) -> FixGroup:
 
 
 def _joined_optional(pieces: list[dict]) -> dict[str, pd.Series | np.ndarray]:
-    """``speed_kmh`` and ``driver_id`` of the pieces, joined (a unit without the column gives empties)."""
+    """``speed_kmh`` and ``driver_id`` of the pieces, joined (a unit without the column gives empties).
+    Speed stays float32, as the index keeps it (4 bytes a fix fewer; ``collect`` widens it as the
+    in-memory loader gives it)."""
     out: dict[str, pd.Series | np.ndarray] = {}
     if any("speed" in p for p in pieces):
         out["speed_kmh"] = np.concatenate([p["speed"] if "speed" in p else np.full(p["ts"].size, np.nan, np.float32)
-                                           for p in pieces]).astype("float64")
+                                           for p in pieces])
     if any("driver" in p for p in pieces):
         names = np.unique(np.concatenate([p["drivers"] for p in pieces if "drivers" in p]))
         codes = np.concatenate([np.where(p["driver"] >= 0, np.searchsorted(names, p["drivers"])[np.maximum(p["driver"], 0)]
@@ -283,18 +297,29 @@ def build_group_index(group: FixGroup, params: StopParams):
 # on the client
 
 
+class FixesReleased(RuntimeError):
+    """A read of a ``ClusterFixes`` whose frames were released once its stop index was built."""
+
+
 @dataclass
 class ClusterFixes:
     """A snapshot's validated fixes left on a Dask cluster: one ``FixGroup`` future per vehicle
-    group (contiguous runs of sorted vehicle ids). Only counts and the time span are held here."""
+    group (contiguous runs of sorted vehicle ids). Only counts and the time span are held here.
+
+    The frames live until the stop index is built (``stop_index``): each group's frame is then
+    released on its worker as soon as its part of the index is done (the index keeps what every
+    later step reads — positions, times, speed and driver), so a worker never holds both for all
+    its groups. After that, ``groups`` is None and reading the fixes (``collect``, an index with
+    other parameters) raises ``FixesReleased``; load the snapshot again to read them."""
 
     client: Any
-    groups: list
+    groups: list | None
     vehicles: list[np.ndarray]
     report: TrajectoryReport
     span: tuple[pd.Timestamp, pd.Timestamp] | None
     n_fixes: int
     file: str = ""  # what was read, for the load report
+    keep_frames: bool = False  # True: keep the frames beside the index (twice the memory; benchmarks/bench_release.py)
     _indexes: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -304,21 +329,63 @@ class ClusterFixes:
     def empty(self) -> bool:
         return self.n_fixes == 0
 
+    @property
+    def released(self) -> bool:
+        return self.groups is None
+
+    def _frames(self, what: str) -> list:
+        if self.groups is None:
+            built = ", ".join(f"{p}" for p in self._indexes) or "none"
+            raise FixesReleased(f"{self.file or 'trajectories'}: the fixes were released on the workers once the stop index "
+                                f"was built ({built}); cannot {what}. Load the snapshot again "
+                                "(load_snapshot(..., trajectories='cluster')) to read them")
+        return self.groups
+
     def stop_index(self, params: StopParams = TRUCK_STOPS, partitions: int | None = None) -> ClusterStopIndex:
         """The stop index of these fixes, built and kept on the workers, one part per vehicle group
-        (built once per parameters; ``partitions`` is fixed by the load and ignored)."""
+        (built once per parameters; ``partitions`` is fixed by the load and ignored). Building it
+        releases the frames (see the class): a second set of parameters must load the snapshot again."""
         if params not in self._indexes:
-            parts = [self.client.submit(build_group_index, g, params, pure=False) for g in self.groups]
+            groups = self._frames(f"build a stop index with {params}")
+            parts = [self.client.submit(build_group_index, g, params, pure=False) for g in groups]
+            # the client drops its only references to the frames: the scheduler forgets each frame
+            # as soon as the one task that reads it (its group's index) has run
+            if not self.keep_frames:
+                self.groups = None
+            del groups
             self._indexes[params] = ClusterStopIndex.from_parts(self.client, parts, params)
         return self._indexes[params]
 
     def collect(self) -> pd.DataFrame:
         """All the fixes in this process, as the in-memory loader sorts them by vehicle: for tests
         and small snapshots only (the point of this class is not to do this)."""
-        frames = self.client.gather([self.client.submit(group_frame, g, pure=False) for g in self.groups])
+        groups = self._frames("collect them")
+        frames = self.client.gather([self.client.submit(group_frame, g, pure=False) for g in groups])
         cats = pd.Index(np.concatenate(self.vehicles) if self.vehicles else [], dtype="str")
-        parts = [f.assign(vehicle_id=pd.Categorical(f["vehicle_id"].astype("str"), categories=cats)) for f in frames]
+        parts = [f.assign(vehicle_id=pd.Categorical(f["vehicle_id"].astype("str"), categories=cats),
+                          **({"speed_kmh": f["speed_kmh"].astype("float64")} if "speed_kmh" in f else {})) for f in frames]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def assemble_in_waves(client, results: list, groups: list[np.ndarray], per_worker: int | None = None) -> list:
+    """The ``FixGroup`` futures of ``groups``, assembled from the units' ``results``, at most
+    ``per_worker`` groups a worker at a time. Submitted all at once, every worker fetched the
+    remote pieces of all its groups ahead of joining them: a second copy of up to half its fixes
+    (the province: one worker at 5.6 GB during the sort, against 3.3 GB after it)."""
+    from distributed import as_completed
+
+    def submit(g: int):
+        return client.submit(assemble_group, groups[g], *[client.submit(unit_piece, r, g, pure=False) for r in results],
+                             pure=False)
+
+    window = max(1, (per_worker or GROUPS_IN_FLIGHT) * n_workers(client))
+    futures = [submit(g) for g in range(min(window, len(groups)))]
+    running = as_completed(futures)
+    for _done in running:
+        if len(futures) < len(groups):
+            futures.append(submit(len(futures)))
+            running.add(futures[-1])
+    return futures
 
 
 def load_fixes_on_cluster(folder: Path, vehicles: pd.DataFrame | None, client, log: ProblemLog,
@@ -348,8 +415,7 @@ def load_fixes_on_cluster(folder: Path, vehicles: pd.DataFrame | None, client, l
     if log.errors or group_of is None:
         return None
     say("整理轨迹 sorting trajectories by vehicle on the cluster")
-    fix_groups = [client.submit(assemble_group, members, *[client.submit(unit_piece, r, g, pure=False) for r in results],
-                                pure=False) for g, members in enumerate(groups)]
+    fix_groups = assemble_in_waves(client, results, groups)
     del results  # each unit's data lives on as its pieces, then as the groups
     counts = client.gather([client.submit(group_counts, g, pure=False) for g in fix_groups])
     rep = TrajectoryReport(fixes_read=sum(s.rows for s in summaries),
