@@ -70,6 +70,16 @@ def lookup_mb(obj) -> float:
     return sum(roots.values()) / 1e6
 
 
+def snapshot_or_simulated(data: Path | None, scale: str, work: Path, say=print) -> Path:
+    """``data`` resolved, or a city of ``scale`` (seed 0) simulated into ``work`` when none is given."""
+    if data is not None:
+        return Path(data).resolve()
+    import simulation
+
+    say(f"simulating {scale} …")
+    return Path(simulation.simulate(work / "data", seed=0, scale=scale)).resolve()
+
+
 def build_service(data: Path, work: Path, say=print):
     """(client, app, tokens by reader) of a service over ``data`` with one stored list (and its history)."""
     import pandas as pd
@@ -282,13 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         args.out = ROOT / "benchmarks" / "results" / "detail.md"
     with tempfile.TemporaryDirectory(prefix="bench-detail-") as tmp:
         work = Path(tmp)
-        data = args.data
-        if data is None:
-            import simulation
-
-            data = simulation.simulate(work / "data", seed=0, scale=args.scale)
         say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-        client, _app, tokens = build_service(Path(data).resolve(), work, say)
+        data = snapshot_or_simulated(args.data, args.scale, work, say)
+        client, _app, tokens = build_service(data, work, say)
         try:
             ids = {reader: sample(client, token, args.top) for reader, token in tokens.items()}
             if args.profile:

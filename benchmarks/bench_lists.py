@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_detail import CREATED, build_service, peak_rss_mb, spy_summary  # noqa: E402
+from bench_detail import CREATED, build_service, peak_rss_mb, snapshot_or_simulated, spy_summary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_ID = re.compile(r'"request_id":"[^"]*"')  # an error's request id is new each time
@@ -177,13 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-lists-") as tmp:
         work = Path(tmp)
-        data = args.data
-        if data is None:
-            import simulation
-
-            data = simulation.simulate(work / "data", seed=0, scale=args.scale)
         say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-        client, app, tokens = build_service(Path(data).resolve(), work, say)
+        data = snapshot_or_simulated(args.data, args.scale, work, say)
+        client, app, tokens = build_service(data, work, say)
         try:
             put_on_desk(app)
             rt = app.state.runtime

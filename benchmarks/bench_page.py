@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_detail import build_service  # noqa: E402
+from benchmarks.bench_detail import build_service, snapshot_or_simulated  # noqa: E402
 from benchmarks.machine import facts, print_facts  # noqa: E402
 
 
@@ -91,13 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print_facts()
     with tempfile.TemporaryDirectory(prefix="hazleads-bench-page-") as tmp:
         work = Path(tmp)
-        data = args.data
-        if data is None:
-            import simulation
-
-            data = work / "snapshot"
-            print(f"simulating {args.scale} …", flush=True)
-            simulation.simulate(data, seed=0, scale=args.scale)
+        data = snapshot_or_simulated(args.data, args.scale, work, lambda m: print(m, flush=True))
         t0 = time.perf_counter()
         client, app, tokens = build_service(data, work)
         setup = {"data": str(data), "setup_s": time.perf_counter() - t0}
