@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from serving.auditkeys import AuditKeyError, AuditKeys
@@ -71,18 +71,29 @@ def session_keys(session: Session) -> AuditKeys:
     return keys
 
 
+# built once, run on the session's connection: every read of the service appends a row, and
+# building statements and ORM objects cost more than the three statements themselves
+_HEAD = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+_SEED_HEAD = insert(AuditHead).values(id=1, last_id=0, last_hash=GENESIS)
+_INSERT = insert(AuditEntry)
+_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
+
+
 def append(session: Session, user: Principal | None, action: str, entity_ids: Iterable[str] = (),
-           result: str = "ok", model_version: str | None = None, request_id: str | None = None) -> AuditEntry:
-    """Append one row inside the caller's write transaction (it commits with the audited change)."""
+           result: str = "ok", model_version: str | None = None, request_id: str | None = None) -> dict:
+    """Append one row inside the caller's write transaction (it commits with the audited change);
+    returns the row as written (its ``hash`` included)."""
     keys = session_keys(session)
-    head = session.get(AuditHead, 1, with_for_update=True)
+    conn = session.connection()
+    head = conn.execute(_HEAD).first()
     if head is None:  # a database made without the migration's seed row
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+        conn.execute(_SEED_HEAD)
+        last_id, last_hash = 0, GENESIS
+    else:
+        last_id, last_hash = head
     ids = [str(i)[:64] for i in list(entity_ids)[:MAX_IDS]]
     row = {
-        "id": head.last_id + 1,
+        "id": last_id + 1,
         "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "user_id": user.id if user else None,
         "user_name": user.name if user else None,
@@ -92,13 +103,13 @@ def append(session: Session, user: Principal | None, action: str, entity_ids: It
         "model_version": (model_version or None) and str(model_version)[:64],
         "result": str(result)[:32],
         "request_id": request_id,
-        "prev_hash": head.last_hash,
+        "prev_hash": last_hash,
         "key_id": keys.current_id,
     }
-    entry = AuditEntry(**row, hash=chain_hash(head.last_hash, row, keys.current))
-    session.add(entry)
-    head.last_id, head.last_hash = entry.id, entry.hash
-    return entry
+    row["hash"] = chain_hash(last_hash, row, keys.current)
+    conn.execute(_INSERT, row)
+    conn.execute(_MOVE_HEAD, {"new_id": row["id"], "new_hash": row["hash"]})
+    return row
 
 
 # ---- checkpoints ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import anyio
 from sqlalchemy.exc import SQLAlchemyError
 
 from serving.auth import check_token, parse_bearer
+from serving.listcache import data_version
 from serving.logs import request_id_var
 
 log = logging.getLogger("hazleads.serving.access")
@@ -125,7 +126,9 @@ class BodyLimit:
 class AuthGate:
     """Every path but ``public`` and those under ``public_prefixes`` (the web page's files) needs a
     valid bearer token: else 401 with ``WWW-Authenticate``. The authenticated principal is left in
-    ``scope['state']['principal']`` for the routes."""
+    ``scope['state']['principal']`` for the routes, and the database's data version, read in the
+    same transaction just after the token, in ``scope['state']['data_version']``: a kept lead-list
+    answer is then served without another read (``serving.api.routes.leads``)."""
 
     def __init__(self, app, get_db, public: frozenset[str], metrics, public_prefixes: tuple[str, ...] = ()) -> None:
         self.app, self.get_db, self.public, self.metrics = app, get_db, public, metrics
@@ -145,10 +148,11 @@ class AuthGate:
 
             def lookup():
                 with db.read() as s:
-                    return check_token(s, token)
+                    found, why = check_token(s, token)
+                    return found, why, (data_version(s) if found is not None else None)
 
             try:
-                principal, why = await anyio.to_thread.run_sync(lookup)
+                principal, why, version = await anyio.to_thread.run_sync(lookup)
             except SQLAlchemyError as exc:
                 self.metrics.db_unavailable.inc()
                 from serving.api.errors import db_reason
@@ -167,4 +171,5 @@ class AuthGate:
                             [(b"www-authenticate", b'Bearer realm="hazleads"')])
             return
         scope["state"]["principal"] = principal
+        scope["state"]["data_version"] = version
         await self.app(scope, receive, send)

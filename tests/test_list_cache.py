@@ -107,3 +107,58 @@ def test_a_new_database_starts_at_version_zero_with_one_row(db_url):
             assert s.scalar(select(func.count()).select_from(models.DataVersion)) == 1
     finally:
         d.dispose()
+
+
+def _statements(service, path: str) -> list[str]:
+    """The SQL statements (not BEGIN/COMMIT) that one request runs, in order, on any engine."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engines = {id(e): e for e in (service.rt.db.engine, service.rt.db.write_engine)}.values()
+    for e in engines:
+        event.listen(e, "before_cursor_execute", note)
+    try:
+        assert service.get("inv", path).status_code == 200
+    finally:
+        for e in engines:
+            event.remove(e, "before_cursor_execute", note)
+    return [s for s in seen if s.split(" ")[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK")]
+
+
+def test_a_kept_page_reads_only_the_token_and_the_version_then_writes_its_audit_row(service):
+    """A kept answer costs five statements whatever the list: the token and the data version (the
+    gate, one read), the audit chain's head, the audit row, the head moved (one write)."""
+    first = _statements(service, E)  # computed: the page's own queries too
+    kept = _statements(service, E)
+    assert len(first) > len(kept)
+    assert len(kept) == 5, kept
+    token, version, head, row, move = (s.lower() for s in kept)
+    assert "from users" in token and "substr" in token
+    assert "from data_version" in version
+    assert "from audit_head" in head and "insert into audit_log" in row and "update audit_head" in move
+    if service.rt.db.engine.dialect.name == "postgresql":
+        assert "for update" in head  # concurrent writers never fork the chain
+
+
+def test_a_kept_page_goes_to_the_thread_pool_twice_the_token_and_the_route(service, monkeypatch):
+    """Every dependency on the path is async (``serving.api.deps``): only the gate's token lookup and
+    the route itself (it reads and writes the database) run in the thread pool."""
+    import anyio.to_thread
+
+    service.get("inv", E)  # kept from now on
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def spy(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", spy)
+    assert service.get("inv", E).status_code == 200
+    assert len(hops) == 2, hops
+    assert service.get("inv", E + "?sort=score&desc=true").status_code == 200  # the desk's filters: no hop of their own
+    assert len(hops) == 4, hops

@@ -2,15 +2,22 @@
 
 Authentication happens in ``serving.middleware.AuthGate`` (so that 401 comes before anything
 else); ``current_user`` reads what it found. Each role check that fails is audited and answers 403.
+
+Every dependency on a request's path is ``async`` and does no blocking work of its own (what must
+touch the database goes to the thread pool itself): FastAPI runs a plain ``def`` dependency in the
+thread pool, and a hop there costs more than the check. A kept lead-list page then makes two hops,
+the gate's token lookup and the route (``tests/test_list_cache.py``).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from serving import audit
 from serving.access import allowed
@@ -23,27 +30,30 @@ bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="a token from `hazleads users add NAME --role ROLE [--county C]`")
 
 
-def plain_text(request: Request) -> None:
+async def plain_text(request: Request) -> None:
     """Refuse a NUL character in the path or the query (422): no id or filter holds one, and
     PostgreSQL cannot even compare with one. Applied to every route (``create_app``)."""
     if "\x00" in request.scope.get("path", "") or any("\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
         raise HTTPException(422, "a NUL character (%00) in the path or query; remove it")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def current_user(request: Request, rt: RuntimeDep,
-                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+def _authenticate(rt: Runtime, token: str | None) -> Principal | None:
+    with rt.db.read() as s:
+        return authenticate(s, token)
+
+
+async def current_user(request: Request, rt: RuntimeDep,
+                       creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     p = getattr(request.state, "principal", None)
     if p is None:  # the gate did not run (an app mounted without it): authenticate here
-        token = parse_bearer(request.headers.get("authorization"))
-        with rt.db.read() as s:
-            p = authenticate(s, token)
+        p = await run_in_threadpool(_authenticate, rt, parse_bearer(request.headers.get("authorization")))
     if p is None:
         raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
     return p
@@ -64,10 +74,10 @@ def record(rt: Runtime, request: Request, user: Principal | None, action: str, i
 
 
 def require(resource: str) -> Callable[..., Principal]:
-    def check(request: Request, user: CurrentUser, rt: RuntimeDep) -> Principal:
+    async def check(request: Request, user: CurrentUser, rt: RuntimeDep) -> Principal:
         if not allowed(user, resource):
             route = getattr(request.scope.get("route"), "path", request.url.path)
-            record(rt, request, user, f"denied {request.method} {route}"[:64], result="forbidden")
+            await run_in_threadpool(record, rt, request, user, f"denied {request.method} {route}"[:64], result="forbidden")
             raise HTTPException(403, f"role {user.role} may not use this resource ({resource})")
         return user
 
@@ -105,9 +115,26 @@ def lang_of(rt: Runtime, lang: Lang | None) -> str:
     return lang or rt.settings.lang
 
 
-def reader_scope(user: CurrentUser, rt: RuntimeDep) -> Scope:
+async def reader_scope(user: CurrentUser, rt: RuntimeDep) -> Scope:
     """What this reader may see of the snapshot being served (``serving.scope``)."""
     return Scope(user, rt.ctx)
 
 
 ReaderScope = Annotated[Scope, Depends(reader_scope)]
+
+
+T = TypeVar("T")
+
+
+def query_model(cls: type[T]) -> Callable[..., T]:
+    """``Depends(query_model(Cls))`` is ``Depends(Cls)`` (the same query parameters, the same OpenAPI)
+    without the thread-pool hop FastAPI makes for a class: building a dataclass of parsed query
+    parameters blocks nothing."""
+
+    async def make(**kwargs) -> T:
+        return cls(**kwargs)
+
+    make.__signature__ = inspect.signature(cls, eval_str=True)
+    make.__name__ = make.__qualname__ = cls.__name__
+    make.__doc__ = cls.__doc__
+    return make

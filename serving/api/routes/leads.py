@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from serving.api.deps import LeadReader, Limit, Offset, ReaderScope, RuntimeDep, lang_of, record
+from serving.api.deps import LeadReader, Limit, Offset, ReaderScope, RuntimeDep, lang_of, query_model, record
 from serving.api.present import evidence_tips, lead_item, resolve_run, run_info, user_names
 from serving.db.models import Tip
 from serving.industries import code_prefixes
@@ -50,7 +50,7 @@ class Desk:
     desc: Annotated[bool, Query(description="descending")] = False
 
 
-DeskFilters = Annotated[Desk, Depends()]
+DeskFilters = Annotated[Desk, Depends(query_model(Desk))]
 
 
 def lead_filter(rt, s, user, run, county, industry, category, min_score, exploration, d: Desk,
@@ -93,10 +93,14 @@ def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry,
     either way, with the ids shown."""
     lg = lang_of(rt, lang)
     key = (kind, user.id, user.role, user.county, lg, rt.digest, tuple(sorted(request.query_params.multi_items())))
-    with rt.db.read() as s:
-        version = data_version(s)  # first: the rows read below are at least this new
-        answer = rt.lists.get(key, version)
-        if answer is None:
+    version = getattr(request.state, "data_version", None)  # read by the gate with the token (serving.middleware)
+    if version is None:  # the gate did not run (an app mounted without it)
+        with rt.db.read() as s:
+            version = data_version(s)
+    # the version was read before the rows below: they are at least as new as the version they are kept under
+    answer = rt.lists.get(key, version)
+    if answer is None:
+        with rt.db.read() as s:
             run, total, items = list_rows(rt, s, user, scope, kind, as_of, county, industry, category, min_score,
                                           exploration, d, limit, offset, lg, **tip_filters)
             info = run_info(run, kind)

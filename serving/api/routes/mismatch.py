@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 
 from features.ledgers import CRIMINAL_T
-from serving.api.deps import Limit, MismatchReader, Offset, ReaderScope, RuntimeDep, record
+from serving.api.deps import Limit, MismatchReader, Offset, ReaderScope, RuntimeDep, query_model, record
 from serving.api.present import resolve_run, run_info
 from serving.db.models import Mismatch
 from serving.schemas.common import ERRORS, NOT_FOUND
@@ -41,7 +41,7 @@ class MismatchFilters:
     as_of: Annotated[dt.date | None, Query()] = None
 
 
-Filters = Annotated[MismatchFilters, Depends()]
+Filters = Annotated[MismatchFilters, Depends(query_model(MismatchFilters))]
 
 
 def _select(rt, s, scope, f: MismatchFilters):
