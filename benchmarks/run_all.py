@@ -23,6 +23,7 @@ FULL = {
     "build": [PY, "benchmarks/bench_build.py", "--runs", "small", "city", "province:1", "province:3"],
     "train": [PY, "benchmarks/bench_train.py", "--runs", "small", "city"],
     "service": [PY, "benchmarks/bench_service.py"],
+    "request_parts": [PY, "benchmarks/bench_request_parts.py", "--out", "benchmarks/results/request_parts.md"],
     "detail": [PY, "benchmarks/bench_detail.py", "--scale", "city"],
     "soak": [PY, "benchmarks/soak.py", "--minutes", "10"],
 }
@@ -34,6 +35,7 @@ QUICK = {
     "build": [PY, "benchmarks/bench_build.py", "--runs", "small", "--out", "/tmp/hazleads-build.md"],
     "train": [PY, "benchmarks/bench_train.py", "--runs", "small", "--out", "/tmp/hazleads-train.md"],
     "service": [PY, "benchmarks/bench_service.py", "--requests", "200", "--intake-requests", "30", "--out", "/tmp/hazleads-service.md"],
+    "request_parts": [PY, "benchmarks/bench_request_parts.py", "--n", "200", "--out", "/tmp/hazleads-request-parts.md"],
     "detail": [PY, "benchmarks/bench_detail.py", "--quick", "--out", "/tmp/hazleads-detail.md"],
     "soak": [PY, "benchmarks/soak.py", "--minutes", "1", "--out", "/tmp/hazleads-soak.md"],
 }
