@@ -139,3 +139,49 @@ def test_a_county_investigator_pages_through_the_county_only(city, browser):
         wait_first_rank(page, (n - 1) // 50 * 50 + 1)
         assert rows(page) == n - (n - 1) // 50 * 50
         ui.assert_clean()
+
+
+def test_an_enterprise_page_opened_from_the_city_list_waits_for_one_answer_and_back_is_kept(city, browser):
+    """Issue 18: an enterprise's page opened from a city-scale list asks the API for that one
+    enterprise (its evidence, history, ledger, power and map in one answer: no request per chart or
+    per manifest) and the way back to the list is the kept answer of the list (no recomputation).
+    Its waits are printed beside the list's; how fast is measured in ``benchmarks/bench_page.py``."""
+    server, tokens, enterprises = city
+    names = dict(zip(enterprises["enterprise_id"], enterprises["name"], strict=True))
+    rt = server.rt
+    with browsing(browser, server.url) as ui:
+        page = ui.page
+        t0 = time.perf_counter()
+        ui.sign_in(tokens["inv"], expect="table.leads tbody tr")
+        list_s = time.perf_counter() - t0
+        first = page.get_attribute("table.leads tbody tr:first-child", "data-id")
+        seen = len(ui.requests)
+        t1 = time.perf_counter()
+        page.click("table.leads tbody tr:first-child a")
+        page.wait_for_selector("svg.map")
+        detail_s = time.perf_counter() - t1
+        assert page.inner_text("main h1") == names[first]
+        # the enterprise, and the map's base layer (fetched beside it, once a session)
+        assert sorted(api_paths(ui, seen, server.url)) == sorted([f"/v1/enterprises/{first}", "/v1/places"])
+        hits, seen = rt.lists.hits, len(ui.requests)
+        t2 = time.perf_counter()
+        page.go_back()
+        wait_first_rank(page, 1)
+        back_s = time.perf_counter() - t2
+        assert rows(page) == 50
+        assert [p for p in api_paths(ui, seen, server.url) if p.startswith("/v1/leads/")], "the list was not asked for again"
+        assert rt.lists.hits > hits  # and it was the kept answer
+        second = page.get_attribute("table.leads tbody tr:nth-child(2)", "data-id")
+        seen = len(ui.requests)
+        page.click("table.leads tbody tr:nth-child(2) a")
+        page.wait_for_function(f"() => document.querySelector('main h1')?.textContent === {names[second]!r}")
+        page.wait_for_selector("svg.map")
+        assert api_paths(ui, seen, server.url) == [f"/v1/enterprises/{second}"]
+        ui.assert_clean()
+    print(f"\nsign-in to the list {list_s:.2f} s; list to {first}'s page with its map {detail_s:.2f} s; "
+          f"back to the list {back_s:.2f} s")
+
+
+def api_paths(ui, since: int, base: str) -> list[str]:
+    """The API paths (no query) the page asked for since its ``since``-th request."""
+    return [u.split("?")[0].removeprefix(base) for u in ui.requests[since:] if u.startswith(f"{base}/v1/")]
