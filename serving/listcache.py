@@ -13,6 +13,10 @@ emptied when the service takes a new snapshot).
 Kept per reader (the user's id, role and county are in the key): an answer never crosses from one
 reader to another, so what a reader may see (county, informants) is decided exactly as when it was
 computed. Every read is still audited with the ids it showed (``serving.api.routes.leads``).
+
+The vehicle list (``serving.api.routes.vehicles``) is kept here too, under its own keys, but its
+version is the runtime's ``features_version``: it is made from the features being served and the
+snapshot, never from the database, so a database write leaves it valid and new features do not.
 """
 
 from __future__ import annotations

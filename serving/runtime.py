@@ -39,6 +39,7 @@ class Runtime:
         self.places = None  # features.geo.PlaceIndex
         self.places_geojson: dict | None = None
         self.features = None  # features.build.FeatureSet at the snapshot's last day
+        self.features_version = 0  # moves after each swap of ``features``: what a kept vehicle list is valid for
         self._stop_index = None  # stops detected once per snapshot, reused at every as-of date
         self.models: dict[str, object | None] = dict.fromkeys(KINDS)  # training.registry.LoadedModel
         self.model_errors: dict[str, str] = {}
@@ -118,6 +119,8 @@ class Runtime:
 
         lookup.for_features(fs)
         self.features = fs
+        # moved after the swap: whoever reads the version first then sees these features or newer ones
+        self.features_version += 1
 
     # ---- models ---------------------------------------------------------------------------
 

@@ -162,3 +162,48 @@ def test_a_kept_page_goes_to_the_thread_pool_twice_the_token_and_the_route(servi
     assert len(hops) == 2, hops
     assert service.get("inv", E + "?sort=score&desc=true").status_code == 200  # the desk's filters: no hop of their own
     assert len(hops) == 4, hops
+
+
+V = "/v1/vehicles"
+
+
+def test_the_vehicle_list_is_kept_per_reader_until_the_served_features_change(service):
+    """The vehicle list is made from the features being served, not the database: kept per reader
+    and query while those features serve (a database write does not drop it), computed afresh once
+    new features are served, never given to another reader, and audited on every read."""
+    import json
+
+    import pandas as pd
+
+    from serving.auth import Principal
+    from serving.chain import vehicle_page
+    from serving.db.models import User
+    from serving.scope import Scope
+
+    rt, cache = service.rt, service.rt.lists
+    first = service.get("inv", V)
+    hits, audited = cache.hits, _audited(service)
+    again = service.get("inv", V)
+    assert again.status_code == 200 and again.content == first.content and cache.hits == hits + 1
+    assert _audited(service) == audited + 1
+    shown = [i["vehicle_id"] for i in first.json()["items"]]
+    with rt.db.read() as s:
+        action, ids = s.execute(select(AuditEntry.action, AuditEntry.entity_ids).order_by(AuditEntry.id.desc()).limit(1)).one()
+        u = s.scalars(select(User).where(User.name == "inv")).one()
+    assert action == "vehicles.list" and json.loads(ids) == shown and len(shown) > 1
+    # the kept bytes say what the page computed now says
+    page = vehicle_page(rt, Scope(Principal(u.id, u.name, u.role, u.county), rt.ctx), "zh", None, None, 50, 0)
+    assert first.json() == json.loads(json.dumps(page, default=str, ensure_ascii=False))
+    # a county reader is never given the city-wide answer; its own is kept for it
+    county = service.get("inv_yangshuo", V)
+    assert county.json()["total"] < first.json()["total"]
+    assert service.get("inv_yangshuo", V).content == county.content and service.get("inv", V).content == first.content
+    # a write to the database leaves it kept (the list does not read the database) ...
+    raw_sql(rt.db.url, "UPDATE leads SET score = 0.5 WHERE entity_id = 'E2'")
+    hits = cache.hits
+    assert service.get("inv", V).content == first.content and cache.hits == hits + 1
+    # ... features served anew (here: at an earlier date) make it afresh
+    earlier = rt.snapshot.last_day - pd.Timedelta(days=40)
+    rt.serve_features(rt.build_features(earlier))
+    after = service.get("inv", V).json()
+    assert after["as_of"] == str(earlier.date()) != first.json()["as_of"]

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import TypeAdapter
 
 from serving import chain, evidence, readable
 from serving.api.deps import Limit, Offset, ReaderScope, RuntimeDep, VehicleReader, lang_of, record
 from serving.api.present import manifest_out
 from serving.api.routes.enterprises import not_found
 from serving.jobs import NotReady
+from serving.listcache import Answer
 from serving.repo import runs
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.vehicles import VehicleDetail, VehicleLeadPage
@@ -20,6 +22,7 @@ from serving.schemas.vehicles import VehicleDetail, VehicleLeadPage
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"], responses={**ERRORS, **NOT_FOUND})
 County = Annotated[str | None, Query(min_length=1, max_length=64, description="only vehicles with events in this county")]
 MinScore = Annotated[float | None, Query(ge=0.0, le=1.0)]
+PAGE = TypeAdapter(VehicleLeadPage)
 
 
 def _ready(rt) -> None:
@@ -34,9 +37,20 @@ def vehicle_leads(request: Request, user: VehicleReader, scope: ReaderScope, rt:
     vehicle_leads.csv): the driving rules' score, event counts by category and reasons with the worst
     event's time and place. County readers see the vehicles with events in their county, ranked among them."""
     _ready(rt)
-    out = chain.vehicle_page(rt, scope, lang_of(rt, lang), county, min_score, limit, offset)
-    record(rt, request, user, "vehicles.list", [i["vehicle_id"] for i in out["items"]], model_version="driving rules")
-    return out
+    lg = lang_of(rt, lang)
+    # kept per reader like the lead lists (serving.listcache), but valid while the features being served
+    # are: the list is made from them and the snapshot, never from the database. The version is read
+    # first, so the answer computed below is at least as new as the version it is kept under.
+    version = rt.features_version
+    key = ("vehicle", user.id, user.role, user.county, lg, rt.digest, tuple(sorted(request.query_params.multi_items())))
+    answer = rt.lists.get(key, version)
+    if answer is None:
+        out = chain.vehicle_page(rt, scope, lg, county, min_score, limit, offset)
+        body = PAGE.dump_json(PAGE.validate_python(out), by_alias=True)  # as FastAPI renders the response model
+        answer = Answer(version, body, tuple(i["vehicle_id"] for i in out["items"]), "driving rules")
+        rt.lists.put(key, answer)
+    record(rt, request, user, "vehicles.list", answer.ids, model_version=answer.model_version)
+    return Response(answer.body, media_type="application/json")
 
 
 @router.get("/{vehicle_id}", response_model=VehicleDetail, summary="One vehicle and its chain")
