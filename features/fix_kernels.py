@@ -54,20 +54,6 @@ def first_of_repeats(rows, codes, ts):
 
 
 @njit(cache=True)
-def stabilise(key, order):
-    """Within runs of equal keys, put ``order`` back in increasing (input) order."""
-    n = order.size
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and key[order[j]] == key[order[i]]:
-            j += 1
-        if j - i > 1:
-            order[i:j] = np.sort(order[i:j])
-        i = j
-
-
-@njit(cache=True)
 def jumps_at(rows, vehicle, ts, lat, lon, max_mps, min_jump_m):
     """For the fixes ``rows`` (in (vehicle, ts) order): whether each is more than ``max_mps`` and
     ``min_jump_m`` away from both its neighbours of the same vehicle (see ``jump_mask``)."""

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from features.fix_kernels import first_of_repeats, gather, jumps_at, stabilise, valid_rows
+from features.fix_kernels import first_of_repeats, gather, jumps_at, valid_rows
+from features.fix_sort import group_sort
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
 from features.stops_scan import scan_stops
@@ -104,16 +105,39 @@ def _columns(fixes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return codes, vehicles, ts, lat, lon
 
 
-def _ordered_rows(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                  drop_zero: bool) -> tuple[np.ndarray, int, int]:
-    """Rows of the valid fixes in (vehicle, ts) order, the first of equal (vehicle, ts) kept; the
-    invalid and the repeated counts. Input already in order (the loader's) is not sorted."""
+@dataclass
+class _Ordered:
+    """The valid fixes in (vehicle, ts) order, the first of equal (vehicle, ts) kept: ``at``, their
+    positions (increasing) in the columns ``codes, ts, lat, lon`` (the input columns when the input
+    was already in order, else a sorted copy); ``row``, the input row of each position (``None``:
+    the position is the row); and the counts of invalid and repeated rows."""
+
+    at: np.ndarray
+    row: np.ndarray | None
+    codes: np.ndarray
+    ts: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    invalid: int
+    duplicates: int
+
+    def input_rows(self, at: np.ndarray) -> np.ndarray:
+        return at if self.row is None else self.row[at]
+
+
+def _ordered(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_vehicles: int,
+             drop_zero: bool) -> _Ordered:
+    """The valid fixes in (vehicle, ts) order (see ``_Ordered``). Input already in order (the
+    loader's) is not sorted; other input is sorted by vehicle and then by time within each vehicle
+    (``features.fix_sort``), stable, so the first of equal rows stays first."""
     rows, in_order = valid_rows(codes, ts, lat, lon, drop_zero)
     invalid = int(codes.size - rows.size)
+    row = None
     if not in_order:
-        rows = rows[_sort_order(codes[rows], ts[rows])]  # stable: the first of equal rows stays first
+        row, codes, ts, lat, lon = group_sort(rows, codes, ts, lat, lon, n_vehicles)
+        rows = np.arange(row.size)
     kept = first_of_repeats(rows, codes, ts)
-    return rows[:kept], invalid, int(rows.size - kept)
+    return _Ordered(rows[:kept], row, codes, ts, lat, lon, invalid, int(rows.size - kept))
 
 
 def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays, int, int]:
@@ -121,9 +145,9 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     first row kept). Rows with a missing value are dropped, and with ``drop_zero`` also positions
     out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
     codes, vehicles, ts, lat, lon = _columns(fixes)
-    rows, invalid, dups = _ordered_rows(codes, ts, lat, lon, drop_zero)
-    r, c, t, la, lo = gather(rows, np.zeros(0, dtype=bool), codes, ts, lat, lon)
-    return FixArrays(c, t, la, lo, vehicles, r), invalid, dups
+    o = _ordered(codes, ts, lat, lon, len(vehicles), drop_zero)
+    r, c, t, la, lo = gather(o.at, np.zeros(0, dtype=bool), o.codes, o.ts, o.lat, o.lon)
+    return FixArrays(c, t, la, lo, vehicles, o.input_rows(r)), o.invalid, o.duplicates
 
 
 def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
@@ -132,14 +156,15 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     (vehicle, ts) order) and the report. The columns are read once and gathered once."""
     rep = CleanReport(fixes_in=len(fixes))
     codes, vehicles, ts, lat, lon = _columns(fixes)
-    rows, rep.invalid_positions, rep.duplicates = _ordered_rows(codes, ts, lat, lon, True)
-    jumps = jumps_at(rows, codes, ts, lat, lon, max_speed_kmh / 3.6, float(min_jump_m))
+    o = _ordered(codes, ts, lat, lon, len(vehicles), True)
+    rep.invalid_positions, rep.duplicates = o.invalid, o.duplicates
+    jumps = jumps_at(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m))
     rep.jumps = int(jumps.sum())
-    r, c, t, la, lo = gather(rows, jumps, codes, ts, lat, lon)
+    r, c, t, la, lo = gather(o.at, jumps, o.codes, o.ts, o.lat, o.lon)
     rep.fixes_out = int(r.size)
-    j = rows[jumps]
-    dropped = FixArrays(codes[j], ts[j], lat[j], lon[j], vehicles, j)
-    return FixArrays(c, t, la, lo, vehicles, r), dropped, rep
+    j = o.at[jumps]
+    dropped = FixArrays(o.codes[j], o.ts[j], o.lat[j], o.lon[j], vehicles, o.input_rows(j))
+    return FixArrays(c, t, la, lo, vehicles, o.input_rows(r)), dropped, rep
 
 
 def _category_codes(vid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -155,20 +180,6 @@ def _category_codes(vid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     remap = np.full(len(cats) + 1, -1, dtype=np.int32)  # the last slot answers code -1
     remap[present[order]] = np.arange(present.size, dtype=np.int32)
     return remap[raw], cats[present[order]]
-
-
-def _sort_order(c: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Stable order by (vehicle code, ts): one int64 key sorted (ties put back in input order)
-    when vehicle and whole-second time fit in 63 bits, else ``np.lexsort``."""
-    if c.size and np.all(t % NS == 0):
-        sec = (t - t.min()) // NS
-        bits = int(sec.max()).bit_length()
-        if bits + int(c.max()).bit_length() < 63:
-            key = (c.astype(np.int64) << bits) | sec
-            order = np.argsort(key)
-            stabilise(key, order)
-            return order
-    return np.lexsort((t, c))
 
 
 def jump_mask(a: FixArrays, max_speed_kmh: float = MAX_SPEED_KMH, min_jump_m: float = MIN_JUMP_M) -> np.ndarray:
