@@ -280,10 +280,7 @@ class StopIndex:
         """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``."""
         a, dropped, rep = clean_arrays(fixes)
         lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s)
-        nv = len(a.vehicles)
-        last_valid = np.full(nv, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(last_valid, a.vehicle, a.ts)
-        np.maximum.at(last_valid, dropped.vehicle, dropped.ts)
+        last_valid = _last_ts(a, dropped)
         # closed by a fix: that fix's time; closed by the end of a run: the next run's first fix of
         # the same vehicle, or else (the vehicle's last run) the vehicle's last valid fix.
         nxt = hi + 1
@@ -394,6 +391,17 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
                   np.concatenate([index.lat[decided], tlat]),
                   np.concatenate([index.lon[decided], tlon]),
                   np.concatenate([dhi - dlo + 1, thi - tlo + 1]))
+
+
+def _last_ts(*tracks: FixArrays) -> np.ndarray:
+    """Per vehicle code: the latest fix time in any of ``tracks`` (each sorted by (vehicle, ts),
+    over the same vehicles), the int64 minimum for a vehicle with no fix."""
+    last = np.full(len(tracks[0].vehicles), np.iinfo(np.int64).min, dtype=np.int64)
+    for f in tracks:
+        starts, ends = f.vehicle_bounds()
+        has = ends > starts
+        last[has] = np.maximum(last[has], f.ts[ends[has] - 1])
+    return last
 
 
 def _dark_pairs(a: FixArrays, params: StopParams) -> np.ndarray:
