@@ -91,7 +91,7 @@ def _emit(out, n_out, lo, hi, close):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: features.stops_threads scans blocks of runs in threads
 def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
     """Stops in each run ``seg_start[k]..seg_end[k]-1`` of fixes sorted by time.
 

@@ -20,7 +20,7 @@ from features.fix_kernels import first_of_repeats, gather, jumps_at, valid_rows
 from features.fix_sort import group_sort
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
-from features.stops_scan import scan_stops
+from features.stops_threads import scan_stops_threaded
 from features.timeutil import cutoff
 
 NS = 1_000_000_000
@@ -213,9 +213,11 @@ def run_bounds(vehicle: np.ndarray, ts: np.ndarray, max_gap_s: float | None) -> 
     return starts.astype(np.int64), ends
 
 
-def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s: float | None):
+def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s: float | None,
+          threads: int | None = None):
     starts, ends = run_bounds(a.vehicle, a.ts, max_gap_s)
-    lo, hi, close = scan_stops(a.lat, a.lon, a.ts, starts, ends, float(max_diameter_m), int(round(min_duration_s * NS)))
+    lo, hi, close = scan_stops_threaded(a.lat, a.lon, a.ts, starts, ends, float(max_diameter_m),
+                                        int(round(min_duration_s * NS)), threads)
     return lo, hi, close, starts, ends
 
 
@@ -276,10 +278,11 @@ class StopIndex:
     dark: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # see ``dark_stays``
 
     @classmethod
-    def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS) -> StopIndex:
-        """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``."""
+    def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS, threads: int | None = None) -> StopIndex:
+        """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``, the scan
+        in ``threads`` threads (default: see ``features.stops_threads.scan_threads``)."""
         a, dropped, rep = clean_arrays(fixes)
-        lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s)
+        lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s, threads)
         last_valid = _last_ts(a, dropped)
         # closed by a fix: that fix's time; closed by the end of a run: the next run's first fix of
         # the same vehicle, or else (the vehicle's last run) the vehicle's last valid fix.
