@@ -102,3 +102,22 @@ def gather(rows, drop, codes, ts, lat, lon):
         lo[j] = lon[r]
         j += 1
     return r_out, c, t, la, lo
+
+
+@njit(cache=True)
+def compact(at, drop, r, c, t, la, lo):
+    """``gather`` into the columns themselves, for columns this code owns (a sorted copy, never the
+    caller's frame): the entries at ``at`` (increasing) where ``drop`` is false (``drop`` empty:
+    all) move to the front in order. Returns how many there are."""
+    j = 0
+    for k in range(at.size):
+        if drop.size and drop[k]:
+            continue
+        i = at[k]
+        r[j] = r[i]
+        c[j] = c[i]
+        t[j] = t[i]
+        la[j] = la[i]
+        lo[j] = lo[i]
+        j += 1
+    return j

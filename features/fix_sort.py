@@ -24,9 +24,9 @@ SHORT = 48  # slices up to this many fixes: insertion sort
 
 @njit(cache=True)
 def _time_keys(ts, a, b, key):
-    """``key[a:b]``: the times since the slice's earliest, in seconds when all are whole seconds
-    apart (fewer radix passes), else nanoseconds. Returns the largest key, or -1 when the slice is
-    already in time order (nothing to do)."""
+    """``key[:b - a]``: the times of fixes ``a..b-1`` since the earliest of them, in seconds when all
+    are whole seconds apart (fewer radix passes), else nanoseconds. Returns the largest key, or -1
+    when the fixes are already in time order (nothing to do)."""
     t0 = ts[a]
     in_order = True
     whole = True
@@ -41,29 +41,29 @@ def _time_keys(ts, a, b, key):
     top = 0
     for i in range(a, b):
         d = ts[i] - t0
-        key[i] = d
+        key[i - a] = d
         if d > top:
             top = d
         if d % NS != 0:
             whole = False
     if whole:
-        for i in range(a, b):
-            key[i] //= NS
+        for k in range(b - a):
+            key[k] //= NS
         top //= NS
     return top
 
 
 @njit(cache=True)
-def _order_slice(key, a, b, top, perm, key2, perm2, counts):
-    """``perm[a:b]``: positions a..b-1 in stable order of ``key[a:b]`` (``key2, perm2`` scratch)."""
-    for i in range(a, b):
+def _order_slice(key, m, top, perm, key2, perm2, counts):
+    """``perm[:m]``: 0..m-1 in stable order of ``key[:m]`` (``key2, perm2`` scratch)."""
+    for i in range(m):
         perm[i] = i
-    if b - a <= SHORT:
-        for i in range(a + 1, b):
+    if m <= SHORT:
+        for i in range(1, m):
             k = key[i]
             p = perm[i]
             j = i - 1
-            while j >= a and key[j] > k:
+            while j >= 0 and key[j] > k:
                 key[j + 1] = key[j]
                 perm[j + 1] = perm[j]
                 j -= 1
@@ -76,21 +76,21 @@ def _order_slice(key, a, b, top, perm, key2, perm2, counts):
     flipped = False
     while shift == 0 or (top >> shift) > 0:
         counts[:] = 0
-        for i in range(a, b):
+        for i in range(m):
             counts[((src_k[i] >> shift) & mask) + 1] += 1
         for d in range(mask + 1):
             counts[d + 1] += counts[d]
-        for i in range(a, b):
+        for i in range(m):
             d = (src_k[i] >> shift) & mask
-            q = a + counts[d]
-            counts[d] = counts[d] + 1
+            q = counts[d]
+            counts[d] = q + 1
             dst_k[q] = src_k[i]
             dst_p[q] = src_p[i]
         src_k, src_p, dst_k, dst_p = dst_k, dst_p, src_k, src_p
         flipped = not flipped
         shift += RADIX_BITS
     if flipped:
-        for i in range(a, b):
+        for i in range(m):
             perm[i] = perm2[i]
 
 
@@ -123,32 +123,30 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
     c = np.empty(n, dtype=np.int32)
     for g in range(n_groups):
         c[start[g]:start[g + 1]] = g
-    key = np.empty(n, dtype=np.int64)
-    key2 = np.empty(n, dtype=np.int64)
-    perm = np.empty(n, dtype=np.int64)
-    perm2 = np.empty(n, dtype=np.int64)
+    longest = 0
+    for g in range(n_groups):
+        longest = max(longest, start[g + 1] - start[g])
+    key = np.empty(longest, dtype=np.int64)  # scratch for one vehicle at a time
+    key2 = np.empty(longest, dtype=np.int64)
+    perm = np.empty(longest, dtype=np.int64)
+    perm2 = np.empty(longest, dtype=np.int64)
+    buf_r = np.empty(longest, dtype=np.int64)
+    buf_t = np.empty(longest, dtype=np.int64)
+    buf_la = np.empty(longest)
+    buf_lo = np.empty(longest)
     counts = np.empty((1 << RADIX_BITS) + 1, dtype=np.int64)
-    buf_r = np.empty(0, dtype=np.int64)
-    buf_t = np.empty(0, dtype=np.int64)
-    buf_la = np.empty(0)
-    buf_lo = np.empty(0)
     for g in range(n_groups):
         a = start[g]
         b = start[g + 1]
-        if b - a < 2:
+        m = b - a
+        if m < 2:
             continue
         top = _time_keys(t, a, b, key)
         if top < 0:
             continue
-        _order_slice(key, a, b, top, perm, key2, perm2, counts)
-        m = b - a
-        if buf_r.size < m:
-            buf_r = np.empty(m, dtype=np.int64)
-            buf_t = np.empty(m, dtype=np.int64)
-            buf_la = np.empty(m)
-            buf_lo = np.empty(m)
+        _order_slice(key, m, top, perm, key2, perm2, counts)
         for i in range(m):
-            p = perm[a + i]
+            p = a + perm[i]
             buf_r[i] = r[p]
             buf_t[i] = t[p]
             buf_la[i] = la[p]

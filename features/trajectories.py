@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from features.fix_kernels import first_of_repeats, gather, jumps_at, valid_rows
+from features.fix_kernels import compact, first_of_repeats, gather, jumps_at, valid_rows
 from features.fix_sort import group_sort
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
@@ -124,6 +124,14 @@ class _Ordered:
     def input_rows(self, at: np.ndarray) -> np.ndarray:
         return at if self.row is None else self.row[at]
 
+    def kept(self, drop: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Input rows, codes, ts, lat, lon of the fixes at ``at`` where ``drop`` is false (``drop``
+        empty: all of them). A sorted copy is compacted in place (no second copy); call once."""
+        if self.row is None:
+            return gather(self.at, drop, self.codes, self.ts, self.lat, self.lon)
+        m = compact(self.at, drop, self.row, self.codes, self.ts, self.lat, self.lon)
+        return self.row[:m], self.codes[:m], self.ts[:m], self.lat[:m], self.lon[:m]
+
 
 def _ordered(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_vehicles: int,
              drop_zero: bool) -> _Ordered:
@@ -146,8 +154,8 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
     codes, vehicles, ts, lat, lon = _columns(fixes)
     o = _ordered(codes, ts, lat, lon, len(vehicles), drop_zero)
-    r, c, t, la, lo = gather(o.at, np.zeros(0, dtype=bool), o.codes, o.ts, o.lat, o.lon)
-    return FixArrays(c, t, la, lo, vehicles, o.input_rows(r)), o.invalid, o.duplicates
+    r, c, t, la, lo = o.kept(np.zeros(0, dtype=bool))
+    return FixArrays(c, t, la, lo, vehicles, r), o.invalid, o.duplicates
 
 
 def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
@@ -160,11 +168,11 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     rep.invalid_positions, rep.duplicates = o.invalid, o.duplicates
     jumps = jumps_at(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m))
     rep.jumps = int(jumps.sum())
-    r, c, t, la, lo = gather(o.at, jumps, o.codes, o.ts, o.lat, o.lon)
-    rep.fixes_out = int(r.size)
     j = o.at[jumps]
     dropped = FixArrays(o.codes[j], o.ts[j], o.lat[j], o.lon[j], vehicles, o.input_rows(j))
-    return FixArrays(c, t, la, lo, vehicles, o.input_rows(r)), dropped, rep
+    r, c, t, la, lo = o.kept(jumps)
+    rep.fixes_out = int(r.size)
+    return FixArrays(c, t, la, lo, vehicles, r), dropped, rep
 
 
 def _category_codes(vid: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -62,5 +62,8 @@ def test_cleaning_a_shuffled_feed_keeps_the_first_of_repeated_rows():
     cleaned, dropped, rep = clean_arrays(fixes)
     kept = np.sort(np.concatenate([cleaned.rows, dropped.rows]))
     assert np.array_equal(kept, np.sort(order[first])) and rep.duplicates == order.size - first.sum()
-    assert np.array_equal(fixes["ts"].to_numpy().view("int64")[cleaned.rows], cleaned.ts)
-    assert np.array_equal(fixes["lat"].to_numpy()[dropped.rows], dropped.lat)
+    for f in (cleaned, dropped):  # every column of every kept fix is that of its input row
+        assert np.array_equal(fixes["vehicle_id"].to_numpy(object)[f.rows], f.vehicles[f.vehicle])
+        assert np.array_equal(fixes["ts"].to_numpy().view("int64")[f.rows], f.ts)
+        assert np.array_equal(fixes["lat"].to_numpy()[f.rows], f.lat)
+        assert np.array_equal(fixes["lon"].to_numpy()[f.rows], f.lon)
