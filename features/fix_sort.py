@@ -25,8 +25,9 @@ SHORT = 48  # slices up to this many fixes: insertion sort
 @njit(cache=True)
 def _time_keys(ts, a, b, key):
     """``key[:b - a]``: the times of fixes ``a..b-1`` since the earliest of them, in seconds when all
-    are whole seconds apart (fewer radix passes), else nanoseconds. Returns the largest key, or -1
-    when the fixes are already in time order (nothing to do)."""
+    are whole seconds apart (fewer radix passes), else nanoseconds. Returns the largest key, -1
+    when the fixes are already in time order (nothing to do), or -2 when they span more than int64
+    nanoseconds hold (292 years; then the slice is sorted by comparison)."""
     t0 = ts[a]
     in_order = True
     whole = True
@@ -41,6 +42,8 @@ def _time_keys(ts, a, b, key):
     top = 0
     for i in range(a, b):
         d = ts[i] - t0
+        if d < 0:  # overflowed
+            return -2
         key[i - a] = d
         if d > top:
             top = d
@@ -142,9 +145,12 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
         if m < 2:
             continue
         top = _time_keys(t, a, b, key)
-        if top < 0:
+        if top == -1:
             continue
-        _order_slice(key, m, top, perm, key2, perm2, counts)
+        if top == -2:
+            perm[:m] = np.argsort(t[a:b], kind="mergesort")
+        else:
+            _order_slice(key, m, top, perm, key2, perm2, counts)
         for i in range(m):
             p = a + perm[i]
             buf_r[i] = r[p]

@@ -50,6 +50,17 @@ def test_group_sort_is_a_stable_sort_by_vehicle_then_time(seed, whole_seconds, s
         assert np.array_equal(g, w), what
 
 
+def test_times_centuries_apart_are_sorted_too():
+    """Times more than 292 years apart overflow an int64 difference: that vehicle is sorted by comparison."""
+    ts = pd.to_datetime(["2100-01-01", "1700-01-01", "2000-05-05", "1700-01-01", "1800-03-03"] * 20).to_numpy().astype("datetime64[ns]").view("int64")
+    codes = np.repeat(np.arange(2, dtype=np.int32), 50)
+    rows = np.arange(ts.size)
+    lat, lon = np.arange(ts.size, dtype=float), np.zeros(ts.size)
+    got = group_sort(rows, codes, ts, lat, lon, 2)
+    for g, w in zip(got, lexsorted(rows, codes, ts, lat, lon), strict=True):
+        assert np.array_equal(g, w)
+
+
 def test_cleaning_a_shuffled_feed_keeps_the_first_of_repeated_rows():
     rows, codes, ts, lat, lon, _ = random_feed(3, True, 86_400.0)
     fixes = pd.DataFrame({"vehicle_id": pd.Series(codes).map(lambda c: f"v{c:03d}"), "ts": ts.astype("datetime64[ns]"),
