@@ -10,7 +10,8 @@ work; one row also times the index on the loader's sorted, categorical output). 
 subprocess: the input is loaded, the peak resident memory reset (Linux ``clear_refs``), then the
 method runs (best of five; MovingPandas once); we report wall time, CPU time, fixes per second,
 and the peak memory above the loaded input. With ``--before DIR`` the index build of the code in DIR
-and of this checkout run alternately (three rounds, best of each) on the same input. MovingPandas runs on a sample (it manages a few thousand fixes per second); its throughput is
+and of this checkout run alternately (three rounds, best of each) on the same input, then this
+checkout's with the scan in two threads (``threads=2``, best of three by wall time). MovingPandas runs on a sample (it manages a few thousand fixes per second); its throughput is
 compared as a rate. The NumPy scan (consecutive haversine distances, cumulative sums, runs of
 slow fixes) is a practical ceiling for any per-fix pass over the same columns.
 """
@@ -96,7 +97,7 @@ def worker(method: str, path: str, code_root: str) -> dict:
         from features.trajectories import StopIndex, clean_fixes, detect_stops
         detect_stops(clean_fixes(fixes.iloc[:2000])[0], MAX_DIAMETER_M, MIN_DURATION_S)  # compile / load the cache
         StopIndex.build(fixes.iloc[:2000])
-    if method == "ours_index_loaded":  # as the loader hands them over: sorted, vehicle_id categorical
+    if method.startswith("ours_index_loaded"):  # as the loader hands them over: sorted, vehicle_id categorical
         fixes = fixes.sort_values(["vehicle_id", "ts"], kind="stable", ignore_index=True)
         fixes["vehicle_id"] = fixes["vehicle_id"].astype("category")
     if method == "mpd":
@@ -131,6 +132,9 @@ def _run_once(method: str, fixes: pd.DataFrame) -> int:
         count = len(stops)
     elif method in ("ours_index", "ours_index_loaded"):
         index = StopIndex.build(fixes, StopParams(MAX_DIAMETER_M, MIN_DURATION_S, MAX_GAP_S))
+        count = len(index.lo)
+    elif method == "ours_index_loaded_2threads":  # the scan in two threads (this checkout only)
+        index = StopIndex.build(fixes, StopParams(MAX_DIAMETER_M, MIN_DURATION_S, MAX_GAP_S), threads=2)
         count = len(index.lo)
     elif method == "mpd":
         from datetime import timedelta
@@ -233,23 +237,31 @@ def run(method: str, path: Path, code_root: Path = ROOT) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def before_after(before: Path, paths: list[Path], rounds: int = 3) -> list[str]:
-    """Rows of a before/after table: StopIndex.build on the loader's output, the code in ``before``
-    and this checkout alternately, best of ``rounds`` runs of each (each run is itself best of five)."""
-    lines = ["| fixes | code | seconds (wall) | seconds (CPU) | fixes/s (CPU) | stops |", "| ---: | --- | ---: | ---: | ---: | ---: |"]
-    for path in paths:
+def before_after(before: Path, paths: list[Path], shuffled: list[Path], rounds: int = 3) -> list[str]:
+    """Rows of a before/after table: StopIndex.build on the loader's output (every path) and on the
+    shuffled string ids (the paths in ``shuffled``), the code in ``before`` and this checkout
+    alternately, best of ``rounds`` runs of each (each run is itself best of five); then this
+    checkout with the scan in two threads on the loader's output (best wall time of ``rounds``)."""
+    lines = ["| input | fixes | code | seconds (wall) | seconds (CPU) | fixes/s (CPU) | fixes/s (wall) | stops |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    cases = [(p, "ours_index_loaded", "loader output") for p in paths] + [(p, "ours_index", "shuffled string ids") for p in shuffled]
+    for path, method, what in cases:
         best: dict[str, dict] = {}
         for _ in range(rounds):
             for label, root in (("before", before), ("after", ROOT)):
-                r = run("ours_index_loaded", path, root)
+                r = run(method, path, root)
                 if label not in best or r["cpu_seconds"] < best[label]["cpu_seconds"]:
                     best[label] = r
-        if best["before"]["stops"] != best["after"]["stops"]:
+        if method == "ours_index_loaded":
+            for _ in range(rounds):
+                r = run("ours_index_loaded_2threads", path)
+                if "after, 2 threads" not in best or r["seconds"] < best["after, 2 threads"]["seconds"]:
+                    best["after, 2 threads"] = r
+        if len({r["stops"] for r in best.values()}) != 1:
             raise SystemExit(f"before and after found different numbers of stops on {path.name}")
-        for label in ("before", "after"):
-            r = best[label]
-            lines.append(f"| {r['fixes']:,d} | {label} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | "
-                         f"{r['fixes'] / r['cpu_seconds']:,.0f} | {r['stops']:,d} |")
+        for label, r in best.items():
+            lines.append(f"| {path.stem}: {what} | {r['fixes']:,d} | {label} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | "
+                         f"{r['fixes'] / r['cpu_seconds']:,.0f} | {r['fixes'] / r['seconds']:,.0f} | {r['stops']:,d} |")
             print(lines[-1])
     return lines
 
@@ -283,6 +295,7 @@ def main() -> None:
             for label, method in (("ours: clean_fixes + detect_stops", "ours"), ("ours: detect_stops alone", "ours_detect_only"),
                                   ("ours: StopIndex.build (clean + detect, gaps 30 min)", "ours_index"),
                                   ("ours: StopIndex.build on loader output (sorted, categorical ids)", "ours_index_loaded"),
+                                  ("ours: the same, scan in 2 threads (wall; CPU counts both threads)", "ours_index_loaded_2threads"),
                                   ("NumPy scan (ceiling)", "numpy")):
                 r = run(method, path)
                 rows.append((label, r))
@@ -295,7 +308,7 @@ def main() -> None:
             print(f"simulated trucks: {r['fixes']:,d} fixes {r['seconds']:.2f} s {r['fixes'] / r['seconds'] / 1e6:.2f} M fixes/s")
         if args.before is not None:
             paths = [Path(tmp) / f"fixes_{size}.parquet" for size in args.sizes] + ([trucks] if trucks is not None else [])
-            compared = before_after(args.before.resolve(), paths)
+            compared = before_after(args.before.resolve(), paths, [Path(tmp) / f"fixes_{args.sizes[-1]}.parquet"])
     mpd_rate = mpd["fixes"] / mpd["seconds"]
     lines = ["# Stop detection benchmark", "",
              "Command: `.venv/bin/python benchmarks/bench_stops.py " + " ".join(sys.argv[1:]) + "`", "",
@@ -320,8 +333,9 @@ def main() -> None:
               "Load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
               + " (other work on a shared machine slows every row alike; times are best of five)."]
     if compared:
-        lines += ["", f"## Before and after: `StopIndex.build` on the loader's output, `{args.before}` against this checkout",
-                  "", "Alternating, three rounds, best of each (each run best of five); fixes/s from CPU time.", "", *compared]
+        lines += ["", f"## Before and after: `StopIndex.build`, `{args.before}` against this checkout",
+                  "", "Alternating, three rounds, best of each (each run best of five); fixes/s from CPU time. "
+                  "'after, 2 threads': the scan in two threads, best wall time of three (its CPU time counts both threads).", "", *compared]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines[-14:]))

@@ -54,20 +54,6 @@ def first_of_repeats(rows, codes, ts):
 
 
 @njit(cache=True)
-def stabilise(key, order):
-    """Within runs of equal keys, put ``order`` back in increasing (input) order."""
-    n = order.size
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and key[order[j]] == key[order[i]]:
-            j += 1
-        if j - i > 1:
-            order[i:j] = np.sort(order[i:j])
-        i = j
-
-
-@njit(cache=True)
 def jumps_at(rows, vehicle, ts, lat, lon, max_mps, min_jump_m):
     """For the fixes ``rows`` (in (vehicle, ts) order): whether each is more than ``max_mps`` and
     ``min_jump_m`` away from both its neighbours of the same vehicle (see ``jump_mask``)."""
@@ -116,3 +102,22 @@ def gather(rows, drop, codes, ts, lat, lon):
         lo[j] = lon[r]
         j += 1
     return r_out, c, t, la, lo
+
+
+@njit(cache=True)
+def compact(at, drop, r, c, t, la, lo):
+    """``gather`` into the columns themselves, for columns this code owns (a sorted copy, never the
+    caller's frame): the entries at ``at`` (increasing) where ``drop`` is false (``drop`` empty:
+    all) move to the front in order. Returns how many there are."""
+    j = 0
+    for k in range(at.size):
+        if drop.size and drop[k]:
+            continue
+        i = at[k]
+        r[j] = r[i]
+        c[j] = c[i]
+        t[j] = t[i]
+        la[j] = la[i]
+        lo[j] = lo[i]
+        j += 1
+    return j

@@ -8,9 +8,11 @@ must, with bounds that never change a decision:
 
 - a moving vehicle: a pair of fixes in the window already farther apart than the box limit (a
   *witness*, lower bounds of the metre per degree) proves every window that still holds both of
-  them too wide, so no box is kept until the window's start passes the witness;
+  them too wide, so no box is kept until the window's start passes the witness; the witness is
+  searched back from the newest fix by galloping and bisection, so it comes out late and lasts;
 - a sliding window the box cannot settle: monotone deques give its box in O(1) per fix;
-- a stop (the window only grows): a running box;
+- a stop (the window only grows): a running box; a fix inside the box of a stop that is one
+  by its small box, or inside the hull that made it one, leaves it a stop with nothing computed;
 - a small box: the rectangle's diagonal is at most the box's width plus height (in degrees)
   times the largest metres per degree, so a box that small is a stop without any hull;
 - otherwise the window's convex hull, kept between steps with the fix behind each vertex: a fix
@@ -44,7 +46,37 @@ from features.stops_kernel import (
 
 M_MIN = WGS84_A * (1.0 - WGS84_E2)  # smallest meridian radius of curvature (equator), metres
 K_MAX = DEG * WGS84_A / math.sqrt(1.0 - WGS84_E2)  # largest metres per degree, either axis
-WITNESS_LOOKBACK = 8  # fixes searched back from the newest for a witness pair
+
+
+@njit(cache=True)
+def _far(lat, lon, j, i, kx, ky, wide2):
+    dy = (lat[j] - lat[i]) * ky
+    dx = (lon[j] - lon[i]) * kx
+    return dx * dx + dy * dy >= wide2
+
+
+@njit(cache=True)
+def _find_witness(lat, lon, lo, i, kx, ky, wide2):
+    """A fix j in ``lo..i-1``, as late as cheaply found, at least ``sqrt(wide2)`` metres from fix ``i``
+    (with ``kx, ky`` lower bounds of the metres per degree), or -1. Galloping back from ``i`` (1, 2,
+    4, ... fixes, then ``lo``) and bisecting between the last near and the first far fix: a moving
+    vehicle's witness comes out near the latest one, so it lasts while the window slides on."""
+    near = i
+    step = 1
+    j = i - 1
+    while not _far(lat, lon, j, i, kx, ky, wide2):
+        near = j
+        if j == lo:
+            return -1
+        step *= 2
+        j = max(lo, i - step)
+    while near - j > 1:
+        m = (j + near) // 2
+        if _far(lat, lon, m, i, kx, ky, wide2):
+            j = m
+        else:
+            near = m
+    return j
 
 
 @njit(cache=True)
@@ -59,7 +91,7 @@ def _emit(out, n_out, lo, hi, close):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: features.stops_threads scans blocks of runs in threads
 def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
     """Stops in each run ``seg_start[k]..seg_end[k]-1`` of fixes sorted by time.
 
@@ -112,6 +144,7 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
         hull_first = -1
         hull_n = 0
         hull_diag = 0.0
+        small_stop = False  # the stop so far is one because its box is small
         for i in range(a, b):
             if not is_stopped:
                 while i - lo + 1 > 2 and ts[i] - ts[lo] >= min_duration:
@@ -120,7 +153,17 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
             n_win = i - lo + 1
             if n_win > 1:
                 boxed = False
-                if is_stopped:  # the window only grew: a running box
+                if is_stopped and not (lon[i] < lon[bx0] or lon[i] > lon[bx1] or lat[i] < lat[by0] or lat[i] > lat[by1]):
+                    # a stop grew by a fix inside its box: the same box, so a small box stays a stop;
+                    # a fix inside the hull that made it a stop leaves hull and diagonal unchanged
+                    if small_stop:
+                        stopped_now = True
+                    elif hull_hi == i - 1 and hull_lo == lo and _inside_or_on(hx, hy, hull_n, lon[i], lat[i]):
+                        hull_hi = i
+                        stopped_now = True
+                if stopped_now:
+                    boxed = True
+                elif is_stopped:  # the window only grew: a running box
                     if lon[i] < lon[bx0]:
                         bx0 = i
                     if lon[i] > lon[bx1]:
@@ -132,15 +175,7 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
                     boxed = True
                 elif witness < lo:
                     if not dq_live:
-                        j = i - 1
-                        last = max(lo, i - WITNESS_LOOKBACK)
-                        while j >= last:
-                            dy = (lat[j] - lat[i]) * ky
-                            dx = (lon[j] - lon[i]) * kx
-                            if dx * dx + dy * dy >= wide2:
-                                witness = j
-                                break
-                            j -= 1
+                        witness = _find_witness(lat, lon, lo, i, kx, ky, wide2)
                     if witness < lo:
                         if not dq_live:
                             h_min_x = h_max_x = h_min_y = h_max_y = 0
@@ -166,7 +201,8 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
                         boxed = True
                 if not boxed:
                     dq_live = False  # fix i is not in the deques
-                else:
+                elif not stopped_now:
+                    small_stop = False
                     minx = lon[bx0]
                     maxx = lon[bx1]
                     miny = lat[by0]
@@ -176,6 +212,7 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
                             stopped_now = geodesic_m(lat[lo], lon[lo], lat[i], lon[i]) < max_diameter
                         elif (maxx - minx) + (maxy - miny) < small_deg:
                             stopped_now = True
+                            small_stop = True
                         elif not _surely_wide(lat, lon, lo, i, bx0, bx1, by0, by1, max_diameter, prefilter):
                             if hull_lo >= 0 and hull_hi == i - 1 and hull_lo <= lo and hull_first >= lo:
                                 # the fixes that left the window were not vertices: the same hull
@@ -204,16 +241,9 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
                             stopped_now = hull_diag < max_diameter
                     elif dq_live and not is_stopped:
                         # too wide: look for a witness so the next windows need no box
-                        j = i - 1
-                        last = max(lo, i - WITNESS_LOOKBACK)
-                        while j >= last:
-                            dy = (lat[j] - lat[i]) * ky
-                            dx = (lon[j] - lon[i]) * kx
-                            if dx * dx + dy * dy >= wide2:
-                                witness = j
-                                dq_live = False
-                                break
-                            j -= 1
+                        witness = _find_witness(lat, lon, lo, i, kx, ky, wide2)
+                        if witness >= lo:
+                            dq_live = False
             else:
                 dq_live = False
             if stopped_now:

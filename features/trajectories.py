@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from features.fix_kernels import first_of_repeats, gather, jumps_at, stabilise, valid_rows
+from features.fix_kernels import compact, first_of_repeats, gather, jumps_at, valid_rows
+from features.fix_sort import group_sort
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
-from features.stops_scan import scan_stops
+from features.stops_threads import scan_stops_threaded
 from features.timeutil import cutoff
 
 NS = 1_000_000_000
@@ -104,16 +105,47 @@ def _columns(fixes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return codes, vehicles, ts, lat, lon
 
 
-def _ordered_rows(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                  drop_zero: bool) -> tuple[np.ndarray, int, int]:
-    """Rows of the valid fixes in (vehicle, ts) order, the first of equal (vehicle, ts) kept; the
-    invalid and the repeated counts. Input already in order (the loader's) is not sorted."""
+@dataclass
+class _Ordered:
+    """The valid fixes in (vehicle, ts) order, the first of equal (vehicle, ts) kept: ``at``, their
+    positions (increasing) in the columns ``codes, ts, lat, lon`` (the input columns when the input
+    was already in order, else a sorted copy); ``row``, the input row of each position (``None``:
+    the position is the row); and the counts of invalid and repeated rows."""
+
+    at: np.ndarray
+    row: np.ndarray | None
+    codes: np.ndarray
+    ts: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    invalid: int
+    duplicates: int
+
+    def input_rows(self, at: np.ndarray) -> np.ndarray:
+        return at if self.row is None else self.row[at]
+
+    def kept(self, drop: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Input rows, codes, ts, lat, lon of the fixes at ``at`` where ``drop`` is false (``drop``
+        empty: all of them). A sorted copy is compacted in place (no second copy); call once."""
+        if self.row is None:
+            return gather(self.at, drop, self.codes, self.ts, self.lat, self.lon)
+        m = compact(self.at, drop, self.row, self.codes, self.ts, self.lat, self.lon)
+        return self.row[:m], self.codes[:m], self.ts[:m], self.lat[:m], self.lon[:m]
+
+
+def _ordered(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_vehicles: int,
+             drop_zero: bool) -> _Ordered:
+    """The valid fixes in (vehicle, ts) order (see ``_Ordered``). Input already in order (the
+    loader's) is not sorted; other input is sorted by vehicle and then by time within each vehicle
+    (``features.fix_sort``), stable, so the first of equal rows stays first."""
     rows, in_order = valid_rows(codes, ts, lat, lon, drop_zero)
     invalid = int(codes.size - rows.size)
+    row = None
     if not in_order:
-        rows = rows[_sort_order(codes[rows], ts[rows])]  # stable: the first of equal rows stays first
+        row, codes, ts, lat, lon = group_sort(rows, codes, ts, lat, lon, n_vehicles)
+        rows = np.arange(row.size)
     kept = first_of_repeats(rows, codes, ts)
-    return rows[:kept], invalid, int(rows.size - kept)
+    return _Ordered(rows[:kept], row, codes, ts, lat, lon, invalid, int(rows.size - kept))
 
 
 def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays, int, int]:
@@ -121,9 +153,9 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
     first row kept). Rows with a missing value are dropped, and with ``drop_zero`` also positions
     out of range or at (0, 0). Returns the arrays, the invalid count and the duplicate count."""
     codes, vehicles, ts, lat, lon = _columns(fixes)
-    rows, invalid, dups = _ordered_rows(codes, ts, lat, lon, drop_zero)
-    r, c, t, la, lo = gather(rows, np.zeros(0, dtype=bool), codes, ts, lat, lon)
-    return FixArrays(c, t, la, lo, vehicles, r), invalid, dups
+    o = _ordered(codes, ts, lat, lon, len(vehicles), drop_zero)
+    r, c, t, la, lo = o.kept(np.zeros(0, dtype=bool))
+    return FixArrays(c, t, la, lo, vehicles, r), o.invalid, o.duplicates
 
 
 def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
@@ -132,13 +164,14 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     (vehicle, ts) order) and the report. The columns are read once and gathered once."""
     rep = CleanReport(fixes_in=len(fixes))
     codes, vehicles, ts, lat, lon = _columns(fixes)
-    rows, rep.invalid_positions, rep.duplicates = _ordered_rows(codes, ts, lat, lon, True)
-    jumps = jumps_at(rows, codes, ts, lat, lon, max_speed_kmh / 3.6, float(min_jump_m))
+    o = _ordered(codes, ts, lat, lon, len(vehicles), True)
+    rep.invalid_positions, rep.duplicates = o.invalid, o.duplicates
+    jumps = jumps_at(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m))
     rep.jumps = int(jumps.sum())
-    r, c, t, la, lo = gather(rows, jumps, codes, ts, lat, lon)
+    j = o.at[jumps]
+    dropped = FixArrays(o.codes[j], o.ts[j], o.lat[j], o.lon[j], vehicles, o.input_rows(j))
+    r, c, t, la, lo = o.kept(jumps)
     rep.fixes_out = int(r.size)
-    j = rows[jumps]
-    dropped = FixArrays(codes[j], ts[j], lat[j], lon[j], vehicles, j)
     return FixArrays(c, t, la, lo, vehicles, r), dropped, rep
 
 
@@ -155,20 +188,6 @@ def _category_codes(vid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     remap = np.full(len(cats) + 1, -1, dtype=np.int32)  # the last slot answers code -1
     remap[present[order]] = np.arange(present.size, dtype=np.int32)
     return remap[raw], cats[present[order]]
-
-
-def _sort_order(c: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Stable order by (vehicle code, ts): one int64 key sorted (ties put back in input order)
-    when vehicle and whole-second time fit in 63 bits, else ``np.lexsort``."""
-    if c.size and np.all(t % NS == 0):
-        sec = (t - t.min()) // NS
-        bits = int(sec.max()).bit_length()
-        if bits + int(c.max()).bit_length() < 63:
-            key = (c.astype(np.int64) << bits) | sec
-            order = np.argsort(key)
-            stabilise(key, order)
-            return order
-    return np.lexsort((t, c))
 
 
 def jump_mask(a: FixArrays, max_speed_kmh: float = MAX_SPEED_KMH, min_jump_m: float = MIN_JUMP_M) -> np.ndarray:
@@ -202,9 +221,11 @@ def run_bounds(vehicle: np.ndarray, ts: np.ndarray, max_gap_s: float | None) -> 
     return starts.astype(np.int64), ends
 
 
-def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s: float | None):
+def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s: float | None,
+          threads: int | None = None):
     starts, ends = run_bounds(a.vehicle, a.ts, max_gap_s)
-    lo, hi, close = scan_stops(a.lat, a.lon, a.ts, starts, ends, float(max_diameter_m), int(round(min_duration_s * NS)))
+    lo, hi, close = scan_stops_threaded(a.lat, a.lon, a.ts, starts, ends, float(max_diameter_m),
+                                        int(round(min_duration_s * NS)), threads)
     return lo, hi, close, starts, ends
 
 
@@ -265,14 +286,12 @@ class StopIndex:
     dark: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # see ``dark_stays``
 
     @classmethod
-    def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS) -> StopIndex:
-        """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``."""
+    def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS, threads: int | None = None) -> StopIndex:
+        """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``, the scan
+        in ``threads`` threads (default: see ``features.stops_threads.scan_threads``)."""
         a, dropped, rep = clean_arrays(fixes)
-        lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s)
-        nv = len(a.vehicles)
-        last_valid = np.full(nv, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(last_valid, a.vehicle, a.ts)
-        np.maximum.at(last_valid, dropped.vehicle, dropped.ts)
+        lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s, threads)
+        last_valid = _last_ts(a, dropped)
         # closed by a fix: that fix's time; closed by the end of a run: the next run's first fix of
         # the same vehicle, or else (the vehicle's last run) the vehicle's last valid fix.
         nxt = hi + 1
@@ -383,6 +402,17 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
                   np.concatenate([index.lat[decided], tlat]),
                   np.concatenate([index.lon[decided], tlon]),
                   np.concatenate([dhi - dlo + 1, thi - tlo + 1]))
+
+
+def _last_ts(*tracks: FixArrays) -> np.ndarray:
+    """Per vehicle code: the latest fix time in any of ``tracks`` (each sorted by (vehicle, ts),
+    over the same vehicles), the int64 minimum for a vehicle with no fix."""
+    last = np.full(len(tracks[0].vehicles), np.iinfo(np.int64).min, dtype=np.int64)
+    for f in tracks:
+        starts, ends = f.vehicle_bounds()
+        has = ends > starts
+        last[has] = np.maximum(last[has], f.ts[ends[has] - 1])
+    return last
 
 
 def _dark_pairs(a: FixArrays, params: StopParams) -> np.ndarray:

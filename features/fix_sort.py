@@ -1,0 +1,164 @@
+"""Fixes in (vehicle, time) order without a global sort: a counting sort by vehicle code, then each
+vehicle's fixes put in time order on their own.
+
+A feed's rows come in any order (shuffled, or by time with the vehicles interleaved). Sorting all
+of them on a combined (vehicle, time) key costs O(n log n) with random memory access over the
+whole table. Here the vehicle codes are small integers, so one counting pass finds each vehicle's
+slice and a second pass writes every column into it (reads in row order, a few hundred write
+streams); each slice is then ordered by time in cache: already in order (a feed sorted by time)
+costs one look, a short slice an insertion sort, a longer one an LSD radix sort of its times
+(11 bits a pass, on the time since the slice's first fix, in seconds when every time is whole).
+Both passes are stable, so equal (vehicle, time) rows keep their input order and the first of
+them stays first (``first_of_repeats`` keeps it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NS = 1_000_000_000
+RADIX_BITS = 11
+SHORT = 48  # slices up to this many fixes: insertion sort
+
+
+@njit(cache=True)
+def _time_keys(ts, a, b, key):
+    """``key[:b - a]``: the times of fixes ``a..b-1`` since the earliest of them, in seconds when all
+    are whole seconds apart (fewer radix passes), else nanoseconds. Returns the largest key, -1
+    when the fixes are already in time order (nothing to do), or -2 when they span more than int64
+    nanoseconds hold (292 years; then the slice is sorted by comparison)."""
+    t0 = ts[a]
+    in_order = True
+    whole = True
+    for i in range(a, b):
+        t = ts[i]
+        if t < t0:
+            t0 = t
+        if i > a and t < ts[i - 1]:
+            in_order = False
+    if in_order:
+        return -1
+    top = 0
+    for i in range(a, b):
+        d = ts[i] - t0
+        if d < 0:  # overflowed
+            return -2
+        key[i - a] = d
+        if d > top:
+            top = d
+        if d % NS != 0:
+            whole = False
+    if whole:
+        for k in range(b - a):
+            key[k] //= NS
+        top //= NS
+    return top
+
+
+@njit(cache=True)
+def _order_slice(key, m, top, perm, key2, perm2, counts):
+    """``perm[:m]``: 0..m-1 in stable order of ``key[:m]`` (``key2, perm2`` scratch)."""
+    for i in range(m):
+        perm[i] = i
+    if m <= SHORT:
+        for i in range(1, m):
+            k = key[i]
+            p = perm[i]
+            j = i - 1
+            while j >= 0 and key[j] > k:
+                key[j + 1] = key[j]
+                perm[j + 1] = perm[j]
+                j -= 1
+            key[j + 1] = k
+            perm[j + 1] = p
+        return
+    mask = (1 << RADIX_BITS) - 1
+    shift = 0
+    src_k, src_p, dst_k, dst_p = key, perm, key2, perm2
+    flipped = False
+    while shift == 0 or (top >> shift) > 0:
+        counts[:] = 0
+        for i in range(m):
+            counts[((src_k[i] >> shift) & mask) + 1] += 1
+        for d in range(mask + 1):
+            counts[d + 1] += counts[d]
+        for i in range(m):
+            d = (src_k[i] >> shift) & mask
+            q = counts[d]
+            counts[d] = q + 1
+            dst_k[q] = src_k[i]
+            dst_p[q] = src_p[i]
+        src_k, src_p, dst_k, dst_p = dst_k, dst_p, src_k, src_p
+        flipped = not flipped
+        shift += RADIX_BITS
+    if flipped:
+        for i in range(m):
+            perm[i] = perm2[i]
+
+
+@njit(cache=True)
+def group_sort(rows, codes, ts, lat, lon, n_groups):
+    """The fixes at ``rows`` (valid rows, in input order) in stable (vehicle code, ts) order.
+
+    ``codes`` are in ``0..n_groups-1`` at every row of ``rows``. Returns the rows, vehicle codes
+    (int32), ts, lat and lon in that order."""
+    n = rows.size
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for k in range(n):
+        start[codes[rows[k]] + 1] += 1
+    for g in range(n_groups):
+        start[g + 1] += start[g]
+    fill = start[:-1].copy()
+    r = np.empty(n, dtype=np.int64)
+    t = np.empty(n, dtype=np.int64)
+    la = np.empty(n)
+    lo = np.empty(n)
+    for k in range(n):
+        row = rows[k]
+        g = codes[row]
+        q = fill[g]
+        fill[g] = q + 1
+        r[q] = row
+        t[q] = ts[row]
+        la[q] = lat[row]
+        lo[q] = lon[row]
+    c = np.empty(n, dtype=np.int32)
+    for g in range(n_groups):
+        c[start[g]:start[g + 1]] = g
+    longest = 0
+    for g in range(n_groups):
+        longest = max(longest, start[g + 1] - start[g])
+    key = np.empty(longest, dtype=np.int64)  # scratch for one vehicle at a time
+    key2 = np.empty(longest, dtype=np.int64)
+    perm = np.empty(longest, dtype=np.int64)
+    perm2 = np.empty(longest, dtype=np.int64)
+    buf_r = np.empty(longest, dtype=np.int64)
+    buf_t = np.empty(longest, dtype=np.int64)
+    buf_la = np.empty(longest)
+    buf_lo = np.empty(longest)
+    counts = np.empty((1 << RADIX_BITS) + 1, dtype=np.int64)
+    for g in range(n_groups):
+        a = start[g]
+        b = start[g + 1]
+        m = b - a
+        if m < 2:
+            continue
+        top = _time_keys(t, a, b, key)
+        if top == -1:
+            continue
+        if top == -2:
+            perm[:m] = np.argsort(t[a:b], kind="mergesort")
+        else:
+            _order_slice(key, m, top, perm, key2, perm2, counts)
+        for i in range(m):
+            p = a + perm[i]
+            buf_r[i] = r[p]
+            buf_t[i] = t[p]
+            buf_la[i] = la[p]
+            buf_lo[i] = lo[p]
+        r[a:b] = buf_r[:m]
+        t[a:b] = buf_t[:m]
+        la[a:b] = buf_la[:m]
+        lo[a:b] = buf_lo[:m]
+    return r, c, t, la, lo

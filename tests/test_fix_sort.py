@@ -1,0 +1,80 @@
+"""``features.fix_sort.group_sort`` puts fixes in the order of a stable sort on (vehicle, time):
+compared with ``np.lexsort`` (stable) on vehicles of every size (insertion-sorted, radix-sorted,
+already in order), times in whole seconds and in nanoseconds, spans needing one to six radix
+passes, and many repeated times (the first of equal rows must stay first)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.fix_sort import SHORT, group_sort
+from features.trajectories import NS, clean_arrays, fix_arrays
+
+
+def lexsorted(rows, codes, ts, lat, lon):
+    order = rows[np.lexsort((ts[rows], codes[rows]))]
+    return order, codes[order], ts[order], lat[order], lon[order]
+
+
+def random_feed(seed: int, whole_seconds: bool, span_s: float) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    sizes = np.concatenate([rng.integers(1, SHORT + 2, 40), rng.integers(SHORT + 2, 3_000, 12), [0, 2, 20_000]])
+    codes = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
+    n = codes.size
+    ts = rng.integers(0, int(span_s), n).astype(np.int64) * NS
+    if not whole_seconds:
+        ts += rng.integers(0, NS, n)
+    ts[rng.random(n) < 0.2] = ts[0]  # many repeats of one time, across vehicles
+    rep = rng.random(n) < 0.1
+    ts[1:][rep[1:]] = ts[:-1][rep[1:]]  # repeats within a vehicle
+    ts += 1_600_000_000 * NS
+    ordered = codes == 3  # one vehicle already in time order
+    ts[ordered] = np.sort(ts[ordered])
+    perm = rng.permutation(n)
+    codes, ts = codes[perm], ts[perm]
+    lat, lon = rng.uniform(-60, 60, n), rng.uniform(-180, 180, n)
+    rows = np.sort(rng.choice(n, size=n - n // 20, replace=False))  # some rows are not valid
+    return rows, codes, ts, lat, lon, sizes.size
+
+
+@pytest.mark.parametrize("whole_seconds", [True, False])
+@pytest.mark.parametrize("span_s", [100.0, 3.0e7, 7.0e9])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_group_sort_is_a_stable_sort_by_vehicle_then_time(seed, whole_seconds, span_s):
+    rows, codes, ts, lat, lon, n_groups = random_feed(seed, whole_seconds, span_s)
+    got = group_sort(rows, codes, ts, lat, lon, n_groups)
+    want = lexsorted(rows, codes, ts, lat, lon)
+    for g, w, what in zip(got, want, ("rows", "codes", "ts", "lat", "lon"), strict=True):
+        assert np.array_equal(g, w), what
+
+
+def test_times_centuries_apart_are_sorted_too():
+    """Times more than 292 years apart overflow an int64 difference: that vehicle is sorted by comparison."""
+    ts = pd.to_datetime(["2100-01-01", "1700-01-01", "2000-05-05", "1700-01-01", "1800-03-03"] * 20).to_numpy().astype("datetime64[ns]").view("int64")
+    codes = np.repeat(np.arange(2, dtype=np.int32), 50)
+    rows = np.arange(ts.size)
+    lat, lon = np.arange(ts.size, dtype=float), np.zeros(ts.size)
+    got = group_sort(rows, codes, ts, lat, lon, 2)
+    for g, w in zip(got, lexsorted(rows, codes, ts, lat, lon), strict=True):
+        assert np.array_equal(g, w)
+
+
+def test_cleaning_a_shuffled_feed_keeps_the_first_of_repeated_rows():
+    rows, codes, ts, lat, lon, _ = random_feed(3, True, 86_400.0)
+    fixes = pd.DataFrame({"vehicle_id": pd.Series(codes).map(lambda c: f"v{c:03d}"), "ts": ts.astype("datetime64[ns]"),
+                          "lat": lat, "lon": lon})
+    a, _, _ = fix_arrays(fixes)
+    order = np.lexsort((ts, codes))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = (codes[order][1:] != codes[order][:-1]) | (ts[order][1:] != ts[order][:-1])
+    assert np.array_equal(a.rows, order[first])
+    cleaned, dropped, rep = clean_arrays(fixes)
+    kept = np.sort(np.concatenate([cleaned.rows, dropped.rows]))
+    assert np.array_equal(kept, np.sort(order[first])) and rep.duplicates == order.size - first.sum()
+    for f in (cleaned, dropped):  # every column of every kept fix is that of its input row
+        assert np.array_equal(fixes["vehicle_id"].to_numpy(object)[f.rows], f.vehicles[f.vehicle])
+        assert np.array_equal(fixes["ts"].to_numpy().view("int64")[f.rows], f.ts)
+        assert np.array_equal(fixes["lat"].to_numpy()[f.rows], f.lat)
+        assert np.array_equal(fixes["lon"].to_numpy()[f.rows], f.lon)
