@@ -10,7 +10,7 @@ import pytest
 from features import load_snapshot
 from features.build import build, place_index
 from features.incremental import AsOfCache
-from features.power import monthly_power, power_months
+from features.power import PowerMonths, monthly_power
 from features.trajectory_features import build_stop_index
 
 TABLES = ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle")
@@ -41,11 +41,11 @@ def test_shared_cache_gives_the_plain_build_at_every_date(small):
     assert cache.trip_gps.index is not None and len(cache.trip_gps.index) > 0  # trips were remembered
 
 
-def test_power_months_taken_from_the_whole_snapshot_are_the_months_known_then(small):
+def test_power_months_aggregated_once_are_the_months_known_then(small):
     snap = small[0]
-    months = power_months(snap.electricity)
+    every_month = PowerMonths.of(snap.electricity)
     for day in ("2021-01-31", "2021-03-30", "2021-03-31", "2021-12-31"):
-        pd.testing.assert_frame_equal(monthly_power(snap.electricity, day, months), monthly_power(snap.electricity, day),
+        pd.testing.assert_frame_equal(monthly_power(snap.electricity, day, every_month), monthly_power(snap.electricity, day),
                                       check_exact=True)
 
 
