@@ -8,6 +8,9 @@ share; an ``AsOfCache`` (one per snapshot and stop index) keeps it between dates
   once; at an as-of date ``monthly_power`` cuts the months that ended by then from it, with the
   sums pandas would have given on the rows known then (it sums pairwise or compensated depending
   on the frame: both are kept), so the table is the plain path's to the bit.
+- ``licence_cover``: for each manifest, whether the receiver's (and the carrier's) licence was
+  valid on its day, and when a covering licence was first granted (``licences.LicenceCover``):
+  its licence status at any date follows without matching the licences again.
 - ``trip_gps``: each manifest trip's GPS evidence (``trips._trip_kernel``) by everything the kernel
   reads for it: the vehicle, departure, window end, whether receipt is known, and the receiver's
   position. A trip whose window closed before an earlier as-of date is not measured again. A
@@ -80,6 +83,7 @@ class AsOfCache:
 
     power_months: PowerMonths | None = None
     _power_done: bool = field(default=False, repr=False)
+    licence_cover: tuple | None = field(default=None, repr=False)
     trip_index: object = field(default=None, repr=False)
     trip_gps: TripGpsMemo = field(default_factory=TripGpsMemo, repr=False)
 
@@ -90,6 +94,14 @@ class AsOfCache:
 
             self.power_months, self._power_done = PowerMonths.of(electricity), True
         return self.power_months
+
+    def licences_of(self, manifests: pd.DataFrame, licences: pd.DataFrame) -> tuple:
+        """``manifests.licence_cover`` of the snapshot's manifests, computed on first use."""
+        if self.licence_cover is None:
+            from features.manifests import licence_cover
+
+            self.licence_cover = licence_cover(manifests, licences)
+        return self.licence_cover
 
     def trips_for(self, index: object) -> TripGpsMemo:
         """The trip memo of stop index ``index`` (a new one if the cache last served another index)."""

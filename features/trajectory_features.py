@@ -126,8 +126,9 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
                        cache.trips_for(index) if cache is not None else None)
     ent_ids = pd.Index(snapshot.enterprises["enterprise_id"].astype("str"), name="enterprise_id")
     veh_ids = pd.Index(snapshot.vehicles["vehicle_id"].astype("str"), name="vehicle_id")
-    enterprise = enterprise_features(s, trips, ent_ids, as_of)
-    vehicle = vehicle_features(s, trips, veh_ids, as_of)
+    ev = _stop_evidence(s)  # once for both tables
+    enterprise = enterprise_features(s, trips, ent_ids, as_of, ev)
+    vehicle = vehicle_features(s, trips, veh_ids, as_of, ev)
     sites = candidate_sites(s, trips, places, as_of)
     return TrajectoryEvidence(as_of, s, trips, enterprise, vehicle, sites, index.params)
 
@@ -328,11 +329,12 @@ def _stop_masks(s: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
     }
 
 
-def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of) -> pd.DataFrame:
+def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
+                        ev: pd.DataFrame | None = None) -> pd.DataFrame:
     """Trajectory features by enterprise_id (every id in ``ids``; counts 0 where nothing was seen,
-    ratios NaN where there is no trip)."""
+    ratios NaN where there is no trip). ``ev`` is ``_stop_evidence(s)`` when already made."""
     out = _Columns(ids)
-    ev = _stop_evidence(s)
+    ev = _stop_evidence(s) if ev is None else ev
     attributed = {how: _attributed(s, how) for how in ("load", "visit")}
     for stem, (mask, how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
@@ -345,10 +347,11 @@ def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_
     return out.frame()
 
 
-def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of) -> pd.DataFrame:
+def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
+                     ev: pd.DataFrame | None = None) -> pd.DataFrame:
     """The same evidence by vehicle_id, with the prefix ``vehicle_``."""
     out = _Columns(ids)
-    ev = _stop_evidence(s)
+    ev = _stop_evidence(s) if ev is None else ev
     rows_all = pd.DataFrame({"stop": s.index, "entity_id": s["vehicle_id"].astype("str").to_numpy()})
     for stem, (mask, _how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:

@@ -72,3 +72,25 @@ def test_a_trip_that_reads_the_dates_restored_fix_is_measured_again():
     # a later date restores a fix at 200, inside the first trip: measured again, not taken from the memo
     later = _remembered(kernel_reading(np.array([200])), memo, code, t0, t1, received, rlat, rlon, np.array([200]))
     assert later[0].tolist() == [200, -1] and calls[-1] == [0]
+
+
+def test_licence_status_at_each_date_follows_from_one_cover():
+    """A licence granted after as_of is unknown then: the load it would cover has no licence, not
+    an expired one, until the grant (``licences.LicenceCover``)."""
+    from features.licences import LicenceCover, licence_status
+
+    day = pd.Timestamp
+    licences = pd.DataFrame({
+        "licence_id": ["L1", "L2"], "enterprise_id": ["R", "R"], "kind": ["disposal", "disposal"],
+        "waste_codes": ["900-041-49", "900-249-08"], "valid_from": [day("2021-01-01"), day("2021-06-01")],
+        "valid_to": [day("2021-03-31"), day("2021-12-31")], "capacity_t": [100.0, 100.0]})
+    receiver, code = pd.Series(["R", "R", "R", "R"]), pd.Series(["900-041-49", "900-041-49", "900-249-08", "900-000-01"])
+    departed = pd.Series([day("2021-02-10 09:00"), day("2021-05-10 09:00"), day("2021-05-10 10:00"), day("2021-02-10")])
+    cover = LicenceCover.of(receiver, code, departed, licences, ("disposal",))
+    expected = {"2021-05-31": ["valid", "expired", "none", "none"], "2021-06-30": ["valid", "expired", "expired", "none"]}
+    for as_of, want in expected.items():
+        end = day(as_of) + pd.Timedelta(days=1)
+        plain = licence_status(receiver, code, departed, licences[licences["valid_from"] < end], ("disposal",))
+        got = cover.status(np.arange(4), receiver.index, end)
+        assert got.tolist() == want
+        pd.testing.assert_series_equal(got, plain, check_exact=True)
