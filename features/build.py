@@ -159,7 +159,9 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         enterprise = enterprise[~later.fillna(False).to_numpy(dtype=bool)]
     say("举报 tips")
     offsite = traj.offsite_stops
-    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of, gazetteer or gazetteer_of(s),
+    if gazetteer is None:  # the same names at every date: made once per cache
+        gazetteer = cache.gazetteer_for(s, gazetteer_of) if cache is not None else gazetteer_of(s)
+    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of, gazetteer,
                        s.vehicles["vehicle_id"].to_numpy())
     tip = _with_named_enterprise(tip, enterprise)
     t = known(s.tips, "received_at", as_of).set_index("tip_id")

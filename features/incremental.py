@@ -11,6 +11,7 @@ share; an ``AsOfCache`` (one per snapshot and stop index) keeps it between dates
 - ``licence_cover``: for each manifest, whether the receiver's (and the carrier's) licence was
   valid on its day, and when a covering licence was first granted (``licences.LicenceCover``):
   its licence status at any date follows without matching the licences again.
+- ``gazetteer``: the names a tip may use (places and enterprises: the whole snapshot's, as before).
 - ``trip_gps``: each manifest trip's GPS evidence (``trips._trip_kernel``) by everything the kernel
   reads for it: the vehicle, departure, window end, whether receipt is known, and the receiver's
   position. A trip whose window closed before an earlier as-of date is not measured again. A
@@ -84,6 +85,7 @@ class AsOfCache:
     power_months: PowerMonths | None = None
     _power_done: bool = field(default=False, repr=False)
     licence_cover: tuple | None = field(default=None, repr=False)
+    gazetteer: object = field(default=None, repr=False)
     trip_index: object = field(default=None, repr=False)
     trip_gps: TripGpsMemo = field(default_factory=TripGpsMemo, repr=False)
 
@@ -102,6 +104,12 @@ class AsOfCache:
 
             self.licence_cover = licence_cover(manifests, licences)
         return self.licence_cover
+
+    def gazetteer_for(self, snapshot, make):
+        """``make(snapshot)`` (the tips' gazetteer of place and enterprise names), made on first use."""
+        if self.gazetteer is None:
+            self.gazetteer = make(snapshot)
+        return self.gazetteer
 
     def trips_for(self, index: object) -> TripGpsMemo:
         """The trip memo of stop index ``index`` (a new one if the cache last served another index)."""
