@@ -94,3 +94,24 @@ def test_licence_status_at_each_date_follows_from_one_cover():
         got = cover.status(np.arange(4), receiver.index, end)
         assert got.tolist() == want
         pd.testing.assert_series_equal(got, plain, check_exact=True)
+
+
+def test_route_medians_are_pandas_expanding_medians():
+    """``trips._expanding_median`` (a compiled prefix median per route) gives pandas' expanding
+    median to the bit: odd and even counts, ties, values with no exact decimal form."""
+    from features.trips import _expanding_median
+
+    rng = np.random.default_rng(7)
+    routes = rng.integers(0, 12, 600).astype(str)
+    values = np.round(rng.gamma(2.0, 3.0, 600), 1) / 3.0
+    frame = pd.DataFrame({"route": routes, "v": values})
+    g = frame.groupby("route", sort=False)["v"]
+    want = g.expanding().median().reset_index(level=0, drop=True).reindex(frame.index).to_numpy()
+    code = pd.factorize(frame["route"])[0]
+    order = np.argsort(code, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, code[order][1:] != code[order][:-1], True])
+    med, cnt = np.empty(600), np.empty(600, dtype=np.int64)
+    med[order], cnt[order] = _expanding_median(values[order], bounds[:-1], bounds[1:])
+    np.testing.assert_array_equal(med, want)
+    np.testing.assert_array_equal(cnt, (g.cumcount() + 1).to_numpy())
+    assert _expanding_median(np.array([3.0, 1.0, 2.0, 10.0]), np.array([0]), np.array([4]))[0].tolist() == [3.0, 2.0, 2.0, 2.5]
