@@ -341,7 +341,8 @@ def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_
             inw = mask & (s["start"] >= as_of_window_start(as_of, w))
             rows = attributed[how][attributed[how]["stop"].isin(s.index[inw.to_numpy(bool)])]
             _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS)
-    parties = pd.concat([trips.assign(entity_id=trips[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
+    t = _trip_columns(trips, TRIP_FEATURES)
+    parties = pd.concat([t.assign(entity_id=t[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
     parties = parties.drop_duplicates(["manifest_id", "entity_id"])
     _trip_features(out, parties, as_of, TRIP_FEATURES)
     return out.frame()
@@ -361,8 +362,9 @@ def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
     out["vehicle_offsite_stops_365d"] = off.groupby(s["vehicle_id"]).sum().reindex(ids).fillna(0.0).astype(float)
     share = (s["night"] & off).groupby(s["vehicle_id"]).sum() / off.groupby(s["vehicle_id"]).sum()
     out["vehicle_night_offsite_stop_share_365d"] = share.where(np.isfinite(share)).reindex(ids)
-    _trip_features(out, trips.assign(entity_id=trips["vehicle_id"].astype("str")), as_of,
-                   {k: TRIP_FEATURES[k] for k in VEHICLE_TRIP_FEATURES}, prefix="vehicle_")
+    stems = {k: TRIP_FEATURES[k] for k in VEHICLE_TRIP_FEATURES}
+    t = _trip_columns(trips, stems)
+    _trip_features(out, t.assign(entity_id=t["vehicle_id"].astype("str")), as_of, stems, prefix="vehicle_")
     return out.frame()
 
 
@@ -370,19 +372,30 @@ def as_of_window_start(as_of, days: int) -> pd.Timestamp:
     return as_of_day(as_of) + pd.Timedelta(days=1) - pd.Timedelta(days=days)
 
 
+TRIP_SPEC = {  # stem: (column, aggregate, evidence time, actual, usual)
+    "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", "gps_gap_at", None, None),
+    "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", "gps_gap_at", None, None),
+    "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "departed_at", "duration_h", "route_duration_median_h"),
+    "detour_excess_ratio": ("detour_excess_ratio", "max", "departed_at", "detour_ratio", "route_detour_median"),
+    "receipts_without_gps_visit": ("no_visit", "sum", "departed_at", None, None),
+    "manifests_without_gps": ("no_gps", "sum", "departed_at", None, None),
+}
+
+
+def _trip_columns(trips: pd.DataFrame, stems) -> pd.DataFrame:
+    """The columns of ``trips`` that ``_trip_features`` reads for ``stems`` (its windows copy rows
+    many times: not the forty columns of the trip table)."""
+    need = {"departed_at", "receipt_without_visit", "has_gps", "producer_id", "transporter_id", "receiver_id", *TRIP_FIELDS}
+    need |= {c for stem in stems for c in (TRIP_SPEC[stem][0], *TRIP_SPEC[stem][2:]) if c is not None}
+    return trips[[c for c in trips.columns if c in need]]
+
+
 def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str = "") -> None:
     """Trip features by ``entity_id`` over manifests departed in each window, with the evidence of
     the worst trip: its manifest, vehicle and ``when`` (the longest silence's start for gap
     features, else the departure), and ``actual`` / ``usual`` for the ratios."""
+    spec = TRIP_SPEC
     rows = rows.assign(no_visit=rows["receipt_without_visit"].astype(float), no_gps=(~rows["has_gps"]).astype(float))
-    spec = {  # stem: (column, aggregate, evidence time, actual, usual)
-        "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", "gps_gap_at", None, None),
-        "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", "gps_gap_at", None, None),
-        "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "departed_at", "duration_h", "route_duration_median_h"),
-        "detour_excess_ratio": ("detour_excess_ratio", "max", "departed_at", "detour_ratio", "route_detour_median"),
-        "receipts_without_gps_visit": ("no_visit", "sum", "departed_at", None, None),
-        "manifests_without_gps": ("no_gps", "sum", "departed_at", None, None),
-    }
     for stem in stems:
         col, how, when, actual, usual = spec[stem]
         fields = TRIP_FIELDS + (["actual", "usual"] if actual else [])
