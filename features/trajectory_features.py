@@ -140,6 +140,29 @@ def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float =
     parked truck, or jitter that breaks a stop for a fix). Its centre is the fix-weighted mean of
     the parts' centres; ``n_parts`` counts them; ``dark`` if any part was silent. With ``since``,
     only stays starting then or later are returned (chains are still found on all the stops)."""
+    if since is not None:
+        stops = _stops_from(stops, np.datetime64(pd.Timestamp(since).as_unit("ns")))
+    return _merge(stops, max_diameter_m, max_break_s, since)
+
+
+def _stops_from(stops: pd.DataFrame, since: np.datetime64) -> pd.DataFrame:
+    """The stops starting at ``since`` or later and each vehicle's last stop before (it decides
+    whether the first of them continues an earlier chain, which ``since`` then drops): on these,
+    every chain starting at ``since`` or later is the one found on all the stops. At a late as-of
+    date most of the history comes before ``since``; it is no longer sorted and chained each date."""
+    start = stops["start"].to_numpy()
+    late = start >= since
+    if late.all() or stops["start"].isna().any() or stops["vehicle_id"].isna().any():
+        return stops
+    early = np.flatnonzero(~late)
+    code = pd.factorize(stops["vehicle_id"])[0][early]
+    order = np.lexsort((early, start[early], code))  # by vehicle, start, then input order (the stable sort's)
+    last = order[np.r_[code[order][1:] != code[order][:-1], True]]
+    late[early[last]] = True
+    return stops[late]
+
+
+def _merge(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float, since: pd.Timestamp | None) -> pd.DataFrame:
     s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
     if s.empty:
         return s.assign(n_parts=pd.Series(dtype="int64"))

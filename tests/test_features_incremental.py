@@ -115,3 +115,32 @@ def test_route_medians_are_pandas_expanding_medians():
     np.testing.assert_array_equal(med, want)
     np.testing.assert_array_equal(cnt, (g.cumcount() + 1).to_numpy())
     assert _expanding_median(np.array([3.0, 1.0, 2.0, 10.0]), np.array([0]), np.array([4]))[0].tolist() == [3.0, 2.0, 2.0, 2.5]
+
+
+def test_stays_since_a_day_are_chained_on_the_stops_from_the_day_before_it():
+    """``merge_stays(since=)`` chains only the stops from ``since`` and each vehicle's last one
+    before: the same stays as chaining every stop since the first day, including a chain that
+    began before ``since`` (dropped) and ties in start."""
+    from features.trajectory_features import _merge, merge_stays
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    vehicle = rng.choice(["桂C1", "桂C2", "桂C3", "桂C4"], n)
+    start = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 30 * 96, n) * 15, unit="min")  # ties too
+    stops = pd.DataFrame({"vehicle_id": pd.Series(vehicle, dtype="str"), "start": start,
+                          "end": start + pd.to_timedelta(rng.integers(1, 40, n), unit="min"),
+                          "lat": 25.0 + rng.integers(0, 3, n) * 0.0004, "lon": 110.0 + rng.integers(0, 3, n) * 0.0004,
+                          "n_fixes": rng.integers(2, 30, n), "dark": rng.random(n) < 0.2}).sample(frac=1.0, random_state=1)
+    for since in ("2021-01-10", "2021-01-17 05:00", "2021-01-25"):
+        got = merge_stays(stops, 100.0, 1800.0, since=pd.Timestamp(since))
+        want = _merge(stops, 100.0, 1800.0, pd.Timestamp(since))
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert (got["n_parts"] > 1).any() and got["start"].min() >= pd.Timestamp(since)
+    # two stops tie at the last start before since: the later in the input (the stable sort's order) links on
+    t = pd.Timestamp("2021-03-01 09:00")
+    tie = pd.DataFrame({"vehicle_id": pd.Series(["桂C1"] * 3, dtype="str"), "start": [t, t, t + pd.Timedelta(minutes=40)],
+                        "end": [t + pd.Timedelta(minutes=10), t + pd.Timedelta(minutes=20), t + pd.Timedelta(minutes=50)],
+                        "lat": [25.1, 25.0, 25.0], "lon": [110.0, 110.0, 110.0], "n_fixes": [5, 5, 5], "dark": [False] * 3})
+    since = t + pd.Timedelta(minutes=30)
+    assert merge_stays(tie, 100.0, 1800.0, since=since).empty  # the stay began at 09:00, before since
+    pd.testing.assert_frame_equal(merge_stays(tie, 100.0, 1800.0, since=since), _merge(tie, 100.0, 1800.0, since))
