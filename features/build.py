@@ -95,7 +95,9 @@ def _stringify_evidence(frame: pd.DataFrame) -> pd.DataFrame:
             s = frame[c]
             if pd.api.types.is_datetime64_any_dtype(s):
                 s = s.dt.strftime("%Y-%m-%d %H:%M").str.replace(" 00:00", "", regex=False)
-            frame[c] = s.astype("object").where(s.notna(), None).map(lambda v: None if v is None else str(v))
+            strings = s.astype("object").where(s.notna(), None)
+            # a string column's values are str already: only other values are converted one by one
+            frame[c] = strings if isinstance(s.dtype, pd.StringDtype) else strings.map(lambda v: None if v is None else str(v))
     return frame
 
 
@@ -130,7 +132,8 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     say("用电 power")
     parts.append(power_features(s.electricity, s.enterprises, as_of))
     say("联单 manifests")
-    checks = manifest_checks(s.manifests, s.licences, s.vehicles, s.enterprises, as_of)
+    cover = cache.licences_of(s.manifests, s.licences) if cache is not None else None
+    checks = manifest_checks(s.manifests, s.licences, s.vehicles, s.enterprises, as_of, cover)
     parts.append(manifest_features(checks, s.ledgers, s.licences, s.vehicles, s.enterprises, as_of))
     parts.append(network_features(checks, s.cases, s.enterprises, as_of))
     parts.append(case_features(s.cases, s.enterprises, as_of))
@@ -156,7 +159,9 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         enterprise = enterprise[~later.fillna(False).to_numpy(dtype=bool)]
     say("举报 tips")
     offsite = traj.offsite_stops
-    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of, gazetteer or gazetteer_of(s),
+    if gazetteer is None:  # the same names at every date: made once per cache
+        gazetteer = cache.gazetteer_for(s, gazetteer_of) if cache is not None else gazetteer_of(s)
+    tip = tip_features(s.tips, s.enterprises, places, offsite, as_of, gazetteer,
                        s.vehicles["vehicle_id"].to_numpy())
     tip = _with_named_enterprise(tip, enterprise)
     t = known(s.tips, "received_at", as_of).set_index("tip_id")

@@ -4,10 +4,14 @@ Training builds every feature table at dozens of monthly as-of dates of the same
 work does not depend on the date at all, or gives the same answer for every row that the dates
 share; an ``AsOfCache`` (one per snapshot and stop index) keeps it between dates:
 
-- ``power_months``: the month of every power row (``power.power_months``), parsed once; at an
-  as-of date ``monthly_power`` picks the rows of the months that ended by then with it (the same
-  rows in the same order as parsing the dates again, so the same sums: a sum over the whole
-  snapshot cut afterwards would differ in the last bit, pandas' grouped sums depend on the frame).
+- ``power_months``: every month's power of every enterprise (``power.PowerMonths``), aggregated
+  once; at an as-of date ``monthly_power`` cuts the months that ended by then from it, with the
+  sums pandas would have given on the rows known then (it sums pairwise or compensated depending
+  on the frame: both are kept), so the table is the plain path's to the bit.
+- ``licence_cover``: for each manifest, whether the receiver's (and the carrier's) licence was
+  valid on its day, and when a covering licence was first granted (``licences.LicenceCover``):
+  its licence status at any date follows without matching the licences again.
+- ``gazetteer``: the names a tip may use (places and enterprises: the whole snapshot's, as before).
 - ``trip_gps``: each manifest trip's GPS evidence (``trips._trip_kernel``) by everything the kernel
   reads for it: the vehicle, departure, window end, whether receipt is known, and the receiver's
   position. A trip whose window closed before an earlier as-of date is not measured again. A
@@ -22,9 +26,13 @@ it, so nothing dated after as_of reaches a feature.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from features.power import PowerMonths
 
 TRIP_KEY = ("vehicle", "t0", "t1", "received", "rlat_bits", "rlon_bits")
 TRIP_RESULTS = ("n_fixes", "gap_max", "gap_at", "n_gaps", "path", "rmin")
@@ -74,17 +82,34 @@ class AsOfCache:
     Pass the same cache to ``features.build.build`` for every date of one snapshot and one stop
     index; a cache used with another index starts its trip memo afresh."""
 
-    power_months: pd.Series | None = None
+    power_months: PowerMonths | None = None
+    _power_done: bool = field(default=False, repr=False)
+    licence_cover: tuple | None = field(default=None, repr=False)
+    gazetteer: object = field(default=None, repr=False)
     trip_index: object = field(default=None, repr=False)
     trip_gps: TripGpsMemo = field(default_factory=TripGpsMemo, repr=False)
 
-    def power_of(self, electricity: pd.DataFrame) -> pd.Series:
-        """``power.power_months`` of the snapshot's power table, computed on first use."""
-        if self.power_months is None:
-            from features.power import power_months
+    def power_of(self, electricity: pd.DataFrame) -> PowerMonths | None:
+        """``power.PowerMonths`` of the snapshot's power table, computed on first use."""
+        if not self._power_done:
+            from features.power import PowerMonths
 
-            self.power_months = power_months(electricity)
+            self.power_months, self._power_done = PowerMonths.of(electricity), True
         return self.power_months
+
+    def licences_of(self, manifests: pd.DataFrame, licences: pd.DataFrame) -> tuple:
+        """``manifests.licence_cover`` of the snapshot's manifests, computed on first use."""
+        if self.licence_cover is None:
+            from features.manifests import licence_cover
+
+            self.licence_cover = licence_cover(manifests, licences)
+        return self.licence_cover
+
+    def gazetteer_for(self, snapshot, make):
+        """``make(snapshot)`` (the tips' gazetteer of place and enterprise names), made on first use."""
+        if self.gazetteer is None:
+            self.gazetteer = make(snapshot)
+        return self.gazetteer
 
     def trips_for(self, index: object) -> TripGpsMemo:
         """The trip memo of stop index ``index`` (a new one if the cache last served another index)."""

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import feature
-from features.power import SHUTDOWN_SHARE, industry_division, monthly_power
+from features.power import SHUTDOWN_SHARE, PowerMonths, industry_division, monthly_power
 from features.timeutil import as_of_day, cutoff, known, months_known
 
 CRIMINAL_T = 3.0  # 非法排放、倾倒、处置危险废物三吨以上
@@ -106,10 +106,10 @@ def ledger_mismatch(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity:
 
 
 def ledger_table(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd.DataFrame,
-                 enterprises: pd.DataFrame, as_of, power: pd.Series | None = None) -> pd.DataFrame:
+                 enterprises: pd.DataFrame, as_of, power: PowerMonths | None = None) -> pd.DataFrame:
     """``ledger_mismatch`` with two more columns the features use: ``unconfirmed_t`` (the part of the
     receipt gap that is loads never confirmed) and ``suspect_t`` (the tonnes the score counts).
-    ``power`` is ``power.power_months(electricity)`` when it was computed once for many dates."""
+    ``power`` is ``power.PowerMonths.of(electricity)`` when it was computed once for many dates."""
     led = months_known(ledgers, as_of)[["enterprise_id", "month", "waste_code", "generated_t",
                                         "transferred_t", "onsite_t", "stock_end_t"]].reset_index(drop=True)
     first_month = led.groupby("enterprise_id")["month"].transform("min")
@@ -234,7 +234,7 @@ feature("ledger_months_missing_365d", "enterprise", "ledgers", "count",
 
 
 def ledger_features(mismatch: pd.DataFrame, ledgers: pd.DataFrame, electricity: pd.DataFrame,
-                    enterprises: pd.DataFrame, as_of, power: pd.Series | None = None) -> pd.DataFrame:
+                    enterprises: pd.DataFrame, as_of, power: PowerMonths | None = None) -> pd.DataFrame:
     """Ledger features by enterprise_id from the as-of mismatch table, with month/code evidence
     (``power`` as in ``ledger_table``)."""
     idx = pd.Index(enterprises["enterprise_id"], name="enterprise_id")
@@ -280,7 +280,7 @@ def _evidence(out: pd.DataFrame, frame: pd.DataFrame, column: str, name: str) ->
 
 
 def _intensity_features(out: pd.DataFrame, ledgers: pd.DataFrame, electricity: pd.DataFrame,
-                        enterprises: pd.DataFrame, as_of, last: pd.Period, months: pd.Series | None = None) -> None:
+                        enterprises: pd.DataFrame, as_of, last: pd.Period, months: PowerMonths | None = None) -> None:
     idx = out.index
     led = months_known(ledgers, as_of)
     power = monthly_power(electricity, as_of, months)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,35 @@ def licence_status(enterprise_id: pd.Series, waste_code: pd.Series, day: pd.Seri
     n = len(enterprise_id)
     if n == 0:
         return pd.Series([], dtype="str")
+    any_valid, any_cover = _cover(enterprise_id, waste_code, day, licences, kinds)
+    return pd.Series(np.where(any_valid, VALID, np.where(any_cover, EXPIRED, NONE)), index=enterprise_id.index)
+
+
+@dataclass
+class LicenceCover:
+    """``licence_status`` of rows at any as-of date, from one pass over every licence: whether a
+    covering licence was valid on the row's day (a licence valid on a day before as_of was granted
+    before it: the same at every date on or after the day), and the earliest grant of a covering
+    licence (it covers the row at as_of once granted by then)."""
+
+    valid: np.ndarray  # bool by row
+    first_granted: np.ndarray  # datetime64[ns] by row, NaT where no licence covers the code
+
+    @classmethod
+    def of(cls, enterprise_id: pd.Series, waste_code: pd.Series, day: pd.Series, licences: pd.DataFrame,
+           kinds: tuple[str, ...]) -> LicenceCover:
+        valid, _cover_any, first = _cover(enterprise_id, waste_code, day, licences, kinds, first_granted=True)
+        return cls(valid, first)
+
+    def status(self, rows: np.ndarray, index: pd.Index, end: pd.Timestamp) -> pd.Series:
+        """``licence_status`` of positions ``rows`` with the licences granted before ``end`` (the cutoff)."""
+        covered = self.first_granted[rows] < np.datetime64(end.as_unit("ns"))  # NaT compares False
+        return pd.Series(np.where(self.valid[rows], VALID, np.where(covered, EXPIRED, NONE)), index=index)
+
+
+def _cover(enterprise_id: pd.Series, waste_code: pd.Series, day: pd.Series, licences: pd.DataFrame,
+           kinds: tuple[str, ...], first_granted: bool = False):
+    n = len(enterprise_id)
     q = pd.DataFrame({"row": np.arange(n), "enterprise_id": enterprise_id.to_numpy(),
                       "code": waste_code.to_numpy(), "cat": category(waste_code).to_numpy(),
                       "day": pd.to_datetime(day.to_numpy()).normalize()})
@@ -45,7 +76,12 @@ def licence_status(enterprise_id: pd.Series, waste_code: pd.Series, day: pd.Seri
     any_valid = np.zeros(n, dtype=bool)
     any_cover[h["row"].to_numpy()] = True
     any_valid[h.loc[h["ok"], "row"].to_numpy()] = True
-    return pd.Series(np.where(any_valid, VALID, np.where(any_cover, EXPIRED, NONE)), index=enterprise_id.index)
+    if not first_granted:
+        return any_valid, any_cover
+    first = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    granted = h.dropna(subset=["valid_from"]).groupby("row")["valid_from"].min()
+    first[granted.index.to_numpy()] = granted.to_numpy(dtype="datetime64[ns]")
+    return any_valid, any_cover, first
 
 
 def capacity_at(licences: pd.DataFrame, day) -> pd.Series:

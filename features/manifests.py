@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.catalogue import feature
 from features.ledgers import UNCONFIRMED_DAYS
-from features.licences import EXPIRED, NONE, RECEIVING_KINDS, capacity_at, licence_status
+from features.licences import EXPIRED, NONE, RECEIVING_KINDS, LicenceCover, capacity_at, licence_status
 from features.timeutil import as_of_day, cutoff, in_window, known, months_known
 
 LATE_DAYS = 3.0  # a receipt confirmed later than this after departure is late
@@ -19,13 +19,19 @@ SHRINK_TOLERANCE = 0.02  # honest weighing differences
 
 
 def manifest_checks(manifests: pd.DataFrame, licences: pd.DataFrame, vehicles: pd.DataFrame,
-                    enterprises: pd.DataFrame, as_of) -> pd.DataFrame:
-    """One row per manifest departed on or before ``as_of``, with licence, receipt and route checks."""
+                    enterprises: pd.DataFrame, as_of, cover: tuple[LicenceCover, LicenceCover] | None = None) -> pd.DataFrame:
+    """One row per manifest departed on or before ``as_of``, with licence, receipt and route checks.
+    ``cover`` is ``licence_cover(manifests, licences)``, computed once for many as-of dates."""
     end = cutoff(as_of)
     m = known(manifests, "departed_at", as_of).copy()
-    lic = licences[licences["valid_from"] < end]
-    m["receiver_licence"] = licence_status(m["receiver_id"], m["waste_code"], m["departed_at"], lic, RECEIVING_KINDS)
-    m["transport_licence"] = licence_status(m["transporter_id"], m["waste_code"], m["departed_at"], lic, ("transport",))
+    if cover is not None and len(m):
+        rows = np.flatnonzero((manifests["departed_at"] < end).to_numpy(bool))
+        m["receiver_licence"] = cover[0].status(rows, m.index, end)
+        m["transport_licence"] = cover[1].status(rows, m.index, end)
+    else:
+        lic = licences[licences["valid_from"] < end]
+        m["receiver_licence"] = licence_status(m["receiver_id"], m["waste_code"], m["departed_at"], lic, RECEIVING_KINDS)
+        m["transport_licence"] = licence_status(m["transporter_id"], m["waste_code"], m["departed_at"], lic, ("transport",))
     permit = vehicles.set_index("vehicle_id")["hazmat_permit"]
     m["hazmat_permit"] = m["vehicle_id"].map(permit).astype("boolean")
     received_known = m["received_at"].notna() & (m["received_at"] < end)
@@ -42,6 +48,12 @@ def manifest_checks(manifests: pd.DataFrame, licences: pd.DataFrame, vehicles: p
     county = enterprises.set_index("enterprise_id")["county"]
     m["cross_county"] = (m["producer_id"].map(county) != m["receiver_id"].map(county)).to_numpy()
     return m.reset_index(drop=True)
+
+
+def licence_cover(manifests: pd.DataFrame, licences: pd.DataFrame) -> tuple[LicenceCover, LicenceCover]:
+    """The receiver's and the carrier's licence cover of every manifest, for ``manifest_checks(cover=)``."""
+    return (LicenceCover.of(manifests["receiver_id"], manifests["waste_code"], manifests["departed_at"], licences, RECEIVING_KINDS),
+            LicenceCover.of(manifests["transporter_id"], manifests["waste_code"], manifests["departed_at"], licences, ("transport",)))
 
 
 def _windows(checks: pd.DataFrame, as_of, days: int) -> pd.DataFrame:

@@ -7,6 +7,8 @@ share, and waste intensity far below industry peers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -37,26 +39,92 @@ feature("power_missing_days_90d", "enterprise", "electricity", "days",
         direction=0)
 
 
-def monthly_power(electricity: pd.DataFrame, as_of, months: pd.Series | None = None) -> pd.DataFrame:
+def monthly_power(electricity: pd.DataFrame, as_of, every_month: PowerMonths | None = None) -> pd.DataFrame:
     """kWh per enterprise and complete month known at ``as_of``, scaled to the whole month.
 
     Columns: enterprise_id, month (period[M]), kwh, night_kwh, days (metered), coverage (share of
     the month's days metered). A month metered on fewer than half its days has ``kwh`` NaN.
-    ``months`` is ``power_months(electricity)`` (each row's month), computed once for many as-of
-    dates: the rows of the months that ended by as_of are then picked without parsing dates again
-    (the same rows in the same order, so the same sums).
+    ``every_month`` (``PowerMonths.of(electricity)``), aggregated once for many as-of dates, gives
+    the same table by cutting off the months that had not ended by as_of.
     """
-    if months is not None:
-        ordinal = months.array.asi8  # NaT is int64 min
-        done = (ordinal <= last_complete_month(as_of).ordinal) & (ordinal != np.iinfo(np.int64).min)
-        if done.any():
-            return _by_month(electricity[done].assign(month=months[done]))
+    if every_month is not None:
+        cut = every_month.as_of(as_of)
+        if cut is not None:
+            return cut
     e = known(electricity, "date", as_of)
     if e.empty:
         return pd.DataFrame({"enterprise_id": pd.Series(dtype="str"), "month": pd.Series(dtype="period[M]"),
                              "kwh": [], "night_kwh": [], "days": [], "coverage": []})
     e = e.assign(month=e["date"].dt.to_period("M"))
     return _by_month(e[month_end(e["month"]) <= as_of_day(as_of)])
+
+
+_SUMS = ("kwh", "night_kwh")
+_NEVER = np.iinfo(np.int64).max
+
+
+@dataclass
+class PowerMonths:
+    """``monthly_power`` of every month of a snapshot, aggregated once (issue 18: rolled, not
+    re-aggregated at each as-of date).
+
+    A month's row reads that month's power rows only, but pandas sums a group one of two ways
+    depending on the whole frame: ``np.add.reduceat`` (pairwise) when the frame's group ids are
+    sorted and the column holds no NaN, else its Cython kernel (compensated). Both sums of every
+    month are kept, and at each date the one the plain path would take on the rows known then
+    (``_pairwise_at``), so the table is the plain path's to the bit, not within a tolerance."""
+
+    compensated: pd.DataFrame  # _by_month of every dated row, sums as the Cython kernel gives them
+    pairwise: dict[str, np.ndarray]  # kwh, night_kwh (scaled) as reduceat gives them, by row of ``compensated``
+    row_month: np.ndarray  # month ordinal of each dated power row
+    row_group: np.ndarray  # row of ``compensated`` of each dated power row (its sorted group id)
+    first_nan: dict[str, int]  # earliest month ordinal with a NaN value, by summed column
+
+    @classmethod
+    def of(cls, electricity: pd.DataFrame) -> PowerMonths | None:
+        """None where the cut would not be exact: rows without an enterprise (pandas drops them)."""
+        e = electricity[electricity["date"].notna()]
+        if e["enterprise_id"].isna().any():
+            return None
+        e = e.assign(month=e["date"].dt.to_period("M"))
+        if "night_kwh" not in e:
+            e = e.assign(night_kwh=np.nan)
+        group = e.groupby(["enterprise_id", "month"], observed=True, sort=True).ngroup().to_numpy(np.int64)
+        month = e["month"].array.asi8
+        # the Cython kernel: forced by one NaN row in a month of its own, dropped after
+        lead = e.iloc[:1].assign(month=pd.Period("1000-01", "M"), kwh=np.nan, night_kwh=np.nan)
+        table = _by_month(pd.concat([lead, e]))
+        table = table[table["month"].array.asi8 != lead["month"].array.asi8[0]].reset_index(drop=True)
+        order = np.argsort(group, kind="stable")
+        starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]]) if len(order) else order
+        ndays = table["month"].dt.days_in_month.to_numpy()
+        scale = np.where(table["coverage"] >= MIN_COVERAGE, ndays / table["days"].to_numpy(), np.nan)
+        pairwise, first_nan = {}, {}
+        for c in _SUMS:
+            v = e[c].to_numpy(np.float64)
+            pairwise[c] = (np.add.reduceat(v[order], starts) if len(order) else v[:0]) * scale
+            first_nan[c] = int(month[np.isnan(v)].min()) if np.isnan(v).any() else _NEVER
+        return cls(table, pairwise, month, group, first_nan)
+
+    def as_of(self, as_of) -> pd.DataFrame | None:
+        """The months that ended by ``as_of``; None where none has."""
+        last = last_complete_month(as_of).ordinal
+        rows = self.compensated["month"].array.asi8 <= last
+        if not rows.any():
+            return None
+        out = self.compensated[rows].reset_index(drop=True)
+        sorted_ids = _pairwise_at(self.row_group, self.row_month, last)
+        for c in _SUMS:
+            if sorted_ids and self.first_nan[c] > last:
+                out[c] = self.pairwise[c][rows]
+        return out
+
+
+def _pairwise_at(row_group: np.ndarray, row_month: np.ndarray, last: int) -> bool:
+    """Whether the power rows of the months up to ``last`` come in sorted group order (pandas then
+    sums a NaN-free column with ``np.add.reduceat``)."""
+    g = row_group[row_month <= last]
+    return bool(np.all(g[1:] >= g[:-1]))
 
 
 def _by_month(e: pd.DataFrame) -> pd.DataFrame:
@@ -69,11 +137,6 @@ def _by_month(e: pd.DataFrame) -> pd.DataFrame:
     out["kwh"] = out["kwh"] * scale
     out["night_kwh"] = out["night_kwh"] * scale
     return out
-
-
-def power_months(electricity: pd.DataFrame) -> pd.Series:
-    """Each power row's month (period[M]; NaT where the date is missing), for ``monthly_power(months=)``."""
-    return electricity["date"].dt.to_period("M")
 
 
 def industry_division(industry_code: pd.Series) -> pd.Series:

@@ -233,7 +233,8 @@ def _frame(vehicles: np.ndarray, vehicle: np.ndarray, start: np.ndarray, end: np
            lat: np.ndarray, lon: np.ndarray, n: np.ndarray) -> pd.DataFrame:
     order = np.lexsort((start, vehicle))
     return pd.DataFrame({
-        "vehicle_id": pd.Series(vehicles[vehicle[order]] if vehicle.size else np.empty(0, dtype=object), dtype="str"),
+        # the few names converted once and taken by code: not a string object per stop at each as-of date
+        "vehicle_id": pd.Series(pd.array(vehicles, dtype="str").take(vehicle[order])),
         "start": pd.Series(start[order].astype("datetime64[ns]")),
         "end": pd.Series(end[order].astype("datetime64[ns]")),
         "lat": lat[order].astype("float64"),

@@ -126,8 +126,9 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
                        cache.trips_for(index) if cache is not None else None)
     ent_ids = pd.Index(snapshot.enterprises["enterprise_id"].astype("str"), name="enterprise_id")
     veh_ids = pd.Index(snapshot.vehicles["vehicle_id"].astype("str"), name="vehicle_id")
-    enterprise = enterprise_features(s, trips, ent_ids, as_of)
-    vehicle = vehicle_features(s, trips, veh_ids, as_of)
+    ev = _stop_evidence(s)  # once for both tables
+    enterprise = enterprise_features(s, trips, ent_ids, as_of, ev)
+    vehicle = vehicle_features(s, trips, veh_ids, as_of, ev)
     sites = candidate_sites(s, trips, places, as_of)
     return TrajectoryEvidence(as_of, s, trips, enterprise, vehicle, sites, index.params)
 
@@ -139,6 +140,29 @@ def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float =
     parked truck, or jitter that breaks a stop for a fix). Its centre is the fix-weighted mean of
     the parts' centres; ``n_parts`` counts them; ``dark`` if any part was silent. With ``since``,
     only stays starting then or later are returned (chains are still found on all the stops)."""
+    if since is not None:
+        stops = _stops_from(stops, np.datetime64(pd.Timestamp(since).as_unit("ns")))
+    return _merge(stops, max_diameter_m, max_break_s, since)
+
+
+def _stops_from(stops: pd.DataFrame, since: np.datetime64) -> pd.DataFrame:
+    """The stops starting at ``since`` or later and each vehicle's last stop before (it decides
+    whether the first of them continues an earlier chain, which ``since`` then drops): on these,
+    every chain starting at ``since`` or later is the one found on all the stops. At a late as-of
+    date most of the history comes before ``since``; it is no longer sorted and chained each date."""
+    start = stops["start"].to_numpy()
+    late = start >= since
+    if late.all() or stops["start"].isna().any() or stops["vehicle_id"].isna().any():
+        return stops
+    early = np.flatnonzero(~late)
+    code = pd.factorize(stops["vehicle_id"])[0][early]
+    order = np.lexsort((early, start[early], code))  # by vehicle, start, then input order (the stable sort's)
+    last = order[np.r_[code[order][1:] != code[order][:-1], True]]
+    late[early[last]] = True
+    return stops[late]
+
+
+def _merge(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float, since: pd.Timestamp | None) -> pd.DataFrame:
     s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
     if s.empty:
         return s.assign(n_parts=pd.Series(dtype="int64"))
@@ -328,27 +352,30 @@ def _stop_masks(s: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
     }
 
 
-def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of) -> pd.DataFrame:
+def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
+                        ev: pd.DataFrame | None = None) -> pd.DataFrame:
     """Trajectory features by enterprise_id (every id in ``ids``; counts 0 where nothing was seen,
-    ratios NaN where there is no trip)."""
+    ratios NaN where there is no trip). ``ev`` is ``_stop_evidence(s)`` when already made."""
     out = _Columns(ids)
-    ev = _stop_evidence(s)
+    ev = _stop_evidence(s) if ev is None else ev
     attributed = {how: _attributed(s, how) for how in ("load", "visit")}
     for stem, (mask, how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
             inw = mask & (s["start"] >= as_of_window_start(as_of, w))
             rows = attributed[how][attributed[how]["stop"].isin(s.index[inw.to_numpy(bool)])]
             _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS)
-    parties = pd.concat([trips.assign(entity_id=trips[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
+    t = _trip_columns(trips, TRIP_FEATURES)
+    parties = pd.concat([t.assign(entity_id=t[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
     parties = parties.drop_duplicates(["manifest_id", "entity_id"])
     _trip_features(out, parties, as_of, TRIP_FEATURES)
     return out.frame()
 
 
-def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of) -> pd.DataFrame:
+def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
+                     ev: pd.DataFrame | None = None) -> pd.DataFrame:
     """The same evidence by vehicle_id, with the prefix ``vehicle_``."""
     out = _Columns(ids)
-    ev = _stop_evidence(s)
+    ev = _stop_evidence(s) if ev is None else ev
     rows_all = pd.DataFrame({"stop": s.index, "entity_id": s["vehicle_id"].astype("str").to_numpy()})
     for stem, (mask, _how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
@@ -358,8 +385,9 @@ def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of)
     out["vehicle_offsite_stops_365d"] = off.groupby(s["vehicle_id"]).sum().reindex(ids).fillna(0.0).astype(float)
     share = (s["night"] & off).groupby(s["vehicle_id"]).sum() / off.groupby(s["vehicle_id"]).sum()
     out["vehicle_night_offsite_stop_share_365d"] = share.where(np.isfinite(share)).reindex(ids)
-    _trip_features(out, trips.assign(entity_id=trips["vehicle_id"].astype("str")), as_of,
-                   {k: TRIP_FEATURES[k] for k in VEHICLE_TRIP_FEATURES}, prefix="vehicle_")
+    stems = {k: TRIP_FEATURES[k] for k in VEHICLE_TRIP_FEATURES}
+    t = _trip_columns(trips, stems)
+    _trip_features(out, t.assign(entity_id=t["vehicle_id"].astype("str")), as_of, stems, prefix="vehicle_")
     return out.frame()
 
 
@@ -367,19 +395,30 @@ def as_of_window_start(as_of, days: int) -> pd.Timestamp:
     return as_of_day(as_of) + pd.Timedelta(days=1) - pd.Timedelta(days=days)
 
 
+TRIP_SPEC = {  # stem: (column, aggregate, evidence time, actual, usual)
+    "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", "gps_gap_at", None, None),
+    "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", "gps_gap_at", None, None),
+    "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "departed_at", "duration_h", "route_duration_median_h"),
+    "detour_excess_ratio": ("detour_excess_ratio", "max", "departed_at", "detour_ratio", "route_detour_median"),
+    "receipts_without_gps_visit": ("no_visit", "sum", "departed_at", None, None),
+    "manifests_without_gps": ("no_gps", "sum", "departed_at", None, None),
+}
+
+
+def _trip_columns(trips: pd.DataFrame, stems) -> pd.DataFrame:
+    """The columns of ``trips`` that ``_trip_features`` reads for ``stems`` (its windows copy rows
+    many times: not the forty columns of the trip table)."""
+    need = {"departed_at", "receipt_without_visit", "has_gps", "producer_id", "transporter_id", "receiver_id", *TRIP_FIELDS}
+    need |= {c for stem in stems for c in (TRIP_SPEC[stem][0], *TRIP_SPEC[stem][2:]) if c is not None}
+    return trips[[c for c in trips.columns if c in need]]
+
+
 def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str = "") -> None:
     """Trip features by ``entity_id`` over manifests departed in each window, with the evidence of
     the worst trip: its manifest, vehicle and ``when`` (the longest silence's start for gap
     features, else the departure), and ``actual`` / ``usual`` for the ratios."""
+    spec = TRIP_SPEC
     rows = rows.assign(no_visit=rows["receipt_without_visit"].astype(float), no_gps=(~rows["has_gps"]).astype(float))
-    spec = {  # stem: (column, aggregate, evidence time, actual, usual)
-        "manifest_gps_gap_max_h": ("gps_gap_max_h", "max", "gps_gap_at", None, None),
-        "manifest_gps_gaps_over_10min": ("gps_gaps_over_10min", "sum", "gps_gap_at", None, None),
-        "trip_duration_excess_ratio": ("duration_excess_ratio", "max", "departed_at", "duration_h", "route_duration_median_h"),
-        "detour_excess_ratio": ("detour_excess_ratio", "max", "departed_at", "detour_ratio", "route_detour_median"),
-        "receipts_without_gps_visit": ("no_visit", "sum", "departed_at", None, None),
-        "manifests_without_gps": ("no_gps", "sum", "departed_at", None, None),
-    }
     for stem in stems:
         col, how, when, actual, usual = spec[stem]
         fields = TRIP_FIELDS + (["actual", "usual"] if actual else [])

@@ -335,9 +335,12 @@ def _route_median(t: pd.DataFrame, col: str) -> pd.Series:
     if done.empty:
         return out
     done = done.assign(route=done["producer_id"].astype(str) + "→" + done["receiver_id"].astype(str))
-    g = done.groupby("route", sort=False)[col]
-    done["med"] = g.expanding().median().reset_index(level=0, drop=True)
-    done["cnt"] = g.cumcount() + 1
+    code = pd.factorize(done["route"])[0]
+    order = np.argsort(code, kind="stable")  # each route's trips in received order, routes one after another
+    bounds = np.flatnonzero(np.r_[True, code[order][1:] != code[order][:-1], True])
+    med, cnt = np.empty(len(done)), np.empty(len(done), dtype=np.int64)
+    med[order], cnt[order] = _expanding_median(done[col].to_numpy(np.float64)[order], bounds[:-1], bounds[1:])
+    done["med"], done["cnt"] = med, cnt
     right = done[["route", "received_known", "med", "cnt"]].rename(columns={"received_known": "at"})
     right["at"] = right["at"].astype("datetime64[ns]")
     left = pd.DataFrame({"i": t.index, "route": t["producer_id"].astype(str) + "→" + t["receiver_id"].astype(str),
@@ -346,6 +349,30 @@ def _route_median(t: pd.DataFrame, col: str) -> pd.Series:
     m = m[m["cnt"] >= MIN_ROUTE_TRIPS]
     out.loc[m["i"].to_numpy()] = m["med"].to_numpy()
     return out
+
+
+@njit(cache=True)
+def _expanding_median(values, starts, ends):
+    """Median of each prefix of each segment [starts[k], ends[k]) (no NaN), and the prefix's length:
+    what pandas' ``groupby(...).expanding().median()`` gives (the mean of the two middle values of
+    an even count, ``(upper + lower) / 2``), kept sorted by insertion: routes hold few trips."""
+    med = np.empty(values.size)
+    cnt = np.empty(values.size, dtype=np.int64)
+    for k in range(starts.size):
+        s, e = starts[k], ends[k]
+        buf = np.empty(e - s)
+        for i in range(s, e):
+            n, v = i - s, values[i]
+            j = n
+            while j > 0 and buf[j - 1] > v:
+                buf[j] = buf[j - 1]
+                j -= 1
+            buf[j] = v
+            n += 1
+            mid = n // 2
+            med[i] = buf[mid] if n % 2 else (buf[mid] + buf[mid - 1]) / 2
+            cnt[i] = n
+    return med, cnt
 
 
 def as_of_window(frame: pd.DataFrame, column: str, as_of, days: int) -> pd.DataFrame:

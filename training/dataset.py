@@ -104,7 +104,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
 
     say = progress or (lambda _m: None)
     places = place_index(snapshot)
-    shared = AsOfCache()  # work the dates share: monthly power, each closed trip's GPS evidence
+    shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence
     index = None
     key_dir = feature_cache_dir(cache_dir, digest) if cache_dir else None
     ent_frames, tip_frames = [], []
