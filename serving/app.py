@@ -79,8 +79,10 @@ def _checkpoints(rt: Runtime, stop: threading.Event, interval_s: float) -> None:
 
 def create_app(settings: Settings | None = None, data: str | Path | None = None, warm: Warm = "background",
                train_config=None, history_months: int = 6, watch_interval_s: float = 60.0,
-               max_body: int = MAX_BODY) -> FastAPI:
-    """The service over ``data`` (default: the snapshot last trained on)."""
+               max_body: int = MAX_BODY, loaded=None) -> FastAPI:
+    """The service over ``data`` (default: the snapshot last trained on). ``loaded``: that snapshot
+    as a training run in this process loaded it (``training.pipeline.LoadedSnapshot``), served
+    without reading it again."""
     settings = settings or get_settings()
     metrics = Metrics()
 
@@ -88,7 +90,7 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
     async def lifespan(app: FastAPI):
         db = open_database(settings)
         rt = Runtime(settings, db, metrics, data=Path(data) if data else None, train_config=train_config,
-                     history_months=history_months)
+                     history_months=history_months, loaded=loaded)
         app.state.runtime = rt
         recover(rt)
         stop = threading.Event()

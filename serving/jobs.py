@@ -287,7 +287,8 @@ def _train(rt: Runtime, job_id: int, user: Principal, as_of, config) -> None:
             outcomes = recorded_outcomes(s)
         rt.progress[job_id] = f"{len(outcomes)} recorded outcome(s) added to the labels"
         res = run_training(rt.snapshot_path, rt.settings, as_of=as_of, config=config, recorded_outcomes=outcomes,
-                           progress=lambda m: rt.progress.__setitem__(job_id, str(m)))
+                           progress=lambda m: rt.progress.__setitem__(job_id, str(m)),
+                           feature_workers=1)  # no fork beside the request threads (training.date_workers)
         write_state(rt.settings, last_trained_snapshot=str(rt.snapshot_path), last_run_id=res.run_id,
                     last_as_of=str(res.as_of.date()))
         status, result = "succeeded", {**res.summary(), "recorded_outcomes": len(outcomes),

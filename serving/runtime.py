@@ -24,7 +24,7 @@ KINDS = ("enterprise", "tip")
 
 class Runtime:
     def __init__(self, settings: Settings, db: Database, metrics: Metrics, data: Path | None = None,
-                 train_config=None, history_months: int = 6) -> None:
+                 train_config=None, history_months: int = 6, loaded=None) -> None:
         self.settings = settings
         self.db = db
         self.metrics = metrics
@@ -32,6 +32,7 @@ class Runtime:
         self.train_config = train_config
         self.history_months = history_months
         self.snapshot = None
+        self._handed = loaded  # training.pipeline.LoadedSnapshot, served by the first load if its path is the source
         self.snapshot_path: Path | None = None
         self.digest: str | None = None
         self.ctx = None  # serving.context.SnapshotContext
@@ -61,7 +62,10 @@ class Runtime:
         return Path(last) if last else None
 
     def load_snapshot(self) -> bool:
-        """Load the snapshot to serve; False (with ``problem`` set) if there is none or it is unusable."""
+        """Load the snapshot to serve; False (with ``problem`` set) if there is none or it is unusable.
+
+        A snapshot handed over by a training run in this process (``loaded``, ``hazleads demo``)
+        is served instead of reading the same folder again, with the stops the run detected."""
         from features import SnapshotError, load_snapshot
         from features.build import place_index
         from features.snapshot import snapshot_digest
@@ -70,6 +74,11 @@ class Runtime:
         if path is None:
             self.problem = "no snapshot: run `hazleads train --data DATA` or start with `--data DATA`"
             return False
+        handed, self._handed = self._handed, None  # once: a later load reads the folder again
+        if handed is not None and handed.path == Path(path).resolve():
+            self.use_snapshot(handed.snapshot, path, handed.digest, handed.places)
+            self._stop_index = handed.stop_index  # detected on this snapshot by the training
+            return True
         try:
             snap = load_snapshot(path)
         except SnapshotError as exc:

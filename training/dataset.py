@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ import features
 from features.build import FeatureSet, build, place_index
 from features.incremental import AsOfCache
 from features.snapshot import Snapshot
+from training.date_workers import build_dates, date_workers
 
 Progress = Callable[[str], None]
 
@@ -92,47 +93,57 @@ class Dataset:
     enterprise: pd.DataFrame  # columns as_of, enterprise_id, features, evidence, context
     tip: pd.DataFrame  # columns as_of, tip_id, ...
     dates: list[pd.Timestamp]
+    stop_index: object = field(default=None, repr=False)  # the stops detected, when any date was built
+    places: object = field(default=None, repr=False)  # features.geo.PlaceIndex, when any date was built
 
 
 def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, cache_dir: Path | None = None,
-                  progress: Progress | None = None, latest: bool = False) -> tuple[Dataset, FeatureSet | None]:
+                  progress: Progress | None = None, latest: bool = False,
+                  workers: int | None = None) -> tuple[Dataset, FeatureSet | None]:
     """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too.
 
+    Dates not cached are built in ``workers`` forked processes (``training.date_workers``; default
+    the CPUs, at most two, one in a test worker); the tables are the same as built in one process.
     A snapshot loaded without its fixes (``trajectories="skip"``) can only be served from the
     cache: a date not cached raises ``FeaturesNotCached``."""
     from features.trajectory_features import build_stop_index  # heavy: numba
 
     say = progress or (lambda _m: None)
-    places = place_index(snapshot)
-    shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence
-    index = None
     key_dir = feature_cache_dir(cache_dir, digest) if cache_dir else None
-    ent_frames, tip_frames = [], []
-    last_fs = None
     dates = sorted(dates)
-    prev = None
-    for i, d in enumerate(dates):
-        say(f"特征 features {d.date()} ({i + 1}/{len(dates)})")
-        need_fs = latest and i == len(dates) - 1
-        cached = _read_cached(key_dir, d) if key_dir is not None and not need_fs else None
+    tables: dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for d in dates[:-1] if latest else dates:
+        cached = _read_cached(key_dir, d) if key_dir is not None else None
         if cached is not None:
-            ent, tip = cached
-        else:
-            if not snapshot.has_fixes:
-                raise FeaturesNotCached(f"features at {d.date()} are not cached; the snapshot must be loaded with its fixes")
-            if index is None:
-                say("停车点检测 detecting stops")
-                index = build_stop_index(snapshot)
+            tables[d] = cached
+    todo = [d for d in dates if d not in tables]
+    last_fs = index = places = None
+    if todo:
+        if not snapshot.has_fixes:
+            raise FeaturesNotCached(f"features at {todo[0].date()} are not cached; the snapshot must be loaded with its fixes")
+        places = place_index(snapshot)
+        say("停车点检测 detecting stops")
+        index = build_stop_index(snapshot)
+        in_process = todo
+        n = date_workers(workers, len(todo) - (1 if latest else 0))
+        if n > 1:
+            forked = todo[:-1] if latest else todo
+            in_process = todo[len(forked):]
+            say(f"特征 features: {len(forked)} dates in {n} processes")
+            for d, ent, tip in build_dates(snapshot, forked, index, places, n):
+                tables[d] = _keep(key_dir, d, ent, tip)
+                say(f"特征 features {d.date()} ({len(tables)}/{len(dates)})")
+        shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence
+        for d in in_process:
+            say(f"特征 features {d.date()} ({len(tables) + 1}/{len(dates)})")
             fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
-            ent, tip = fs.enterprise.reset_index(), fs.tip.reset_index()
-            if need_fs:
+            if latest and d == dates[-1]:
                 last_fs = fs
-            if key_dir is not None:
-                key_dir.mkdir(parents=True, exist_ok=True)
-                # the tip table first, the enterprise table (the entry's marker) last, each moved into
-                # place whole: a process killed while caching leaves no entry that looks complete
-                _write_atomic(tip, key_dir / f"{d.date()}-tip.parquet")
-                _write_atomic(ent, key_dir / f"{d.date()}-enterprise.parquet")
+            tables[d] = _keep(key_dir, d, fs.enterprise.reset_index(), fs.tip.reset_index())
+    ent_frames, tip_frames = [], []
+    prev = None
+    for d in dates:
+        ent, tip = tables[d]
         ent.insert(0, "as_of", d)
         ent_frames.append(ent)
         new = tip["received_at"] > prev if prev is not None else pd.Series(True, index=tip.index)
@@ -142,7 +153,18 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
         prev = d + pd.Timedelta(days=1)
     enterprise = pd.concat(ent_frames, ignore_index=True) if ent_frames else pd.DataFrame()
     tips = pd.concat(tip_frames, ignore_index=True) if tip_frames else pd.DataFrame()
-    return Dataset(enterprise, tips, dates), last_fs
+    return Dataset(enterprise, tips, dates, index, places), last_fs
+
+
+def _keep(key_dir: Path | None, d: pd.Timestamp, ent: pd.DataFrame, tip: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cache date ``d``'s tables: the tip table first, the enterprise table (the entry's marker)
+    last, each moved into place whole, so a process killed while caching leaves no entry that
+    looks complete."""
+    if key_dir is not None:
+        key_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(tip, key_dir / f"{d.date()}-tip.parquet")
+        _write_atomic(ent, key_dir / f"{d.date()}-enterprise.parquet")
+    return ent, tip
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:

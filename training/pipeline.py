@@ -32,6 +32,7 @@ from training.dataset import (
     read_span,
     write_span,
 )
+from training.date_workers import DateWorkerError
 from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
@@ -54,10 +55,25 @@ class TrainingResult:
     metrics: pd.DataFrame  # fold x model x metric
     decisions: list[registry.GateDecision] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    loaded: LoadedSnapshot | None = field(default=None, repr=False)  # with ``keep_loaded``
 
     def summary(self) -> dict:
         return {"run_id": self.run_id, "as_of": str(self.as_of.date()),
                 "decisions": [d.__dict__ for d in self.decisions], "notes": self.notes}
+
+
+@dataclass(frozen=True)
+class LoadedSnapshot:
+    """The snapshot a run loaded and checked, with its stops and places: what a service started in
+    the same process (``hazleads demo``) would otherwise load and detect again
+    (``serving.runtime.Runtime.load_snapshot``). Only the run's own reads touched it: features
+    never write into a snapshot."""
+
+    path: Path  # resolved
+    snapshot: Snapshot
+    digest: str
+    places: object  # features.geo.PlaceIndex
+    stop_index: object  # features.trajectory_features' stop index
 
 
 # Shorter windows tried, in order, when a snapshot is too short for the configured ones.
@@ -167,14 +183,19 @@ def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth
 
 def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
                  recorded_outcomes: pd.DataFrame | None = None, progress: Progress | None = None,
-                 register: bool = True, client=None) -> TrainingResult:
+                 register: bool = True, client=None, feature_workers: int | None = None,
+                 keep_loaded: bool = False) -> TrainingResult:
     # With a Dask ``client`` (``hazleads train --cluster``) the fixes are checked and kept on its
     # workers, trajectory features are built there, and LightGBM trains with its Dask interface.
+    # ``feature_workers``: processes building the as-of dates' features (``training.date_workers``;
+    # default the CPUs, at most two); one with a Dask client. ``keep_loaded``: the result keeps the
+    # snapshot in memory with its stops (``LoadedSnapshot``) when they were loaded and detected.
     config = config or TrainConfig()
     say = progress or (lambda _m: None)
     data = Path(data)
     say("读取快照 loading snapshot")
-    snap, digest, dataset, plan = _load_with_features(data, settings, as_of, config, client, say)
+    workers = 1 if client is not None else feature_workers
+    snap, digest, dataset, plan = _load_with_features(data, settings, as_of, config, client, say, workers)
     last_day, (first_day, sp, dates, folds, needed, notes) = plan
     cases = combine_cases(snap.cases, recorded_outcomes)
     cases = cases[cases["opened"] <= last_day]  # nothing known after the as-of date, not even to evaluate
@@ -199,11 +220,14 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         log_plots(results, config)
         if register:
             decisions = _register(choices, results[0], config, last_day, digest)
-    return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes)
+    loaded = None
+    if keep_loaded and client is None and snap.has_fixes and dataset.stop_index is not None:
+        loaded = LoadedSnapshot(data.resolve(), snap, digest, dataset.places, dataset.stop_index)
+    return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes, loaded)
 
 
-def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConfig, client, say: Progress
-                        ) -> tuple[Snapshot, str, Dataset, tuple]:
+def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConfig, client, say: Progress,
+                        workers: int | None = None) -> tuple[Snapshot, str, Dataset, tuple]:
     """The snapshot, its digest, the features at every as-of date the run needs, and the plan.
 
     When the cache holds this snapshot's span and every needed date (a retraining after new
@@ -224,7 +248,10 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
         write_span(cache_dir, SnapshotSpan.of(snap, digest))
     except ValueError:  # no dated row (a run given its as-of date gets this far): no span to cache
         pass
-    dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say)
+    try:
+        dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, workers=workers)
+    except DateWorkerError as exc:
+        raise TrainingError(str(exc)) from exc
     return snap, digest, dataset, (last_day, plan)
 
 
@@ -347,4 +374,4 @@ def _register(choices: list[Choice], latest: FoldResult, config: TrainConfig, la
     return decisions
 
 
-__all__ = ["KS", "TrainingError", "TrainingResult", "run_training"]
+__all__ = ["KS", "LoadedSnapshot", "TrainingError", "TrainingResult", "run_training"]

@@ -1,0 +1,103 @@
+"""Features of many as-of dates built in forked worker processes (``training.date_workers``) are the
+tables built in one process, cached the same way; a worker that dies fails the run naming its date
+and caches nothing for it; the number of workers follows its rules."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pandas as pd
+import pytest
+
+from features.snapshot import load_snapshot, snapshot_digest
+from training import date_workers
+from training.dataset import build_dataset, feature_cache_dir
+from training.date_workers import DateWorkerError
+
+DAYS = [pd.Timestamp(d) for d in ("2021-04-30", "2021-06-30", "2021-07-31", "2021-09-30", "2021-11-30")]
+
+
+@pytest.fixture(scope="module")
+def snap(small_snapshot):
+    return load_snapshot(small_snapshot), snapshot_digest(small_snapshot)
+
+
+def _same(a, b, check_dtype: bool = True) -> None:
+    pd.testing.assert_frame_equal(a.enterprise, b.enterprise, check_exact=True, check_dtype=check_dtype)
+    pd.testing.assert_frame_equal(a.tip, b.tip, check_exact=True, check_dtype=check_dtype)
+
+
+def test_two_processes_build_the_one_process_tables_and_cache_them(snap, tmp_path):
+    s, digest = snap
+    one, _ = build_dataset(s, DAYS, digest, cache_dir=tmp_path / "one", workers=1)
+    two, _ = build_dataset(s, DAYS, digest, cache_dir=tmp_path / "two", workers=2)
+    _same(two, one)
+    assert sorted(two.enterprise["as_of"].unique()) == DAYS
+    assert len(two.tip) and two.tip["as_of"].isin(DAYS).all()
+    for home in ("one", "two"):
+        key = feature_cache_dir(tmp_path / home, digest)
+        assert sorted(p.name for p in key.glob("*.parquet")) == sorted(
+            f"{d.date()}-{t}.parquet" for d in DAYS for t in ("enterprise", "tip"))
+    # read back from the cache they wrote, the same values again (text columns come back from
+    # parquet as pandas' string dtype rather than object, as they always have)
+    again, _ = build_dataset(s, DAYS, digest, cache_dir=tmp_path / "two", workers=2)
+    _same(again, one, check_dtype=False)
+
+
+def test_the_latest_feature_set_is_built_in_process_beside_the_workers(snap, tmp_path):
+    s, digest = snap
+    one, fs_one = build_dataset(s, DAYS[:3], digest, workers=1, latest=True)
+    two, fs_two = build_dataset(s, DAYS[:3], digest, workers=2, latest=True)
+    _same(two, one)
+    assert fs_two is not None and fs_two.as_of == DAYS[2]
+    pd.testing.assert_frame_equal(fs_two.enterprise, fs_one.enterprise, check_exact=True)
+
+
+DOOMED = DAYS[1]
+_PLAIN = date_workers._build_one
+
+
+def _dies_on_one_date(day):  # handed to the workers by name, like the real one
+    if day == DOOMED:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _PLAIN(day)
+
+
+def test_a_worker_that_dies_fails_the_run_naming_its_date_and_caches_nothing_for_it(snap, tmp_path, monkeypatch):
+    s, digest = snap
+    doomed = DOOMED
+    monkeypatch.setattr(date_workers, "_build_one", _dies_on_one_date)
+    with pytest.raises(DateWorkerError, match=str(doomed.date())):
+        build_dataset(s, DAYS, digest, cache_dir=tmp_path, workers=2)
+    key = feature_cache_dir(tmp_path, digest)
+    assert not (key / f"{doomed.date()}-enterprise.parquet").exists()
+    assert date_workers._JOB is None  # the next run may fork again
+
+
+def test_how_many_workers(monkeypatch):
+    monkeypatch.delenv(date_workers.ENV, raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.setattr(date_workers.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert date_workers.date_workers() == date_workers.MAX_WORKERS == 2
+    assert date_workers.date_workers(dates=1) == 1  # never more workers than dates
+    assert date_workers.date_workers(3) == 3  # asked for: as asked
+    monkeypatch.setattr(date_workers.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert date_workers.date_workers() == 1
+    monkeypatch.setenv(date_workers.ENV, "2")
+    assert date_workers.date_workers() == 2  # the setting wins over the CPUs
+    monkeypatch.setenv(date_workers.ENV, "two")
+    with pytest.raises(ValueError, match="HAZLEADS_FEATURE_WORKERS='two'"):
+        date_workers.date_workers()
+    monkeypatch.setenv(date_workers.ENV, "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        date_workers.date_workers()
+    monkeypatch.delenv(date_workers.ENV)
+    monkeypatch.setattr(date_workers.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    assert date_workers.date_workers() == 1  # a test worker: the suite already runs one per core
+    monkeypatch.delenv("PYTEST_XDIST_WORKER")
+    monkeypatch.setattr(date_workers.mp, "parent_process", lambda: object())
+    assert date_workers.date_workers() == 1  # a pool's worker (a world per core)
+    with pytest.raises(ValueError, match="at least 1"):
+        date_workers.date_workers(0)

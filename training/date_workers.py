@@ -1,0 +1,130 @@
+"""The features of many as-of dates built in forked worker processes.
+
+A training run builds every feature table at dozens of monthly as-of dates of one snapshot, one
+date after another, on one core (about 5 s of CPU a date on the city). The dates do not depend on
+each other (``features.incremental``: the values are the same with or without a shared cache), so
+they can be built at once in worker processes. The workers are *forked* after the snapshot is
+loaded and its stops detected: they inherit both without copying (pages are shared until written)
+and without pickling 40 M fixes. Each worker keeps its own ``AsOfCache`` for the dates it is given;
+the parent receives each date's two tables (a few MB) and does everything else (caching, order).
+
+How many workers: what the caller asks (``workers=``), else ``HAZLEADS_FEATURE_WORKERS``, else the
+CPUs this process may use, at most ``MAX_WORKERS``; one inside a pytest-xdist worker (the suite
+already runs a process per core) or any worker process (``experiments.worlds`` runs a world per
+core), and one where ``fork`` is not available. A worker that dies
+(killed, out of memory) fails the run with ``DateWorkerError`` naming the date; nothing is cached
+for a date that was not built whole.
+
+Forking is safe here because the children only compute: they do not log, print, open the
+database or touch MLflow. The service's background retraining runs beside request threads and
+builds on one core (``workers=1``); its dates are usually all cached anyway.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import pandas as pd
+
+MAX_WORKERS = 2
+ENV = "HAZLEADS_FEATURE_WORKERS"
+
+
+class DateWorkerError(RuntimeError):
+    """A worker process building features died (killed, out of memory) or could not start."""
+
+
+def date_workers(workers: int | None = None, dates: int | None = None) -> int:
+    """Worker processes for building ``dates`` as-of dates (see the module docstring)."""
+    if workers is None:
+        env = os.environ.get(ENV, "").strip()
+        if env:
+            try:
+                workers = int(env)
+            except ValueError:
+                raise ValueError(f"{ENV}={env!r}: a whole number of worker processes (1 = none)") from None
+            if workers < 1:
+                raise ValueError(f"{ENV}={env!r}: at least 1")
+        elif os.environ.get("PYTEST_XDIST_WORKER") or mp.parent_process() is not None:
+            workers = 1
+        else:
+            cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            workers = max(1, min(cpus, MAX_WORKERS))
+    elif workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if "fork" not in mp.get_all_start_methods():
+        workers = 1
+    if dates is not None:
+        workers = min(workers, max(dates, 1))
+    return int(workers)
+
+
+@dataclass
+class _Job:
+    """What every forked worker inherits: the snapshot, its stop index and place index."""
+
+    snapshot: object
+    index: object
+    places: object
+
+
+_JOB: _Job | None = None  # set in the parent just before the fork; read by the workers
+_CACHE = None  # each worker's own AsOfCache, made on its first date
+
+
+def _build_one(day: pd.Timestamp) -> tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]:
+    from features.build import build
+    from features.incremental import AsOfCache
+
+    global _CACHE
+    if _JOB is None:  # pragma: no cover - only if started without fork
+        raise DateWorkerError("the worker did not inherit the snapshot (not forked)")
+    if _CACHE is None:
+        _CACHE = AsOfCache()
+    fs = build(_JOB.snapshot, day, trajectory_index=_JOB.index, places=_JOB.places, cache=_CACHE)
+    return day, fs.enterprise.reset_index(), fs.tip.reset_index()
+
+
+def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int,
+                done: Callable[[pd.Timestamp], None] | None = None
+                ) -> Iterator[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]:
+    """(date, enterprise table, tip table) of every date in ``dates``, in the order they finish,
+    built by ``workers`` forked processes (``workers`` ≥ 2; the caller builds in process otherwise).
+    Dates are handed out one at a time in the given order, so a worker that finishes early takes
+    the next; ``done`` is called in the parent as each date arrives."""
+    global _JOB
+    if workers < 2:
+        raise ValueError("build_dates is for two workers or more; build in process otherwise")
+    if _JOB is not None:
+        raise DateWorkerError("feature workers are already running in this process")
+    _JOB = _Job(snapshot, index, places)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            pending = {pool.submit(_build_one, d): d for d in dates}
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in sorted(finished, key=lambda f: pending[f]):
+                        day = pending.pop(fut)
+                        try:
+                            result = fut.result()
+                        except BrokenProcessPool as exc:
+                            left = sorted([day, *pending.values()])
+                            named = ", ".join(str(d.date()) for d in left[:6]) + (f" and {len(left) - 6} more" if len(left) > 6 else "")
+                            raise DateWorkerError(
+                                f"a feature worker process died (killed or out of memory?) with {len(left)} date(s) "
+                                f"not built: {named}; set {ENV}=1 to build in one process"
+                            ) from exc
+                        if done is not None:
+                            done(day)
+                        yield result
+            finally:
+                for fut in pending:
+                    fut.cancel()
+    finally:
+        _JOB = None
