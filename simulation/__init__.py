@@ -12,12 +12,14 @@ from typing import Any
 
 
 def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = "2021-01", months: int | None = None,
-             progress: Any = None, world: Any = None) -> Path:
+             progress: Any = None, world: Any = None, workers: int | None = None) -> Path:
     """Write a synthetic snapshot to ``out`` and its truth to ``out/truth``; returns the folder.
-    ``world`` is a ``simulation.worlds.World`` (default: the standard city)."""
+    ``world`` is a ``simulation.worlds.World`` (default: the standard city); ``workers``: processes
+    generating the GPS months (``simulation.gps_workers``), the same files whatever their number."""
     from simulation.world import simulate as _simulate
 
-    return _simulate(out, seed=seed, scale=scale, start=start, months=months, progress=progress, world=world)
+    return _simulate(out, seed=seed, scale=scale, start=start, months=months, progress=progress, world=world,
+                     workers=workers)
 
 
 __all__ = ["simulate"]

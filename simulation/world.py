@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from hazleads.workers import fork_workers
 from simulation import tables
 from simulation.config import DAY_S, SCALES, Period, rng_for
 from simulation.driving import plan_driving
 from simulation.enterprises import build_registry
 from simulation.geography import build_geography, places_geojson
 from simulation.gps import GpsWriter
+from simulation.gps_workers import gps_months
 from simulation.investigations import make_cases
 from simulation.logistics import (
     Dispatcher,
@@ -41,12 +43,14 @@ TABLE_FILES = ("enterprises", "licences", "ledgers", "electricity", "manifests",
 
 
 def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = "2021-01", months: int | None = None,
-             progress: Progress | None = None, world: World | None = None) -> Path:
+             progress: Progress | None = None, world: World | None = None, workers: int | None = None) -> Path:
     """Write a synthetic snapshot of a Guilin-like prefecture to ``out`` and its ground truth to ``out/truth``.
 
     ``scale`` is small, town, city or province; ``months`` defaults to the scale's (12, 18, 36, 12).
     ``world`` sets the city's character (``simulation.worlds``: ``STANDARD`` by default,
-    ``draw_world(seed)`` for a random one). The same arguments always give byte-identical files.
+    ``draw_world(seed)`` for a random one). The same arguments always give byte-identical files,
+    whatever the number of ``workers`` generating the GPS months (``simulation.gps_workers``; default
+    ``hazleads.workers.fork_workers``).
     Returns the snapshot folder.
     """
     world = world or STANDARD
@@ -144,12 +148,15 @@ def simulate(out: str | Path, seed: int = 0, scale: str = "small", start: str = 
     gps = GpsWriter(reg, net, period, disp.sched.trips, seed, driving, outage_x=world.gps_outage_x)
     plates = pa.array([v.plate for v in reg.vehicles], type=pa.string())
     sink = PartSink(folder, "trajectories", TRAJECTORY_SCHEMA, "trajectories" in pq)
-    for m in range(period.months):
+
+    def table(f) -> pa.Table:
+        return pa.table({"vehicle_id": plates.take(pa.array(f.vehicle)), "ts": pa.array(f.ts, type=pa.int64()).cast(pa.timestamp("s")),
+                         "lat": f.lat, "lon": f.lon, "speed_kmh": f.speed, "driver_id": pa.array(f.driver, type=pa.string())}).cast(TRAJECTORY_SCHEMA)
+
+    for m, blocks in gps_months(gps, period.months, fork_workers(workers, period.months), table):
         say("生成轨迹 generating trajectories", m, period.months)
-        for f in gps.month(m):
-            sink.write(pa.table({"vehicle_id": plates.take(pa.array(f.vehicle)), "ts": pa.array(f.ts, type=pa.int64()).cast(pa.timestamp("s")),
-                                 "lat": f.lat, "lon": f.lon, "speed_kmh": f.speed,
-                                 "driver_id": pa.array(f.driver, type=pa.string())}), period.month_label(m))
+        for t in blocks:
+            sink.write(t, period.month_label(m))
     sink.close()
     say("生成轨迹 generating trajectories", period.months, period.months)
 

@@ -73,31 +73,3 @@ def test_a_worker_that_dies_fails_the_run_naming_its_date_and_caches_nothing_for
     key = feature_cache_dir(tmp_path, digest)
     assert not (key / f"{doomed.date()}-enterprise.parquet").exists()
     assert date_workers._JOB is None  # the next run may fork again
-
-
-def test_how_many_workers(monkeypatch):
-    monkeypatch.delenv(date_workers.ENV, raising=False)
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    monkeypatch.setattr(date_workers.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
-    assert date_workers.date_workers() == date_workers.MAX_WORKERS == 2
-    assert date_workers.date_workers(dates=1) == 1  # never more workers than dates
-    assert date_workers.date_workers(3) == 3  # asked for: as asked
-    monkeypatch.setattr(date_workers.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
-    assert date_workers.date_workers() == 1
-    monkeypatch.setenv(date_workers.ENV, "2")
-    assert date_workers.date_workers() == 2  # the setting wins over the CPUs
-    monkeypatch.setenv(date_workers.ENV, "two")
-    with pytest.raises(ValueError, match="HAZLEADS_FEATURE_WORKERS='two'"):
-        date_workers.date_workers()
-    monkeypatch.setenv(date_workers.ENV, "0")
-    with pytest.raises(ValueError, match="at least 1"):
-        date_workers.date_workers()
-    monkeypatch.delenv(date_workers.ENV)
-    monkeypatch.setattr(date_workers.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
-    assert date_workers.date_workers() == 1  # a test worker: the suite already runs one per core
-    monkeypatch.delenv("PYTEST_XDIST_WORKER")
-    monkeypatch.setattr(date_workers.mp, "parent_process", lambda: object())
-    assert date_workers.date_workers() == 1  # a pool's worker (a world per core)
-    with pytest.raises(ValueError, match="at least 1"):
-        date_workers.date_workers(0)

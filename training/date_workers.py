@@ -8,12 +8,10 @@ loaded and its stops detected: they inherit both without copying (pages are shar
 and without pickling 40 M fixes. Each worker keeps its own ``AsOfCache`` for the dates it is given;
 the parent receives each date's two tables (a few MB) and does everything else (caching, order).
 
-How many workers: what the caller asks (``workers=``), else ``HAZLEADS_FEATURE_WORKERS``, else the
-CPUs this process may use, at most ``MAX_WORKERS``; one inside a pytest-xdist worker (the suite
-already runs a process per core) or any worker process (``experiments.worlds`` runs a world per
-core), and one where ``fork`` is not available. A worker that dies
-(killed, out of memory) fails the run with ``DateWorkerError`` naming the date; nothing is cached
-for a date that was not built whole.
+How many workers: ``hazleads.workers.fork_workers`` (``HAZLEADS_WORKERS``, else the CPUs, at most
+two; one in a test worker or a pool's worker). A worker that dies (killed, out of memory) fails
+the run with ``DateWorkerError`` naming the dates not built; nothing is cached for a date that
+was not built whole.
 
 Forking is safe here because the children only compute: they do not log, print, open the
 database or touch MLflow. The service's background retraining runs beside request threads and
@@ -23,7 +21,6 @@ builds on one core (``workers=1``); its dates are usually all cached anyway.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -31,8 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-MAX_WORKERS = 2
-ENV = "HAZLEADS_FEATURE_WORKERS"
+from hazleads.workers import ENV, fork_workers
 
 
 class DateWorkerError(RuntimeError):
@@ -40,28 +36,8 @@ class DateWorkerError(RuntimeError):
 
 
 def date_workers(workers: int | None = None, dates: int | None = None) -> int:
-    """Worker processes for building ``dates`` as-of dates (see the module docstring)."""
-    if workers is None:
-        env = os.environ.get(ENV, "").strip()
-        if env:
-            try:
-                workers = int(env)
-            except ValueError:
-                raise ValueError(f"{ENV}={env!r}: a whole number of worker processes (1 = none)") from None
-            if workers < 1:
-                raise ValueError(f"{ENV}={env!r}: at least 1")
-        elif os.environ.get("PYTEST_XDIST_WORKER") or mp.parent_process() is not None:
-            workers = 1
-        else:
-            cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            workers = max(1, min(cpus, MAX_WORKERS))
-    elif workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    if "fork" not in mp.get_all_start_methods():
-        workers = 1
-    if dates is not None:
-        workers = min(workers, max(dates, 1))
-    return int(workers)
+    """Worker processes for building ``dates`` as-of dates (``hazleads.workers.fork_workers``)."""
+    return fork_workers(workers, dates)
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""How many worker processes a step may fork: the as-of dates' features (``training.date_workers``)
+and the simulator's GPS months (``simulation.gps_workers``).
+
+What the caller asks (``workers=``), else ``HAZLEADS_WORKERS``, else the CPUs this process may use,
+at most ``MAX_WORKERS``; one inside a pytest-xdist worker (the suite already runs a process per
+core) or inside any worker process (``experiments.worlds`` runs a world per core), and one where
+``fork`` is not available. Never more than there are pieces of work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+
+MAX_WORKERS = 2
+ENV = "HAZLEADS_WORKERS"
+
+
+def fork_workers(workers: int | None = None, pieces: int | None = None) -> int:
+    """Worker processes for ``pieces`` independent pieces of work (see the module docstring)."""
+    if workers is None:
+        env = os.environ.get(ENV, "").strip()
+        if env:
+            try:
+                workers = int(env)
+            except ValueError:
+                raise ValueError(f"{ENV}={env!r}: a whole number of worker processes (1 = none)") from None
+            if workers < 1:
+                raise ValueError(f"{ENV}={env!r}: at least 1")
+        elif os.environ.get("PYTEST_XDIST_WORKER") or mp.parent_process() is not None:
+            workers = 1
+        else:
+            cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            workers = max(1, min(cpus, MAX_WORKERS))
+    elif workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if "fork" not in mp.get_all_start_methods():
+        workers = 1
+    if pieces is not None:
+        workers = min(workers, max(pieces, 1))
+    return int(workers)
