@@ -213,9 +213,10 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
                            "snapshot_digest": digest, "as_of": str(last_day.date()), "folds": len(folds),
                            "rows_enterprise": len(dataset.enterprise), "rows_tip": len(dataset.tip),
                            "first_day": str(first_day.date()), "label_days": sp.label_days, "k": config.k})
-        for _, row in metrics.iterrows():
-            if np.isfinite(row["value"]):
-                mlflow.log_metric(_metric_key(row["entity"], row["fold"], row["model"], row["metric"]), float(row["value"]))
+        if len(metrics):  # one batch, not a call (and a transaction) per metric
+            finite = metrics[np.isfinite(metrics["value"].to_numpy(float))]
+            mlflow.log_metrics({_metric_key(e, f, m, k): float(v) for e, f, m, k, v in
+                                finite[["entity", "fold", "model", "metric", "value"]].itertuples(index=False)})
         _log_tables(results, metrics, config)
         log_plots(results, config)
         if register:
