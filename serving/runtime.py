@@ -33,6 +33,7 @@ class Runtime:
         self.history_months = history_months
         self.snapshot = None
         self._handed = loaded  # training.pipeline.LoadedSnapshot, served by the first load if its path is the source
+        self._handed_features = None  # its FeatureSet at the last day, taken by the first build at that day
         self.snapshot_path: Path | None = None
         self.digest: str | None = None
         self.ctx = None  # serving.context.SnapshotContext
@@ -78,6 +79,7 @@ class Runtime:
         if handed is not None and handed.path == Path(path).resolve():
             self.use_snapshot(handed.snapshot, path, handed.digest, handed.places)
             self._stop_index = handed.stop_index  # detected on this snapshot by the training
+            self._handed_features = handed.features  # built by the training at the last day
             return True
         try:
             snap = load_snapshot(path)
@@ -100,7 +102,7 @@ class Runtime:
         lookup.for_snapshot(snap)  # each vehicle's fixes, each enterprise's power rows: the detail pages' lookups
         namer_for(snap)  # and the places' names
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
-        self._stop_index = None
+        self._stop_index = self._handed_features = None
         self.ctx, self.places = SnapshotContext(snap), places
         self.lists.clear()
         self.places_geojson = places_collection(snap.places)
@@ -108,15 +110,21 @@ class Runtime:
                                            "last_day": str(snap.last_day.date())})
 
     def build_features(self, as_of):
-        """The feature set at ``as_of`` (stop detection shared between as-of dates)."""
+        """The feature set at ``as_of`` (stop detection shared between as-of dates); the first build
+        at the day of a feature set handed over by the training (``hazleads demo``) takes it."""
         from features.build import build
+        from features.timeutil import as_of_day
         from features.trajectory_features import build_stop_index
 
         with self._swap:
+            handed, self._handed_features = self._handed_features, None  # once
             if self._stop_index is None:
                 self._stop_index = build_stop_index(self.snapshot)
             index = self._stop_index
-        fs = build(self.snapshot, as_of, trajectory_index=index, places=self.places)
+        if handed is not None and handed.as_of == as_of_day(as_of):
+            fs = handed
+        else:
+            fs = build(self.snapshot, as_of, trajectory_index=index, places=self.places)
         if fs.driving is not None:
             fs.driving.vehicle  # noqa: B018  the driving rules run now, not on the first page that reads them: every answer is then the same whichever page came first
         return fs

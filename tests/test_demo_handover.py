@@ -1,11 +1,13 @@
-"""``hazleads demo`` hands the snapshot its training loaded (with the stops it detected) to the
-service it then starts, instead of loading the folder and detecting the stops again. The service
-must answer exactly as one that loads the folder itself: every list and every detail page."""
+"""``hazleads demo`` hands the snapshot its training loaded (with the stops it detected and the
+features it built at the last day) to the service it then starts, instead of loading the folder,
+detecting the stops and building those features again. The service must answer exactly as one
+that loads the folder itself: every list and every detail page."""
 
 from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,8 +19,7 @@ from tests.service_support import mlflow_env_kept
 pytestmark = pytest.mark.slow
 FAST = {"name": "handover", "enterprise_models": ["lgbm", "rules"], "tip_models": ["lgbm", "channel"],
         "lgbm": {"n_estimators": 20}, "splits": {"n_folds": 1, "test_days": 60, "step_days": 60, "calib_days": 30,
-                                                 "label_days": 90, "min_label_days": 30, "min_history_days": 60},
-        "refit": False}
+                                                 "label_days": 90, "min_label_days": 30, "min_history_days": 60}}
 VOLATILE = {"created_at", "started_at", "finished_at", "scored_at", "run_id", "id", "request_id", "generated_at"}
 
 
@@ -73,6 +74,7 @@ def test_the_service_handed_the_training_snapshot_answers_as_one_that_loads_it(t
     home, result = trained
     loaded = result.loaded
     assert loaded is not None and loaded.path == small_snapshot.resolve() and loaded.stop_index is not None
+    assert loaded.features is not None and loaded.features.as_of == loaded.snapshot.last_day
 
     def settings(db: str) -> Settings:
         return Settings(home=home, database_url=f"sqlite:///{home / db}", mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
@@ -80,6 +82,7 @@ def test_the_service_handed_the_training_snapshot_answers_as_one_that_loads_it(t
     handed, rt = _answers(settings("handed.db"), small_snapshot, loaded)
     assert rt.snapshot is loaded.snapshot, "the snapshot was read again"
     assert rt._stop_index is loaded.stop_index, "the stops were detected again"
+    assert rt.features is loaded.features, "the features at the last day were built again"
     fresh, rt2 = _answers(settings("fresh.db"), small_snapshot, None)
     assert rt2.snapshot is not loaded.snapshot
     assert sum(k.startswith(("enterprises/", "sites/", "tips/", "vehicles/")) for k in fresh) >= 9
@@ -102,3 +105,15 @@ def test_a_snapshot_handed_for_another_folder_is_not_served(trained, small_snaps
         rt = app.state.runtime
         assert rt.load_snapshot()
         assert rt.snapshot is not result.loaded.snapshot and rt.snapshot_path == other.resolve()
+
+
+def test_the_handed_features_serve_their_own_day_only(trained, small_snapshot):
+    home, result = trained
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'days.db'}", mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    app = create_app(settings, data=small_snapshot, warm="off", loaded=result.loaded)
+    with mlflow_env_kept(), TestClient(app):
+        rt = app.state.runtime
+        assert rt.load_snapshot() and rt.snapshot is result.loaded.snapshot
+        earlier = result.loaded.features.as_of - pd.Timedelta(days=40)
+        fs = rt.build_features(earlier)
+        assert fs.as_of == earlier and fs is not result.loaded.features

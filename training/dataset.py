@@ -104,6 +104,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
 
     Dates not cached are built in ``workers`` forked processes (``training.date_workers``; default
     the CPUs, at most two, one in a test worker); the tables are the same as built in one process.
+    With ``latest`` the last date is built in this process meanwhile.
     A snapshot loaded without its fixes (``trajectories="skip"``) can only be served from the
     cache: a date not cached raises ``FeaturesNotCached``."""
     from features.trajectory_features import build_stop_index  # heavy: numba
@@ -126,20 +127,26 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
         index = build_stop_index(snapshot)
         in_process = todo
         n = date_workers(workers, len(todo) - (1 if latest else 0))
-        if n > 1:
-            forked = todo[:-1] if latest else todo
-            in_process = todo[len(forked):]
+        forked = (todo[:-1] if latest else todo) if n > 1 else []
+        in_process = todo[len(forked):]
+        shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence
+
+        def in_parent() -> None:  # the dates built here (with ``latest``, the last one: its whole FeatureSet)
+            nonlocal last_fs
+            for d in in_process:
+                say(f"特征 features {d.date()} ({len(tables) + 1}/{len(dates)})")
+                fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
+                if latest and d == dates[-1]:
+                    last_fs = fs
+                tables[d] = _keep(key_dir, d, fs.enterprise.reset_index(), fs.tip.reset_index())
+
+        if forked:
             say(f"特征 features: {len(forked)} dates in {n} processes")
-            for d, ent, tip in build_dates(snapshot, forked, index, places, n):
+            for d, ent, tip in build_dates(snapshot, forked, index, places, n, meanwhile=in_parent):
                 tables[d] = _keep(key_dir, d, ent, tip)
                 say(f"特征 features {d.date()} ({len(tables)}/{len(dates)})")
-        shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence
-        for d in in_process:
-            say(f"特征 features {d.date()} ({len(tables) + 1}/{len(dates)})")
-            fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
-            if latest and d == dates[-1]:
-                last_fs = fs
-            tables[d] = _keep(key_dir, d, fs.enterprise.reset_index(), fs.tip.reset_index())
+        else:
+            in_parent()
     ent_frames, tip_frames = [], []
     prev = None
     for d in dates:

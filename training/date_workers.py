@@ -67,12 +67,13 @@ def _build_one(day: pd.Timestamp) -> tuple[pd.Timestamp, pd.DataFrame, pd.DataFr
 
 
 def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int,
-                done: Callable[[pd.Timestamp], None] | None = None
+                meanwhile: Callable[[], None] | None = None
                 ) -> Iterator[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]:
     """(date, enterprise table, tip table) of every date in ``dates``, in the order they finish,
     built by ``workers`` forked processes (``workers`` ≥ 2; the caller builds in process otherwise).
     Dates are handed out one at a time in the given order, so a worker that finishes early takes
-    the next; ``done`` is called in the parent as each date arrives."""
+    the next. ``meanwhile`` runs in the parent once the workers are started, before the first
+    date is awaited (the caller's own work: it shares the CPUs with the workers)."""
     global _JOB
     if workers < 2:
         raise ValueError("build_dates is for two workers or more; build in process otherwise")
@@ -83,6 +84,8 @@ def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
             pending = {pool.submit(_build_one, d): d for d in dates}
             try:
+                if meanwhile is not None:
+                    meanwhile()
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in sorted(finished, key=lambda f: pending[f]):
@@ -96,8 +99,6 @@ def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int
                                 f"a feature worker process died (killed or out of memory?) with {len(left)} date(s) "
                                 f"not built: {named}; set {ENV}=1 to build in one process"
                             ) from exc
-                        if done is not None:
-                            done(day)
                         yield result
             finally:
                 for fut in pending:

@@ -74,6 +74,7 @@ class LoadedSnapshot:
     digest: str
     places: object  # features.geo.PlaceIndex
     stop_index: object  # features.trajectory_features' stop index
+    features: object = None  # features.build.FeatureSet at the snapshot's last day, when the run built it
 
 
 # Shorter windows tried, in order, when a snapshot is too short for the configured ones.
@@ -195,7 +196,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     data = Path(data)
     say("读取快照 loading snapshot")
     workers = 1 if client is not None else feature_workers
-    snap, digest, dataset, plan = _load_with_features(data, settings, as_of, config, client, say, workers)
+    snap, digest, dataset, plan, last_fs = _load_with_features(data, settings, as_of, config, client, say, workers,
+                                                               latest=keep_loaded)
     last_day, (first_day, sp, dates, folds, needed, notes) = plan
     cases = combine_cases(snap.cases, recorded_outcomes)
     cases = cases[cases["opened"] <= last_day]  # nothing known after the as-of date, not even to evaluate
@@ -223,12 +225,13 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
             decisions = _register(choices, results[0], config, last_day, digest)
     loaded = None
     if keep_loaded and client is None and snap.has_fixes and dataset.stop_index is not None:
-        loaded = LoadedSnapshot(data.resolve(), snap, digest, dataset.places, dataset.stop_index)
+        fs = last_fs if last_fs is not None and last_fs.as_of == snap.last_day else None
+        loaded = LoadedSnapshot(data.resolve(), snap, digest, dataset.places, dataset.stop_index, fs)
     return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes, loaded)
 
 
 def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConfig, client, say: Progress,
-                        workers: int | None = None) -> tuple[Snapshot, str, Dataset, tuple]:
+                        workers: int | None = None, latest: bool = False) -> tuple[Snapshot, str, Dataset, tuple, object]:
     """The snapshot, its digest, the features at every as-of date the run needs, and the plan.
 
     When the cache holds this snapshot's span and every needed date (a retraining after new
@@ -236,11 +239,12 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
     most of a snapshot's bytes, are neither read nor checked. The cache is keyed by the digest of
     every file's contents, computed first, so a changed snapshot is never served stale features.
     Otherwise the snapshot is loaded and checked in full, as a first run does (its digest taken
-    after the load, as before: a folder that cannot be read gets the loader's error)."""
+    after the load, as before: a folder that cannot be read gets the loader's error); with
+    ``latest`` the last date's whole FeatureSet is returned too (else None)."""
     cache_dir = settings.home_dir / "cache"
     warm = _load_cached(data, cache_dir, as_of, config, say)
     if warm is not None:
-        return warm
+        return (*warm, None)
     snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
     digest = snapshot_digest(data)
     last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
@@ -250,10 +254,11 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
     except ValueError:  # no dated row (a run given its as-of date gets this far): no span to cache
         pass
     try:
-        dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, workers=workers)
+        dataset, last_fs = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, workers=workers,
+                                         latest=latest)
     except DateWorkerError as exc:
         raise TrainingError(str(exc)) from exc
-    return snap, digest, dataset, (last_day, plan)
+    return snap, digest, dataset, (last_day, plan), last_fs
 
 
 def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: Progress):
