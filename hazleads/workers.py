@@ -1,10 +1,14 @@
 """How many worker processes a step may fork: the as-of dates' features (``training.date_workers``)
 and the simulator's GPS months (``simulation.gps_workers``).
 
-What the caller asks (``workers=``), else ``HAZLEADS_WORKERS``, else the CPUs this process may use,
-at most ``MAX_WORKERS``; one inside a pytest-xdist worker (the suite already runs a process per
-core) or inside any worker process (``experiments.worlds`` runs a world per core), and one where
-``fork`` is not available. Never more than there are pieces of work.
+What the caller asks (``workers=``); else one inside a pytest-xdist worker (the suite already runs
+a process per core) or inside any worker process (``experiments.worlds`` runs a world per core),
+whatever the setting; else ``HAZLEADS_WORKERS``; else the CPUs this process may use, at most
+``MAX_WORKERS``. One where ``fork`` is not available; never more than there are pieces of work.
+
+A forked child starts with ``quiet_child`` (the pools' initializer): its standard streams go to
+``/dev/null``. A thread of the parent (the progress spinner) may hold the inherited stdout's lock at
+the moment of the fork; the child's flush at exit would then wait for it forever.
 """
 
 from __future__ import annotations
@@ -16,19 +20,27 @@ MAX_WORKERS = 2
 ENV = "HAZLEADS_WORKERS"
 
 
+def quiet_child() -> None:
+    """In a forked worker: standard output and error to ``/dev/null`` (see the module docstring)."""
+    import sys
+
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the child's whole life
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
 def fork_workers(workers: int | None = None, pieces: int | None = None) -> int:
     """Worker processes for ``pieces`` independent pieces of work (see the module docstring)."""
     if workers is None:
         env = os.environ.get(ENV, "").strip()
-        if env:
+        if os.environ.get("PYTEST_XDIST_WORKER") or mp.parent_process() is not None:
+            workers = 1
+        elif env:
             try:
                 workers = int(env)
             except ValueError:
                 raise ValueError(f"{ENV}={env!r}: a whole number of worker processes (1 = none)") from None
             if workers < 1:
                 raise ValueError(f"{ENV}={env!r}: at least 1")
-        elif os.environ.get("PYTEST_XDIST_WORKER") or mp.parent_process() is not None:
-            workers = 1
         else:
             cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
             workers = max(1, min(cpus, MAX_WORKERS))

@@ -85,12 +85,14 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
     without reading it again."""
     settings = settings or get_settings()
     metrics = Metrics()
+    handoff = [loaded] if loaded is not None else []  # taken by the first start: not held by the app after
+    del loaded
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         db = open_database(settings)
         rt = Runtime(settings, db, metrics, data=Path(data) if data else None, train_config=train_config,
-                     history_months=history_months, loaded=loaded)
+                     history_months=history_months, loaded=handoff.pop() if handoff else None)
         app.state.runtime = rt
         recover(rt)
         stop = threading.Event()

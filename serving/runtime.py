@@ -77,9 +77,8 @@ class Runtime:
             return False
         handed, self._handed = self._handed, None  # once: a later load reads the folder again
         if handed is not None and handed.path == Path(path).resolve():
-            self.use_snapshot(handed.snapshot, path, handed.digest, handed.places)
-            self._stop_index = handed.stop_index  # detected on this snapshot by the training
-            self._handed_features = handed.features  # built by the training at the last day
+            # with the stops the training detected and the features it built at the last day
+            self.use_snapshot(handed.snapshot, path, handed.digest, handed.places, handed.stop_index, handed.features)
             return True
         try:
             snap = load_snapshot(path)
@@ -92,8 +91,9 @@ class Runtime:
         self.use_snapshot(snap, path, snapshot_digest(path), place_index(snap))
         return True
 
-    def use_snapshot(self, snap, path: Path, digest: str, places) -> None:
-        """Serve ``snap`` (already loaded and validated)."""
+    def use_snapshot(self, snap, path: Path, digest: str, places, stop_index=None, features=None) -> None:
+        """Serve ``snap`` (already loaded and validated); ``stop_index`` and ``features`` (a
+        FeatureSet) when they were computed on it already (handed over by a training run)."""
         from serving import lookup
         from serving.context import SnapshotContext
         from serving.geo import places_collection
@@ -101,8 +101,9 @@ class Runtime:
 
         lookup.for_snapshot(snap)  # each vehicle's fixes, each enterprise's power rows: the detail pages' lookups
         namer_for(snap)  # and the places' names
+        with self._swap:
+            self._stop_index, self._handed_features = stop_index, features
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
-        self._stop_index = self._handed_features = None
         self.ctx, self.places = SnapshotContext(snap), places
         self.lists.clear()
         self.places_geojson = places_collection(snap.places)
@@ -116,12 +117,17 @@ class Runtime:
         from features.timeutil import as_of_day
         from features.trajectory_features import build_stop_index
 
+        day = as_of_day(as_of)
         with self._swap:
-            handed, self._handed_features = self._handed_features, None  # once
+            handed = self._handed_features
+            if handed is not None and handed.as_of == day:
+                self._handed_features = None  # taken once; its day built again later is built afresh
+            else:
+                handed = None
             if self._stop_index is None:
                 self._stop_index = build_stop_index(self.snapshot)
             index = self._stop_index
-        if handed is not None and handed.as_of == as_of_day(as_of):
+        if handed is not None:
             fs = handed
         else:
             fs = build(self.snapshot, as_of, trajectory_index=index, places=self.places)

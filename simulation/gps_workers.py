@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from hazleads.workers import ENV
+from hazleads.workers import ENV, quiet_child
 from simulation.gps import Fixes, GpsWriter
 
 _GPS: tuple[GpsWriter, Callable] | None = None  # set in the parent just before the fork; read by the workers
@@ -49,7 +49,7 @@ def gps_months(gps: GpsWriter, months: int, workers: int, convert: Callable[[Fix
         raise RuntimeError("GPS workers are already running in this process")
     _GPS = (gps, convert)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"), initializer=quiet_child) as pool:
             futures = [pool.submit(_month, m) for m in range(months)]  # handed out in month order
             try:
                 for m, fut in enumerate(futures):

@@ -51,7 +51,8 @@ def test_the_latest_feature_set_is_built_in_process_beside_the_workers(snap, tmp
     two, fs_two = build_dataset(s, DAYS[:3], digest, workers=2, latest=True)
     _same(two, one)
     assert fs_two is not None and fs_two.as_of == DAYS[2]
-    pd.testing.assert_frame_equal(fs_two.enterprise, fs_one.enterprise, check_exact=True)
+    for table in ("enterprise", "tip", "site", "ledger_mismatch", "manifest_checks", "stops", "vehicle"):
+        pd.testing.assert_frame_equal(getattr(fs_two, table), getattr(fs_one, table), check_exact=True, obj=table)
 
 
 DOOMED = DAYS[1]
@@ -72,4 +73,13 @@ def test_a_worker_that_dies_fails_the_run_naming_its_date_and_caches_nothing_for
         build_dataset(s, DAYS, digest, cache_dir=tmp_path, workers=2)
     key = feature_cache_dir(tmp_path, digest)
     assert not (key / f"{doomed.date()}-enterprise.parquet").exists()
+    # a date is cached whole or not at all, and nothing half-written is left behind
+    for d in DAYS:
+        ent, tip = (key / f"{d.date()}-enterprise.parquet").exists(), (key / f"{d.date()}-tip.parquet").exists()
+        assert tip or not ent, d  # the tip table is written first; the enterprise table marks a whole entry
+    assert not list(key.glob(".*.tmp"))
     assert date_workers._JOB is None  # the next run may fork again
+    # what was cached reads back as the one-process tables
+    one, _ = build_dataset(s, DAYS, digest, workers=1)
+    again, _ = build_dataset(s, DAYS, digest, cache_dir=tmp_path, workers=1)
+    _same(again, one, check_dtype=False)

@@ -32,7 +32,9 @@ def trained(tmp_path_factory, small_snapshot):
     home = tmp_path_factory.mktemp("handover")
     settings = Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     with mlflow_env_kept():
-        result = run_training(small_snapshot, settings, config=TrainConfig.model_validate(FAST), keep_loaded=True)
+        # two feature processes, as in the demo (a test worker would otherwise build in one)
+        result = run_training(small_snapshot, settings, config=TrainConfig.model_validate(FAST), keep_loaded=True,
+                              feature_workers=2)
     return home, result
 
 

@@ -32,11 +32,12 @@ def test_how_many_workers(monkeypatch):
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
     assert w.fork_workers() == 1  # a test worker: the suite already runs one per core
     monkeypatch.setenv(w.ENV, "2")
-    assert w.fork_workers() == 2  # ... unless the setting says otherwise
-    monkeypatch.delenv(w.ENV)
+    assert w.fork_workers() == 1  # ... whatever the setting
+    assert w.fork_workers(2) == 2  # unless the caller asks
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
     monkeypatch.setattr(w.mp, "parent_process", lambda: object())
-    assert w.fork_workers() == 1  # a pool's worker (a world per core)
+    assert w.fork_workers() == 1  # a pool's worker (a world per core), whatever the setting
+    monkeypatch.delenv(w.ENV)
     with pytest.raises(ValueError, match="at least 1"):
         w.fork_workers(0)
     monkeypatch.setattr(w.mp, "get_all_start_methods", lambda: ["spawn"])

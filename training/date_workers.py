@@ -20,6 +20,7 @@ builds on one core (``workers=1``); its dates are usually all cached anyway.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from hazleads.workers import ENV, fork_workers
+from hazleads.workers import ENV, fork_workers, quiet_child
 
 
 class DateWorkerError(RuntimeError):
@@ -80,8 +81,11 @@ def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int
     if _JOB is not None:
         raise DateWorkerError("feature workers are already running in this process")
     _JOB = _Job(snapshot, index, places)
+    froze = gc.get_freeze_count() == 0
+    if froze:  # the children's collections then leave the inherited objects' pages unwritten (not copied)
+        gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"), initializer=quiet_child) as pool:
             pending = {pool.submit(_build_one, d): d for d in dates}
             try:
                 if meanwhile is not None:
@@ -93,7 +97,7 @@ def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int
                         try:
                             result = fut.result()
                         except BrokenProcessPool as exc:
-                            left = sorted([day, *pending.values()])
+                            left = sorted([day, *(d for f, d in pending.items() if not _built(f))])
                             named = ", ".join(str(d.date()) for d in left[:6]) + (f" and {len(left) - 6} more" if len(left) > 6 else "")
                             raise DateWorkerError(
                                 f"a feature worker process died (killed or out of memory?) with {len(left)} date(s) "
@@ -105,3 +109,10 @@ def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int
                     fut.cancel()
     finally:
         _JOB = None
+        if froze:
+            gc.unfreeze()
+
+
+def _built(fut) -> bool:
+    """Whether a future finished with a result (before the pool broke)."""
+    return fut.done() and not fut.cancelled() and fut.exception() is None

@@ -199,6 +199,11 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     snap, digest, dataset, plan, last_fs = _load_with_features(data, settings, as_of, config, client, say, workers,
                                                                latest=keep_loaded)
     last_day, (first_day, sp, dates, folds, needed, notes) = plan
+    loaded = None
+    if keep_loaded and client is None and snap.has_fixes and dataset.stop_index is not None:
+        fs = last_fs if last_fs is not None and last_fs.as_of == snap.last_day else None
+        loaded = LoadedSnapshot(data.resolve(), snap, digest, dataset.places, dataset.stop_index, fs)
+    dataset.stop_index = dataset.places = last_fs = None  # not held through fitting unless handed over
     cases = combine_cases(snap.cases, recorded_outcomes)
     cases = cases[cases["opened"] <= last_day]  # nothing known after the as-of date, not even to evaluate
     truth = load_truth(data)
@@ -223,10 +228,6 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         log_plots(results, config)
         if register:
             decisions = _register(choices, results[0], config, last_day, digest)
-    loaded = None
-    if keep_loaded and client is None and snap.has_fixes and dataset.stop_index is not None:
-        fs = last_fs if last_fs is not None and last_fs.as_of == snap.last_day else None
-        loaded = LoadedSnapshot(data.resolve(), snap, digest, dataset.places, dataset.stop_index, fs)
     return TrainingResult(run.info.run_id, last_day, metrics, decisions, notes, loaded)
 
 

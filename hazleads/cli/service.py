@@ -202,6 +202,7 @@ def _run(settings: Settings, data: Path | None, host: str | None, port: int | No
 
     logs.configure(settings.log_level)
     app = create_app(settings, data=data, warm="background", loaded=loaded)
+    del loaded  # the service holds it while it needs it, no longer
     h, p = host or settings.host, port or settings.port
     console.print(f"服务地址 serving at http://{h}:{p}  (API: /v1, 健康检查 health: /healthz)", markup=False, soft_wrap=True)
     uvicorn.run(app, host=h, port=p, log_config=None, access_log=False, server_header=False)
@@ -243,7 +244,7 @@ def demo(
         logging.getLogger(name).setLevel(logging.WARNING)
     registry.configure(settings)
     trained = read_state(settings).get("last_trained_snapshot") == str(data.resolve())
-    loaded = None  # the snapshot as the training loaded it, with its stops: the service need not load it again
+    handoff = []  # the snapshot as the training loaded it, with its stops: the service need not load it again
     if trained and registry.champion_version("enterprise") is not None:
         console.print("[2/4] 已训练，跳过 already trained, skipped", markup=False, soft_wrap=True)
     else:
@@ -255,17 +256,18 @@ def demo(
             raise typer.Exit(1) from None
         write_state(settings, last_trained_snapshot=str(data.resolve()), last_run_id=res.run_id,
                     last_as_of=str(res.as_of.date()))
-        loaded = res.loaded
+        handoff.append(res.loaded)
         for d in res.decisions:
             console.print(f"  {d.kind} v{d.version}: {'已晋升 promoted' if d.promoted else '未晋升 not promoted'}",
                           markup=False, soft_wrap=True)
+        del res
     token = _add_user(settings, _free_admin_name(settings), "admin", None)
     h, p = host or settings.host, port or settings.port
     console.print("[3/4] 管理员令牌 admin token (Authorization: Bearer …):", markup=False, soft_wrap=True)
     print(token)
     console.print(f"[4/4] 启动服务 starting the service: http://{h}:{p}/  — 首次启动会先生成线索清单 the first start "
                   "scores the lead lists first (see /readyz)", markup=False, soft_wrap=True)
-    _run(settings, data, h, p, loaded)
+    _run(settings, data, h, p, handoff.pop() if handoff else None)
 
 
 def _free_admin_name(settings: Settings) -> str:
