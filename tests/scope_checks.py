@@ -25,7 +25,7 @@ from tests.scope_world import (
     SECRET,
     USERS,
 )
-from tests.service_support import AS_OF, EARLIER
+from tests.service_support import AS_OF, EARLIER, drop_keys
 
 TIP_COUNTY = {"T1": "阳朔县", "T2": "临桂区", "T3": "七星区", "T4": None, "T5": "七星区", "T6": "阳朔县", "T7": "雁山区"}
 INFORMANT_TIPS = {"T2", "T6"}
@@ -280,12 +280,4 @@ def normalised(text: str, content_type: str, digest: str):
         return _CLOCK.sub("<time>", text)
     if not content_type.startswith("application/json"):
         return text
-
-    def strip(node):
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k not in VOLATILE}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    return strip(json.loads(text))
+    return drop_keys(json.loads(text), VOLATILE)

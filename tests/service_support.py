@@ -161,6 +161,15 @@ def mlflow_env_kept():
             os.environ["MLFLOW_TRACKING_URI"] = before
 
 
+def drop_keys(node, keys):
+    """A JSON value without the object members named in ``keys`` (clocks, ids), at any depth."""
+    if isinstance(node, dict):
+        return {k: drop_keys(v, keys) for k, v in node.items() if k not in keys}
+    if isinstance(node, list):
+        return [drop_keys(v, keys) for v in node]
+    return node
+
+
 @contextlib.contextmanager
 def start_service(db_url: str, home: Path, hand: dict, lists: bool = True, users: bool = True,
                   settings: dict | None = None, **app_kw):

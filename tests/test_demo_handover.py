@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from hazleads.settings import Settings
 from serving.app import create_app
 from serving.auth import create_user
-from tests.service_support import mlflow_env_kept
+from tests.service_support import drop_keys, mlflow_env_kept
 
 pytestmark = pytest.mark.slow
 FAST = {"name": "handover", "enterprise_models": ["lgbm", "rules"], "tip_models": ["lgbm", "channel"],
@@ -39,11 +39,7 @@ def trained(tmp_path_factory, small_snapshot):
 
 
 def _strip(value):
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
+    return drop_keys(value, VOLATILE)
 
 
 def _answers(settings: Settings, data, loaded) -> tuple[dict, object]:

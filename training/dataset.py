@@ -23,7 +23,8 @@ import features
 from features.build import FeatureSet, build, place_index
 from features.incremental import AsOfCache
 from features.snapshot import Snapshot
-from training.date_workers import build_dates, date_workers
+from hazleads.workers import fork_workers
+from training.date_workers import build_dates
 
 Progress = Callable[[str], None]
 
@@ -125,8 +126,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
         places = place_index(snapshot)
         say("停车点检测 detecting stops")
         index = build_stop_index(snapshot)
-        in_process = todo
-        n = date_workers(workers, len(todo) - (1 if latest else 0))
+        n = fork_workers(workers, len(todo) - (1 if latest else 0))
         forked = (todo[:-1] if latest else todo) if n > 1 else []
         in_process = todo[len(forked):]
         shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence

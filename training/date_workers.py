@@ -29,16 +29,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from hazleads.workers import ENV, fork_workers, quiet_child
+from hazleads.workers import ENV, quiet_child
 
 
 class DateWorkerError(RuntimeError):
     """A worker process building features died (killed, out of memory) or could not start."""
-
-
-def date_workers(workers: int | None = None, dates: int | None = None) -> int:
-    """Worker processes for building ``dates`` as-of dates (``hazleads.workers.fork_workers``)."""
-    return fork_workers(workers, dates)
 
 
 @dataclass
