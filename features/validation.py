@@ -168,8 +168,9 @@ def _check_roles(frames: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         df = frames.get(table)
         if df is None or column not in df:
             continue
-        listed = roles.reindex(df[column].astype("str").to_numpy()).fillna("")
-        lacks = ~listed.str.split(";").map(lambda r, role=role: role in r).to_numpy(dtype=bool)
+        # whether each enterprise lists the role, decided once per enterprise, then looked up per row
+        has = pd.Series([role in r.split(";") for r in roles], index=roles.index, dtype=bool)
+        lacks = ~has.reindex(df[column].astype("str").to_numpy(), fill_value=False).to_numpy(dtype=bool)
         lacks = lacks & df[column].notna().to_numpy() & df[column].isin(roles.index).to_numpy()
         log.add_rows(df.attrs["file"], df.attrs["rows"][lacks], column,
                      f"enterprise is used as {role} but its roles do not list '{role}'", "warning",

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin
 from sklearn.ensemble import IsolationForest
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from models.impute import MedianImputer
 
 
 class RandomScorer(ClassifierMixin, BaseEstimator):
@@ -167,7 +168,7 @@ class LogisticBaseline(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         X = np.where(np.isinf(X), np.nan, X)
         self.pipeline_ = make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            MedianImputer(strategy="median", add_indicator=True, keep_empty_features=True),
             StandardScaler(),
             LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight="balanced"),
         )
@@ -209,7 +210,7 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype="float64")
-        self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(np.where(np.isinf(X), np.nan, X))
+        self.imputer_ = MedianImputer(strategy="median", keep_empty_features=True).fit(np.where(np.isinf(X), np.nan, X))
         self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.random_state).fit(self._prep(X))
         train = self.forest_.score_samples(self._prep(X))
         self.offset_ = float(np.quantile(train, self.contamination))

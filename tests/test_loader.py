@@ -125,6 +125,17 @@ def test_warnings_do_not_block(tmp_path):
     assert any(w.file == "manifests.csv" and w.row == 2 and w.column == "receiver_id" for w in snap.report.warnings)
 
 
+def test_role_warnings_name_exactly_the_rows_whose_enterprise_lacks_the_role(tmp_path):
+    # E1 becomes producer and receiver ("producer;receiver" is split, not matched as a substring);
+    # E3 is used as the producer of M3 and the transporter of M2: neither listed
+    tables = {**edit("enterprises", "是,producer,120", "是,producer;receiver,120"),
+              **edit("manifests", "M1,E1,E2,E3", "M1,E1,E2,E1")}
+    tables["manifests"] = tables["manifests"].replace("M2,E1,E2,E3", "M2,E1,E3,E3").replace("M3,E4,E2,E3", "M3,E3,E2,E3")
+    snap = load_snapshot(write_minimal(tmp_path / "s", tables=tables))
+    roles = sorted((w.file, w.row, w.column) for w in snap.report.warnings if "roles do not list" in w.message)
+    assert roles == [("manifests.csv", 3, "transporter_id"), ("manifests.csv", 4, "producer_id")]
+
+
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(SnapshotError, match="not a folder"):
         load_snapshot(tmp_path / "nope")
