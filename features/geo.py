@@ -74,12 +74,18 @@ class PlaceIndex:
         # answers by point, so that building features at many as-of dates measures each stop once
         self._memo: dict[str, pd.DataFrame] = {}
         self._trees: dict[str, tuple[shapely.STRtree, list[Place]]] = {}
+        # lines (rivers, roads) also as their single segments: the nearest of a few long lines is found
+        # segment by segment inside GEOS for every candidate line; a tree of segments finds it directly
+        self._segments: dict[str, tuple[shapely.STRtree, np.ndarray]] = {}
         by_kind: dict[str, list[Place]] = {}
         for p in places:
             by_kind.setdefault(p.kind, []).append(p)
         for kind, items in by_kind.items():
             geoms = [projection.geometry(p.geometry) for p in items]
             self._trees[kind] = (shapely.STRtree(geoms), items)
+            segments = _line_segments(geoms)
+            if segments is not None:
+                self._segments[kind] = (shapely.STRtree(segments[0]), segments[1])
 
     @property
     def kinds(self) -> list[str]:
@@ -113,12 +119,50 @@ class PlaceIndex:
         names = [""] * lat.size
         out = np.full(lat.shape, np.inf)
         x, y = self.projection.xy(lat, lon)
-        idx, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
-        out[idx[0]] = dist
-        for i, j in zip(idx[0], idx[1], strict=True):
-            names[i] = items[j].name
+        points = shapely.points(x, y)
+        rest = np.arange(lat.size)
+        if kind in self._segments:
+            # the distance to a line is the least distance to its segments (the same GEOS computation,
+            # so the same number); a point whose equally near segments belong to different places (where
+            # two rivers meet) is asked of the tree of whole places, which decides such ties as before
+            stree, owner = self._segments[kind]
+            idx, dist = stree.query_nearest(points, return_distance=True, all_matches=True)
+            own = owner[idx[1]]
+            lo = np.full(lat.size, np.iinfo(np.int64).max)
+            hi = np.full(lat.size, -1)
+            np.minimum.at(lo, idx[0], own)
+            np.maximum.at(hi, idx[0], own)
+            out[idx[0]] = dist
+            one = hi >= 0
+            one &= lo == hi
+            for i in np.flatnonzero(one):
+                names[i] = items[lo[i]].name
+            rest = np.flatnonzero(~one)
+            out[rest] = np.inf
+        if rest.size:
+            idx, dist = tree.query_nearest(points[rest], return_distance=True, all_matches=False)
+            out[rest[idx[0]]] = dist
+            for i, j in zip(rest[idx[0]], idx[1], strict=True):
+                names[i] = items[j].name
         return out, names
 
     def water_distance(self, lat, lon) -> np.ndarray:
         """Distance to the nearest river or reservoir."""
         return np.minimum(self.distance("river", lat, lon), self.distance("reservoir", lat, lon))
+
+
+def _line_segments(geoms: list[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every two-point segment of ``geoms`` and the index of the geometry it belongs to, when every
+    geometry is a line or lines (else None: polygons and points are kept whole)."""
+    kinds = shapely.get_type_id(np.asarray(geoms, dtype=object)) if geoms else np.empty(0, int)
+    if not len(kinds) or not np.isin(kinds, (1, 5)).all():  # LineString, MultiLineString
+        return None
+    parts, part_of = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+    same = coord_of[1:] == coord_of[:-1]  # consecutive vertices of one part
+    starts = np.flatnonzero(same)
+    if not starts.size:
+        return None
+    segments = shapely.linestrings(np.stack([coords[starts], coords[starts + 1]], axis=1))
+    return segments, part_of[coord_of[starts]]
+

@@ -1,0 +1,67 @@
+"""features.geo.PlaceIndex: lines are searched segment by segment, with the answers of a search over
+whole places (the distance to the bit; the place's name, ties where lines meet decided as before)."""
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, MultiLineString, Point, Polygon
+
+from features.geo import LocalProjection, PlaceIndex
+from features.places import Place
+
+PROJ = LocalProjection(25.2, 110.3)
+
+
+def _whole(places: list[Place], kind: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The search before: one tree of whole places, the first nearest of each point."""
+    items = [p for p in places if p.kind == kind]
+    tree = shapely.STRtree([PROJ.geometry(p.geometry) for p in items])
+    x, y = PROJ.xy(lat, lon)
+    idx, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
+    out, names = np.full(lat.shape, np.inf), [""] * lat.size
+    out[idx[0]] = dist
+    for i, j in zip(idx[0], idx[1], strict=True):
+        names[i] = items[j].name
+    return out, names
+
+
+def _network(seed: int) -> list[Place]:
+    rng = np.random.default_rng(seed)
+    lines = []
+    junction = (110.30, 25.20)
+    for k in range(12):  # wandering rivers, several of them starting at one junction
+        n = int(rng.integers(2, 400))
+        start = junction if k < 4 else (110.1 + rng.random() * 0.4, 25.0 + rng.random() * 0.4)
+        steps = rng.normal(scale=0.002, size=(n - 1, 2))
+        pts = np.vstack([start, start + np.cumsum(steps, axis=0)])
+        lines.append(Place("river", f"河{k}", LineString(pts)))
+    lines.append(Place("river", "双河", MultiLineString([[(110.2, 25.1), (110.25, 25.15)], [(110.35, 25.3), (110.4, 25.3)]])))
+    lines.append(Place("river", "同道", LineString([(110.2, 25.1), (110.25, 25.15)])))  # lies on 双河's first part
+    lines.append(Place("reservoir", "水库", Polygon([(110.28, 25.18), (110.29, 25.18), (110.29, 25.19)])))
+    lines.append(Place("landfill", "填埋场", Point(110.31, 25.21)))
+    return lines
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lines_answer_as_whole_places_do(seed):
+    places = _network(seed)
+    rng = np.random.default_rng(100 + seed)
+    lat = np.concatenate([rng.uniform(24.9, 25.5, 5000), [25.20, 25.1, 25.125, 25.3]])
+    lon = np.concatenate([rng.uniform(110.0, 110.6, 5000), [110.30, 110.2, 110.225, 110.4]])
+    index = PlaceIndex(places, PROJ)
+    assert "river" in index._segments and "reservoir" not in index._segments and "landfill" not in index._segments
+    for kind in ("river", "reservoir", "landfill"):
+        dist, names = index._query(kind, lat, lon)
+        want_dist, want_names = _whole(places, kind, lat, lon)
+        np.testing.assert_array_equal(dist, want_dist)
+        assert names == want_names
+    # the junction and the shared stretch are ties between places: at distance 0, named as before
+    dist, names = index._query("river", lat[-4:], lon[-4:])
+    assert (dist[:3] < 1e-6).all()
+    assert names == _whole(places, "river", lat[-4:], lon[-4:])[1]
+
+
+def test_a_kind_without_lines_or_points_answers_infinity():
+    index = PlaceIndex(_network(0), PROJ)
+    dist, names = index.nearest("karst", [25.2], [110.3])
+    assert dist.tolist() == [np.inf] and names == [""]
