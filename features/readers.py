@@ -35,12 +35,50 @@ class RawTable:
     encoding: str | None = None
     skipped_lines: tuple[int, ...] = ()  # CSV lines dropped as malformed, to keep row numbers true
 
-    def row_numbers(self) -> np.ndarray:
+    def row_numbers(self) -> RowNumbers:
         """Display row of every record, accounting for malformed lines that were skipped."""
-        rows = np.arange(self.table.num_rows, dtype=np.int64) + self.row_offset
-        for line in sorted(self.skipped_lines):
+        return RowNumbers(self.table.num_rows, self.row_offset, tuple(sorted(self.skipped_lines)))
+
+
+@dataclass(frozen=True)
+class RowNumbers:
+    """The display rows of a table's records, worked out only for the records asked for (a problem's
+    rows): ``rows[mask]``, ``rows[indices]`` or ``rows[a:b]`` as on the array of every row, which
+    for forty million GPS fixes would be 320 MB made, and copied by pandas with the frame's attrs."""
+
+    count: int
+    offset: int  # display row of record 0
+    skipped: tuple[int, ...] = ()  # sorted lines dropped as malformed: every later row moves down one
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def size(self) -> int:
+        return self.count
+
+    def __getitem__(self, which) -> np.ndarray:
+        if isinstance(which, slice):
+            idx = np.arange(*which.indices(self.count), dtype=np.int64)
+        else:
+            which = np.asarray(which)
+            if which.dtype == bool:
+                if which.shape != (self.count,):
+                    raise IndexError(f"boolean index of shape {which.shape} for {self.count} rows")
+                idx = np.flatnonzero(which).astype(np.int64)
+            else:
+                idx = which.astype(np.int64, copy=True)
+                if idx.size and (idx.min() < -self.count or idx.max() >= self.count):
+                    raise IndexError(f"row index out of range for {self.count} rows")
+                idx[idx < 0] += self.count
+        rows = idx + self.offset
+        for line in self.skipped:
             rows[rows >= line] += 1
         return rows
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        rows = self[slice(None)]
+        return rows if dtype is None else rows.astype(dtype)
 
 
 def find_table_file(folder: Path, name: str, log: ProblemLog) -> Path | None:

@@ -9,7 +9,7 @@ import pyarrow as pa
 from features.contract import Column, Table
 from features.parsing import parse
 from features.problems import ROWS_PER_RULE, ProblemLog
-from features.readers import TEXT_COLUMNS, RawTable
+from features.readers import TEXT_COLUMNS, RawTable, RowNumbers
 
 
 def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | None:
@@ -81,7 +81,7 @@ def _shown(arr: pa.ChunkedArray, index: np.ndarray) -> list:
             return [f"<{arr.type}>"] * len(index)
 
 
-def _check_range(file: str, rows: np.ndarray, col: Column, values: pd.Series, log: ProblemLog) -> None:
+def _check_range(file: str, rows: RowNumbers, col: Column, values: pd.Series, log: ProblemLog) -> None:
     if col.kind not in ("float", "int") or (col.min is None and col.max is None):
         return
     v = values.to_numpy(dtype="float64", na_value=np.nan)

@@ -163,3 +163,33 @@ def test_copying_a_snapshot_keeps_it_valid(tmp_path):
     src = write_minimal(tmp_path / "a")
     shutil.copytree(src, tmp_path / "b")
     assert len(load_snapshot(tmp_path / "b").manifests) == 3
+
+
+@pytest.mark.parametrize("offset,skipped", [(1, ()), (2, ()), (2, (3,)), (2, (5, 3, 9, 10)), (2, (2,))])
+def test_row_numbers_asked_for_are_those_of_every_row(offset, skipped):
+    from features.readers import RowNumbers
+
+    every = np.arange(40, dtype=np.int64) + offset  # the display rows of all 40 records, as before
+    for line in sorted(skipped):
+        every[every >= line] += 1
+    rows = RowNumbers(40, offset, tuple(sorted(skipped)))
+    mask = np.random.default_rng(len(skipped)).random(40) < 0.3
+    assert len(rows) == rows.size == 40
+    np.testing.assert_array_equal(rows[mask], every[mask])
+    np.testing.assert_array_equal(rows[np.array([0, 39, -1, 7])], every[np.array([0, 39, -1, 7])])
+    np.testing.assert_array_equal(rows[5:12], every[5:12])
+    np.testing.assert_array_equal(np.asarray(rows), every)
+    with pytest.raises(IndexError):
+        rows[np.ones(39, dtype=bool)]
+    with pytest.raises(IndexError):
+        rows[np.array([40])]
+
+
+def test_rows_after_a_skipped_line_are_reported_where_they_stand(tmp_path):
+    # line 3 (M2) is malformed and dropped; the bad quantity on line 4 (M3) is still reported as row 4
+    text = TABLES["manifests"].replace("M2,E1,E2,E3,桂C12345,900-214-08,9.0,", "M2,E1,E2,E3,桂C12345,9.0,")
+    text = text.replace("900-214-08,2.0,2021-02-10T10:00:00+08:00", "900-214-08,-2.0,2021-02-10T10:00:00+08:00")
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(write_minimal(tmp_path / "s", tables={"manifests": text}))
+    where = {(p.file, p.row, p.column) for p in info.value.errors}
+    assert ("manifests.csv", 3, None) in where and ("manifests.csv", 4, "quantity_t") in where, where
