@@ -133,7 +133,9 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
     pages.mount(app)
     # outermost last: RequestContext -> BodyLimit -> AuthGate -> routes
     app.add_middleware(AuthGate, get_db=lambda: app.state.runtime.db, public=PUBLIC_PATHS,
-                       public_prefixes=(pages.STATIC_PREFIX,), metrics=metrics)
+                       public_prefixes=(pages.STATIC_PREFIX,), metrics=metrics,
+                       kept=lambda scope, user, version: leads.kept_read(app.state.runtime, scope, user, version),
+                       respond=leads.kept_response)
     app.add_middleware(BodyLimit, limit=max_body)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -39,6 +39,7 @@ class Answer:
     body: bytes
     ids: tuple[str, ...]
     model_version: str | None
+    route: object | None = None  # the route that computed it: the gate names it when it serves the answer again
 
 
 _VERSION = select(DataVersion.n).where(DataVersion.id == 1)  # built once: a statement per request costs more than the read
@@ -60,11 +61,13 @@ class ListCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: tuple, version: int) -> Answer | None:
+    def get(self, key: tuple, version: int, count_miss: bool = True) -> Answer | None:
+        """The answer kept under ``key`` at ``version``, or None. ``count_miss``: False for a look that
+        is repeated by the route on a miss (the gate's, ``serving.api.routes.leads.kept_read``)."""
         with self._lock:
             answer = self._answers.get(key)
             if answer is None or answer.version != version:
-                self.misses += 1
+                self.misses += count_miss
                 return None
             self._answers.move_to_end(key)
             self.hits += 1

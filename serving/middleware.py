@@ -128,11 +128,19 @@ class AuthGate:
     valid bearer token: else 401 with ``WWW-Authenticate``. The authenticated principal is left in
     ``scope['state']['principal']`` for the routes, and the database's data version, read in the
     same transaction just after the token, in ``scope['state']['data_version']``: a kept lead-list
-    answer is then served without another read (``serving.api.routes.leads``)."""
+    answer is then served without another read (``serving.api.routes.leads``).
 
-    def __init__(self, app, get_db, public: frozenset[str], metrics, public_prefixes: tuple[str, ...] = ()) -> None:
+    ``kept(scope, principal, version)``, if given, runs in the same thread hop once the token's read
+    is over: a kept answer it returns (``serving.listcache.Answer``, its read already audited) is sent
+    here, as the route that computed it sends it and under that route's name for the access log and
+    the metrics, without a second hop or the router. Whatever it raises is left in
+    ``scope['state']['kept_error']`` for the route to raise where it would have failed itself."""
+
+    def __init__(self, app, get_db, public: frozenset[str], metrics, public_prefixes: tuple[str, ...] = (),
+                 kept=None, respond=None) -> None:
         self.app, self.get_db, self.public, self.metrics = app, get_db, public, metrics
         self.public_prefixes = public_prefixes
+        self.kept, self.respond = kept, respond
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path") or ""
@@ -142,17 +150,24 @@ class AuthGate:
         rid = scope.get("state", {}).get("request_id")
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
         token = parse_bearer(header)
-        principal, why = None, "missing"
+        principal, why, served = None, "missing", None
         if token is not None:
-            db = self.get_db()
+            db, kept = self.get_db(), self.kept
 
             def lookup():
                 with db.read() as s:
                     found, why = check_token(s, token)
-                    return found, why, (data_version(s) if found is not None else None)
+                    version = data_version(s) if found is not None else None
+                served = None
+                if found is not None and kept is not None:
+                    try:
+                        served = kept(scope, found, version)
+                    except Exception as exc:  # noqa: BLE001 - raised by the route instead (see the class)
+                        served = exc
+                return found, why, version, served
 
             try:
-                principal, why, version = await anyio.to_thread.run_sync(lookup)
+                principal, why, version, served = await anyio.to_thread.run_sync(lookup)
             except SQLAlchemyError as exc:
                 self.metrics.db_unavailable.inc()
                 from serving.api.errors import db_reason
@@ -172,4 +187,10 @@ class AuthGate:
             return
         scope["state"]["principal"] = principal
         scope["state"]["data_version"] = version
+        if isinstance(served, Exception):
+            scope["state"]["kept_error"] = served
+        elif served is not None:
+            scope["route"] = served.route
+            await self.respond(served)(scope, receive, send)
+            return
         await self.app(scope, receive, send)

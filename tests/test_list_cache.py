@@ -144,12 +144,12 @@ def test_a_kept_page_reads_only_the_token_and_the_version_then_writes_its_audit_
         assert "for update" in head  # concurrent writers never fork the chain
 
 
-def test_a_kept_page_goes_to_the_thread_pool_twice_the_token_and_the_route(service, monkeypatch):
-    """Every dependency on the path is async (``serving.api.deps``): only the gate's token lookup and
-    the route itself (it reads and writes the database) run in the thread pool."""
+def test_a_kept_page_goes_to_the_thread_pool_once_and_a_computed_one_twice(service, monkeypatch):
+    """Every dependency on the path is async (``serving.api.deps``); a kept page is served by the
+    gate in its one hop (token, version, kept answer, audit row); a page computed afresh goes to the
+    route's hop too."""
     import anyio.to_thread
 
-    service.get("inv", E)  # kept from now on
     hops: list[str] = []
     real = anyio.to_thread.run_sync
 
@@ -158,10 +158,95 @@ def test_a_kept_page_goes_to_the_thread_pool_twice_the_token_and_the_route(servi
         return await real(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", spy)
-    assert service.get("inv", E).status_code == 200
+    assert service.get("inv", E).status_code == 200  # computed: the gate's hop and the route's
     assert len(hops) == 2, hops
-    assert service.get("inv", E + "?sort=score&desc=true").status_code == 200  # the desk's filters: no hop of their own
-    assert len(hops) == 4, hops
+    assert service.get("inv", E).status_code == 200  # kept
+    assert len(hops) == 3, hops
+    for _ in range(2):  # the desk's filters: no hop of their own, computed then kept
+        assert service.get("inv", E + "?sort=score&desc=true").status_code == 200
+    assert len(hops) == 6, hops
+
+
+def _last_audit_row(service) -> dict:
+    with service.rt.db.read() as s:
+        e = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
+        return {k: getattr(e, k) for k in ("user_id", "user_name", "role", "action", "entity_ids", "model_version",
+                                           "result", "request_id")}
+
+
+def _requests_counted(service, path: str, status: str = "200") -> float:
+    return service.rt.metrics.registry.get_sample_value(
+        "hazleads_request_seconds_count", {"method": "GET", "route": path, "status": status}) or 0.0
+
+
+def test_a_kept_page_served_by_the_gate_is_the_routes_answer_audited_logged_and_counted_alike(service, caplog):
+    """What the gate sends for a kept page is what the route sent when it computed it: the bytes, the
+    headers, the audit row (but its request id), the access log's line and the request metric."""
+    import logging
+
+    rows, lines, counted = [], [], []
+    for n in range(3):  # computed by the route, then served by the gate twice
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="hazleads.serving.access"):
+            r = service.get("inv", E + "?limit=2", headers={"X-Request-ID": f"req-{n}"})
+        assert r.status_code == 200 and r.headers["x-request-id"] == f"req-{n}"
+        rows.append({**_last_audit_row(service), "request_id": None})
+        assert _last_audit_row(service)["request_id"] == f"req-{n}"
+        lines.append([{k: getattr(x, k) for k in ("method", "path", "route", "status", "user")}
+                      for x in caplog.records if x.name == "hazleads.serving.access"])
+        counted.append(_requests_counted(service, E))
+        if n == 0:
+            first = r
+        else:
+            assert r.content == first.content
+            assert [(k, v) for k, v in r.headers.items() if k != "x-request-id"] == \
+                [(k, v) for k, v in first.headers.items() if k != "x-request-id"]
+    assert service.rt.lists.hits == 2
+    assert rows[0] == rows[1] == rows[2] and rows[0]["action"] == "leads.enterprise.list"
+    assert lines[0] == lines[1] == lines[2] == [{"method": "GET", "path": E, "route": E, "status": 200, "user": "inv"}]
+    assert counted == [1.0, 2.0, 3.0]
+    # the token is still checked at every read: a disabled reader's kept page is refused
+    raw_sql(service.rt.db.url, "UPDATE users SET disabled = TRUE WHERE name = 'inv'")
+    assert service.get("inv", E + "?limit=2").status_code == 401
+
+
+def test_a_kept_page_whose_audit_row_cannot_be_written_fails_as_the_route_fails_once(service, monkeypatch):
+    """The database refusing the audit row of a kept page: the same 503 as when the route meets it,
+    no row, the answer not sent, and the write not tried a second time."""
+    from sqlalchemy.exc import OperationalError
+
+    from serving.api.routes import leads
+
+    def busy(*args, **kwargs):
+        calls.append(args[2])
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("database is locked"))
+
+    assert service.get("inv", E).status_code == 200  # kept from now on
+    before, down = _audited(service), service.rt.metrics.db_unavailable._value.get()
+    calls: list[str] = []
+    monkeypatch.setattr(leads, "record_as", busy)
+    kept = service.get("inv", E)
+    assert len(calls) == 1 and _audited(service) == before
+    monkeypatch.setattr(leads, "record", lambda rt, request, user, *a, **kw: busy(rt, None, user))
+    service.rt.lists.clear()
+    computed = service.get("inv", E)  # the route computes it and meets the same refusal
+    assert len(calls) == 2 and _audited(service) == before
+    for r in (kept, computed):
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.json() == {"detail": "database unavailable: the database is busy; try again shortly",
+                            "request_id": r.headers["x-request-id"]}
+    assert kept.headers["content-type"] == computed.headers["content-type"]
+    assert service.rt.metrics.db_unavailable._value.get() == down + 2
+
+
+def test_a_repeated_query_parameter_is_kept_apart_from_the_same_ones_in_another_order(service):
+    """The last value of a repeated parameter is the one read: ``county=A&county=B`` and
+    ``county=B&county=A`` are two lists, and the second is not given the first's kept answer."""
+    a, b = "临桂区", "阳朔县"
+    first = service.get("inv", E, params=[("county", a), ("county", b)])
+    second = service.get("inv", E, params=[("county", b), ("county", a)])
+    assert {i["county"] for i in first.json()["items"]} == {b}
+    assert {i["county"] for i in second.json()["items"]} == {a}
 
 
 V = "/v1/vehicles"

@@ -5,8 +5,10 @@ else); ``current_user`` reads what it found. Each role check that fails is audit
 
 Every dependency on a request's path is ``async`` and does no blocking work of its own (what must
 touch the database goes to the thread pool itself): FastAPI runs a plain ``def`` dependency in the
-thread pool, and a hop there costs more than the check. A kept lead-list page then makes two hops,
-the gate's token lookup and the route (``tests/test_list_cache.py``).
+thread pool, and a hop there costs more than the check. A kept lead-list page makes one hop: the
+gate reads the token, finds the kept answer and writes its audit row in it, and answers without
+the router (``serving.api.routes.leads.kept_read``, ``tests/test_list_cache.py``); a page computed
+afresh makes two, the gate's and the route's.
 """
 
 from __future__ import annotations
@@ -69,8 +71,14 @@ def request_id(request: Request) -> str | None:
 def record(rt: Runtime, request: Request, user: Principal | None, action: str, ids: Iterable[str] = (),
            result: str = "ok", model_version: str | None = None) -> None:
     """Append an audit row in its own transaction (reads; writes audit inside their own)."""
+    record_as(rt, request_id(request), user, action, ids, result=result, model_version=model_version)
+
+
+def record_as(rt: Runtime, rid: str | None, user: Principal | None, action: str, ids: Iterable[str] = (),
+              result: str = "ok", model_version: str | None = None) -> None:
+    """``record`` for the request whose id is ``rid`` (where there is no ``Request``: the gate)."""
     with rt.db.write() as s:
-        audit.append(s, user, action, ids, result=result, model_version=model_version, request_id=request_id(request))
+        audit.append(s, user, action, ids, result=result, model_version=model_version, request_id=rid)
 
 
 def require(resource: str) -> Callable[..., Principal]:
