@@ -422,14 +422,21 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
     for stem in stems:
         col, how, when, actual, usual = spec[stem]
         fields = TRIP_FIELDS + (["actual", "usual"] if actual else [])
+        # the worst trips first, sorted once for every window: the sort is stable, so the trips of a
+        # window keep the order a sort of that window alone gives them
+        ranked = rows.loc[rows[col].notna() & (rows[col] > 0), ["entity_id", "departed_at", col, *TRIP_FIELDS[:2], when,
+                                                                *([actual, usual] if actual else [])]]
+        ranked = ranked.loc[:, ~ranked.columns.duplicated()]
+        ranked = ranked.assign(when=ranked[when], **({"actual": ranked[actual], "usual": ranked[usual]} if actual else {}))
+        ranked = ranked.sort_values([col, "departed_at"], ascending=[False, False])
         for w in TRIP_WINDOWS[stem]:
             name = f"{prefix}{stem}_{w}d"
-            r = rows[rows["departed_at"] >= as_of_window_start(as_of, w)]
-            r = r.assign(when=r[when], **({"actual": r[actual], "usual": r[usual]} if actual else {}))
+            start = as_of_window_start(as_of, w)
+            r = rows[rows["departed_at"] >= start]
             vals = getattr(r.groupby("entity_id")[col], how)() if len(r) else pd.Series(dtype=float)
             vals = vals.reindex(out.index).astype("float64")
             out[name] = vals.fillna(0.0) if how == "sum" else vals
-            top = r[r[col].notna() & (r[col] > 0)].sort_values([col, "departed_at"], ascending=[False, False])
+            top = ranked[ranked["departed_at"] >= start]
             top = top.drop_duplicates("entity_id").set_index("entity_id")
             for f in fields:
                 out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)

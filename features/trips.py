@@ -185,8 +185,8 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
     rec = t["received_known"].notna()
     t["window_end"] = t["trip_end"].where(t["trip_end"] < c, c)
     e = enterprises.set_index("enterprise_id")
-    plat, plon = t["producer_id"].map(e["lat"]).to_numpy(float), t["producer_id"].map(e["lon"]).to_numpy(float)
-    rlat, rlon = t["receiver_id"].map(e["lat"]).to_numpy(float), t["receiver_id"].map(e["lon"]).to_numpy(float)
+    plat, plon = _looked_up(t["producer_id"], e["lat"]), _looked_up(t["producer_id"], e["lon"])
+    rlat, rlon = _looked_up(t["receiver_id"], e["lat"]), _looked_up(t["receiver_id"], e["lon"])
     t["direct_km"] = haversine_m(plat, plon, rlat, rlon) / 1000.0
     _gps_evidence(t, index, rlat, rlon, int(c.value), rec.to_numpy(bool), memo)
     t["duration_h"] = ((t["received_known"] - t["departed_at"]).dt.total_seconds() / 3600.0).where(rec)
@@ -202,8 +202,17 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
     for name, col, how in (("offsite_stops", "duration_min", "size"), ("offsite_stop_min", "duration_min", "sum"),
                            ("night_offsite_stops", "night", "sum")):
         vals = getattr(g[col], how)() if g is not None else pd.Series(dtype=float)
-        t[name] = t["manifest_id"].map(vals).astype("float64").fillna(0.0).to_numpy()
+        counted = _looked_up(t["manifest_id"], vals)
+        t[name] = np.where(np.isnan(counted), 0.0, counted)
     return t.drop(columns=["window_end"])
+
+
+def _looked_up(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """``keys.map(values)`` as float64, ``values`` having a unique index: NaN where a key is not in it.
+    (Series.map on text keys builds a Python object per key and casts the result back.)"""
+    pos = values.index.get_indexer(keys)
+    found = values.to_numpy(dtype="float64")[np.maximum(pos, 0)] if len(values) else np.zeros(len(pos))
+    return np.where(pos >= 0, found, np.nan)
 
 
 def _gps_evidence(t: pd.DataFrame, index: StopIndex | None, rlat: np.ndarray, rlon: np.ndarray, c: int,
