@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from serving.auditkeys import AuditKeyError, AuditKeys
@@ -64,7 +64,10 @@ def _row_dict(e: AuditEntry) -> dict:
 
 
 def session_keys(session: Session) -> AuditKeys:
-    keys = session.info.get(KEYS)
+    return _required(session.info.get(KEYS))
+
+
+def _required(keys: AuditKeys | None) -> AuditKeys:
     if keys is None:
         raise AuditKeyError("this database was opened without the audit key: nothing can be audited "
                             "(open it with serving.db.setup.open_database or Database(url, audit_keys=...))")
@@ -84,7 +87,16 @@ def append(session: Session, user: Principal | None, action: str, entity_ids: It
     """Append one row inside the caller's write transaction (it commits with the audited change);
     returns the row as written (its ``hash`` included)."""
     keys = session_keys(session)
-    conn = session.connection()
+    return append_on(session.connection(), keys, user, action, entity_ids, result=result, model_version=model_version,
+                     request_id=request_id)
+
+
+def append_on(conn: Connection, keys: AuditKeys | None, user: Principal | None, action: str,
+              entity_ids: Iterable[str] = (), result: str = "ok", model_version: str | None = None,
+              request_id: str | None = None) -> dict:
+    """``append`` on a connection in a write transaction (``Database.write_connection``), signed with
+    ``keys`` (the database's)."""
+    keys = _required(keys)
     head = conn.execute(_HEAD).first()
     if head is None:  # a database made without the migration's seed row
         conn.execute(_SEED_HEAD)

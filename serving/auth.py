@@ -18,7 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from serving.db.models import User, utcnow
@@ -68,12 +68,14 @@ _BY_SELECTOR = select(User.id, User.name, User.role, User.county, User.token_has
                       User.token_expires_at).where(func.substr(User.token_hash, 1, SELECTOR) == bindparam("selector"))
 
 
-def check_token(session: Session, token: str | None, now: dt.datetime | None = None) -> tuple[Principal | None, str]:
-    """(the active user holding ``token`` or None, why not: ``missing``, ``invalid``, ``disabled``, ``expired``)."""
+def check_token(session: Session | Connection, token: str | None, now: dt.datetime | None = None) -> tuple[Principal | None, str]:
+    """(the active user holding ``token`` or None, why not: ``missing``, ``invalid``, ``disabled``, ``expired``).
+    ``session``: a session or a connection (``Database.read_connection``)."""
     if token is None:
         return None, "missing"
     digest = hash_token(token)
-    candidates = session.connection().execute(_BY_SELECTOR, {"selector": digest[:SELECTOR]}).all()
+    conn = session.connection() if isinstance(session, Session) else session
+    candidates = conn.execute(_BY_SELECTOR, {"selector": digest[:SELECTOR]}).all()
     user = None
     for u in candidates:  # each compared in full, in constant time; no early exit on the first
         if hmac.compare_digest(u.token_hash.encode("ascii"), digest.encode("ascii")):

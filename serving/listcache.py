@@ -25,7 +25,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from serving.db.models import DataVersion
@@ -45,9 +45,11 @@ class Answer:
 _VERSION = select(DataVersion.n).where(DataVersion.id == 1)  # built once: a statement per request costs more than the read
 
 
-def data_version(session: Session) -> int:
-    """The data version, read first in a read so that what follows is at least as new as it."""
-    return session.connection().execute(_VERSION).scalar() or 0
+def data_version(session: Session | Connection) -> int:
+    """The data version, read first in a read so that what follows is at least as new as it.
+    ``session``: a session or a connection (``Database.read_connection``)."""
+    conn = session.connection() if isinstance(session, Session) else session
+    return conn.execute(_VERSION).scalar() or 0
 
 
 class ListCache:

@@ -155,9 +155,9 @@ class AuthGate:
             db, kept = self.get_db(), self.kept
 
             def lookup():
-                with db.read() as s:
-                    found, why = check_token(s, token)
-                    version = data_version(s) if found is not None else None
+                with db.read_connection() as conn:  # no ORM session: two statements built once
+                    found, why = check_token(conn, token)
+                    version = data_version(conn) if found is not None else None
                 served = None
                 if found is not None and kept is not None:
                     try:

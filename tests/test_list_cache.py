@@ -210,6 +210,29 @@ def test_a_kept_page_served_by_the_gate_is_the_routes_answer_audited_logged_and_
     assert service.get("inv", E + "?limit=2").status_code == 401
 
 
+def test_reads_audited_on_a_plain_connection_hold_the_chain_and_read_as_a_session_reads(service):
+    """The gate reads the token on a plain connection and the lists' audit rows are written on one
+    (``Database.read_connection``, ``write_connection``): the rows are chained and signed as
+    ``audit.append`` signs them, and the read sees one snapshot as a read session does."""
+    from serving import audit
+
+    db = service.rt.db
+    for _ in range(3):
+        assert service.get("inv", E).status_code == 200
+    with db.write() as s:  # a row through the session between them
+        audit.append(s, None, "test.between", ["x"])
+    assert service.get("inv_lingui", E).status_code == 200
+    verdict = audit.verify_database(db, None)
+    assert verdict.ok, verdict.reason
+    with db.read() as s:
+        keys = s.scalars(select(AuditEntry.key_id).where(AuditEntry.action == "leads.enterprise.list")).all()
+    assert len(keys) == 4 and set(keys) == {db.audit_keys.current_id}
+    if db.engine.dialect.name == "postgresql":
+        with db.read_connection() as conn, db.read() as s:
+            level = "SELECT current_setting('transaction_isolation')"
+            assert conn.exec_driver_sql(level).scalar() == s.connection().exec_driver_sql(level).scalar() == "repeatable read"
+
+
 def test_a_kept_page_whose_audit_row_cannot_be_written_fails_as_the_route_fails_once(service, monkeypatch):
     """The database refusing the audit row of a kept page: the same 503 as when the route meets it,
     no row, the answer not sent, and the write not tried a second time."""

@@ -76,9 +76,11 @@ def record(rt: Runtime, request: Request, user: Principal | None, action: str, i
 
 def record_as(rt: Runtime, rid: str | None, user: Principal | None, action: str, ids: Iterable[str] = (),
               result: str = "ok", model_version: str | None = None) -> None:
-    """``record`` for the request whose id is ``rid`` (where there is no ``Request``: the gate)."""
-    with rt.db.write() as s:
-        audit.append(s, user, action, ids, result=result, model_version=model_version, request_id=rid)
+    """``record`` for the request whose id is ``rid`` (where there is no ``Request``: the gate). The row
+    is the one ``audit.append`` writes in ``rt.db.write()``, on a plain connection (no ORM session)."""
+    with rt.db.write_connection() as conn:
+        audit.append_on(conn, rt.db.audit_keys, user, action, ids, result=result, model_version=model_version,
+                        request_id=rid)
 
 
 def require(resource: str) -> Callable[..., Principal]:

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,6 +92,7 @@ class Database:
         reader = self.engine if self.engine.dialect.name == "sqlite" else self.engine.execution_options(
             isolation_level="REPEATABLE READ")
         info = {"audit_keys": audit_keys}
+        self._reader = reader
         self._read = sessionmaker(reader, expire_on_commit=False, info=info)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False, info=info)
 
@@ -114,6 +115,20 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with self._write() as s, s.begin():
             yield s
+
+    @contextlib.contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """``read()`` without the ORM session, for statements built once that run at every request (the
+        gate's token and data version): the same engine and transaction, rolled back at the end."""
+        with self._reader.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """``write()`` without the ORM session (the audit row of a read): one transaction on the write
+        engine, committed when the block ends, rolled back if it raises."""
+        with self.write_engine.begin() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
