@@ -270,6 +270,11 @@ def test_a_repeated_query_parameter_is_kept_apart_from_the_same_ones_in_another_
     second = service.get("inv", E, params=[("county", b), ("county", a)])
     assert {i["county"] for i in first.json()["items"]} == {b}
     assert {i["county"] for i in second.json()["items"]} == {a}
+    # the vehicle list too, kept under its own version
+    by_b, by_a = (service.get("inv", V, params=[("county", c)]).json()["items"] for c in (b, a))
+    assert by_a != by_b
+    assert service.get("inv", V, params=[("county", a), ("county", b)]).json()["items"] == by_b
+    assert service.get("inv", V, params=[("county", b), ("county", a)]).json()["items"] == by_a
 
 
 V = "/v1/vehicles"

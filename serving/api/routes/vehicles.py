@@ -42,7 +42,9 @@ def vehicle_leads(request: Request, user: VehicleReader, scope: ReaderScope, rt:
     # are: the list is made from them and the snapshot, never from the database. The version is read
     # first, so the answer computed below is at least as new as the version it is kept under.
     version = rt.features_version
-    key = ("vehicle", user.id, user.role, user.county, lg, rt.digest, tuple(sorted(request.query_params.multi_items())))
+    # the query string as sent: a repeated parameter is read by its last value, so sorting the
+    # parameters would give county=A&county=B the answer kept for county=B&county=A
+    key = ("vehicle", user.id, user.role, user.county, lg, rt.digest, request.scope.get("query_string", b""))
     answer = rt.lists.get(key, version)
     if answer is None:
         out = chain.vehicle_page(rt, scope, lg, county, min_score, limit, offset)
