@@ -17,7 +17,7 @@ from typing import Literal
 from fastapi import Depends, FastAPI
 
 from hazleads.settings import Settings, get_settings
-from serving.api import errors
+from serving.api import errors, kept
 from serving.api.deps import plain_text
 from serving.api.routes import (
     audit,
@@ -134,8 +134,7 @@ def create_app(settings: Settings | None = None, data: str | Path | None = None,
     # outermost last: RequestContext -> BodyLimit -> AuthGate -> routes
     app.add_middleware(AuthGate, get_db=lambda: app.state.runtime.db, public=PUBLIC_PATHS,
                        public_prefixes=(pages.STATIC_PREFIX,), metrics=metrics,
-                       kept=lambda scope, user, version: leads.kept_read(app.state.runtime, scope, user, version),
-                       respond=leads.kept_response)
+                       kept=kept.gate_reader(app), respond=kept.kept_response)
     app.add_middleware(BodyLimit, limit=max_body)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

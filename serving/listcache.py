@@ -65,7 +65,7 @@ class ListCache:
 
     def get(self, key: tuple, version: int, count_miss: bool = True) -> Answer | None:
         """The answer kept under ``key`` at ``version``, or None. ``count_miss``: False for a look that
-        is repeated by the route on a miss (the gate's, ``serving.api.routes.leads.kept_read``)."""
+        is repeated by the route on a miss (the gate's, ``serving.api.kept.kept_read``)."""
         with self._lock:
             answer = self._answers.get(key)
             if answer is None or answer.version != version:

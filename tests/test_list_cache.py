@@ -238,6 +238,7 @@ def test_a_kept_page_whose_audit_row_cannot_be_written_fails_as_the_route_fails_
     no row, the answer not sent, and the write not tried a second time."""
     from sqlalchemy.exc import OperationalError
 
+    from serving.api import kept as gate
     from serving.api.routes import leads
 
     def busy(*args, **kwargs):
@@ -247,7 +248,7 @@ def test_a_kept_page_whose_audit_row_cannot_be_written_fails_as_the_route_fails_
     assert service.get("inv", E).status_code == 200  # kept from now on
     before, down = _audited(service), service.rt.metrics.db_unavailable._value.get()
     calls: list[str] = []
-    monkeypatch.setattr(leads, "record_as", busy)
+    monkeypatch.setattr(gate, "record_as", busy)
     kept = service.get("inv", E)
     assert len(calls) == 1 and _audited(service) == before
     monkeypatch.setattr(leads, "record", lambda rt, request, user, *a, **kw: busy(rt, None, user))
@@ -320,3 +321,64 @@ def test_the_vehicle_list_is_kept_per_reader_until_the_served_features_change(se
     rt.serve_features(rt.build_features(earlier))
     after = service.get("inv", V).json()
     assert after["as_of"] == str(earlier.date()) != first.json()["as_of"]
+
+
+# the checks the three list routes make: a kept page served by the gate (serving.api.kept) makes the
+# same ones another way (token, role, the reader's id and county and the query string in the key)
+LIST_ROUTE_CHECKS = {"fastapi.security.http.HTTPBearer", "serving.api.deps.Desk", "serving.api.deps.current_user",
+                     "serving.api.deps.get_runtime", "serving.api.deps.plain_text", "serving.api.deps.reader_scope",
+                     "serving.api.deps.require.<locals>.check"}
+
+
+def test_the_list_routes_check_only_what_a_kept_page_served_by_the_gate_checks(service):
+    from fastapi.routing import iter_route_contexts
+
+    def calls(dependant):
+        for d in dependant.dependencies:
+            yield d.call
+            yield from calls(d)
+
+    def name(c) -> str:
+        return f"{c.__module__}.{getattr(c, '__qualname__', type(c).__qualname__)}"
+
+    lists = {r.path: r for r in iter_route_contexts(service.app.routes) if getattr(r, "path", "") in
+             {"/v1/leads/enterprises", "/v1/leads/tips", "/v1/leads/sites"}}
+    assert len(lists) == 3
+    for path, route in lists.items():
+        assert {name(c) for c in calls(route.dependant)} == LIST_ROUTE_CHECKS, (
+            f"{path}: its dependencies changed; a kept page is served by the gate without them "
+            "(serving.api.kept.kept_read): make the gate check the same, then update LIST_ROUTE_CHECKS")
+
+
+def test_a_kept_page_is_not_served_to_another_reader_of_the_same_role_and_county(service):
+    from serving.auth import create_user
+
+    with service.rt.db.write() as s:
+        other, token = create_user(s, "inv_other", "investigator", None)  # the role and county of "inv"
+        other_id = other.id
+    cache = service.rt.lists
+    first = service.get("inv", E, params={"mine": "true"})
+    service.get("inv", E, params={"mine": "true"})  # kept now
+    hits, misses = cache.hits, cache.misses
+    theirs = service.client.get(E, params={"mine": "true"}, headers={"Authorization": f"Bearer {token}"})
+    assert theirs.status_code == 200 and first.status_code == 200
+    assert (cache.hits, cache.misses) == (hits, misses + 1)  # computed for them, not the kept one
+    with service.rt.db.read() as s:
+        assert s.scalar(select(AuditEntry.user_id).order_by(AuditEntry.id.desc()).limit(1)) == other_id
+
+
+def test_with_dependencies_overridden_a_kept_page_goes_to_the_route(service):
+    from serving.api.deps import get_runtime
+
+    assert service.get("inv", E).status_code == 200
+    assert service.get("inv", E).status_code == 200  # kept, served by the gate
+
+    def broken():
+        raise RuntimeError("overridden")
+
+    service.app.dependency_overrides[get_runtime] = broken
+    try:
+        assert service.get("inv", E).status_code == 500
+    finally:
+        service.app.dependency_overrides.clear()
+    assert service.get("inv", E).status_code == 200

@@ -7,7 +7,7 @@ Every dependency on a request's path is ``async`` and does no blocking work of i
 touch the database goes to the thread pool itself): FastAPI runs a plain ``def`` dependency in the
 thread pool, and a hop there costs more than the check. A kept lead-list page makes one hop: the
 gate reads the token, finds the kept answer and writes its audit row in it, and answers without
-the router (``serving.api.routes.leads.kept_read``, ``tests/test_list_cache.py``); a page computed
+the router (``serving.api.kept.kept_read``, ``tests/test_list_cache.py``); a page computed
 afresh makes two, the gate's and the route's.
 """
 

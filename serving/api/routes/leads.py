@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from serving.access import allowed
 from serving.api.deps import (
     LeadReader,
     Limit,
@@ -20,10 +19,9 @@ from serving.api.deps import (
     lang_of,
     query_model,
     record,
-    record_as,
 )
+from serving.api.kept import PATHS, PREFIX, kept_response, list_key
 from serving.api.present import evidence_tips, lead_item, resolve_run, run_info, user_names
-from serving.auth import Principal
 from serving.db.models import Tip
 from serving.industries import code_prefixes
 from serving.listcache import Answer, data_version
@@ -34,7 +32,7 @@ from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.leads import EnterpriseLeadPage, SiteLeadPage, TipLeadPage
 from serving.schemas.tips import Channel
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"], responses={**ERRORS, **NOT_FOUND})
+router = APIRouter(prefix=PREFIX, tags=["leads"], responses={**ERRORS, **NOT_FOUND})
 
 County = Annotated[str | None, Query(min_length=1, max_length=64, description="only this county")]
 Industry = Annotated[str | None, Query(pattern=r"^[A-Z][0-9]{0,4}$", description="GB/T 4754 code prefix, e.g. C26")]
@@ -98,41 +96,11 @@ PAGES = {kind: TypeAdapter(model) for kind, model in
          (("enterprise", EnterpriseLeadPage), ("tip", TipLeadPage), ("site", SiteLeadPage))}
 
 
-PATHS = {"enterprise": "/enterprises", "tip": "/tips", "site": "/sites"}
-KIND_OF_PATH = {router.prefix + path: kind for kind, path in PATHS.items()}
-
-
-def list_key(kind: str, user: Principal, rt, query_string: bytes) -> tuple:
-    """What a kept answer is kept under: the list, the reader (id, role, county), the service's
-    language (with the query's ``lang``, the answer's), the snapshot, and the query string as sent
-    (the same bytes parse to the same parameters; reordered or repeated parameters are another key)."""
-    return (kind, user.id, user.role, user.county, rt.settings.lang, rt.digest, query_string)
-
-
-def kept_read(rt, scope: dict, user: Principal, version: int) -> Answer | None:
-    """For the gate (``serving.middleware.AuthGate``), in its thread hop just after the token and the
-    data version were read: a GET of a list whose answer is kept for this reader, query and version,
-    audited as ``_list`` audits it; else None and the request goes to the route.
-
-    A kept answer was computed by a request of the same reader (role in the key: it passed the
-    route's role check) with the same query string (it passed the same parameter checks), so the
-    route would find the same answer; the gate then sends it as the route does."""
-    kind = KIND_OF_PATH.get(scope.get("path")) if scope.get("method") == "GET" and not scope.get("root_path") else None
-    if kind is None or not allowed(user, "leads"):
-        return None
-    answer = rt.lists.get(list_key(kind, user, rt, scope.get("query_string", b"")), version, count_miss=False)
-    if answer is None or answer.route is None:
-        return None
-    record_as(rt, scope.get("state", {}).get("request_id"), user, f"leads.{kind}.list", answer.ids,
-              model_version=answer.model_version)
-    return answer
-
-
 def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry, category, min_score, exploration,
           limit, offset, lang, d: Desk, **tip_filters) -> Response:
     """One page of a list: the answer kept for this reader and request while the data version holds
     (``serving.listcache``), else computed, serialised as the response model says and kept. Audited
-    either way, with the ids shown. (A kept answer is usually served by the gate: ``kept_read``.)"""
+    either way, with the ids shown. (A kept answer is usually served by the gate: ``serving.api.kept``.)"""
     failed = getattr(request.state, "kept_error", None)
     if failed is not None:  # the gate found this answer kept but could not audit the read: fail here as below
         raise failed
@@ -157,11 +125,6 @@ def _list(rt, request: Request, user, scope, kind: str, as_of, county, industry,
             rt.lists.put(key, answer)
     record(rt, request, user, f"leads.{kind}.list", answer.ids, model_version=answer.model_version)
     return kept_response(answer)
-
-
-def kept_response(answer: Answer) -> Response:
-    """The response of a list page, from the route or from the gate."""
-    return Response(answer.body, media_type="application/json")
 
 
 @router.get(PATHS["enterprise"], response_model=EnterpriseLeadPage, summary="Ranked enterprises")
