@@ -74,18 +74,16 @@ class PlaceIndex:
         # answers by point, so that building features at many as-of dates measures each stop once
         self._memo: dict[str, pd.DataFrame] = {}
         self._trees: dict[str, tuple[shapely.STRtree, list[Place]]] = {}
-        # lines (rivers, roads) also as their single segments: the nearest of a few long lines is found
-        # segment by segment inside GEOS for every candidate line; a tree of segments finds it directly
-        self._segments: dict[str, tuple[shapely.STRtree, np.ndarray]] = {}
+        # lines (rivers, roads) also as their single segments, made at a kind's first search: the nearest
+        # of a few long lines is found segment by segment inside GEOS for every candidate line; a tree
+        # of segments finds it directly (None: the kind is not all lines)
+        self._segments: dict[str, tuple[shapely.STRtree, np.ndarray] | None] = {}
         by_kind: dict[str, list[Place]] = {}
         for p in places:
             by_kind.setdefault(p.kind, []).append(p)
         for kind, items in by_kind.items():
             geoms = [projection.geometry(p.geometry) for p in items]
             self._trees[kind] = (shapely.STRtree(geoms), items)
-            segments = _line_segments(geoms)
-            if segments is not None:
-                self._segments[kind] = (shapely.STRtree(segments[0]), segments[1])
 
     @property
     def kinds(self) -> list[str]:
@@ -121,7 +119,10 @@ class PlaceIndex:
         x, y = self.projection.xy(lat, lon)
         points = shapely.points(x, y)
         rest = np.arange(lat.size)
-        if kind in self._segments:
+        if kind not in self._segments:  # a race only builds the same tree twice
+            segments = _line_segments(list(tree.geometries))
+            self._segments[kind] = None if segments is None else (shapely.STRtree(segments[0]), segments[1])
+        if self._segments[kind] is not None:
             # the distance to a line is the least distance to its segments (the same GEOS computation,
             # so the same number); a point whose equally near segments belong to different places (where
             # two rivers meet) is asked of the tree of whole places, which decides such ties as before

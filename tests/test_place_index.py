@@ -49,19 +49,27 @@ def test_lines_answer_as_whole_places_do(seed):
     lat = np.concatenate([rng.uniform(24.9, 25.5, 5000), [25.20, 25.1, 25.125, 25.3]])
     lon = np.concatenate([rng.uniform(110.0, 110.6, 5000), [110.30, 110.2, 110.225, 110.4]])
     index = PlaceIndex(places, PROJ)
-    assert "river" in index._segments and "reservoir" not in index._segments and "landfill" not in index._segments
+    assert index._segments == {}  # made at a kind's first search
     for kind in ("river", "reservoir", "landfill"):
         dist, names = index._query(kind, lat, lon)
         want_dist, want_names = _whole(places, kind, lat, lon)
         np.testing.assert_array_equal(dist, want_dist)
         assert names == want_names
+    assert index._segments["river"] is not None  # searched by its segments
+    assert index._segments["reservoir"] is None and index._segments["landfill"] is None  # kept whole
     # the junction and the shared stretch are ties between places: at distance 0, named as before
     dist, names = index._query("river", lat[-4:], lon[-4:])
     assert (dist[:3] < 1e-6).all()
     assert names == _whole(places, "river", lat[-4:], lon[-4:])[1]
 
 
-def test_a_kind_without_lines_or_points_answers_infinity():
-    index = PlaceIndex(_network(0), PROJ)
-    dist, names = index.nearest("karst", [25.2], [110.3])
-    assert dist.tolist() == [np.inf] and names == [""]
+def test_lines_of_several_parts_and_a_missing_point_answer_as_whole_places_do():
+    places = [Place("road", "甲", MultiLineString([[(110.2, 25.1), (110.3, 25.1)], [(110.3, 25.2), (110.4, 25.3)]])),
+              Place("road", "乙", LineString([(110.3, 25.1), (110.3, 25.2)])),  # joins both parts of 甲 at their ends
+              Place("road", "丙", LineString([(110.25, 25.3), (110.25, 25.3001)]))]  # one short segment
+    lat = np.array([25.1, 25.2, 25.15, 25.3, np.nan, 25.0])
+    lon = np.array([110.3, 110.3, 110.31, 110.25, 110.3, 110.2])
+    dist, names = PlaceIndex(places, PROJ)._query("road", lat, lon)
+    want_dist, want_names = _whole(places, "road", lat, lon)
+    np.testing.assert_array_equal(dist, want_dist)
+    assert names == want_names

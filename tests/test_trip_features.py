@@ -67,3 +67,13 @@ def test_windows_pick_the_trips_a_ranking_of_each_window_picks(seed, n):
     _reference(want, rows, AS_OF, TRIP_FEATURES)
     assert list(got) == list(want)
     pd.testing.assert_frame_equal(got.frame(), want.frame(), check_exact=True)
+
+
+def test_no_trips_at_all_give_zero_counts_and_no_evidence():
+    ids = pd.Index(["E1", "E2"], name="enterprise_id")
+    got, want = _Columns(ids), _Columns(ids)
+    _trip_features(got, _trips(0, 0), AS_OF, TRIP_FEATURES)
+    _reference(want, _trips(0, 0), AS_OF, TRIP_FEATURES)
+    pd.testing.assert_frame_equal(got.frame(), want.frame(), check_exact=True)
+    assert (got.frame()["manifests_without_gps_365d"] == 0).all()
+    assert got.frame()["manifest_gps_gap_max_h_90d"].isna().all()

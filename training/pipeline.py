@@ -220,13 +220,14 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
                            "snapshot_digest": digest, "as_of": str(last_day.date()), "folds": len(folds),
                            "rows_enterprise": len(dataset.enterprise), "rows_tip": len(dataset.tip),
                            "first_day": str(first_day.date()), "label_days": sp.label_days, "k": config.k})
-        _log_tables(results, metrics, config)
-        log_plots(results, config)
         try:
-            if register:  # before the run's metrics: MLflow copies every metric already logged into each
-                # logged model, one history query per metric (1.3 s of a retrain for 778 metrics)
+            _log_tables(results, metrics, config)
+            log_plots(results, config)
+            if register:  # before the run's metrics: logging a model copies each metric already in the
+                # run to it with one history query per metric (1.3 s of a retrain for 778 metrics); the
+                # metrics logged afterwards are linked to the run's models in their one batch
                 decisions = _register(choices, results[0], config, last_day, digest)
-        finally:
+        finally:  # a failed table, plot or registration still leaves the run its metrics
             if len(metrics):  # one batch, not a call (and a transaction) per metric
                 finite = metrics[np.isfinite(metrics["value"].to_numpy(float))]
                 mlflow.log_metrics({_metric_key(e, f, m, k): float(v) for e, f, m, k, v in
