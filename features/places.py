@@ -142,7 +142,7 @@ def load_places(path: Path, log: ProblemLog) -> list[Place]:
             continue
         try:
             g = shape(geom)
-        except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError, shapely.errors.ShapelyError) as exc:
             log.add(file, i, "geometry", f"geometry cannot be read: {exc}")
             continue
         if g.is_empty:

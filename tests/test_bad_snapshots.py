@@ -120,6 +120,9 @@ def test_undecodable_file(tmp_path):
     (json.dumps({**PLACES, "features": [{"type": "Feature", "properties": {"name": "x"}, "geometry": PLACES["features"][1]["geometry"]}]}), (1, "kind", "kind")),
     (json.dumps({**PLACES, "features": [{"type": "Feature", "properties": {"kind": "karst"}, "geometry": {"type": "Point", "coordinates": [25.0, 110.0]}}]}), (1, "geometry", "out of range")),
     (json.dumps({**PLACES, "features": [{"type": "Feature", "properties": {"kind": "karst"}, "geometry": {"type": "Circle", "coordinates": [1, 2]}}]}), (1, "geometry", "one of")),
+    # coordinates an object, not a list (found by tests/test_reliability_snapshots.py's fuzzing)
+    (json.dumps({**PLACES, "features": [{"type": "Feature", "properties": {"kind": "karst"}, "geometry": {"type": "Polygon", "coordinates": {"a": 1}}}]}), (1, "geometry", "cannot be read")),
+    (json.dumps({**PLACES, "features": [{"type": "Feature", "properties": {"kind": "karst"}, "geometry": {"type": "MultiPolygon", "coordinates": [{"b": [1]}]}}]}), (1, "geometry", "cannot be read")),
 ])
 def test_broken_places(tmp_path, broken, where):
     folder = write_minimal(tmp_path / "s")
