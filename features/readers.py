@@ -53,10 +53,6 @@ class RowNumbers:
     def __len__(self) -> int:
         return self.count
 
-    @property
-    def size(self) -> int:
-        return self.count
-
     def __getitem__(self, which) -> np.ndarray:
         if isinstance(which, slice):
             idx = np.arange(*which.indices(self.count), dtype=np.int64)
@@ -75,10 +71,6 @@ class RowNumbers:
         for line in self.skipped:
             rows[rows >= line] += 1
         return rows
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        rows = self[slice(None)]
-        return rows if dtype is None else rows.astype(dtype)
 
 
 def find_table_file(folder: Path, name: str, log: ProblemLog) -> Path | None:

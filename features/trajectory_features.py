@@ -424,8 +424,8 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
         fields = TRIP_FIELDS + (["actual", "usual"] if actual else [])
         # the worst trips first, sorted once for every window: the sort is stable, so the trips of a
         # window keep the order a sort of that window alone gives them
-        ranked = rows.loc[rows[col].notna() & (rows[col] > 0), ["entity_id", "departed_at", col, *TRIP_FIELDS[:2], when,
-                                                                *([actual, usual] if actual else [])]]
+        ranked = rows.loc[rows[col].notna() & (rows[col] > 0), ["entity_id", "departed_at", col, "manifest_id", "vehicle_id",
+                                                                when, *([actual, usual] if actual else [])]]
         ranked = ranked.loc[:, ~ranked.columns.duplicated()]
         ranked = ranked.assign(when=ranked[when], **({"actual": ranked[actual], "usual": ranked[usual]} if actual else {}))
         ranked = ranked.sort_values([col, "departed_at"], ascending=[False, False])

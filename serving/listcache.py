@@ -42,6 +42,14 @@ class Answer:
     route: object | None = None  # the route that computed it: the gate names it when it serves the answer again
 
 
+def list_key(kind: str, user, rt, query_string: bytes) -> tuple:
+    """What a kept list answer is kept under: the list, the reader (id, role, county), the service's
+    language (with the query's ``lang``, the answer's), the snapshot, and the query string as sent
+    (the same bytes parse to the same parameters; reordered or repeated parameters are another key:
+    a repeated parameter is read by its last value, so sorted parameters would mix them up)."""
+    return (kind, user.id, user.role, user.county, rt.settings.lang, rt.digest, query_string)
+
+
 _VERSION = select(DataVersion.n).where(DataVersion.id == 1)  # built once: a statement per request costs more than the read
 
 

@@ -17,18 +17,11 @@ from fastapi import Response
 from serving.access import allowed
 from serving.api.deps import record_as
 from serving.auth import Principal
-from serving.listcache import Answer
+from serving.listcache import Answer, list_key
 
 PREFIX = "/v1/leads"
 PATHS = {"enterprise": "/enterprises", "tip": "/tips", "site": "/sites"}
 KIND_OF_PATH = {PREFIX + path: kind for kind, path in PATHS.items()}
-
-
-def list_key(kind: str, user: Principal, rt, query_string: bytes) -> tuple:
-    """What a kept answer is kept under: the list, the reader (id, role, county), the service's
-    language (with the query's ``lang``, the answer's), the snapshot, and the query string as sent
-    (the same bytes parse to the same parameters; reordered or repeated parameters are another key)."""
-    return (kind, user.id, user.role, user.county, rt.settings.lang, rt.digest, query_string)
 
 
 def kept_read(rt, scope: dict, user: Principal, version: int) -> Answer | None:

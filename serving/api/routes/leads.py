@@ -20,11 +20,11 @@ from serving.api.deps import (
     query_model,
     record,
 )
-from serving.api.kept import PATHS, PREFIX, kept_response, list_key
+from serving.api.kept import PATHS, PREFIX, kept_response
 from serving.api.present import evidence_tips, lead_item, resolve_run, run_info, user_names
 from serving.db.models import Tip
 from serving.industries import code_prefixes
-from serving.listcache import Answer, data_version
+from serving.listcache import Answer, data_version, list_key
 from serving.repo import leads as repo
 from serving.repo import runs as runs_repo
 from serving.schemas.cases import Status

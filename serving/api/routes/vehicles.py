@@ -14,7 +14,7 @@ from serving.api.deps import Limit, Offset, ReaderScope, RuntimeDep, VehicleRead
 from serving.api.present import manifest_out
 from serving.api.routes.enterprises import not_found
 from serving.jobs import NotReady
-from serving.listcache import Answer
+from serving.listcache import Answer, list_key
 from serving.repo import runs
 from serving.schemas.common import ERRORS, NOT_FOUND, Lang
 from serving.schemas.vehicles import VehicleDetail, VehicleLeadPage
@@ -42,9 +42,7 @@ def vehicle_leads(request: Request, user: VehicleReader, scope: ReaderScope, rt:
     # are: the list is made from them and the snapshot, never from the database. The version is read
     # first, so the answer computed below is at least as new as the version it is kept under.
     version = rt.features_version
-    # the query string as sent: a repeated parameter is read by its last value, so sorting the
-    # parameters would give county=A&county=B the answer kept for county=B&county=A
-    key = ("vehicle", user.id, user.role, user.county, lg, rt.digest, request.scope.get("query_string", b""))
+    key = list_key("vehicle", user, rt, request.scope.get("query_string", b""))
     answer = rt.lists.get(key, version)
     if answer is None:
         out = chain.vehicle_page(rt, scope, lg, county, min_score, limit, offset)
