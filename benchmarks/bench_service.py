@@ -234,6 +234,8 @@ def main() -> None:
         data, tokens = prepare(work, args.scale)
         env = {**os.environ, "HAZLEADS_HOME": str(work / "home"), "PYTHONPATH": str(ROOT)}
         env.pop("HAZLEADS_DATABASE_URL", None)
+        # one bench user sends every tip: above the default hourly limit (120) the service answers 429
+        env["HAZLEADS_TIP_INTAKE_PER_HOUR"] = str(10 * (args.intake_requests + 10))
         inv = {"Authorization": f"Bearer {tokens['bench-inv']}"}
         port, bare_port = free_port(), free_port()
         base = f"http://127.0.0.1:{port}"

@@ -39,6 +39,7 @@ class Runtime:
         self.ctx = None  # serving.context.SnapshotContext
         self.lists = ListCache()  # lead-list answers kept while the data version holds
         self.places = None  # features.geo.PlaceIndex
+        self.gazetteer = None  # features.gazetteer.Gazetteer: the names a tip's words may use
         self.places_geojson: dict | None = None
         self.features = None  # features.build.FeatureSet at the snapshot's last day
         self.features_version = 0  # moves after each swap of ``features``: what a kept vehicle list is valid for
@@ -48,6 +49,9 @@ class Runtime:
         self.phase = "starting"  # starting, loading, scoring, ready, degraded
         self.problem: str | None = None
         self.scoring_lock = threading.Lock()
+        # one tip scored at a time: scoring is Python and pandas under the GIL; eight at once in the
+        # worker threads took twice as long each as eight in a row (BENCHMARKS.md, "Tip intake")
+        self.intake_lock = threading.Lock()
         self.training_lock = threading.Lock()
         self.progress: dict[int, str] = {}  # job id -> last progress message
         self._swap = threading.Lock()
@@ -94,6 +98,7 @@ class Runtime:
     def use_snapshot(self, snap, path: Path, digest: str, places, stop_index=None, features=None) -> None:
         """Serve ``snap`` (already loaded and validated); ``stop_index`` and ``features`` (a
         FeatureSet) when they were computed on it already (handed over by a training run)."""
+        from features.build import gazetteer_of
         from serving import lookup
         from serving.context import SnapshotContext
         from serving.geo import places_collection
@@ -104,7 +109,7 @@ class Runtime:
         with self._swap:
             self._stop_index, self._handed_features = stop_index, features
         self.snapshot, self.snapshot_path, self.digest = snap, Path(path), digest
-        self.ctx, self.places = SnapshotContext(snap), places
+        self.ctx, self.places, self.gazetteer = SnapshotContext(snap), places, gazetteer_of(snap)
         self.lists.clear()
         self.places_geojson = places_collection(snap.places)
         log.info("snapshot loaded", extra={"snapshot": str(path), "digest": digest[:12],

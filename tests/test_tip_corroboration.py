@@ -11,7 +11,7 @@ from shapely.geometry import LineString, Point
 from features.gazetteer import Gazetteer, enterprise_aliases, plate_patterns, plates_matching
 from features.places import Place
 from features.tip_groups import group_tips
-from features.tips import tip_features
+from features.tips import KEYWORDS, keyword_counts, tip_features
 
 LAT0, LON0 = 25.0, 110.3
 M_LAT = 1 / 111_195.0  # degrees of latitude per metre
@@ -126,3 +126,22 @@ def test_repeats_and_callers_about_one_event_are_grouped_and_others_are_not():
     assert g[3] == 3 and g[4] == 4  # 9 km away; no place and other words
     g = group_tips(t[:2], lat[:2] + np.array([0, 200 * M_LAT]), lon[:2], np.full(2, 2000.0), texts[:2], [set(), set()])
     assert g[1] == 1  # 3.1 km apart: another place
+
+
+def test_keyword_words_are_counted_as_separate_substrings_per_group():
+    # 倒 and 倾倒 are both dumping words: "倾倒" counts twice (each word once), "倒倒倒" three times;
+    # a word is not counted inside an overlap of itself ("河河河" holds 河 three times); a missing
+    # text counts nothing; the numbers are those of pandas' substring count, word by word
+    texts = pd.Series(["倾倒", "倒倒倒", "河河河里有油桶", None, np.nan, "", "晚上夜里凌晨", "no words"], dtype=object,
+                      index=list("abcdefgh"))
+    got = keyword_counts(texts)
+    assert got.loc["a", "tip_mentions_dumping"] == 2.0
+    assert got.loc["b", "tip_mentions_dumping"] == 3.0
+    assert got.loc["c", "tip_mentions_water"] == 3.0 and got.loc["c", "tip_mentions_waste"] == 2.0
+    assert (got.loc[["d", "e", "f", "h"]] == 0.0).all().all()
+    assert got.loc["g", "tip_mentions_night"] == 3.0
+    ref = texts.fillna("").astype("str")
+    for g, words in KEYWORDS.items():
+        expected = sum(ref.str.count(w) for w in words).astype(float)
+        np.testing.assert_array_equal(got[f"tip_mentions_{g}"].to_numpy(), expected.to_numpy(), err_msg=g)
+    assert list(got.index) == list(texts.index) and got.dtypes.eq("float64").all()

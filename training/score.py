@@ -174,12 +174,13 @@ def _open_tips(fs: FeatureSet, snapshot: Snapshot, day: pd.Timestamp) -> pd.Data
 
 
 def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, lang: str = "zh",
-              places=None) -> dict:
+              places=None, gazetteer=None) -> dict:
     """Score one new tip at intake, against the evidence of the latest feature set.
 
     ``tip`` has the contract's tip columns (tip_id, received_at, channel, text, and optionally lat,
     lon, county, enterprise_id). Returns score, reasons (zh and en), the enterprises and vehicles it
-    points at, and the corroboration an investigator reads first.
+    points at, and the corroboration an investigator reads first. ``places`` and ``gazetteer`` are
+    the snapshot's place index and gazetteer when the caller keeps them (made here otherwise).
     """
     from features.build import NAMED, gazetteer_of, place_index
     from features.tips import CORROBORATION_DAYS, tip_features
@@ -200,7 +201,8 @@ def score_tip(tip: dict, snapshot: Snapshot, features: FeatureSet, tip_model, la
     both = pd.concat([known_tips, one.astype({"received_at": "datetime64[ns]"})], ignore_index=True)
     stops = features.stops
     offsite = stops[~stops["registered"]] if len(stops) and "registered" in stops else stops
-    tf = tip_features(both, snapshot.enterprises, places or place_index(snapshot), offsite, received, gazetteer_of(snapshot),
+    tf = tip_features(both, snapshot.enterprises, places or place_index(snapshot), offsite, received,
+                      gazetteer if gazetteer is not None else gazetteer_of(snapshot),
                       snapshot.vehicles["vehicle_id"].to_numpy())
     frame = tf.loc[[row["tip_id"]]].copy()
     ent = features.enterprise

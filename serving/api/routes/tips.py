@@ -173,7 +173,9 @@ def _score(rt, row: dict, lang: str) -> dict:
     if model is None or rt.features is None or rt.snapshot is None:
         return {}
     try:
-        out = score_tip(dict(row), rt.snapshot, rt.features, model.model, lang, places=rt.places)
+        with rt.intake_lock:
+            out = score_tip(dict(row), rt.snapshot, rt.features, model.model, lang, places=rt.places,
+                            gazetteer=rt.gazetteer)
     except Exception:  # noqa: BLE001 - the tip is kept unscored rather than lost
         log.exception("tip scoring failed; stored unscored", extra={"tip_id": row["tip_id"]})
         return {}
