@@ -5,6 +5,7 @@ Everything here is vectorised over NumPy arrays of lat/lon (WGS84 degrees); dist
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -72,7 +73,8 @@ class PlaceIndex:
     def __init__(self, places: list[Place], projection: LocalProjection):
         self.projection = projection
         # answers by point, so that building features at many as-of dates measures each stop once
-        self._memo: dict[str, pd.DataFrame] = {}
+        self._memo: dict[str, tuple[pd.Index, np.ndarray, np.ndarray]] = {}  # kind -> (point keys, distances, names)
+        self._lock = threading.Lock()  # guards the memo's growth (the service searches from several threads)
         self._trees: dict[str, tuple[shapely.STRtree, list[Place]]] = {}
         # lines (rivers, roads) also as their single segments, made at a kind's first search: the nearest
         # of a few long lines is found segment by segment inside GEOS for every candidate line; a tree
@@ -84,6 +86,13 @@ class PlaceIndex:
         for kind, items in by_kind.items():
             geoms = [projection.geometry(p.geometry) for p in items]
             self._trees[kind] = (shapely.STRtree(geoms), items)
+
+    def __getstate__(self) -> dict:  # sent to a Dask worker: without the lock (not picklable)
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def kinds(self) -> list[str]:
@@ -101,16 +110,24 @@ class PlaceIndex:
             return np.full(lat.shape, np.inf), [""] * lat.size
         keys = _point_keys(lat, lon)
         memo = self._memo.get(kind)
-        known = memo.reindex(keys) if memo is not None else pd.DataFrame(index=keys, columns=["dist", "name"])
-        miss = known["dist"].isna().to_numpy()
+        pos = memo[0].get_indexer(keys) if memo is not None else np.full(keys.shape, -1, dtype=np.intp)
+        miss = pos < 0
         if miss.any():
             mk = np.unique(keys[miss])
             mlat, mlon = _point_latlon(mk)
             dist, names = self._query(kind, mlat, mlon)
-            fresh = pd.DataFrame({"dist": dist, "name": names}, index=mk)
-            self._memo[kind] = fresh if memo is None else pd.concat([memo, fresh])
-            known = self._memo[kind].reindex(keys)
-        return known["dist"].to_numpy(dtype="float64"), known["name"].tolist()
+            names = np.asarray(names, dtype=object)
+            with self._lock:  # another thread may have added some of these keys meanwhile: each key once
+                memo = self._memo.get(kind)
+                if memo is None:
+                    memo = (pd.Index(mk), dist, names)
+                else:
+                    new = memo[0].get_indexer(mk) < 0
+                    memo = (memo[0].append(pd.Index(mk[new])), np.concatenate([memo[1], dist[new]]),
+                            np.concatenate([memo[2], names[new]]))
+                self._memo[kind] = memo  # readers without the lock see the old memo or the new one
+            pos[miss] = memo[0].get_indexer(keys[miss])
+        return memo[1][pos], memo[2][pos].tolist()
 
     def _query(self, kind: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, list[str]]:
         tree, items = self._trees[kind]

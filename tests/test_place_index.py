@@ -73,3 +73,38 @@ def test_lines_of_several_parts_and_a_missing_point_answer_as_whole_places_do():
     want_dist, want_names = _whole(places, "road", lat, lon)
     np.testing.assert_array_equal(dist, want_dist)
     assert names == want_names
+
+
+def test_the_memo_answers_as_a_fresh_search_does_across_calls_threads_and_pickling():
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    from features.geo import _point_keys, _point_latlon
+
+    places = _network(3)
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(24.9, 25.5, 3000), rng.uniform(110.0, 110.6, 3000)
+    # a point is answered at its key's position (1e-6 degrees): the reference searches there too
+    klat, klon = _point_latlon(_point_keys(lat, lon))
+    want_dist, want_names = PlaceIndex(places, PROJ)._query("river", klat, klon)
+    index = PlaceIndex(places, PROJ)
+    # overlapping calls, repeated points, a point in the memo asked again with new ones
+    for sl in (slice(0, 1000), slice(500, 2000), slice(0, 3000), np.r_[2999, 0, 0, 1500, 2999]):
+        dist, names = index.nearest("river", lat[sl], lon[sl])
+        np.testing.assert_array_equal(dist, want_dist[sl])
+        assert names == list(np.asarray(want_names, dtype=object)[sl])
+    assert index._memo["river"][0].is_unique and len(index._memo["river"][0]) == 3000
+    # threads asking overlapping points at once: the same answers, every key kept once
+    fresh = PlaceIndex(places, PROJ)
+    chunks = [np.arange(k * 300, k * 300 + 900) % 3000 for k in range(10)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda ix: fresh.nearest("river", lat[ix], lon[ix]), chunks))
+    for ix, (dist, names) in zip(chunks, got, strict=True):
+        np.testing.assert_array_equal(dist, want_dist[ix])
+        assert names == list(np.asarray(want_names, dtype=object)[ix])
+    assert fresh._memo["river"][0].is_unique
+    # pickled (a Dask worker's copy): the memo travels, a new lock is made, the answers are the same
+    copy = pickle.loads(pickle.dumps(fresh))
+    np.testing.assert_array_equal(copy.nearest("river", lat, lon)[0], want_dist)
+    copy.nearest("river", lat + 0.001, lon)  # new points grow the copy's memo under its own lock
+    assert len(copy._memo["river"][0]) > len(fresh._memo["river"][0])
