@@ -239,8 +239,10 @@ def _tidy_trajectories(fixes: pd.DataFrame) -> tuple[pd.DataFrame, TrajectoryRep
     data = {}
     for c in list(fixes.columns):
         col = fixes.pop(c)
-        data[c] = col.take(keep).reset_index(drop=True)
-        del col
+        # the values alone: a Series' take would also take its index (an int64 per fix, dropped at once)
+        arr = col.array
+        data[c] = pd.Series(col.to_numpy()[keep] if isinstance(col.dtype, np.dtype) else arr.take(keep), copy=False)
+        del col, arr
     return pd.DataFrame(data, copy=False), rep
 
 

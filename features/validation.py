@@ -46,7 +46,7 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
             log.add_rows(raw.file, rows[bad], col.name, f"not {parsed.expected}", values=shown)
         _check_range(raw.file, rows, col, values, log)
         if col.kind == "str" and col.name not in TEXT_COLUMNS and col.choices is None:
-            broken = values.str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
+            broken = _line_breaks(values)
             log.add_rows(raw.file, rows[broken], col.name, "line break inside a value (a stray quote?)")
         out[col.name] = values
         del arr
@@ -62,6 +62,16 @@ _KIND_WORDS = {"str": "text", "code": "text", "codes": "text", "float": "a numbe
                "bool": "a boolean", "date": "a date", "datetime": "a timestamp", "month": "a month (text YYYY-MM)"}
 _NA_DTYPES = {"str": "object", "code": "object", "codes": "object", "float": "float64", "int": "Int64",
               "bool": "boolean", "date": "datetime64[ns]", "datetime": "datetime64[ns]", "month": "period[M]"}
+
+
+def _line_breaks(values: pd.Series) -> np.ndarray:
+    """Which values hold a line break; a categorical column (a long table's ids) is asked of its
+    distinct values only (the Series' own check made an object array of every row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = np.asarray(values.cat.categories.astype("str").str.contains("\n", regex=False), dtype=bool)
+        codes = values.cat.codes.to_numpy()
+        return (codes >= 0) & cats[np.maximum(codes, 0)] if len(cats) else np.zeros(len(values), dtype=bool)
+    return values.str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
 
 
 def _unreadable(col: Column, n: int) -> pd.Series:

@@ -193,3 +193,41 @@ def test_rows_after_a_skipped_line_are_reported_where_they_stand(tmp_path):
         load_snapshot(write_minimal(tmp_path / "s", tables={"manifests": text}))
     where = {(p.file, p.row, p.column) for p in info.value.errors}
     assert ("manifests.csv", 3, None) in where and ("manifests.csv", 4, "quantity_t") in where, where
+
+
+def test_fixes_out_of_order_are_sorted_with_every_column_kept_on_its_row(tmp_path):
+    # shuffled fixes of two vehicles, dictionary-encoded ids, a driver and a speed that name their
+    # row: after sorting by (vehicle, time) every value still sits with its own fix
+    rng = np.random.default_rng(5)
+    n = 300
+    vid = rng.choice(["桂C12345", "桂C54321"], n)
+    ts = pd.Timestamp("2021-01-20") + pd.to_timedelta(rng.permutation(n) * 30, unit="s")
+    frame = pd.DataFrame({"vehicle_id": pd.Categorical(vid), "ts": ts, "lat": 25.0 + np.arange(n) * 1e-4,
+                          "lon": 110.0 + np.arange(n) * 1e-4, "speed_kmh": np.arange(n, dtype=float),
+                          "driver_id": [f"D{i}" for i in range(n)]})
+    folder = write_minimal(tmp_path / "s")
+    (folder / "trajectories.csv").unlink()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / "trajectories.parquet")
+    snap = load_snapshot(folder)
+    t = snap.trajectories
+    assert isinstance(t.index, pd.RangeIndex) and len(t) == n and snap.report.trajectories.out_of_order > 0
+    key = t["vehicle_id"].astype(str).to_numpy(), t["ts"].to_numpy()
+    assert (np.lexsort((key[1], key[0])) == np.arange(n)).all()  # sorted by vehicle, then time
+    row = t["speed_kmh"].to_numpy().astype(int)  # each fix's own row in the file
+    assert (t["driver_id"].astype(str).to_numpy() == np.array([f"D{i}" for i in row])).all()
+    np.testing.assert_array_equal(t["lat"].to_numpy(), 25.0 + row * 1e-4)
+    assert (t["vehicle_id"].astype(str).to_numpy() == vid[row]).all()
+    assert (t["ts"].to_numpy() == ts.to_numpy()[row]).all()
+
+
+def test_a_line_break_in_a_dictionary_encoded_id_is_reported_on_its_row(tmp_path):
+    frame = pd.DataFrame({"vehicle_id": pd.Categorical(["桂C12345", "桂C1\n2345", "桂C12345", None]),
+                          "ts": pd.date_range("2021-01-20", periods=4, freq="30s"),
+                          "lat": [25.0] * 4, "lon": [110.0] * 4})
+    folder = write_minimal(tmp_path / "s")
+    (folder / "trajectories.csv").unlink()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / "trajectories.parquet")
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(folder)
+    broken = [e for e in info.value.errors if "line break" in str(e)]
+    assert [(e.row, e.column) for e in broken] == [(2, "vehicle_id")], info.value.errors  # Parquet rows count from 1
