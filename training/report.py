@@ -33,6 +33,23 @@ def results_table(metrics: pd.DataFrame, columns: list[str] = HEADLINE) -> str:
     return "\n".join(lines) + "\n"
 
 
+def precision_curve(frame: pd.DataFrame, model: str, target: str, ks: list[int]) -> list[float]:
+    """The mean over as-of dates of ``target`` among each date's ``k`` highest ``model`` scores, for
+    each k (rows without ``target`` left out; a date with fewer rows counts them all): what
+    ``nlargest(k, model)`` gives (ties to the earlier row, missing scores last), one sort per date."""
+    per = []
+    for _, g in frame.groupby("as_of"):
+        g = g[g[target].notna()]
+        if not len(g):
+            continue
+        v = g[model].to_numpy(dtype="float64")
+        ok = ~np.isnan(v)  # nlargest takes missing scores last, in row order
+        order = np.concatenate([np.flatnonzero(ok)[np.argsort(-v[ok], kind="stable")], np.flatnonzero(~ok)])
+        hits = np.cumsum(g[target].to_numpy(dtype="float64")[order])
+        per.append([hits[min(k, order.size) - 1] / min(k, order.size) if order.size else np.nan for k in ks])
+    return list(np.mean(per, axis=0)) if per else [np.nan] * len(ks)
+
+
 def log_plots(results, config) -> None:
     """precision@k curves, calibration and feature importance of the latest fold, as MLflow artifacts."""
     r = results[0]
@@ -44,15 +61,7 @@ def log_plots(results, config) -> None:
         ks = list(range(5, 101, 5))
         target = "truth" if "truth" in f and f["truth"].notna().any() else "label"
         for m in models:
-            vals = []
-            for k in ks:
-                per = []
-                for _, g in f.groupby("as_of"):
-                    g = g[g[target].notna()]
-                    if len(g):
-                        per.append(g.nlargest(k, m)[target].mean())
-                vals.append(np.mean(per) if per else np.nan)
-            ax.plot(ks, vals, label=m)
+            ax.plot(ks, precision_curve(f, m, target, ks), label=m)
         ax.set_xlabel("k")
         ax.set_ylabel(f"precision@k ({target})")
         ax.legend()
