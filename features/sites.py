@@ -107,15 +107,13 @@ def candidate_sites(stops: pd.DataFrame, trips: pd.DataFrame, places: PlaceIndex
     out["site_night_share_365d"] = g["short_night"].mean()
     out["site_loaded_share_365d"] = g["loaded"].mean()
     out["site_shortfall_share_365d"] = g["shortfall"].mean()
-    out["site_linked_share_365d"] = g["linked"].apply(lambda x: np.mean([len(v) > 0 for v in x]))
-    producers = g.apply(lambda x: sorted(set().union(*x["linked"]) | set(x["m_producer_id"].dropna().astype(str))),
-                        include_groups=False)
+    linked_share, producers, vehicles, owners = _cluster_sets(off, out.index)
+    out["site_linked_share_365d"] = linked_share
     out["site_linked_producers_365d"] = producers.map(len).astype(float)
     out["site_dwell_h_365d"] = g["duration_min"].sum() / 60.0
     out["first_seen"] = g["start"].min()
     out["last_seen"] = g["end"].max()
-    out["vehicle_ids"] = g["vehicle_id"].apply(lambda x: ";".join(sorted(set(x.astype(str)))))
-    owners = g["owner_id"].apply(lambda x: set(x.dropna().astype(str)))
+    out["vehicle_ids"] = vehicles
     out["enterprise_ids"] = [";".join(sorted(set(p) | o)) for p, o in zip(producers, owners, strict=True)]
     lat, lon = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
     if places is not None:
@@ -144,6 +142,32 @@ def candidate_sites(stops: pd.DataFrame, trips: pd.DataFrame, places: PlaceIndex
     out["site_id"] = site_ids(lat, lon, out["site_visits_365d"].to_numpy())
     out = out.set_index("site_id").sort_values(["score", "site_visits_365d"], ascending=[False, False])
     return out
+
+
+def _cluster_sets(off: pd.DataFrame, clusters: pd.Index) -> tuple[np.ndarray, pd.Series, pd.Series, list[set]]:
+    """For each cluster in ``clusters``, in one pass over its stops: the share of stops linked to an
+    off-book producer visit, the producers linked (visited, or the load's producer: a sorted list),
+    the vehicles (``;``-joined, sorted) and the owners (a set). Ids are compared as text."""
+    pos = clusters.get_indexer(off["cluster"].to_numpy())
+    n = len(clusters)
+    producers: list[set] = [set() for _ in range(n)]
+    vehicles: list[set] = [set() for _ in range(n)]
+    owners: list[set] = [set() for _ in range(n)]
+    linked = np.zeros(len(off))
+    for k, (p, link, made_by, vid, owner) in enumerate(zip(
+            pos, off["linked"], off["m_producer_id"].to_numpy(object), off["vehicle_id"].astype("str").to_numpy(object),
+            off["owner_id"].to_numpy(object), strict=True)):
+        if link:
+            producers[p] |= link
+            linked[k] = 1.0
+        if not pd.isna(made_by):
+            producers[p].add(str(made_by))
+        vehicles[p].add(vid)
+        if not pd.isna(owner):
+            owners[p].add(str(owner))
+    share = np.bincount(pos, weights=linked, minlength=n) / np.bincount(pos, minlength=n)
+    return (share, pd.Series([sorted(x) for x in producers], index=clusters, dtype=object),
+            pd.Series([";".join(sorted(x)) for x in vehicles], index=clusters), owners)
 
 
 def cluster_stops(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

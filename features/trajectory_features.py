@@ -292,10 +292,12 @@ feature("vehicle_night_offsite_stop_share_365d", "vehicle", "trajectories", "sha
 
 
 def _stop_evidence(s: pd.DataFrame) -> pd.DataFrame:
-    """Evidence fields of each stop, as reason templates use them."""
+    """Evidence fields of each stop, as reason templates use them; ``where`` (the position as text)
+    is written only for the stops a feature picks (``_evidence_of``), from ``lat`` and ``lon``."""
     return pd.DataFrame({
         "when": s["start"],
-        "where": [f"{a:.5f},{b:.5f}" for a, b in zip(s["lat"].to_numpy(float), s["lon"].to_numpy(float), strict=True)],
+        "lat": s["lat"].to_numpy(float),
+        "lon": s["lon"].to_numpy(float),
         "vehicle_id": s["vehicle_id"],
         "manifest_id": s["manifest_id"],
         "place": s["water_name"].where(s["water_m"] < np.inf, None) if "water_name" in s else None,
@@ -330,14 +332,30 @@ class _Columns(dict):
         return pd.DataFrame(dict(self), index=self.index)
 
 
+def _evidence_of(ev: pd.DataFrame, stops: np.ndarray, fields: list[str]) -> pd.DataFrame:
+    """``fields`` of the stops ``stops`` (labels of ``ev``), ``where`` written for these alone."""
+    picked = ev.loc[stops]
+    if "where" in fields:
+        picked = picked.assign(where=[f"{a:.5f},{b:.5f}" for a, b in zip(picked["lat"].to_numpy(float),
+                                                                        picked["lon"].to_numpy(float), strict=True)])
+    return picked[fields]
+
+
 def _put_count(out: _Columns, name: str, rows: pd.DataFrame, ev: pd.DataFrame, fields: list[str]) -> None:
-    """``rows`` (stop, entity_id): count per entity and the most suspicious stop's evidence."""
+    """``rows`` (stop, entity_id): count per entity and the most suspicious stop's evidence (the
+    ranking reads two columns; the evidence is taken for the stops picked)."""
     counts = rows.groupby("entity_id").size() if len(rows) else pd.Series(dtype=float)
     out[name] = counts.reindex(out.index).fillna(0.0).astype("float64")
-    top = rows.join(ev, on="stop").sort_values(["suspicion", "when"], ascending=[False, False])
-    top = top.drop_duplicates("entity_id").set_index("entity_id")
+    top = rows.join(ev[["suspicion", "when"]], on="stop").sort_values(["suspicion", "when"], ascending=[False, False])
+    top = top.drop_duplicates("entity_id")
+    if not len(top):
+        for f in fields:
+            out[f"{name}@{f}"] = pd.Series(None, index=out.index, dtype=object)
+        return
+    picked = _evidence_of(ev, top["stop"].to_numpy(), fields)
+    picked.index = pd.Index(top["entity_id"], name="entity_id")
     for f in fields:
-        out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)
+        out[f"{name}@{f}"] = picked[f].reindex(out.index)
 
 
 def _stop_masks(s: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:

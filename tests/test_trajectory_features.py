@@ -152,7 +152,11 @@ def test_enterprise_features_as_on_paper(night):
     assert e.loc["P1", "night_stops_near_water_30d@manifest_id"] == "M1"
     assert e.loc["P1", "night_stops_near_water_30d@place"] == "漓江"
     assert e.loc["P1", "night_stops_near_water_30d@when"] == pd.Timestamp("2021-03-10 22:48:30")
+    river = ev.stops.set_index(["vehicle_id", "start"]).loc[("桂C10001", pd.Timestamp("2021-03-10 22:48:30"))]
+    assert e.loc["P1", "night_stops_near_water_30d@where"] == f"{river['lat']:.5f},{river['lon']:.5f}"
+    assert e.loc["P1", "night_stops_near_water_30d@minutes"] == 22  # 21.5 rounded half to even
     assert e.loc["P2", "night_stops_near_water_30d"] == 0
+    assert pd.isna(e.loc["P2", "night_stops_near_water_30d@where"])  # nothing seen, no evidence
     # the off-book visit by the vehicle without a permit counts for P2 and the owner T1
     for who in ("P2", "T1"):
         assert e.loc[who, "offbook_pickups_30d"] == 1
@@ -334,3 +338,26 @@ def test_tiny_and_empty_trajectories(tmp_path):
     assert ev.stops.empty and ev.sites.empty and not ev.trips["has_gps"].any()
     assert ev.trips["gps_gap_max_h"].isna().all()
     assert (ev.enterprise["manifests_without_gps_365d"].sum(), len(ev.vehicle)) == (3 * 3, 2)  # 3 manifests × 3 parties
+
+
+def test_a_count_names_its_most_suspicious_stop_and_of_equals_the_latest():
+    from features.trajectory_features import STOP_FIELDS, _Columns, _put_count
+
+    ev = pd.DataFrame({
+        "when": pd.to_datetime(["2021-03-01 01:00", "2021-03-02 02:00", "2021-03-05 03:00", "2021-03-03 04:00"]),
+        "lat": [25.1, 25.2, 25.3, 25.4], "lon": [110.1, 110.2, 110.3, 110.4],
+        "vehicle_id": ["V0", "V1", "V2", "V3"], "manifest_id": [None, "M1", "M2", None],
+        "place": ["漓江", None, "桃花江", None], "dist_m": [10.0, np.nan, 30.0, np.nan],
+        "minutes": [5.0, 6.0, 7.0, 8.0], "suspicion": [1.0, 2.5, 2.5, 0.5],
+    })
+    rows = pd.DataFrame({"stop": [0, 1, 2, 3], "entity_id": ["A", "A", "A", "B"]})
+    out = _Columns(pd.Index(["A", "B", "C"], name="entity_id"))
+    _put_count(out, "x", rows, ev, STOP_FIELDS)
+    f = out.frame()
+    assert f["x"].tolist() == [3.0, 1.0, 0.0]
+    # A: stops 1 and 2 are the most suspicious (2.5); of the two the later, stop 2
+    assert f.loc["A", "x@vehicle_id"] == "V2" and f.loc["A", "x@manifest_id"] == "M2"
+    assert f.loc["A", "x@where"] == "25.30000,110.30000" and f.loc["A", "x@place"] == "桃花江"
+    assert f.loc["A", "x@when"] == pd.Timestamp("2021-03-05 03:00") and f.loc["A", "x@minutes"] == 7.0
+    assert f.loc["B", "x@vehicle_id"] == "V3" and f.loc["B", "x@where"] == "25.40000,110.40000"
+    assert f.loc["C"].drop("x").isna().all()  # nothing counted: no evidence
