@@ -75,6 +75,7 @@ class PlaceIndex:
         # answers by point, so that building features at many as-of dates measures each stop once
         self._memo: dict[str, tuple[pd.Index, np.ndarray, np.ndarray]] = {}  # kind -> (point keys, distances, names)
         self._lock = threading.Lock()  # guards the memo's growth (the service searches from several threads)
+        self._last_points: tuple[np.ndarray, np.ndarray] | None = None  # see _points_of
         self._trees: dict[str, tuple[shapely.STRtree, list[Place]]] = {}
         # lines (rivers, roads) also as their single segments, made at a kind's first search: the nearest
         # of a few long lines is found segment by segment inside GEOS for every candidate line; a tree
@@ -87,12 +88,12 @@ class PlaceIndex:
             geoms = [projection.geometry(p.geometry) for p in items]
             self._trees[kind] = (shapely.STRtree(geoms), items)
 
-    def __getstate__(self) -> dict:  # sent to a Dask worker: without the lock (not picklable)
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+    def __getstate__(self) -> dict:  # sent to a Dask worker: without the lock (not picklable) and the last points
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_last_points")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._lock, self._last_points = threading.Lock(), None
 
     @property
     def kinds(self) -> list[str]:
@@ -114,8 +115,7 @@ class PlaceIndex:
         miss = pos < 0
         if miss.any():
             mk = np.unique(keys[miss])
-            mlat, mlon = _point_latlon(mk)
-            dist, names = self._query(kind, mlat, mlon)
+            dist, names = self._query(kind, *_point_latlon(mk), points=self._points_of(mk))
             names = np.asarray(names, dtype=object)
             with self._lock:  # another thread may have added some of these keys meanwhile: each key once
                 memo = self._memo.get(kind)
@@ -129,12 +129,23 @@ class PlaceIndex:
             pos[miss] = memo[0].get_indexer(keys[miss])
         return memo[1][pos], memo[2][pos].tolist()
 
-    def _query(self, kind: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    def _points_of(self, keys: np.ndarray) -> np.ndarray:
+        """Projected points of sorted point keys; the last keys' points are kept, since a stop's
+        places are asked kind after kind for the same new points (a GEOS point each time otherwise)."""
+        last = self._last_points
+        if last is not None and np.array_equal(last[0], keys):
+            return last[1]
+        points = shapely.points(*self.projection.xy(*_point_latlon(keys)))
+        self._last_points = (keys, points)  # one assignment: another thread sees one pair or the other
+        return points
+
+    def _query(self, kind: str, lat: np.ndarray, lon: np.ndarray,
+               points: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
         tree, items = self._trees[kind]
         names = [""] * lat.size
         out = np.full(lat.shape, np.inf)
-        x, y = self.projection.xy(lat, lon)
-        points = shapely.points(x, y)
+        if points is None:
+            points = shapely.points(*self.projection.xy(lat, lon))
         rest = np.arange(lat.size)
         if kind not in self._segments:  # a race only builds the same tree twice
             segments = _line_segments(list(tree.geometries))

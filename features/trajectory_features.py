@@ -446,7 +446,11 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
                                                                 when, *([actual, usual] if actual else [])]]
         ranked = ranked.loc[:, ~ranked.columns.duplicated()]
         ranked = ranked.assign(when=ranked[when], **({"actual": ranked[actual], "usual": ranked[usual]} if actual else {}))
-        ranked = ranked.sort_values([col, "departed_at"], ascending=[False, False])
+        # the order from the two sort keys alone; the evidence columns are taken for the trips picked
+        order = ranked[[col, "departed_at"]].reset_index(drop=True).sort_values(
+            [col, "departed_at"], ascending=[False, False]).index.to_numpy()
+        departed = ranked["departed_at"].to_numpy()[order]
+        entity = pd.factorize(ranked["entity_id"])[0][order]
         for w in TRIP_WINDOWS[stem]:
             name = f"{prefix}{stem}_{w}d"
             start = as_of_window_start(as_of, w)
@@ -454,7 +458,8 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
             vals = getattr(r.groupby("entity_id")[col], how)() if len(r) else pd.Series(dtype=float)
             vals = vals.reindex(out.index).astype("float64")
             out[name] = vals.fillna(0.0) if how == "sum" else vals
-            top = ranked[ranked["departed_at"] >= start]
-            top = top.drop_duplicates("entity_id").set_index("entity_id")
+            inw = departed >= start.to_datetime64()
+            _, first = np.unique(entity[inw], return_index=True)  # each entity's worst trip in the window
+            top = ranked.iloc[order[inw][np.sort(first)]].set_index("entity_id")
             for f in fields:
                 out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)

@@ -108,3 +108,20 @@ def test_the_memo_answers_as_a_fresh_search_does_across_calls_threads_and_pickli
     np.testing.assert_array_equal(copy.nearest("river", lat, lon)[0], want_dist)
     copy.nearest("river", lat + 0.001, lon)  # new points grow the copy's memo under its own lock
     assert len(copy._memo["river"][0]) > len(fresh._memo["river"][0])
+
+
+def test_kind_after_kind_on_the_same_new_points_and_then_other_points_answer_as_fresh_searches():
+    from features.geo import _point_keys, _point_latlon
+
+    places = _network(4)
+    rng = np.random.default_rng(11)
+    index = PlaceIndex(places, PROJ)
+    for round_ in range(3):  # the same points for three kinds (their points made once), then new points
+        lat, lon = rng.uniform(24.9, 25.5, 500), rng.uniform(110.0, 110.6, 500)
+        lat[:50], lon[:50] = lat[50:100], lon[50:100]  # repeats among them
+        klat, klon = _point_latlon(_point_keys(lat, lon))
+        for kind in ("river", "reservoir", "landfill"):
+            dist, names = index.nearest(kind, lat, lon)
+            want_dist, want_names = _whole(places, kind, klat, klon)
+            np.testing.assert_array_equal(dist, want_dist, err_msg=f"{kind} round {round_}")
+            assert names == want_names
