@@ -166,7 +166,8 @@ def _merge(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float, since
     s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
     if s.empty:
         return s.assign(n_parts=pd.Series(dtype="int64"))
-    v = s["vehicle_id"].to_numpy(object)
+    vid = s["vehicle_id"]
+    v = vid.to_numpy(object) if vid.isna().any() else pd.factorize(vid)[0]  # codes: no string object per stop
     lat, lon = s["lat"].to_numpy(float), s["lon"].to_numpy(float)
     link = np.zeros(len(s), dtype=bool)
     link[1:] = ((v[1:] == v[:-1])
@@ -315,10 +316,15 @@ def _attributed(s: pd.DataFrame, how: str) -> pd.DataFrame:
                 s["m_receiver_id"].where(s["loaded"]), s["owner_id"].where(~s["loaded"])]
     else:
         cols = [s["at_enterprise_id"], s["owner_id"]]
-    parts = [pd.DataFrame({"stop": s.index, "entity_id": c.to_numpy(object)}) for c in cols]
-    a = pd.concat(parts, ignore_index=True).dropna().drop_duplicates()
-    a["entity_id"] = a["entity_id"].astype("str")
-    return a
+    # as one concatenation of the columns, missing ids and repeated (stop, entity) pairs dropped (the
+    # first kept, labelled by its position), in arrays: no frame of object ids made and converted per column
+    stop = np.tile(s.index.to_numpy(), len(cols))
+    entity = np.concatenate([c.to_numpy(object) for c in cols]) if cols else np.empty(0, dtype=object)
+    at = np.flatnonzero(~pd.isna(entity))
+    code = pd.factorize(entity[at])[0]
+    pair = pd.factorize(stop[at] * (code.max() + 1 if code.size else 1) + code)[0]
+    at = at[np.sort(np.unique(pair, return_index=True)[1])]
+    return pd.DataFrame({"stop": stop[at], "entity_id": pd.array(entity[at], dtype="str")}, index=at)
 
 
 class _Columns(dict):

@@ -361,3 +361,34 @@ def test_a_count_names_its_most_suspicious_stop_and_of_equals_the_latest():
     assert f.loc["A", "x@when"] == pd.Timestamp("2021-03-05 03:00") and f.loc["A", "x@minutes"] == 7.0
     assert f.loc["B", "x@vehicle_id"] == "V3" and f.loc["B", "x@where"] == "25.40000,110.40000"
     assert f.loc["C"].drop("x").isna().all()  # nothing counted: no evidence
+
+
+def test_stops_are_attributed_once_to_each_party_as_the_frame_code_did():
+    from features.trajectory_features import _attributed
+
+    def reference(s, how):  # the code before: a frame per column, concatenated, missing and repeats dropped
+        if how == "load":
+            cols = [s["m_producer_id"].where(s["loaded"]), s["m_transporter_id"].where(s["loaded"]),
+                    s["m_receiver_id"].where(s["loaded"]), s["owner_id"].where(~s["loaded"])]
+        else:
+            cols = [s["at_enterprise_id"], s["owner_id"]]
+        parts = [pd.DataFrame({"stop": s.index, "entity_id": c.to_numpy(object)}) for c in cols]
+        a = pd.concat(parts, ignore_index=True).dropna().drop_duplicates()
+        a["entity_id"] = a["entity_id"].astype("str")
+        return a
+
+    # loaded stops name the manifest's parties (one firm may be two of them), unloaded ones the owner
+    s = pd.DataFrame({
+        "loaded": [True, True, False, False, True],
+        "m_producer_id": ["P1", "T1", None, None, None],
+        "m_transporter_id": ["T1", "T1", None, None, "T2"],
+        "m_receiver_id": ["R1", "R1", None, None, None],
+        "owner_id": ["T1", "T1", "T2", None, "T2"],
+        "at_enterprise_id": [None, "P2", "P2", "T2", None],
+    }, dtype=object).astype({"loaded": bool})
+    for how in ("load", "visit"):
+        got, want = _attributed(s, how), reference(s, how)
+        pd.testing.assert_frame_equal(got, want)
+    got = _attributed(s, "load")
+    assert got.groupby("stop")["entity_id"].agg(list).to_dict() == {
+        0: ["P1", "T1", "R1"], 1: ["T1", "R1"], 2: ["T2"], 4: ["T2"]}  # stop 3: no owner, no manifest
