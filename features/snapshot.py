@@ -240,9 +240,8 @@ def _tidy_trajectories(fixes: pd.DataFrame) -> tuple[pd.DataFrame, TrajectoryRep
     for c in list(fixes.columns):
         col = fixes.pop(c)
         # the values alone: a Series' take would also take its index (an int64 per fix, dropped at once)
-        arr = col.array
-        data[c] = pd.Series(col.to_numpy()[keep] if isinstance(col.dtype, np.dtype) else arr.take(keep), copy=False)
-        del col, arr
+        data[c] = pd.Series(col.to_numpy()[keep] if isinstance(col.dtype, np.dtype) else col.array.take(keep), copy=False)
+        del col
     return pd.DataFrame(data, copy=False), rep
 
 

@@ -319,7 +319,7 @@ def _attributed(s: pd.DataFrame, how: str) -> pd.DataFrame:
     # as one concatenation of the columns, missing ids and repeated (stop, entity) pairs dropped (the
     # first kept, labelled by its position), in arrays: no frame of object ids made and converted per column
     stop = np.tile(s.index.to_numpy(), len(cols))
-    entity = np.concatenate([c.to_numpy(object) for c in cols]) if cols else np.empty(0, dtype=object)
+    entity = np.concatenate([c.to_numpy(object) for c in cols])
     at = np.flatnonzero(~pd.isna(entity))
     code = pd.factorize(entity[at])[0]
     pair = pd.factorize(stop[at] * (code.max() + 1 if code.size else 1) + code)[0]
