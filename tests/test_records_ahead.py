@@ -6,6 +6,8 @@ for the snapshot the run loaded, skips dates already taken, fails quietly, and l
 from __future__ import annotations
 
 import pickle
+import signal
+import time
 
 import pandas as pd
 import pytest
@@ -130,3 +132,25 @@ def test_the_date_workers_build_on_the_tables_handed_over(snap, small_snapshot, 
     tip_at = (two.tip["as_of"] == DAYS[2]).to_numpy()
     assert (two.tip.loc[tip_at, "named_prior_confirmed_cases"] == 99.0).any()
     _same(two.tip[~tip_at].reset_index(drop=True), whole.tip[~tip_at].reset_index(drop=True), "tips of other dates")
+
+
+def _forever(loaded):
+    time.sleep(600)
+    return DAYS
+
+
+def test_close_stops_a_process_still_building_even_under_a_parent_that_handles_sigterm(small_snapshot, tmp_path):
+    """The run closes the process when its dates are done (or it failed): a process still at work
+    is stopped by SIGTERM, whatever handler the parent installed (a service's graceful shutdown)."""
+    before = signal.signal(signal.SIGTERM, lambda *_: None)  # a parent that shrugs SIGTERM off
+    try:
+        ahead = RecordsAhead.start(small_snapshot, _forever, under=tmp_path)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    deadline = time.monotonic() + 60
+    while not (ahead.folder / records_ahead.DIGEST).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # it has read the snapshot and is planning its dates
+    assert ahead.process.is_alive()
+    ahead.close()
+    assert ahead.process.exitcode == -signal.SIGTERM
+    assert not ahead.folder.exists()

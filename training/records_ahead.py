@@ -30,6 +30,7 @@ import multiprocessing as mp
 import os
 import pickle
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -96,6 +97,9 @@ class RecordsAhead:
         """Stop the process if it is still building and remove its folder."""
         if self.process.is_alive():
             self.process.terminate()
+            self.process.join(timeout=10)
+            if self.process.is_alive():  # pragma: no cover - SIGTERM is not handled in the process
+                self.process.kill()
         self.process.join(timeout=10)
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -105,6 +109,10 @@ def _run(data: Path, folder: Path, dates_of: Callable[[object], list[pd.Timestam
     builds the dates whole."""
     code = 1
     try:
+        # the parent's handlers (a service's graceful shutdown) are not this process's: ``close``
+        # stops it with SIGTERM, and Ctrl-C in a terminal stops it with the run
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         quiet_child()
         _build(data, folder, dates_of)
         code = 0
