@@ -136,28 +136,6 @@ def gazetteer_of(snapshot: Snapshot) -> Gazetteer:
     return Gazetteer(snapshot.places, snapshot.enterprises)
 
 
-def record_features(snapshot: Snapshot, as_of, cache: AsOfCache | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """What ``build`` reads from the records alone (no GPS fix): the enterprise features of the
-    profile, ledgers, power, manifests, network, cases and tips counted, one column block each
-    (by enterprise_id, not yet cut to the enterprises open at ``as_of``); the ledger-mismatch
-    table; the manifest checks. Only rows dated on or before ``as_of`` are used."""
-    s = snapshot
-    as_of = as_of_day(as_of)
-    power = cache.power_of(s.electricity) if cache is not None else None
-    table = ledger_table(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of, power)
-    parts = [profile_features(s.enterprises, as_of)]
-    parts.append(ledger_features(table, s.ledgers, s.electricity, s.enterprises, as_of, power))
-    parts.append(power_features(s.electricity, s.enterprises, as_of))
-    cover = cache.licences_of(s.manifests, s.licences) if cache is not None else None
-    checks = manifest_checks(s.manifests, s.licences, s.vehicles, s.enterprises, as_of, cover)
-    parts.append(manifest_features(checks, s.ledgers, s.licences, s.vehicles, s.enterprises, as_of))
-    parts.append(network_features(checks, s.cases, s.enterprises, as_of))
-    parts.append(case_features(s.cases, s.enterprises, as_of))
-    parts.append(tip_count_features(s.tips, s.enterprises, as_of))
-    return pd.concat(parts, axis=1), table[MISMATCH_COLUMNS], checks
-
-
 def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIndex | None = None,
           progress: Progress | None = None, engine: str = "pandas", dask_client=None,
           gazetteer: Gazetteer | None = None, driving: DrivingParams = DRIVING,
@@ -174,49 +152,33 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
     say = progress or (lambda _m: None)
     as_of = as_of_day(as_of if as_of is not None else snapshot.last_day)
     places = places or place_index(snapshot)
-    say("台账 用电 联单 ledgers, power, manifests")
-    records, mm, checks = record_features(snapshot, as_of, cache)
+    s = snapshot
+    say("台账核对 ledgers")
+    power = cache.power_of(s.electricity) if cache is not None else None
+    table = ledger_table(s.ledgers, s.manifests, s.electricity, s.enterprises, as_of, power)
+    mm = table[MISMATCH_COLUMNS]
+    parts = [profile_features(s.enterprises, as_of)]
+    parts.append(ledger_features(table, s.ledgers, s.electricity, s.enterprises, as_of, power))
+    say("用电 power")
+    parts.append(power_features(s.electricity, s.enterprises, as_of))
+    say("联单 manifests")
+    cover = cache.licences_of(s.manifests, s.licences) if cache is not None else None
+    checks = manifest_checks(s.manifests, s.licences, s.vehicles, s.enterprises, as_of, cover)
+    parts.append(manifest_features(checks, s.ledgers, s.licences, s.vehicles, s.enterprises, as_of))
+    parts.append(network_features(checks, s.cases, s.enterprises, as_of))
+    parts.append(case_features(s.cases, s.enterprises, as_of))
+    parts.append(tip_count_features(s.tips, s.enterprises, as_of))
+    say("轨迹 trajectories")
     if trajectory_index is None:  # built once here: the stops and the driving rules read the same index
         if engine == "dask":
             from features.distributed import cluster_stop_index
 
-            trajectory_index = cluster_stop_index(snapshot, dask_client)
+            trajectory_index = cluster_stop_index(s, dask_client)
         else:
-            trajectory_index = build_stop_index(snapshot)
-    enterprise, tip, traj = _with_trajectories(snapshot, as_of, records, trajectory_index, places, say,
-                                               engine, dask_client, gazetteer, cache)
-    return FeatureSet(
-        as_of=as_of,
-        enterprise=enterprise,
-        tip=tip,
-        site=_stringify_evidence(traj.sites),
-        ledger_mismatch=mm,
-        manifest_checks=checks,
-        stops=traj.stops,
-        vehicle=traj.vehicle,
-        driving=DrivingPart(snapshot, as_of, trajectory_index, places, driving, traj.vehicle),
-    )
-
-
-def build_tables(snapshot: Snapshot, as_of, trajectory_index, places: PlaceIndex, cache: AsOfCache | None = None,
-                 records: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``build``'s enterprise and tip tables alone (what training keeps of a date). ``records`` is
-    ``record_features(snapshot, as_of)[0]`` when it was computed elsewhere (another process,
-    ahead of the fixes: ``training.records_ahead``); the tables are the same either way."""
-    as_of = as_of_day(as_of)
-    if records is None:
-        records = record_features(snapshot, as_of, cache)[0]
-    enterprise, tip, _traj = _with_trajectories(snapshot, as_of, records, trajectory_index, places,
-                                                lambda _m: None, "pandas", None, None, cache)
-    return enterprise, tip
-
-
-def _with_trajectories(s: Snapshot, as_of: pd.Timestamp, records: pd.DataFrame, trajectory_index, places: PlaceIndex, say: Progress, engine: str, dask_client,
-                       gazetteer: Gazetteer | None, cache: AsOfCache | None):
-    """The trajectory part added to ``records``: the enterprise and tip tables, and the trajectory evidence."""
-    say("轨迹 trajectories")
-    traj = trajectory_part(s, as_of, trajectory_index, places, engine=engine, dask_client=dask_client, cache=cache)
-    enterprise = pd.concat([records, traj.enterprise], axis=1)
+            trajectory_index = build_stop_index(s)
+    traj = trajectory_part(s, as_of, trajectory_index, places, checks, engine=engine, dask_client=dask_client, cache=cache)
+    parts.append(traj.enterprise)
+    enterprise = pd.concat(parts, axis=1)
     enterprise = enterprise.loc[:, ~enterprise.columns.duplicated()]
     e = s.enterprises.set_index("enterprise_id")
     for c in ("county", "industry_code", "roles", "name"):
@@ -235,8 +197,17 @@ def _with_trajectories(s: Snapshot, as_of: pd.Timestamp, records: pd.DataFrame, 
     t = known(s.tips, "received_at", as_of).set_index("tip_id")
     for c in TIP_CONTEXT:
         tip[c] = t[c].reindex(tip.index) if c in t else np.nan
-    # copy: one block per dtype, not hundreds
-    return _stringify_evidence(enterprise).copy(), _stringify_evidence(tip).copy(), traj
+    return FeatureSet(
+        as_of=as_of,
+        enterprise=_stringify_evidence(enterprise).copy(),  # copy: one block per dtype, not hundreds
+        tip=_stringify_evidence(tip).copy(),
+        site=_stringify_evidence(traj.sites),
+        ledger_mismatch=mm,
+        manifest_checks=checks,
+        stops=traj.stops,
+        vehicle=traj.vehicle,
+        driving=DrivingPart(s, as_of, trajectory_index, places, driving, traj.vehicle),
+    )
 
 
 NAMED = ("unaccounted_t_365d", "unlicensed_receiver_t_365d", "night_share_excess_90d", "prior_confirmed_cases")

@@ -77,20 +77,9 @@ class Snapshot:
     @property
     def last_day(self) -> pd.Timestamp:
         """The last day the snapshot covers: the latest daily record (power, manifest, fix, tip, case)."""
-        return self._last_day(with_fixes=True)
-
-    @property
-    def records_last_day(self) -> pd.Timestamp:
-        """``last_day`` without the fixes (power, manifests, tips, cases): what a snapshot loaded
-        without them (``trajectories="skip"``) can tell."""
-        return self._last_day(with_fixes=False)
-
-    def _last_day(self, with_fixes: bool) -> pd.Timestamp:
         days = []
         for name, col in (("electricity", "date"), ("manifests", "departed_at"), ("trajectories", "ts"),
                           ("tips", "received_at"), ("cases", "opened")):
-            if name == "trajectories" and not with_fixes:
-                continue
             t = self.table(name)
             s = t[col] if isinstance(t, pd.DataFrame) else pd.Series(t.span or [], dtype="datetime64[ns]")  # ClusterFixes
             if len(s) and s.notna().any():

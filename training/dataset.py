@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 import features
-from features.build import FeatureSet, build, build_tables, place_index
+from features.build import FeatureSet, build, place_index
 from features.incremental import AsOfCache
 from features.snapshot import Snapshot
 from hazleads.workers import fork_workers
@@ -100,14 +100,12 @@ class Dataset:
 
 def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, cache_dir: Path | None = None,
                   progress: Progress | None = None, latest: bool = False,
-                  workers: int | None = None, records=None) -> tuple[Dataset, FeatureSet | None]:
+                  workers: int | None = None) -> tuple[Dataset, FeatureSet | None]:
     """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too.
 
     Dates not cached are built in ``workers`` forked processes (``training.date_workers``; default
     the CPUs, at most two, one in a test worker); the tables are the same as built in one process.
-    With ``latest`` the last date is built in this process meanwhile. ``records``: a
-    ``training.records_ahead.RecordsAhead`` whose tables (each date's features read from the
-    records alone, built ahead while the fixes were loaded) are taken where ready.
+    With ``latest`` the last date is built in this process meanwhile.
     A snapshot loaded without its fixes (``trajectories="skip"``) can only be served from the
     cache: a date not cached raises ``FeaturesNotCached``."""
     from features.trajectory_features import build_stop_index  # heavy: numba
@@ -137,18 +135,14 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
             nonlocal last_fs
             for d in in_process:
                 say(f"特征 features {d.date()} ({len(tables) + 1}/{len(dates)})")
+                fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
                 if latest and d == dates[-1]:
-                    last_fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
-                    ent, tip = last_fs.enterprise, last_fs.tip
-                else:
-                    ent, tip = build_tables(snapshot, d, index, places, shared,
-                                            records=records.take(d) if records is not None else None)
-                tables[d] = _keep(key_dir, d, ent.reset_index(), tip.reset_index())
+                    last_fs = fs
+                tables[d] = _keep(key_dir, d, fs.enterprise.reset_index(), fs.tip.reset_index())
 
         if forked:
-            ahead = f", {records.ready()} dates' records built while loading" if records is not None else ""
-            say(f"特征 features: {len(forked)} dates in {n} processes{ahead}")
-            for d, ent, tip in build_dates(snapshot, forked, index, places, n, meanwhile=in_parent, records=records):
+            say(f"特征 features: {len(forked)} dates in {n} processes")
+            for d, ent, tip in build_dates(snapshot, forked, index, places, n, meanwhile=in_parent):
                 tables[d] = _keep(key_dir, d, ent, tip)
                 say(f"特征 features {d.date()} ({len(tables)}/{len(dates)})")
         else:

@@ -38,13 +38,11 @@ class DateWorkerError(RuntimeError):
 
 @dataclass
 class _Job:
-    """What every forked worker inherits: the snapshot, its stop index and place index, and where
-    the records' tables built ahead are (``training.records_ahead``; None: build each date whole)."""
+    """What every forked worker inherits: the snapshot, its stop index and place index."""
 
     snapshot: object
     index: object
     places: object
-    records: object = None
 
 
 _JOB: _Job | None = None  # set in the parent just before the fork; read by the workers
@@ -52,7 +50,7 @@ _CACHE = None  # each worker's own AsOfCache, made on its first date
 
 
 def _build_one(day: pd.Timestamp) -> tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]:
-    from features.build import build_tables
+    from features.build import build
     from features.incremental import AsOfCache
 
     global _CACHE
@@ -60,26 +58,24 @@ def _build_one(day: pd.Timestamp) -> tuple[pd.Timestamp, pd.DataFrame, pd.DataFr
         raise DateWorkerError("the worker did not inherit the snapshot (not forked)")
     if _CACHE is None:
         _CACHE = AsOfCache()
-    records = _JOB.records.take(day) if _JOB.records is not None else None
-    ent, tip = build_tables(_JOB.snapshot, day, _JOB.index, _JOB.places, _CACHE, records=records)
-    return day, ent.reset_index(), tip.reset_index()
+    fs = build(_JOB.snapshot, day, trajectory_index=_JOB.index, places=_JOB.places, cache=_CACHE)
+    return day, fs.enterprise.reset_index(), fs.tip.reset_index()
 
 
 def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int,
-                meanwhile: Callable[[], None] | None = None, records=None
+                meanwhile: Callable[[], None] | None = None
                 ) -> Iterator[tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame]]:
     """(date, enterprise table, tip table) of every date in ``dates``, in the order they finish,
     built by ``workers`` forked processes (``workers`` ≥ 2; the caller builds in process otherwise).
     Dates are handed out one at a time in the given order, so a worker that finishes early takes
     the next. ``meanwhile`` runs in the parent once the workers are started, before the first
-    date is awaited (the caller's own work: it shares the CPUs with the workers). ``records``: a
-    ``training.records_ahead.RecordsAhead`` whose tables the workers take where they are ready."""
+    date is awaited (the caller's own work: it shares the CPUs with the workers)."""
     global _JOB
     if workers < 2:
         raise ValueError("build_dates is for two workers or more; build in process otherwise")
     if _JOB is not None:
         raise DateWorkerError("feature workers are already running in this process")
-    _JOB = _Job(snapshot, index, places, records)
+    _JOB = _Job(snapshot, index, places)
     froze = gc.get_freeze_count() == 0
     if froze:  # the children's collections then leave the inherited objects' pages unwritten (not copied)
         gc.freeze()

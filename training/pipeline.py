@@ -21,7 +21,6 @@ from mlflow import MlflowClient
 
 from features.snapshot import Snapshot, load_snapshot, snapshot_digest
 from hazleads.settings import Settings
-from hazleads.workers import fork_workers
 from training import registry
 from training.config import SplitParams, TrainConfig
 from training.dataset import (
@@ -37,7 +36,6 @@ from training.date_workers import DateWorkerError
 from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
-from training.records_ahead import RecordsAhead
 from training.report import log_plots, results_table
 from training.select import Choice, choose_enterprise, choose_tip
 from training.splits import HoldoutSplitter, RollingSplitter, monthly_as_of_dates
@@ -252,32 +250,19 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
     warm = _load_cached(data, cache_dir, as_of, config, say)
     if warm is not None:
         return (*warm, None)
-    # the features read from the records alone are built meanwhile in a forked process, on the core
-    # the load leaves idle (``training.records_ahead``); the dates' workers take them where ready
-    ahead = None
-    if client is None and data.is_dir() and fork_workers(workers) > 1:
-        ahead = RecordsAhead.start(data, lambda snap: plan_dates(
-            snap, pd.Timestamp(as_of).normalize() if as_of is not None else snap.records_last_day, config, data)[4],
-            under=cache_dir)
+    snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
+    digest = snapshot_digest(data)
+    last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
+    plan = plan_dates(snap, last_day, config, data)
     try:
-        snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
-        digest = snapshot_digest(data)
-        last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
-        plan = plan_dates(snap, last_day, config, data)
-        try:
-            write_span(cache_dir, SnapshotSpan.of(snap, digest))
-        except ValueError:  # no dated row (a run given its as-of date gets this far): no span to cache
-            pass
-        if ahead is not None:
-            ahead.expect(digest)
-        try:
-            dataset, last_fs = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, workers=workers,
-                                             latest=latest, records=ahead)
-        except DateWorkerError as exc:
-            raise TrainingError(str(exc)) from exc
-    finally:
-        if ahead is not None:
-            ahead.close()
+        write_span(cache_dir, SnapshotSpan.of(snap, digest))
+    except ValueError:  # no dated row (a run given its as-of date gets this far): no span to cache
+        pass
+    try:
+        dataset, last_fs = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, workers=workers,
+                                         latest=latest)
+    except DateWorkerError as exc:
+        raise TrainingError(str(exc)) from exc
     return snap, digest, dataset, (last_day, plan), last_fs
 
 
