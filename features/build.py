@@ -94,10 +94,11 @@ def _stringify_evidence(frame: pd.DataFrame) -> pd.DataFrame:
     A text column becomes an object column of str and None. Any other column's values are written
     with ``str``: a column with at least one value becomes pandas' string dtype (missing: NaN), one
     with none an object column of None (what ``Series.map`` infers from such values). The columns
-    are put back at once, in their places: one frame of 150 columns a date, not 150 assignments."""
+    are put back at once, in their places: one frame of 150 columns a date, not 150 assignments
+    (a frame without rows comes out as column-by-column assignment left it too)."""
     cols = [c for c in frame.columns if EVIDENCE_SEP in c]
-    if not cols or frame.empty:
-        return _stringify_each(frame, cols)
+    if not cols:
+        return frame
     done = {}
     for c in cols:
         s = frame[c]
@@ -116,19 +117,6 @@ def _stringify_evidence(frame: pd.DataFrame) -> pd.DataFrame:
     rest = frame.drop(columns=cols)
     out = pd.concat([rest, pd.DataFrame(done, index=frame.index)], axis=1)
     return out[list(frame.columns)]
-
-
-def _stringify_each(frame: pd.DataFrame, cols: list) -> pd.DataFrame:
-    """``_stringify_evidence`` column by column (kept for a frame without rows, where there is
-    nothing to infer a dtype from)."""
-    for c in cols:
-        s = frame[c]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            s = s.dt.strftime("%Y-%m-%d %H:%M").str.replace(" 00:00", "", regex=False)
-        strings = s.astype("object").where(s.notna(), None)
-        # a string column's values are str already: only other values are converted one by one
-        frame[c] = strings if isinstance(s.dtype, pd.StringDtype) else strings.map(lambda v: None if v is None else str(v))
-    return frame
 
 
 def gazetteer_of(snapshot: Snapshot) -> Gazetteer:
