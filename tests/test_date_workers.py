@@ -83,3 +83,26 @@ def test_a_worker_that_dies_fails_the_run_naming_its_date_and_caches_nothing_for
     one, _ = build_dataset(s, DAYS, digest, workers=1)
     again, _ = build_dataset(s, DAYS, digest, cache_dir=tmp_path, workers=1)
     _same(again, one, check_dtype=False)
+
+
+def test_training_rows_without_evidence_are_the_same_rows_and_the_cache_keeps_the_evidence(snap, tmp_path):
+    """What a training run learns from (``evidence=False``): the full tables less their evidence
+    columns (``feature@field``), whether built or read from the cache; the cache keeps them all,
+    so a later run that needs the evidence is served from it."""
+    from features.catalogue import EVIDENCE_SEP
+
+    s, digest = snap
+    full, _ = build_dataset(s, DAYS[:3], digest, workers=1)
+    built, _ = build_dataset(s, DAYS[:3], digest, cache_dir=tmp_path, workers=1, evidence=False)
+    cached, _ = build_dataset(s, DAYS[:3], digest, cache_dir=tmp_path, workers=1, evidence=False)
+    for kind in ("enterprise", "tip"):
+        whole = getattr(full, kind)
+        ev = [c for c in whole.columns if EVIDENCE_SEP in c]
+        assert ev, kind  # the tables have evidence to leave out
+        bare = whole.drop(columns=ev)
+        pd.testing.assert_frame_equal(getattr(built, kind), bare, check_exact=True, obj=kind)
+        pd.testing.assert_frame_equal(getattr(cached, kind), bare, check_exact=True, check_dtype=False, obj=kind)
+    kept = pd.read_parquet(feature_cache_dir(tmp_path, digest) / f"{DAYS[0].date()}-enterprise.parquet")
+    assert any(EVIDENCE_SEP in c for c in kept.columns)
+    again, _ = build_dataset(s, DAYS[:3], digest, cache_dir=tmp_path, workers=1)
+    _same(again, full, check_dtype=False)

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 import features
 from features.build import FeatureSet, build, place_index
+from features.catalogue import EVIDENCE_SEP
 from features.incremental import AsOfCache
 from features.snapshot import Snapshot
 from hazleads.workers import fork_workers
@@ -100,14 +102,16 @@ class Dataset:
 
 def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, cache_dir: Path | None = None,
                   progress: Progress | None = None, latest: bool = False,
-                  workers: int | None = None) -> tuple[Dataset, FeatureSet | None]:
+                  workers: int | None = None, evidence: bool = True) -> tuple[Dataset, FeatureSet | None]:
     """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too.
 
     Dates not cached are built in ``workers`` forked processes (``training.date_workers``; default
     the CPUs, at most two, one in a test worker); the tables are the same as built in one process.
     With ``latest`` the last date is built in this process meanwhile.
     A snapshot loaded without its fixes (``trajectories="skip"``) can only be served from the
-    cache: a date not cached raises ``FeaturesNotCached``."""
+    cache: a date not cached raises ``FeaturesNotCached``. Without ``evidence`` the rows carry no
+    evidence columns (``feature@field``: what a lead's reasons quote, not what a model learns from);
+    the cache keeps them all, and a cached date is read without them."""
     from features.trajectory_features import build_stop_index  # heavy: numba
 
     say = progress or (lambda _m: None)
@@ -115,7 +119,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
     dates = sorted(dates)
     tables: dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for d in dates[:-1] if latest else dates:
-        cached = _read_cached(key_dir, d) if key_dir is not None else None
+        cached = _read_cached(key_dir, d, evidence) if key_dir is not None else None
         if cached is not None:
             tables[d] = cached
     todo = [d for d in dates if d not in tables]
@@ -150,7 +154,7 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
     ent_frames, tip_frames = [], []
     prev = None
     for d in dates:
-        ent, tip = tables[d]
+        ent, tip = tables[d] if evidence else (_without_evidence(t) for t in tables[d])
         ent.insert(0, "as_of", d)
         ent_frames.append(ent)
         new = tip["received_at"] > prev if prev is not None else pd.Series(True, index=tip.index)
@@ -180,12 +184,20 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _read_cached(key_dir: Path, d: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The cached (enterprise, tip) tables of date ``d``, or None if absent or unreadable (then rebuilt)."""
+def _without_evidence(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in frame.columns if EVIDENCE_SEP in c])
+
+
+def _read_cached(key_dir: Path, d: pd.Timestamp, evidence: bool = True) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The cached (enterprise, tip) tables of date ``d`` (without ``evidence``, their evidence columns
+    left unread), or None if absent or unreadable (then rebuilt)."""
     ent_path, tip_path = key_dir / f"{d.date()}-enterprise.parquet", key_dir / f"{d.date()}-tip.parquet"
     if not ent_path.exists():
         return None
     try:
-        return pd.read_parquet(ent_path), pd.read_parquet(tip_path)
+        if evidence:
+            return pd.read_parquet(ent_path), pd.read_parquet(tip_path)
+        return tuple(pd.read_parquet(p, columns=[c for c in pq.read_schema(p).names if EVIDENCE_SEP not in c])
+                     for p in (ent_path, tip_path))
     except (OSError, ValueError, pa.ArrowException):
         return None

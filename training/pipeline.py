@@ -260,7 +260,7 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
         pass
     try:
         dataset, last_fs = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, workers=workers,
-                                         latest=latest)
+                                         latest=latest, evidence=False)
     except DateWorkerError as exc:
         raise TrainingError(str(exc)) from exc
     return snap, digest, dataset, (last_day, plan), last_fs
@@ -287,7 +287,7 @@ def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: P
     say("读取快照 loading snapshot (features cached: the fixes are not read)")
     snap = load_snapshot(data, progress=say, trajectories="skip")
     try:
-        dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say)
+        dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, evidence=False)
     except FeaturesNotCached as exc:  # an entry became unreadable since it was checked
         log.warning("feature cache incomplete, loading the snapshot in full: %s", exc)
         return None
