@@ -38,14 +38,65 @@ def ndcg_at_k(y, scores, k: int) -> float:
     y, s = np.asarray(y, dtype=float), np.asarray(scores, dtype=float)
     if len(y) < 2 or y.sum() == 0:
         return np.nan
-    return float(ndcg_score(y.reshape(1, -1), s.reshape(1, -1), k=k))
+    if not np.isfinite(s).all() or y.min() < 0:  # scikit-learn's own checks and errors
+        return float(ndcg_score(y.reshape(1, -1), s.reshape(1, -1), k=k))
+    return _ndcg(y.reshape(1, -1), s, k)
 
 
 def ap(y, scores) -> float:
     y = np.asarray(y, dtype=float)
     if len(y) == 0 or y.sum() == 0 or y.sum() == len(y):
         return np.nan
-    return float(average_precision_score(y, np.asarray(scores, dtype=float)))
+    s = np.asarray(scores, dtype=float)
+    if s.shape != y.shape or not np.isfinite(s).all() or not np.isin(y, (0.0, 1.0)).all():
+        return float(average_precision_score(y, s))  # scikit-learn's own checks and errors
+    return _average_precision(y, s)
+
+
+# scikit-learn's average precision and NDCG (1.9), the same operations in the same order, so the
+# same numbers to the bit (``tests/test_evaluate_exact.py``), without the argument checks that took
+# most of a run's metric time (~780 metrics, each per as-of date); the callers above check what the
+# shortcut assumes (0/1 labels with both classes, finite scores) and ask scikit-learn otherwise.
+
+def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
+    order = np.argsort(-s, kind="stable")  # descending; the order within ties does not change the counts
+    s_sorted, y_sorted = s[order], y[order]
+    thresholds = np.concatenate([np.flatnonzero(np.diff(s_sorted)), [y.size - 1]])
+    tps = np.cumsum(y_sorted, dtype=np.float64)[thresholds]
+    fps = 1 + thresholds.astype(np.float64) - tps
+    ps = tps + fps
+    precision = np.where(ps != 0, np.divide(tps, ps), 0.0)
+    recall = tps / tps[-1]
+    precision = np.concatenate((np.flip(precision), [1.0]))
+    recall = np.concatenate((np.flip(recall), [0.0]))
+    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
+
+
+def _dcg_discount(n: int, k: int) -> np.ndarray:
+    discount = 1 / (np.log(np.arange(n) + 2) / np.log(2))
+    discount[k:] = 0
+    return discount
+
+
+def _ndcg(y_true: np.ndarray, s: np.ndarray, k: int) -> float:
+    """``ndcg_score(y_true, s[None], k=k)`` for one row ``y_true`` (shape 1 x n), ties averaged."""
+    discount = _dcg_discount(y_true.shape[1], k)
+    _, inv, counts = np.unique(-s, return_inverse=True, return_counts=True)
+    ranked = np.zeros(len(counts))
+    np.add.at(ranked, inv, y_true[0])
+    ranked /= counts
+    discount_cumsum = np.cumsum(discount)
+    groups = np.cumsum(counts) - 1
+    discount_sums = np.empty(len(counts))
+    discount_sums[0] = discount_cumsum[groups[0]]
+    discount_sums[1:] = np.diff(discount_cumsum[groups])
+    gain = np.asarray([(ranked * discount_sums).sum()])
+    ranking = np.argsort(y_true)[:, ::-1]
+    ideal = discount.dot(y_true[np.arange(1)[:, np.newaxis], ranking].T)
+    if ideal[0] == 0:
+        return 0.0
+    gain /= ideal
+    return float(np.average(gain))
 
 
 def ranking_metrics(y, scores, ks=KS, prefix: str = "") -> dict[str, float]:
