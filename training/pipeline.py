@@ -21,6 +21,7 @@ from mlflow import MlflowClient
 
 from features.snapshot import Snapshot, load_snapshot, snapshot_digest
 from hazleads.settings import Settings
+from hazleads.workers import fork_workers
 from training import registry
 from training.config import SplitParams, TrainConfig
 from training.dataset import (
@@ -35,6 +36,7 @@ from training.dataset import (
 from training.date_workers import DateWorkerError
 from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
+from training.fold_workers import FoldWorkerError, later_folds
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
 from training.report import log_plots, results_table
 from training.select import Choice, choose_enterprise, choose_tip
@@ -149,37 +151,59 @@ def plan_span(first_day, last_day, config: TrainConfig, data: Path | str = "snap
 
 
 def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
-                 engine: str = "pandas", as_of=None) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
+                 engine: str = "pandas", as_of=None, workers: int | None = None
+                 ) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
     """Every fold's models and baselines, and the models to register (``training.select``): the
     learned recipe refitted on every label known at ``as_of`` (default: the last as-of date of the
-    dataset) where it beats the rules on the latest fold, else the rules."""
+    dataset) where it beats the rules on the latest fold, else the rules. With two ``workers``
+    (``hazleads.workers``; one on Dask) the later folds are fitted in a forked process meanwhile
+    (``training.fold_workers``): the same results."""
     say = progress or (lambda _m: None)
     truth_fn = (lambda ids, d: truth_enterprise_labels(truth, ids, d)) if truth else None
     tips = dataset.tip
     if truth and len(tips):
         tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
-    results: list[FoldResult] = []
-    for f in folds:
-        say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
-        results.append(fit_fold(f, dataset.enterprise, tips, cases, config, truth_fn, engine=engine))
-    metrics = _collect_metrics(results)
-    notes = [n for r in results for n in r.notes]
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(dataset.enterprise["as_of"].max())
+
+    def fit(i: int) -> FoldResult:
+        return fit_fold(folds[i], dataset.enterprise, tips, cases, config, truth_fn, engine=engine)
+
+    def fitted(i: int) -> FoldResult:
+        f = folds[i]
+        say(f"训练 fitting {f.name} (test {f.test_start.date()}–{f.test_end.date()})")
+        return fit(i)
+
+    if engine == "pandas" and fork_workers(workers, len(folds)) > 1:
+        say(f"训练 fitting {', '.join(f.name for f in folds[1:])} in a second process")
+        with later_folds(fit, list(range(1, len(folds))), [f.name for f in folds]) as later:
+            first = fitted(0)
+            choices, notes = _choose(first, dataset, cases, config, engine, as_of, say)
+            results = [first, *later.results()]
+    else:
+        results = [fitted(i) for i in range(len(folds))]
+        choices, notes = _choose(results[0], dataset, cases, config, engine, as_of, say)
+    metrics = _collect_metrics(results)
+    return results, metrics, choices, [n for r in results for n in r.notes] + notes
+
+
+def _choose(latest: FoldResult, dataset, cases: pd.DataFrame, config: TrainConfig, engine: str, as_of,
+            say: Progress) -> tuple[list[Choice], list[str]]:
+    """The models to register, from the latest fold's results, and the notes on them."""
     choices: list[Choice] = []
+    notes: list[str] = []
     if "lgbm" not in config.enterprise_models:
         notes.append("enterprise: the experiment trains no lead model; evaluation only, nothing registered")
     else:
         if dataset.enterprise.empty:
             raise TrainingError("no enterprise rows to fit even a rule model on")
         say("选择模型 choosing the enterprise model")
-        choices.append(choose_enterprise(results[0], dataset.enterprise, cases, as_of, config, engine))
+        choices.append(choose_enterprise(latest, dataset.enterprise, cases, as_of, config, engine))
     if "lgbm" not in config.tip_models:
         notes.append("tip: the experiment trains no tip model; evaluation only, nothing registered")
     elif len(dataset.tip):
         say("选择模型 choosing the tip model")
-        choices.append(choose_tip(results[0], dataset.tip, cases, as_of, config, engine))
-    notes += [f"{c.kind}: {c.reason}" for c in choices]
-    return results, metrics, choices, notes
+        choices.append(choose_tip(latest, dataset.tip, cases, as_of, config, engine))
+    return choices, notes + [f"{c.kind}: {c.reason}" for c in choices]
 
 
 def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
@@ -188,8 +212,9 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
                  keep_loaded: bool = False) -> TrainingResult:
     # With a Dask ``client`` (``hazleads train --cluster``) the fixes are checked and kept on its
     # workers, trajectory features are built there, and LightGBM trains with its Dask interface.
-    # ``feature_workers``: processes building the as-of dates' features (``training.date_workers``;
-    # default the CPUs, at most two); one with a Dask client. ``keep_loaded``: the result keeps the
+    # ``feature_workers``: processes building the as-of dates' features (``training.date_workers``)
+    # and fitting the folds (``training.fold_workers``); default the CPUs, at most two; one with a
+    # Dask client. ``keep_loaded``: the result keeps the
     # snapshot in memory with its stops (``LoadedSnapshot``) when they were loaded and detected.
     config = config or TrainConfig()
     say = progress or (lambda _m: None)
@@ -207,8 +232,12 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     cases = combine_cases(snap.cases, recorded_outcomes)
     cases = cases[cases["opened"] <= last_day]  # nothing known after the as-of date, not even to evaluate
     truth = load_truth(data)
-    results, metrics, choices, fold_notes = train_models(dataset, cases, folds, config, truth, say,
-                                                         engine="dask" if client is not None else "pandas", as_of=last_day)
+    try:
+        results, metrics, choices, fold_notes = train_models(dataset, cases, folds, config, truth, say, as_of=last_day,
+                                                             engine="dask" if client is not None else "pandas",
+                                                             workers=workers)
+    except FoldWorkerError as exc:
+        raise TrainingError(str(exc)) from exc
     notes += fold_notes
     say("记录 recording the run")
     registry.configure(settings)

@@ -1,0 +1,94 @@
+"""The later folds fitted in a forked process (``training.fold_workers``) give the run fitted in one
+process: the same metrics, notes, choices and models; a worker that dies fails the run naming the
+folds it did not fit."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.snapshot import load_snapshot, snapshot_digest
+from training import pipeline
+from training.config import SplitParams, TrainConfig
+from training.dataset import build_dataset
+from training.fold_workers import FoldWorkerError
+from training.labels import load_truth
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a worker stuck after the fork fails, not hangs
+
+
+@pytest.fixture(scope="module")
+def run_inputs(small_snapshot, trained_home):
+    """What ``run_training`` hands ``train_models`` on the small snapshot, features from the trained
+    home's cache (the same snapshot, dates and feature code)."""
+    snap = load_snapshot(small_snapshot)
+    config = TrainConfig(splits=SplitParams(holdout_days=30, holdout_step_days=30))  # three folds on the small city
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    _, dates, folds, _ = pipeline._fit_windows(config.splits, first_day, snap.last_day)
+    assert len(folds) == 3
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache",
+                               evidence=False)
+    return dataset, snap.cases[snap.cases["opened"] <= snap.last_day], folds, config, load_truth(small_snapshot)
+
+
+def test_two_processes_fit_the_run_one_process_fits(run_inputs):
+    dataset, cases, folds, config, truth = run_inputs
+    said: list[str] = []
+    one = pipeline.train_models(dataset, cases, folds, config, truth, workers=1)
+    two = pipeline.train_models(dataset, cases, folds, config, truth, said.append, workers=2)
+    assert any("second process" in m for m in said)  # it did fork
+    (r1, m1, c1, n1), (r2, m2, c2, n2) = one, two
+    pd.testing.assert_frame_equal(m2, m1, check_exact=True)
+    assert n2 == n1 and len(r2) == len(r1) == len(folds)
+    for a, b in zip(r1, r2, strict=True):
+        assert a.split.name == b.split.name
+        pd.testing.assert_frame_equal(b.enterprise_scores, a.enterprise_scores, check_exact=True)
+        pd.testing.assert_frame_equal(b.tip_scores, a.tip_scores, check_exact=True)
+    assert [(c.kind, c.source, c.reason) for c in c2] == [(c.kind, c.source, c.reason) for c in c1]
+    for a, b in zip(c1, c2, strict=True):
+        rows = dataset.enterprise if a.kind == "enterprise" else dataset.tip
+        assert np.array_equal(b.model.predict_proba(rows), a.model.predict_proba(rows))
+
+
+def test_a_fold_worker_that_dies_fails_the_run_naming_its_folds(run_inputs, monkeypatch):
+    dataset, cases, folds, config, truth = run_inputs
+    real = pipeline.fit_fold
+
+    def dies_in_the_worker(split, *args, **kwargs):
+        if mp.parent_process() is not None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(split, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "fit_fold", dies_in_the_worker)
+    with pytest.raises(FoldWorkerError, match=f"{folds[1].name}.* not fitted; set HAZLEADS_WORKERS=1"):
+        pipeline.train_models(dataset, cases, folds, config, truth, workers=2)
+    # and in one process the same run goes through
+    results, *_ = pipeline.train_models(dataset, cases, folds, config, truth, workers=1)
+    assert len(results) == len(folds)
+
+
+def test_a_failure_in_the_parent_stops_the_worker_at_once(run_inputs, monkeypatch, tmp_path):
+    """The first fold fails in the parent while the worker is still fitting: the run fails with the
+    parent's error, and the worker is killed rather than waited for (it would have left a mark)."""
+    dataset, cases, folds, config, truth = run_inputs
+    mark = tmp_path / "worker finished"
+
+    def slow_worker_failing_parent(split, *args, **kwargs):
+        if mp.parent_process() is not None:
+            import time
+
+            time.sleep(30)
+            mark.write_text("done")
+            raise AssertionError("not reached when the worker is stopped")
+        raise RuntimeError("the first fold failed")
+
+    monkeypatch.setattr(pipeline, "fit_fold", slow_worker_failing_parent)
+    with pytest.raises(RuntimeError, match="the first fold failed"):
+        pipeline.train_models(dataset, cases, folds, config, truth, workers=2)
+    assert not mp.active_children()
+    assert not mark.exists()
