@@ -214,8 +214,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     # workers, trajectory features are built there, and LightGBM trains with its Dask interface.
     # ``feature_workers``: processes building the as-of dates' features (``training.date_workers``)
     # and fitting the folds (``training.fold_workers``); default the CPUs, at most two; one with a
-    # Dask client. ``keep_loaded``: the result keeps the
-    # snapshot in memory with its stops (``LoadedSnapshot``) when they were loaded and detected.
+    # Dask client. ``keep_loaded``: the result keeps the snapshot in memory with its stops
+    # (``LoadedSnapshot``) when they were loaded and detected.
     config = config or TrainConfig()
     say = progress or (lambda _m: None)
     data = Path(data)
