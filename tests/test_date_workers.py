@@ -106,3 +106,26 @@ def test_training_rows_without_evidence_are_the_same_rows_and_the_cache_keeps_th
     assert any(EVIDENCE_SEP in c for c in kept.columns)
     again, _ = build_dataset(s, DAYS[:3], digest, cache_dir=tmp_path, workers=1)
     _same(again, full, check_dtype=False)
+
+
+def _where_built(day):  # handed to the workers by name: which process took the date
+    import time
+
+    time.sleep(0.05)  # long enough for both workers to take dates
+    return day, pd.DataFrame({"pid": [os.getpid()]}), pd.DataFrame()
+
+
+def test_each_worker_takes_neighbouring_dates_from_its_end_and_every_date_once(monkeypatch):
+    """The first worker takes the dates from the earliest on, the other from the latest back, so
+    each builds a run of neighbouring dates (its caches serve the next one); they meet somewhere."""
+    days = [pd.Timestamp("2021-01-31") + pd.offsets.MonthEnd(k) for k in range(12)]
+    monkeypatch.setattr(date_workers, "_build_one", _where_built)
+    built = list(date_workers.build_dates(None, days, None, None, 2))
+    assert sorted(d for d, _, _ in built) == days and len(built) == len(days)
+    by = {d: int(e["pid"].iloc[0]) for d, e, _ in built}
+    pids = list(dict.fromkeys(by[d] for d in days))
+    assert len(pids) == 2, "both workers took dates"
+    first, last = pids
+    k = sum(by[d] == first for d in days)
+    assert all(by[d] == first for d in days[:k]) and all(by[d] == last for d in days[k:])
+    assert date_workers._JOB is None
