@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -22,40 +26,68 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
     if missing_cols:
         return None
     rows = raw.row_numbers()
-    # take the columns out of the table one by one, so each column's text is freed once parsed
+    # take the columns out of the table one by one, so each column's text is freed once checked;
+    # a long table's next column is parsed in a second thread meanwhile (Arrow's casts and NumPy's
+    # passes release the GIL: 2.3-3.2 s -> 1.3-1.4 s for the city's fixes), one column ahead at most
     columns = {n: raw.table.column(n) for n in names}
     raw.table = None
     out: dict[str, pd.Series] = {}
-    for col in spec.columns:
-        if col.name not in columns:
-            continue
-        arr = columns.pop(col.name)
-        try:
-            parsed = parse(col, arr)
-        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:  # a Parquet type no rule fits
-            log.add(raw.file, header_row, col.name, f"column of type {arr.type} cannot be read as {_KIND_WORDS[col.kind]} "
-                    f"({type(exc).__name__}); store it as {_KIND_WORDS[col.kind]}")
-            out[col.name] = _unreadable(col, len(rows))
-            continue
-        values = parsed.values.reset_index(drop=True)
-        if col.required:
-            log.add_rows(raw.file, rows[parsed.missing], col.name, f"'{col.name}' is required but empty")
-        if parsed.invalid.any():
-            bad = parsed.invalid
-            shown = _shown(arr, np.flatnonzero(bad)[:ROWS_PER_RULE])
-            log.add_rows(raw.file, rows[bad], col.name, f"not {parsed.expected}", values=shown)
-        _check_range(raw.file, rows, col, values, log)
-        if col.kind == "str" and col.name not in TEXT_COLUMNS and col.choices is None:
-            broken = _line_breaks(values)
-            log.add_rows(raw.file, rows[broken], col.name, "line break inside a value (a stray quote?)")
-        out[col.name] = values
-        del arr
+    ahead: deque = deque()
+    with ThreadPoolExecutor(1) if len(rows) >= PARSE_AHEAD_ROWS else nullcontext() as pool:
+        for col in spec.columns:
+            if col.name not in columns:
+                continue
+            arr = columns.pop(col.name)
+            ahead.append((col, arr, pool.submit(_parsed, col, arr) if pool is not None else _done(_parsed(col, arr))))
+            if len(ahead) > 1 or pool is None:
+                _check_column(raw.file, header_row, rows, *ahead.popleft(), out, log)
+        while ahead:
+            _check_column(raw.file, header_row, rows, *ahead.popleft(), out, log)
     for extra, arr in columns.items():
         out[extra] = pd.Series(arr.to_pandas(), copy=False).reset_index(drop=True)
     frame = pd.DataFrame(out, copy=False)
     frame.attrs["rows"] = rows
     frame.attrs["file"] = raw.file
     return frame
+
+
+PARSE_AHEAD_ROWS = 1_000_000  # tables from this many rows parse their next column in a second thread
+
+
+def _parsed(col: Column, arr):
+    """``parse(col, arr)``, or the exception of a Parquet type no rule fits (reported by the caller)."""
+    try:
+        return parse(col, arr)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+        return exc
+
+
+def _done(value) -> Future:
+    fut: Future = Future()
+    fut.set_result(value)
+    return fut
+
+
+def _check_column(file: str, header_row, rows: RowNumbers, col: Column, arr, fut: Future, out: dict, log: ProblemLog) -> None:
+    """The column's parsed values into ``out``, and its problems into ``log``, in the columns' order."""
+    parsed = fut.result()
+    if isinstance(parsed, Exception):
+        log.add(file, header_row, col.name, f"column of type {arr.type} cannot be read as {_KIND_WORDS[col.kind]} "
+                f"({type(parsed).__name__}); store it as {_KIND_WORDS[col.kind]}")
+        out[col.name] = _unreadable(col, len(rows))
+        return
+    values = parsed.values.reset_index(drop=True)
+    if col.required:
+        log.add_rows(file, rows[parsed.missing], col.name, f"'{col.name}' is required but empty")
+    if parsed.invalid.any():
+        bad = parsed.invalid
+        shown = _shown(arr, np.flatnonzero(bad)[:ROWS_PER_RULE])
+        log.add_rows(file, rows[bad], col.name, f"not {parsed.expected}", values=shown)
+    _check_range(file, rows, col, values, log)
+    if col.kind == "str" and col.name not in TEXT_COLUMNS and col.choices is None:
+        broken = _line_breaks(values)
+        log.add_rows(file, rows[broken], col.name, "line break inside a value (a stray quote?)")
+    out[col.name] = values
 
 
 _KIND_WORDS = {"str": "text", "code": "text", "codes": "text", "float": "a number", "int": "a whole number",

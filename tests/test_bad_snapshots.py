@@ -142,3 +142,40 @@ def test_many_bad_rows_are_summarised_not_dropped(tmp_path):
     bad = [p for p in info.value.errors if p.column == "kwh"]
     assert sum(p.row is not None for p in bad) == 20
     assert any(p.row is None and "28 in all" in p.message for p in bad)
+
+
+def _errors_or_tables(folder):
+    try:
+        snap = load_snapshot(folder)
+    except SnapshotError as exc:
+        return [str(p) for p in exc.problems]
+    return snap
+
+
+@pytest.mark.parametrize("label,tables,expected", CASES, ids=[c[0] for c in CASES])
+def test_a_long_tables_columns_parsed_a_column_ahead_report_the_same(tmp_path, monkeypatch, label, tables, expected):
+    """A table of a million rows or more parses its next column in a second thread while the last
+    one is checked (``features.validation``): the same problems, in the same order, as one at a
+    time. Every table here is made to count as long."""
+    from features import validation
+
+    folder = write_minimal(tmp_path / "s", tables=tables)
+    if tables.get("ledgers", "") is None:
+        (folder / "ledgers.csv").unlink(missing_ok=True)
+    one = _errors_or_tables(folder)
+    monkeypatch.setattr(validation, "PARSE_AHEAD_ROWS", 0)
+    ahead = _errors_or_tables(folder)
+    assert isinstance(one, list) and ahead == one
+
+
+def test_a_valid_snapshot_parsed_a_column_ahead_is_the_same(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from features import validation
+
+    folder = write_minimal(tmp_path / "s")
+    one = load_snapshot(folder)
+    monkeypatch.setattr(validation, "PARSE_AHEAD_ROWS", 0)
+    ahead = load_snapshot(folder)
+    for name in ("enterprises", "ledgers", "electricity", "manifests", "trajectories", "tips", "cases", "vehicles"):
+        pd.testing.assert_frame_equal(getattr(ahead, name), getattr(one, name), check_exact=True, obj=name)
