@@ -123,20 +123,22 @@ def build_dates(snapshot, dates: list[pd.Timestamp], index, places, workers: int
                     meanwhile()
                 while pending:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    done = []
+                    done, broken = [], None
                     for fut in finished:
                         try:
                             done.append(fut.result())
                         except BrokenProcessPool as exc:
-                            rest = sorted(left)
-                            named = ", ".join(str(d.date()) for d in rest[:6]) + (f" and {len(rest) - 6} more" if len(rest) > 6 else "")
-                            raise DateWorkerError(
-                                f"a feature worker process died (killed or out of memory?) with {len(rest)} date(s) "
-                                f"not built: {named}; set {ENV}=1 to build in one process"
-                            ) from exc
-                    for result in sorted(done, key=lambda r: r[0]):
+                            broken = exc
+                    for result in sorted(done, key=lambda r: r[0]):  # what was built is still handed over
                         left.discard(result[0])
                         yield result
+                    if broken is not None:
+                        rest = sorted(left)
+                        named = ", ".join(str(d.date()) for d in rest[:6]) + (f" and {len(rest) - 6} more" if len(rest) > 6 else "")
+                        raise DateWorkerError(
+                            f"a feature worker process died (killed or out of memory?) with {len(rest)} date(s) "
+                            f"not built: {named}; set {ENV}=1 to build in one process"
+                        ) from broken
             finally:
                 for fut in pending:
                     fut.cancel()
