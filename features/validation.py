@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
@@ -32,17 +32,25 @@ def parse_table(raw: RawTable, spec: Table, log: ProblemLog) -> pd.DataFrame | N
     columns = {n: raw.table.column(n) for n in names}
     raw.table = None
     out: dict[str, pd.Series] = {}
-    ahead: deque = deque()
+    ahead: deque = deque()  # (column, its text, the parse under way), the next one at most
+
+    def check_first() -> None:
+        col, arr, fut = ahead.popleft()
+        _check_column(raw.file, header_row, rows, col, arr, fut.result(), out, log)
+
     with ThreadPoolExecutor(1) if len(rows) >= PARSE_AHEAD_ROWS else nullcontext() as pool:
         for col in spec.columns:
             if col.name not in columns:
                 continue
             arr = columns.pop(col.name)
-            ahead.append((col, arr, pool.submit(_parsed, col, arr) if pool is not None else _done(_parsed(col, arr))))
-            if len(ahead) > 1 or pool is None:
-                _check_column(raw.file, header_row, rows, *ahead.popleft(), out, log)
+            if pool is None:
+                _check_column(raw.file, header_row, rows, col, arr, _parsed(col, arr), out, log)
+                continue
+            ahead.append((col, arr, pool.submit(_parsed, col, arr)))
+            if len(ahead) > 1:
+                check_first()
         while ahead:
-            _check_column(raw.file, header_row, rows, *ahead.popleft(), out, log)
+            check_first()
     for extra, arr in columns.items():
         out[extra] = pd.Series(arr.to_pandas(), copy=False).reset_index(drop=True)
     frame = pd.DataFrame(out, copy=False)
@@ -62,15 +70,8 @@ def _parsed(col: Column, arr):
         return exc
 
 
-def _done(value) -> Future:
-    fut: Future = Future()
-    fut.set_result(value)
-    return fut
-
-
-def _check_column(file: str, header_row, rows: RowNumbers, col: Column, arr, fut: Future, out: dict, log: ProblemLog) -> None:
-    """The column's parsed values into ``out``, and its problems into ``log``, in the columns' order."""
-    parsed = fut.result()
+def _check_column(file: str, header_row, rows: RowNumbers, col: Column, arr, parsed, out: dict, log: ProblemLog) -> None:
+    """The column's parsed values (``_parsed``) into ``out``, and its problems into ``log``, in the columns' order."""
     if isinstance(parsed, Exception):
         log.add(file, header_row, col.name, f"column of type {arr.type} cannot be read as {_KIND_WORDS[col.kind]} "
                 f"({type(parsed).__name__}); store it as {_KIND_WORDS[col.kind]}")

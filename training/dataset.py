@@ -185,7 +185,10 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _without_evidence(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=[c for c in frame.columns if EVIDENCE_SEP in c])
+    """``frame`` less its evidence columns; itself when it has none (a date read from the cache
+    without them: no copy)."""
+    evidence = [c for c in frame.columns if EVIDENCE_SEP in c]
+    return frame.drop(columns=evidence) if evidence else frame
 
 
 def _read_cached(key_dir: Path, d: pd.Timestamp, evidence: bool = True) -> tuple[pd.DataFrame, pd.DataFrame] | None:
