@@ -8,12 +8,15 @@
 ``_train`` job passes as ``recorded_outcomes``: a frame with the ``cases`` columns). Run the two
 phases as separate processes so each has its own peak memory (``/usr/bin/time -v``). Prints one
 JSON line: wall time per phase of the run (load, features, fit, record), wall and CPU in total
-(with the forked feature workers' CPU).
+(with the forked feature workers' CPU). ``--as-service`` trains as the service's retraining job
+does (``serving.jobs._train``: the dates in this process, the later folds in a process from a fork
+server); the CPU then leaves out that worker's, which is not this process's child.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import resource
 import sys
@@ -52,6 +55,11 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--phase", choices=("cold", "warm"), required=True)
+    ap.add_argument("--repeat", type=int, default=1, help="train this many times in this process (warm: as a "
+                    "service retrains again and again)")
+    ap.add_argument("--as-service", action="store_true",
+                    help="train as the service's retraining does: the dates in this process, the later folds "
+                         "from a fork server (where the code has it); the CPU then leaves out that worker's")
     args = ap.parse_args()
     if args.phase == "cold" and args.home.exists():
         sys.exit(f"{args.home}: exists; a cold run needs a fresh home folder")
@@ -69,16 +77,24 @@ def main() -> None:
                 marks.append((phase, time.perf_counter()))
 
     outcomes = one_outcome(args.data) if args.phase == "warm" else None
-    c0, t0 = _cpu(), time.perf_counter()
-    result = run_training(args.data, Settings(home=args.home), recorded_outcomes=outcomes, progress=progress)
-    t1, c1 = time.perf_counter(), _cpu()
-    out = {"phase": args.phase, "wall_s": round(t1 - t0, 1), "cpu_s": round(c1 - c0, 1),
-           "maxrss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
-           "run_id": result.run_id, "decisions": [d.reason[:80] for d in result.decisions]}
-    bounds = [*marks, ("end", t1)]
-    for (phase, a), (_, b) in zip(bounds[:-1], bounds[1:], strict=True):
-        out[f"{phase}_s"] = round(out.get(f"{phase}_s", 0.0) + b - a, 1)
-    print(json.dumps(out))
+    kw = {}
+    if args.as_service:  # what serving.jobs._train passes (older code: no fold_start, the folds in one process)
+        kw["feature_workers"] = 1
+        if "fold_start" in inspect.signature(run_training).parameters:
+            kw["fold_start"] = "forkserver"
+    for n in range(args.repeat):  # a service retrains many times in one process
+        marks.clear()
+        c0, t0 = _cpu(), time.perf_counter()
+        result = run_training(args.data, Settings(home=args.home), recorded_outcomes=outcomes, progress=progress, **kw)
+        t1, c1 = time.perf_counter(), _cpu()
+        out = {"phase": args.phase, **({"as": "service", **kw} if args.as_service else {}),
+               **({"run": n + 1} if args.repeat > 1 else {}), "wall_s": round(t1 - t0, 1), "cpu_s": round(c1 - c0, 1),
+               "maxrss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+               "run_id": result.run_id, "decisions": [d.reason[:80] for d in result.decisions]}
+        bounds = [*marks, ("end", t1)]
+        for (phase, a), (_, b) in zip(bounds[:-1], bounds[1:], strict=True):
+            out[f"{phase}_s"] = round(out.get(f"{phase}_s", 0.0) + b - a, 1)
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

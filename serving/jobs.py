@@ -288,7 +288,9 @@ def _train(rt: Runtime, job_id: int, user: Principal, as_of, config) -> None:
         rt.progress[job_id] = f"{len(outcomes)} recorded outcome(s) added to the labels"
         res = run_training(rt.snapshot_path, rt.settings, as_of=as_of, config=config, recorded_outcomes=outcomes,
                            progress=lambda m: rt.progress.__setitem__(job_id, str(m)),
-                           feature_workers=1)  # no fork beside the request threads (training.date_workers)
+                           # no fork beside the request threads: the dates in this process (all cached after
+                           # a first run), the later folds in a process from a fork server (training.fold_workers)
+                           feature_workers=1, fold_start="forkserver")
         write_state(rt.settings, last_trained_snapshot=str(rt.snapshot_path), last_run_id=res.run_id,
                     last_as_of=str(res.as_of.date()))
         status, result = "succeeded", {**res.summary(), "recorded_outcomes": len(outcomes),

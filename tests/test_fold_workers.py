@@ -1,12 +1,15 @@
 """The later folds fitted in a forked process (``training.fold_workers``) give the run fitted in one
-process: the same metrics, notes, choices and models; a worker that dies fails the run naming the
-folds it did not fit."""
+process, forked or started from a fork server: the same metrics, notes, choices and models; a worker
+that dies fails the run naming the folds it did not fit."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import signal
+import time
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +19,7 @@ from features.snapshot import load_snapshot, snapshot_digest
 from training import pipeline
 from training.config import SplitParams, TrainConfig
 from training.dataset import build_dataset
-from training.fold_workers import FoldWorkerError
+from training.fold_workers import FoldWorkerError, later_folds
 from training.labels import load_truth
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a worker stuck after the fork fails, not hangs
@@ -36,13 +39,19 @@ def run_inputs(small_snapshot, trained_home):
     return dataset, snap.cases[snap.cases["opened"] <= snap.last_day], folds, config, load_truth(small_snapshot)
 
 
-def test_two_processes_fit_the_run_one_process_fits(run_inputs):
+@pytest.fixture(scope="module")
+def one_process(run_inputs):
+    dataset, cases, folds, config, truth = run_inputs
+    return pipeline.train_models(dataset, cases, folds, config, truth, workers=1)
+
+
+@pytest.mark.parametrize("start", ["fork", "forkserver"])
+def test_two_processes_fit_the_run_one_process_fits(run_inputs, one_process, start):
     dataset, cases, folds, config, truth = run_inputs
     said: list[str] = []
-    one = pipeline.train_models(dataset, cases, folds, config, truth, workers=1)
-    two = pipeline.train_models(dataset, cases, folds, config, truth, said.append, workers=2)
-    assert any("second process" in m for m in said)  # it did fork
-    (r1, m1, c1, n1), (r2, m2, c2, n2) = one, two
+    two = pipeline.train_models(dataset, cases, folds, config, truth, said.append, workers=2, start=start)
+    assert any("second process" in m for m in said)  # it did start one
+    (r1, m1, c1, n1), (r2, m2, c2, n2) = one_process, two
     pd.testing.assert_frame_equal(m2, m1, check_exact=True)
     assert n2 == n1 and len(r2) == len(r1) == len(folds)
     for a, b in zip(r1, r2, strict=True):
@@ -53,6 +62,39 @@ def test_two_processes_fit_the_run_one_process_fits(run_inputs):
     for a, b in zip(c1, c2, strict=True):
         rows = dataset.enterprise if a.kind == "enterprise" else dataset.tip
         assert np.array_equal(b.model.predict_proba(rows), a.model.predict_proba(rows))
+
+
+def _dies(_i: int) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _marks_late(mark: str, _i: int) -> None:
+    time.sleep(30)
+    Path(mark).write_text("done")
+
+
+def test_a_worker_from_the_fork_server_that_dies_fails_naming_its_folds():
+    """The fork server's worker gets the run pickled (no monkeypatch reaches it): a task that kills
+    its process stands for the out-of-memory kill."""
+    with pytest.raises(FoldWorkerError, match="with f1, f2 not fitted; set HAZLEADS_WORKERS=1"), \
+            later_folds(_dies, [1, 2], ["f0", "f1", "f2"], start="forkserver") as later:
+        later.results()
+    assert not mp.active_children()
+
+
+def test_a_failure_in_the_parent_stops_the_fork_servers_worker_at_once(tmp_path):
+    mark = tmp_path / "worker finished"
+    with pytest.raises(RuntimeError, match="the first fold failed"), \
+            later_folds(partial(_marks_late, str(mark)), [1], ["f0", "f1"], start="forkserver"):
+        raise RuntimeError("the first fold failed")
+    assert not mp.active_children()
+    assert not mark.exists()
+
+
+def test_an_unknown_start_method_is_refused():
+    with pytest.raises(ValueError, match="start='spawn': one of fork, forkserver"), \
+            later_folds(_dies, [1], ["f0", "f1"], start="spawn"):
+        pass
 
 
 def test_a_fold_worker_that_dies_fails_the_run_naming_its_folds(run_inputs, monkeypatch):

@@ -1,4 +1,4 @@
-"""The later folds of a training run fitted in a forked process while the parent fits the first.
+"""The later folds of a training run fitted in a second process while the parent fits the first.
 
 A run fits every model on each of its folds, then chooses and refits the models to register from
 the first (latest) fold's results alone (``training.select``). The later folds only feed the run's
@@ -14,14 +14,21 @@ predictions use every core unless told otherwise, so a process that has scored o
 the child waiting for threads that were not forked, for ever). The results do not change: a
 prediction is computed row by row, and training is single-threaded already. Each fold's result
 (its scores, test rows and models, a few MB) comes back pickled. A worker that dies fails the run
-with ``FoldWorkerError`` naming the folds not fitted. How many processes: ``hazleads.workers``
-(the service's retraining passes one: it does not fork beside its request threads).
+with ``FoldWorkerError`` naming the folds not fitted. How many processes: ``hazleads.workers``.
+
+The service must not fork beside its request threads (a thread may hold the import or logging lock
+at the moment of the fork). Its retraining starts the worker from multiprocessing's fork server
+instead (``start="forkserver"``): a process started clean, with the training code imported once,
+from which the worker is forked; the run's rows (about 50 MB on the city) are pickled to it. The
+server is started while the run loads its rows (``start_server``) and stays for the service's
+life, so a retraining's worker starts at once.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,12 +45,37 @@ _FIT: Callable[[int], object] | None = None  # set in the parent just before the
 _LIMITS = None  # the worker's OpenMP limit, kept for its life
 
 
-def _start_worker() -> None:
+START_METHODS = ("fork", "forkserver")
+PRELOAD = ["__main__", "training.pipeline"]  # what the fork server imports once: its workers start ready
+
+
+def start_server() -> threading.Thread:
+    """Start the fork server now, in a thread: its first start imports the training code (seconds),
+    which a run that will want a worker from it does while it loads its rows. Starting it again is
+    free; a server that cannot start is reported by ``later_folds``."""
+
+    def run() -> None:
+        from multiprocessing import forkserver
+
+        mp.get_context("forkserver").set_forkserver_preload(PRELOAD)
+        try:
+            forkserver.ensure_running()
+        except Exception:  # noqa: BLE001, S110 - later_folds meets the same error and reports it
+            pass
+
+    thread = threading.Thread(target=run, name="fold-server-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_worker(fit: Callable[[int], object] | None = None) -> None:
     from threadpoolctl import threadpool_limits
 
-    global _LIMITS
+    global _LIMITS, _FIT
     quiet_child()
     _LIMITS = threadpool_limits(limits=1, user_api="openmp")
+    if fit is not None:  # started from the fork server: the run arrives pickled
+        _FIT = fit
 
 
 def _fit_one(i: int):
@@ -53,40 +85,87 @@ def _fit_one(i: int):
 
 
 class Later:
-    """The later folds' results, in their order, once the worker has fitted them (``results``)."""
+    """The later folds' results, in their order, once the worker has fitted them (``results``).
 
-    def __init__(self, futures: list[tuple[int, Future]], names: list[str]):
-        self._futures, self._names = futures, names
+    The folds are submitted at once (``submit``), or by a thread (``submit_in_thread``) when
+    starting the worker may take seconds: the first start of the fork server imports the training
+    code, and the parent need not wait for that to fit its own fold."""
+
+    def __init__(self, pool: ProcessPoolExecutor, indices: list[int], names: list[str]):
+        self._pool, self._indices, self._names = pool, indices, names
+        self._futures: list[Future] = []
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self) -> None:
+        try:
+            self._futures = [self._pool.submit(_fit_one, i) for i in self._indices]
+        except BaseException as exc:  # noqa: BLE001 - the worker could not start: told by ``results``
+            self._error = exc
+
+    def submit_in_thread(self) -> None:
+        self._thread = threading.Thread(target=self.submit, name="fold-worker-start", daemon=True)
+        self._thread.start()
+
+    def submitted(self) -> None:
+        """Wait until the folds are submitted (the worker started, or failed to)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def results(self) -> list:
+        self.submitted()
+        if self._error is not None:
+            raise FoldWorkerError(f"the process to fit {', '.join(self._names[i] for i in self._indices)} could not "
+                                  f"start ({type(self._error).__name__}: {self._error}); set {ENV}=1 to fit in one "
+                                  "process") from self._error
         out = []
-        for n, (_, fut) in enumerate(self._futures):
+        for n, fut in enumerate(self._futures):
             try:
                 out.append(fut.result())
             except BrokenProcessPool as exc:
-                left = ", ".join(self._names[j] for j, _ in self._futures[n:])
+                left = ", ".join(self._names[i] for i in self._indices[n:])
                 raise FoldWorkerError(f"the process fitting the later folds died (killed or out of memory?) with "
                                       f"{left} not fitted; set {ENV}=1 to fit in one process") from exc
         return out
 
 
 @contextmanager
-def later_folds(fit: Callable[[int], object], indices: list[int], names: list[str]) -> Iterator[Later]:
-    """Fit ``fit(i)`` for each of ``indices`` in one forked process while the ``with`` block runs;
+def later_folds(fit: Callable[[int], object], indices: list[int], names: list[str],
+                start: str = "fork") -> Iterator[Later]:
+    """Fit ``fit(i)`` for each of ``indices`` in one other process while the ``with`` block runs;
     ``names`` name every fold by index (for the error). Leaving the block waits for the worker;
-    leaving it by an error stops the worker at once (its folds are no longer wanted)."""
+    leaving it by an error stops the worker at once (its folds are no longer wanted).
+
+    ``start="fork"``: the worker is forked and inherits ``fit``. ``start="forkserver"``: it is forked
+    from multiprocessing's fork server, a process started clean (never forked from this one) that has
+    imported the training code once (``PRELOAD``); ``fit`` must pickle and is sent to it. That is safe
+    in a process whose other threads may hold locks (the service's request threads). A thread starts
+    the worker, so the block runs meanwhile: the server's first start takes seconds (its imports). The
+    server then stays for the rest of the process's life, and the next run's worker starts at once."""
     global _FIT
+    if start not in START_METHODS:
+        raise ValueError(f"start={start!r}: one of {', '.join(START_METHODS)}")
     if _FIT is not None:
         raise FoldWorkerError("fold workers are already running in this process")
     _FIT = fit
-    froze = gc.get_freeze_count() == 0
+    froze = start == "fork" and gc.get_freeze_count() == 0
     if froze:  # the child's collections then leave the inherited objects' pages unwritten (not copied)
         gc.freeze()
     try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"), initializer=_start_worker)
+        if start == "fork":
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"), initializer=_start_worker)
+            later = Later(pool, indices, names)
+            later.submit()
+        else:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD)  # read when the server starts (the first time only)
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_start_worker, initargs=(fit,))
+            later = Later(pool, indices, names)
+            later.submit_in_thread()
         try:
-            yield Later([(i, pool.submit(_fit_one, i)) for i in indices], names)
+            yield later
         except BaseException:
+            later.submitted()
             _stop(pool)
             raise
         pool.shutdown(wait=True)

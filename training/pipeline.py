@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -36,7 +37,7 @@ from training.dataset import (
 from training.date_workers import DateWorkerError
 from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
 from training.fit import FoldResult, fit_fold
-from training.fold_workers import FoldWorkerError, later_folds
+from training.fold_workers import FoldWorkerError, later_folds, start_server
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
 from training.report import log_plots, results_table
 from training.select import Choice, choose_enterprise, choose_tip
@@ -150,23 +151,40 @@ def plan_span(first_day, last_day, config: TrainConfig, data: Path | str = "snap
     return first_day, sp, dates, folds, sorted(needed), notes
 
 
+@dataclass(eq=False)
+class FoldTask:
+    """A run's fold fitting as one picklable call: ``task(i)`` fits fold ``i`` on the run's rows.
+    A forked worker inherits it; a worker started from a fork server receives it pickled."""
+
+    folds: list
+    enterprise: pd.DataFrame
+    tips: pd.DataFrame
+    cases: pd.DataFrame
+    config: TrainConfig
+    truth: dict | None = None
+    engine: str = "pandas"
+
+    def __call__(self, i: int) -> FoldResult:
+        truth_fn = partial(truth_enterprise_labels, self.truth) if self.truth else None
+        return fit_fold(self.folds[i], self.enterprise, self.tips, self.cases, self.config, truth_fn, engine=self.engine)
+
+
 def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
-                 engine: str = "pandas", as_of=None, workers: int | None = None
+                 engine: str = "pandas", as_of=None, workers: int | None = None, start: str = "fork"
                  ) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
     """Every fold's models and baselines, and the models to register (``training.select``): the
     learned recipe refitted on every label known at ``as_of`` (default: the last as-of date of the
     dataset) where it beats the rules on the latest fold, else the rules. With two ``workers``
-    (``hazleads.workers``; one on Dask) the later folds are fitted in a forked process meanwhile
-    (``training.fold_workers``): the same results."""
+    (``hazleads.workers``; one on Dask) the later folds are fitted in a second process meanwhile
+    (``training.fold_workers``): the same results. ``start`` is how that process starts: ``fork``
+    (it inherits the rows) or ``forkserver`` (from a clean server process, the rows pickled to it:
+    what a process with other threads running, the service, must use)."""
     say = progress or (lambda _m: None)
-    truth_fn = (lambda ids, d: truth_enterprise_labels(truth, ids, d)) if truth else None
     tips = dataset.tip
     if truth and len(tips):
         tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(dataset.enterprise["as_of"].max())
-
-    def fit(i: int) -> FoldResult:
-        return fit_fold(folds[i], dataset.enterprise, tips, cases, config, truth_fn, engine=engine)
+    fit = FoldTask(folds, dataset.enterprise, tips, cases, config, truth, engine)
 
     def fitted(i: int) -> FoldResult:
         f = folds[i]
@@ -175,7 +193,7 @@ def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth
 
     if engine == "pandas" and fork_workers(workers, len(folds)) > 1:
         say(f"训练 fitting {', '.join(f.name for f in folds[1:])} in a second process")
-        with later_folds(fit, list(range(1, len(folds))), [f.name for f in folds]) as later:
+        with later_folds(fit, list(range(1, len(folds))), [f.name for f in folds], start=start) as later:
             first = fitted(0)
             choices, notes = _choose(first, dataset, cases, config, engine, as_of, say)
             results = [first, *later.results()]
@@ -209,18 +227,22 @@ def _choose(latest: FoldResult, dataset, cases: pd.DataFrame, config: TrainConfi
 def run_training(data: str | Path, settings: Settings, as_of=None, config: TrainConfig | None = None,
                  recorded_outcomes: pd.DataFrame | None = None, progress: Progress | None = None,
                  register: bool = True, client=None, feature_workers: int | None = None,
-                 keep_loaded: bool = False) -> TrainingResult:
+                 keep_loaded: bool = False, fold_start: str = "fork") -> TrainingResult:
     # With a Dask ``client`` (``hazleads train --cluster``) the fixes are checked and kept on its
     # workers, trajectory features are built there, and LightGBM trains with its Dask interface.
     # ``feature_workers``: processes building the as-of dates' features (``training.date_workers``)
     # and fitting the folds (``training.fold_workers``); default the CPUs, at most two; one with a
     # Dask client. ``keep_loaded``: the result keeps the snapshot in memory with its stops
-    # (``LoadedSnapshot``) when they were loaded and detected.
+    # (``LoadedSnapshot``) when they were loaded and detected. ``fold_start="forkserver"`` (the
+    # service, whose request threads forbid a fork) fits the later folds in a process started from a
+    # fork server, the rows pickled to it; then ``feature_workers`` does not limit the folds.
     config = config or TrainConfig()
     say = progress or (lambda _m: None)
     data = Path(data)
     say("读取快照 loading snapshot")
     workers = 1 if client is not None else feature_workers
+    if fold_start == "forkserver" and client is None and fork_workers(None) > 1:
+        start_server()  # its imports while the rows load: the folds' worker then starts at once
     snap, digest, dataset, plan, last_fs = _load_with_features(data, settings, as_of, config, client, say, workers,
                                                                latest=keep_loaded)
     last_day, (first_day, sp, dates, folds, needed, notes) = plan
@@ -235,7 +257,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     try:
         results, metrics, choices, fold_notes = train_models(dataset, cases, folds, config, truth, say, as_of=last_day,
                                                              engine="dask" if client is not None else "pandas",
-                                                             workers=workers)
+                                                             workers=workers if fold_start == "fork" else None,
+                                                             start=fold_start)
     except FoldWorkerError as exc:
         raise TrainingError(str(exc)) from exc
     notes += fold_notes
