@@ -176,9 +176,12 @@ def later_folds(fit: Callable[[int], object], indices: list[int], names: list[st
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Shut ``pool`` down without waiting for the fold it is fitting: its process is killed."""
+    """Shut ``pool`` down without waiting for the fold it is fitting: its process is killed first,
+    then the pool's own thread, which reaps it, is waited for (two threads waiting on one process
+    race: the loser is told nothing, and the process would look alive a moment longer)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for p in procs:
         p.join()
