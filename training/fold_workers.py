@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import pickle
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -68,14 +69,14 @@ def start_server() -> threading.Thread:
     return thread
 
 
-def _start_worker(fit: Callable[[int], object] | None = None) -> None:
+def _start_worker(fit: bytes | None = None) -> None:
     from threadpoolctl import threadpool_limits
 
     global _LIMITS, _FIT
     quiet_child()
     _LIMITS = threadpool_limits(limits=1, user_api="openmp")
     if fit is not None:  # started from the fork server: the run arrives pickled
-        _FIT = fit
+        _FIT = pickle.loads(fit)
 
 
 def _fit_one(i: int):
@@ -98,13 +99,16 @@ class Later:
         self._error: BaseException | None = None
 
     def submit(self) -> None:
-        try:
-            self._futures = [self._pool.submit(_fit_one, i) for i in self._indices]
-        except BaseException as exc:  # noqa: BLE001 - the worker could not start: told by ``results``
-            self._error = exc
+        self._futures = [self._pool.submit(_fit_one, i) for i in self._indices]
 
     def submit_in_thread(self) -> None:
-        self._thread = threading.Thread(target=self.submit, name="fold-worker-start", daemon=True)
+        def run() -> None:
+            try:
+                self.submit()
+            except Exception as exc:  # noqa: BLE001 - the worker could not start: told by ``results``
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="fold-worker-start", daemon=True)
         self._thread.start()
 
     def submitted(self) -> None:
@@ -154,15 +158,18 @@ def later_folds(fit: Callable[[int], object], indices: list[int], names: list[st
     try:
         if start == "fork":
             pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"), initializer=_start_worker)
-            later = Later(pool, indices, names)
-            later.submit()
         else:
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(PRELOAD)  # read when the server starts (the first time only)
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_start_worker, initargs=(fit,))
-            later = Later(pool, indices, names)
-            later.submit_in_thread()
+            # pickled here, before the block runs: the worker gets the rows as they are now, as a fork would
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_start_worker,
+                                       initargs=(pickle.dumps(fit, protocol=pickle.HIGHEST_PROTOCOL),))
+        later = Later(pool, indices, names)
         try:
+            if start == "fork":
+                later.submit()
+            else:
+                later.submit_in_thread()
             yield later
         except BaseException:
             later.submitted()
