@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
-import pickle
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -69,14 +68,14 @@ def start_server() -> threading.Thread:
     return thread
 
 
-def _start_worker(fit: bytes | None = None) -> None:
+def _start_worker(fit: Callable[[int], object] | None = None) -> None:
     from threadpoolctl import threadpool_limits
 
     global _LIMITS, _FIT
     quiet_child()
     _LIMITS = threadpool_limits(limits=1, user_api="openmp")
-    if fit is not None:  # started from the fork server: the run arrives pickled
-        _FIT = pickle.loads(fit)
+    if fit is not None:  # started from the fork server: the run arrives as the pool's argument
+        _FIT = fit
 
 
 def _fit_one(i: int):
@@ -142,7 +141,8 @@ def later_folds(fit: Callable[[int], object], indices: list[int], names: list[st
 
     ``start="fork"``: the worker is forked and inherits ``fit``. ``start="forkserver"``: it is forked
     from multiprocessing's fork server, a process started clean (never forked from this one) that has
-    imported the training code once (``PRELOAD``); ``fit`` must pickle and is sent to it. That is safe
+    imported the training code once (``PRELOAD``); ``fit`` must pickle, is pickled while the block
+    runs (so the block must not change what it reads in place) and is sent to it. That is safe
     in a process whose other threads may hold locks (the service's request threads). A thread starts
     the worker, so the block runs meanwhile: the server's first start takes seconds (its imports). The
     server then stays for the rest of the process's life, and the next run's worker starts at once."""
@@ -161,9 +161,9 @@ def later_folds(fit: Callable[[int], object], indices: list[int], names: list[st
         else:
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(PRELOAD)  # read when the server starts (the first time only)
-            # pickled here, before the block runs: the worker gets the rows as they are now, as a fork would
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_start_worker,
-                                       initargs=(pickle.dumps(fit, protocol=pickle.HIGHEST_PROTOCOL),))
+            # the pool pickles ``fit`` in the starting thread while the block runs: the block must not
+            # change the rows in place (fitting reads them only)
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_start_worker, initargs=(fit,))
         later = Later(pool, indices, names)
         try:
             if start == "fork":
