@@ -175,6 +175,7 @@ def later_folds(fit: Callable[[int], object], indices: list[int], names: list[st
             later.submitted()
             _stop(pool)
             raise
+        later.submitted()  # a block that never asked for the results: the worker is not left half started
         pool.shutdown(wait=True)
     finally:
         _FIT = None
