@@ -10,7 +10,8 @@ phases as separate processes so each has its own peak memory (``/usr/bin/time -v
 JSON line: wall time per phase of the run (load, features, fit, record), wall and CPU in total
 (with the forked feature workers' CPU). ``--as-service`` trains as the service's retraining job
 does (``serving.jobs._train``: the dates in this process, the later folds in a process from a fork
-server); the CPU then leaves out that worker's, which is not this process's child.
+server); the CPU then leaves out that worker's, which is not this process's child. ``--repeat N``
+retrains N times in one process (warm), as a service does, one JSON line each.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.phase == "cold" and args.home.exists():
         sys.exit(f"{args.home}: exists; a cold run needs a fresh home folder")
+    if args.phase == "cold" and args.repeat > 1:
+        sys.exit("--repeat: a cold run is the first run in a home; repeat --phase warm instead")
     if args.phase == "warm" and not args.home.exists():
         sys.exit(f"{args.home}: run --phase cold first")
 
