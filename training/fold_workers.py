@@ -49,7 +49,14 @@ START_METHODS = ("fork", "forkserver")
 PRELOAD = ["__main__", "training.pipeline"]  # what the fork server imports once: its workers start ready
 
 
-def start_server() -> threading.Thread:
+def _server_context():
+    """The fork-server context, with what its server imports at its first start (``PRELOAD``)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def start_server() -> None:
     """Start the fork server now, in a thread: its first start imports the training code (seconds),
     which a run that will want a worker from it does while it loads its rows. Starting it again is
     free; a server that cannot start is reported by ``later_folds``."""
@@ -57,15 +64,13 @@ def start_server() -> threading.Thread:
     def run() -> None:
         from multiprocessing import forkserver
 
-        mp.get_context("forkserver").set_forkserver_preload(PRELOAD)
+        _server_context()
         try:
             forkserver.ensure_running()
         except Exception:  # noqa: BLE001, S110 - later_folds meets the same error and reports it
             pass
 
-    thread = threading.Thread(target=run, name="fold-server-start", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=run, name="fold-server-start", daemon=True).start()
 
 
 def _start_worker(fit: Callable[[int], object] | None = None) -> None:
@@ -95,7 +100,7 @@ class Later:
         self._pool, self._indices, self._names = pool, indices, names
         self._futures: list[Future] = []
         self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
 
     def submit(self) -> None:
         self._futures = [self._pool.submit(_fit_one, i) for i in self._indices]
@@ -159,8 +164,7 @@ def later_folds(fit: Callable[[int], object], indices: list[int], names: list[st
         if start == "fork":
             pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"), initializer=_start_worker)
         else:
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)  # read when the server starts (the first time only)
+            ctx = _server_context()  # its preload is read when the server starts (the first time only)
             # the pool pickles ``fit`` in the starting thread while the block runs: the block must not
             # change the rows in place (fitting reads them only)
             pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_start_worker, initargs=(fit,))
