@@ -30,7 +30,7 @@ from features.profile import industry_group, profile_features
 from features.snapshot import Snapshot
 from features.timeutil import as_of_day, known
 from features.tips import tip_features
-from features.trajectory_features import build_stop_index, trajectory_part
+from features.trajectory_features import TrajectoryEvidence, build_stop_index, trajectory_part
 from features.vehicle_leads import carrier_totals, vehicle_table
 
 Progress = Callable[[str], None]
@@ -41,15 +41,26 @@ TIP_CONTEXT = ["received_at", "channel", "county", "text", "lat", "lon", "enterp
 
 @dataclass
 class FeatureSet:
+    """One date's tables. ``site`` (by site_id, with the rule score) and ``vehicle`` (trajectory
+    features by vehicle_id) are made from ``trajectory`` when first read, as ``driving`` is: training
+    builds dozens of dates and reads only the enterprise and tip tables."""
+
     as_of: pd.Timestamp
     enterprise: pd.DataFrame  # by enterprise_id
     tip: pd.DataFrame  # by tip_id
-    site: pd.DataFrame  # by site_id, with the rule score
     ledger_mismatch: pd.DataFrame  # contract §4 columns
     manifest_checks: pd.DataFrame  # one row per manifest known at as_of
     stops: pd.DataFrame  # classified stops known at as_of
-    vehicle: pd.DataFrame = field(default_factory=pd.DataFrame)  # by vehicle_id: trajectory features
+    trajectory: TrajectoryEvidence | None = field(default=None, repr=False)  # what ``site`` and ``vehicle`` are made from
     driving: DrivingPart | None = field(default=None, repr=False)  # the driving rules, computed when first read
+
+    @cached_property
+    def site(self) -> pd.DataFrame:
+        return _stringify_evidence(self.trajectory.sites) if self.trajectory is not None else pd.DataFrame()
+
+    @cached_property
+    def vehicle(self) -> pd.DataFrame:
+        return self.trajectory.vehicle if self.trajectory is not None else pd.DataFrame()
 
 
 @dataclass
@@ -66,7 +77,7 @@ class DrivingPart:
     index: object = field(repr=False)  # the stop index (a StopIndex, or a ClusterStopIndex)
     places: PlaceIndex = field(repr=False)
     params: DrivingParams = DRIVING
-    trajectory_vehicle: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    trajectory: TrajectoryEvidence | None = field(default=None, repr=False)  # its ``vehicle`` table leads the columns
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -75,7 +86,7 @@ class DrivingPart:
     @cached_property
     def vehicle(self) -> pd.DataFrame:
         v = vehicle_table(self.events, self.snapshot.vehicles, self.snapshot.enterprises)
-        t = self.trajectory_vehicle
+        t = self.trajectory.vehicle if self.trajectory is not None else pd.DataFrame()
         return pd.concat([t, v.drop(columns=t.columns.intersection(v.columns))], axis=1)
 
     @cached_property
@@ -189,12 +200,11 @@ def build(snapshot: Snapshot, as_of=None, trajectory_index=None, places: PlaceIn
         as_of=as_of,
         enterprise=_stringify_evidence(enterprise).copy(),  # copy: one block per dtype, not hundreds
         tip=_stringify_evidence(tip).copy(),
-        site=_stringify_evidence(traj.sites),
         ledger_mismatch=mm,
         manifest_checks=checks,
         stops=traj.stops,
-        vehicle=traj.vehicle,
-        driving=DrivingPart(s, as_of, trajectory_index, places, driving, traj.vehicle),
+        trajectory=traj,
+        driving=DrivingPart(s, as_of, trajectory_index, places, driving, traj),
     )
 
 

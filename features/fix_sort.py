@@ -162,3 +162,119 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
         la[a:b] = buf_la[:m]
         lo[a:b] = buf_lo[:m]
     return r, c, t, la, lo
+
+
+@njit(cache=True, nogil=True)
+def _few_out_of_order(r, t, a, b, late, buf_r, buf_t):
+    """Put rows ``a..b-1`` (one vehicle, input order) in stable time order when they are in order
+    but for a few (at most one in 64) that come after a later time: those are taken out, sorted
+    (stably) and merged back, in time linear in the slice. Returns False, changing nothing, when
+    there are more of them (a radix sort is then the cheaper way)."""
+    k = b - a
+    limit = k // 64
+    d = 0
+    top = t[a]
+    for i in range(a + 1, b):
+        if t[i] < top:
+            if d >= limit:
+                return False
+            late[d] = i
+            d += 1
+        else:
+            top = t[i]
+    if d == 0:
+        return True
+    lt = np.empty(d, dtype=np.int64)
+    for j in range(d):
+        lt[j] = t[late[j]]
+    by_time = np.argsort(lt, kind="mergesort")  # stable: equal times keep their input order
+    x = a  # next row of the in-order rest
+    y = 0  # next of the late rows, by time
+    nxt = 0  # next late row in input order (skipped when walking the rest)
+    for o in range(k):
+        while nxt < d and x == late[nxt]:
+            x += 1
+            nxt += 1
+        take_late = False
+        if y < d:
+            q = late[by_time[y]]
+            # the stable order is by (time, input row): the input position breaks ties
+            if x >= b or t[q] < t[x] or (t[q] == t[x] and q < x):
+                take_late = True
+        if take_late:
+            buf_r[o] = r[q]
+            buf_t[o] = t[q]
+            y += 1
+        else:
+            buf_r[o] = r[x]
+            buf_t[o] = t[x]
+            x += 1
+    r[a:b] = buf_r[:k]
+    t[a:b] = buf_t[:k]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def table_order(codes, ts, n_groups):
+    """The rows of a fix table to keep, in stable (vehicle code, ts) order, first of equal (vehicle,
+    ts) kept: what ``np.lexsort((ts, codes))`` then dropping repeats gives, without a global sort
+    (a counting pass by vehicle, then each vehicle's rows by time: see ``group_sort``). Codes are
+    in -1..n_groups-1 (-1, a missing vehicle, first). Returns the kept rows, how many repeats were
+    dropped, and how many rows came in the file after a later row of their vehicle (a descent of
+    the row number between neighbours of one vehicle)."""
+    n = codes.size
+    start = np.zeros(n_groups + 2, dtype=np.int64)
+    for i in range(n):
+        start[codes[i] + 2] += 1
+    for g in range(n_groups + 1):
+        start[g + 1] += start[g]
+    fill = start[:-1].copy()
+    r = np.empty(n, dtype=np.int64)
+    t = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        g = codes[i] + 1
+        q = fill[g]
+        fill[g] = q + 1
+        r[q] = i
+        t[q] = ts[i]
+    longest = 0
+    for g in range(n_groups + 1):
+        longest = max(longest, start[g + 1] - start[g])
+    key = np.empty(longest, dtype=np.int64)
+    key2 = np.empty(longest, dtype=np.int64)
+    perm = np.empty(longest, dtype=np.int64)
+    perm2 = np.empty(longest, dtype=np.int64)
+    buf_r = np.empty(longest, dtype=np.int64)
+    buf_t = np.empty(longest, dtype=np.int64)
+    counts = np.empty((1 << RADIX_BITS) + 1, dtype=np.int64)
+    keep = np.empty(n, dtype=np.int64)
+    m = 0
+    repeats = 0
+    descents = 0
+    for g in range(n_groups + 1):
+        a = start[g]
+        b = start[g + 1]
+        k = b - a
+        if k >= 2 and not _few_out_of_order(r, t, a, b, perm, buf_r, buf_t):
+            top = _time_keys(t, a, b, key)
+            if top != -1:
+                if top == -2:
+                    perm[:k] = np.argsort(t[a:b], kind="mergesort")
+                else:
+                    _order_slice(key, k, top, perm, key2, perm2, counts)
+                for i in range(k):
+                    p = a + perm[i]
+                    buf_r[i] = r[p]
+                    buf_t[i] = t[p]
+                r[a:b] = buf_r[:k]
+                t[a:b] = buf_t[:k]
+        for i in range(a, b):
+            if i > a:
+                if r[i] < r[i - 1]:
+                    descents += 1
+                if t[i] == t[i - 1]:
+                    repeats += 1
+                    continue
+            keep[m] = r[i]
+            m += 1
+    return keep[:m], repeats, descents

@@ -72,7 +72,7 @@ def _intensity(led: pd.DataFrame, power: pd.DataFrame, enterprises: pd.DataFrame
     """Estimated t/kWh for each ledger row (see module docstring); NaN where unknown."""
     d = led.merge(power[["enterprise_id", "month", "kwh"]], on=["enterprise_id", "month"], how="left")
     med = d.drop_duplicates(["enterprise_id", "month"]).groupby("enterprise_id")["kwh"].median()
-    normal = d["kwh"] >= SHUTDOWN_SHARE * d["enterprise_id"].map(med)
+    normal = d["kwh"] >= SHUTDOWN_SHARE * d["enterprise_id"].map(med).astype("float64")  # float when no row has power too
     ratio = (d["generated_t"] / d["kwh"]).where(normal & (d["kwh"] > 0))
     d = d.assign(ratio=ratio)
     div = industry_division(enterprises.set_index("enterprise_id")["industry_code"])

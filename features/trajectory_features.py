@@ -14,6 +14,7 @@ and are dated by the stop's start or the manifest's departure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -46,18 +47,31 @@ class TrajectoryEvidence:
 
     ``stops``: classified stays started in the 365 days to as_of — stops and silent stays
     (``dark``: terminal off, vehicle unmoved, see ``dark_stays``) merged where they continue each
-    other (``merge_stays``); ``trips``: one row per manifest known at as_of; ``enterprise`` /
-    ``vehicle``: features (with ``<feature>@<field>`` evidence) by enterprise_id / vehicle_id;
-    ``sites``: candidate illegal sites by site_id (see ``features.sites``).
+    other (``merge_stays``); ``trips``: one row per manifest known at as_of; ``enterprise``:
+    features (with ``<feature>@<field>`` evidence) by enterprise_id. ``vehicle`` (the same by
+    vehicle_id) and ``sites`` (candidate illegal sites by site_id, see ``features.sites``) are
+    made from these when first read: training builds dozens of dates and reads neither (a late
+    city date spent an eighth of its time on them).
     """
 
     as_of: pd.Timestamp
     stops: pd.DataFrame
     trips: pd.DataFrame
     enterprise: pd.DataFrame
-    vehicle: pd.DataFrame
-    sites: pd.DataFrame
     params: StopParams = field(default_factory=StopParams)
+    vehicle_ids: pd.Index = field(default_factory=lambda: pd.Index([], name="vehicle_id"), repr=False)
+    places: PlaceIndex | None = field(default=None, repr=False)
+    stop_evidence: pd.DataFrame | None = field(default=None, repr=False)  # ``_stop_evidence(stops)``
+
+    @cached_property
+    def vehicle(self) -> pd.DataFrame:
+        """Trajectory features by vehicle_id (``vehicle_features``)."""
+        return vehicle_features(self.stops, self.trips, self.vehicle_ids, self.as_of, self.stop_evidence)
+
+    @cached_property
+    def sites(self) -> pd.DataFrame:
+        """Candidate illegal sites by site_id (``features.sites.candidate_sites``)."""
+        return candidate_sites(self.stops, self.trips, self.places, self.as_of)
 
     @property
     def offsite_stops(self) -> pd.DataFrame:
@@ -126,11 +140,9 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
                        cache.trips_for(index) if cache is not None else None)
     ent_ids = pd.Index(snapshot.enterprises["enterprise_id"].astype("str"), name="enterprise_id")
     veh_ids = pd.Index(snapshot.vehicles["vehicle_id"].astype("str"), name="vehicle_id")
-    ev = _stop_evidence(s)  # once for both tables
+    ev = _stop_evidence(s)  # once for the enterprise and the vehicle tables
     enterprise = enterprise_features(s, trips, ent_ids, as_of, ev)
-    vehicle = vehicle_features(s, trips, veh_ids, as_of, ev)
-    sites = candidate_sites(s, trips, places, as_of)
-    return TrajectoryEvidence(as_of, s, trips, enterprise, vehicle, sites, index.params)
+    return TrajectoryEvidence(as_of, s, trips, enterprise, index.params, veh_ids, places, ev)
 
 
 def merge_stays(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float = GPS_GAP_S,

@@ -1,7 +1,10 @@
 """``features.fix_sort.group_sort`` puts fixes in the order of a stable sort on (vehicle, time):
 compared with ``np.lexsort`` (stable) on vehicles of every size (insertion-sorted, radix-sorted,
 already in order), times in whole seconds and in nanoseconds, spans needing one to six radix
-passes, and many repeated times (the first of equal rows must stay first)."""
+passes, and many repeated times (the first of equal rows must stay first). ``table_order`` (the
+loader's order of a whole fix table) is compared with ``np.lexsort`` and dropping repeats likewise,
+on feeds in order but for a few late rows (merged back), shuffled ones (radix-sorted) and rows
+without a vehicle or a time."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.fix_sort import SHORT, group_sort
+from features.fix_sort import SHORT, group_sort, table_order
 from features.trajectories import NS, clean_arrays, fix_arrays
 
 
@@ -78,3 +81,60 @@ def test_cleaning_a_shuffled_feed_keeps_the_first_of_repeated_rows():
         assert np.array_equal(fixes["ts"].to_numpy().view("int64")[f.rows], f.ts)
         assert np.array_equal(fixes["lat"].to_numpy()[f.rows], f.lat)
         assert np.array_equal(fixes["lon"].to_numpy()[f.rows], f.lon)
+
+
+def lexsorted_table(codes, ts):
+    """What the loader did before ``table_order``: a stable lexsort, repeats of (vehicle, ts) dropped."""
+    order = np.lexsort((ts, codes))
+    sc, st = codes[order], ts[order]
+    same = sc[1:] == sc[:-1]
+    dup = np.r_[False, same & (st[1:] == st[:-1])]
+    return order[~dup], int(dup.sum()), int(np.count_nonzero(same & (np.diff(order) < 0)))
+
+
+def nearly_in_order(seed: int, late_share: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """A feed written vehicle by vehicle in time order, the vehicles not in code order, with a
+    share of rows moved late (a terminal's backlog sent after a reconnection) and some repeats."""
+    rng = np.random.default_rng(seed)
+    sizes = np.concatenate([rng.integers(1, 200, 30), rng.integers(1_000, 5_000, 8), [0]])
+    n_groups = sizes.size
+    codes = np.repeat(rng.permutation(n_groups).astype(np.int32), sizes)
+    ts = np.concatenate([np.sort(rng.integers(0, 10**6, k)) for k in sizes]).astype(np.int64) * NS
+    rep = np.r_[False, (rng.random(ts.size - 1) < 0.05) & (codes[1:] == codes[:-1])]  # within a vehicle
+    ts[rep] = ts[np.flatnonzero(rep) - 1]
+    late = np.flatnonzero(rng.random(ts.size) < late_share)
+    moved = np.r_[np.setdiff1d(np.arange(ts.size), late), late]  # the late rows at the end of the file
+    return codes[moved], ts[moved], n_groups
+
+
+@pytest.mark.parametrize("late_share", [0.0, 0.001, 0.01, 0.3])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_table_order_is_lexsort_without_repeats(seed, late_share):
+    codes, ts, n_groups = nearly_in_order(seed, late_share)
+    keep, repeats, late = table_order(codes, ts, n_groups)
+    want = lexsorted_table(codes, ts)
+    assert np.array_equal(keep, want[0])
+    assert (repeats, late) == want[1:]
+    assert repeats > 0 and (late > 0) == (late_share > 0)
+
+
+@pytest.mark.parametrize("whole_seconds", [True, False])
+def test_table_order_of_a_shuffled_feed_with_missing_vehicles_and_times(whole_seconds):
+    _, codes, ts, _, _, n_groups = random_feed(4, whole_seconds, 3.0e7)
+    rng = np.random.default_rng(9)
+    codes = codes.copy()
+    codes[rng.random(codes.size) < 0.02] = -1  # no vehicle: sorted first, as lexsort puts them
+    ts[rng.random(ts.size) < 0.02] = np.iinfo(np.int64).min  # NaT: the earliest time
+    keep, repeats, late = table_order(codes, ts, n_groups)
+    want = lexsorted_table(codes, ts)
+    assert np.array_equal(keep, want[0]) and (repeats, late) == want[1:]
+
+
+def test_a_late_row_at_an_equal_time_keeps_the_file_order():
+    """A late row whose time equals an earlier one's sorts after it (stable), and is then the repeat dropped."""
+    ts = np.array([10, 20, 30, 40, 50, 60, 70, 80, 90, 100] * 7 + [30], dtype=np.int64)
+    ts[:70] = np.arange(70) * 10  # one vehicle, in order, then a row back at time 30
+    codes = np.zeros(ts.size, dtype=np.int32)
+    keep, repeats, late = table_order(codes, ts, 1)
+    assert (repeats, late) == (1, 1)  # the few-late path: 1 of 71 rows
+    assert np.array_equal(keep, np.arange(70))  # the first of the two rows at time 30 is the one kept

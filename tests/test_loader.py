@@ -220,6 +220,34 @@ def test_fixes_out_of_order_are_sorted_with_every_column_kept_on_its_row(tmp_pat
     assert (t["ts"].to_numpy() == ts.to_numpy()[row]).all()
 
 
+def test_vehicles_listed_out_of_id_order_come_out_in_id_order(tmp_path):
+    # a feed written vehicle by vehicle, the ids not in sorted order (a file's dictionary lists them
+    # as they first appear), with two late rows and a repeat: the loader's categories are the sorted
+    # ids and its rows follow them, so the stop index finds them in order; "out of order" counts the
+    # rows that came after a later row of their own vehicle, not the vehicles' order in the file
+    base = pd.Timestamp("2021-01-20 08:00")
+    rows = []
+    for v in ["桂C90000", "桂C10000", "桂C50000"]:
+        rows += [(v, base + pd.Timedelta(seconds=30 * k)) for k in range(20)]
+    rows.append(("桂C10000", base + pd.Timedelta(seconds=15)))  # late, between its first two
+    rows.append(("桂C90000", base + pd.Timedelta(seconds=30 * 5)))  # late, and a repeat of its 6th
+    rows.append(("桂C90000", base - pd.Timedelta(seconds=30)))  # late, before its first
+    frame = pd.DataFrame(rows, columns=["vehicle_id", "ts"]).assign(lat=25.0, lon=110.0)
+    frame["speed_kmh"] = np.arange(len(frame), dtype=float)  # each row's own line
+    vehicles = "vehicle_id,transporter_id,hazmat_permit,capacity_t\n" + "".join(
+        f"{v},E2,true,10\n" for v in ["桂C12345", "桂C54321", "桂C90000", "桂C10000", "桂C50000"])
+    folder = write_minimal(tmp_path / "s", tables={"vehicles": vehicles})
+    frame.assign(ts=frame["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(folder / "trajectories.csv", index=False)
+    snap = load_snapshot(folder)
+    t = snap.trajectories
+    assert list(t["vehicle_id"].cat.categories) == ["桂C10000", "桂C50000", "桂C90000"]
+    assert (np.diff(t["vehicle_id"].cat.codes.to_numpy()) >= 0).all()
+    want = frame.drop(index=61).sort_values(["vehicle_id", "ts"], kind="stable")  # the repeat's later row dropped
+    assert t["speed_kmh"].astype(int).tolist() == want["speed_kmh"].astype(int).tolist()
+    rep = snap.report.trajectories
+    assert (rep.duplicates_dropped, rep.out_of_order) == (1, 3)  # the repeat came late too
+
+
 def test_a_line_break_in_a_dictionary_encoded_id_is_reported_on_its_row(tmp_path):
     frame = pd.DataFrame({"vehicle_id": pd.Categorical(["桂C12345", "桂C1\n2345", "桂C12345", None]),
                           "ts": pd.date_range("2021-01-20", periods=4, freq="30s"),

@@ -392,3 +392,29 @@ def test_stops_are_attributed_once_to_each_party_as_the_frame_code_did():
     got = _attributed(s, "load")
     assert got.groupby("stop")["entity_id"].agg(list).to_dict() == {
         0: ["P1", "T1", "R1"], 1: ["T1", "R1"], 2: ["T2"], 4: ["T2"]}  # stop 3: no owner, no manifest
+
+
+def test_site_and_vehicle_tables_are_made_once_when_first_read(night, monkeypatch):
+    """Training builds dozens of dates and reads only the enterprise and tip tables: the candidate
+    sites and the vehicles' trajectory features are made when a reader asks, once, and the driving
+    rules' vehicle table still leads with the trajectory features. (The snapshot has no ledger or
+    power row: ``build`` must work on it too.)"""
+    import features.trajectory_features as tf
+    from features.build import build
+
+    want_sites, want_vehicle = night[1].sites, night[1].vehicle  # made before counting
+    made = []
+    real_sites, real_vehicle = tf.candidate_sites, tf.vehicle_features
+    monkeypatch.setattr(tf, "candidate_sites", lambda *a, **k: made.append("sites") or real_sites(*a, **k))
+    monkeypatch.setattr(tf, "vehicle_features", lambda *a, **k: made.append("vehicle") or real_vehicle(*a, **k))
+    fs = build(night[0], AS_OF)
+    assert len(fs.enterprise) and len(fs.stops) and made == []
+    site, vehicle = fs.site, fs.vehicle
+    assert made == ["sites", "vehicle"]
+    assert fs.site is site and fs.vehicle is vehicle and made == ["sites", "vehicle"]  # kept, not made again
+    evidence = [c for c in site if "@" in c]
+    pd.testing.assert_frame_equal(site.drop(columns=evidence), want_sites.drop(columns=evidence))
+    pd.testing.assert_frame_equal(vehicle, want_vehicle)
+    assert len(site) and vehicle["vehicle_offsite_stops_365d"].gt(0).any()
+    drv = fs.driving.vehicle
+    assert list(drv.columns[:len(vehicle.columns)]) == list(vehicle.columns) and made == ["sites", "vehicle"]
