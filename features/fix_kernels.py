@@ -90,8 +90,16 @@ def gather(rows, drop, codes, ts, lat, lon):
     t = np.empty(m, dtype=np.int64)
     la = np.empty(m)
     lo = np.empty(m)
-    j = 0
-    for k in range(n):
+    gather_into(rows, drop, 0, n, 0, codes, ts, lat, lon, r_out, c, t, la, lo)
+    return r_out, c, t, la, lo
+
+
+@njit(cache=True, nogil=True)
+def gather_into(rows, drop, k0, k1, j0, codes, ts, lat, lon, r_out, c, t, la, lo):
+    """``gather`` of ``rows[k0:k1]``, written from position ``j0`` of the outputs given (one block
+    of a gather in threads, ``features.fix_threads``)."""
+    j = j0
+    for k in range(k0, k1):
         if drop.size and drop[k]:
             continue
         r = rows[k]
@@ -101,7 +109,6 @@ def gather(rows, drop, codes, ts, lat, lon):
         la[j] = lat[r]
         lo[j] = lon[r]
         j += 1
-    return r_out, c, t, la, lo
 
 
 @njit(cache=True)

@@ -375,7 +375,7 @@ def _grow(arr, cap):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stop_medians(lat, lon, lo, hi):
     """Median latitude and longitude of fixes ``lo[k]..hi[k]`` (inclusive) for each stop."""
     n = lo.size

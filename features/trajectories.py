@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from features.fix_kernels import compact, first_of_repeats, gather, jumps_at, valid_rows
+from features.fix_kernels import compact, first_of_repeats, jumps_at, valid_rows
 from features.fix_sort import group_sort
+from features.fix_threads import gather_threaded, medians_threaded
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
 from features.stops_threads import scan_stops_threaded
@@ -124,11 +125,12 @@ class _Ordered:
     def input_rows(self, at: np.ndarray) -> np.ndarray:
         return at if self.row is None else self.row[at]
 
-    def kept(self, drop: np.ndarray) -> tuple[np.ndarray, ...]:
+    def kept(self, drop: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, ...]:
         """Input rows, codes, ts, lat, lon of the fixes at ``at`` where ``drop`` is false (``drop``
-        empty: all of them). A sorted copy is compacted in place (no second copy); call once."""
+        empty: all of them), gathered in up to ``threads`` threads (``features.fix_threads``). A
+        sorted copy is compacted in place (no second copy); call once."""
         if self.row is None:
-            return gather(self.at, drop, self.codes, self.ts, self.lat, self.lon)
+            return gather_threaded(self.at, drop, self.codes, self.ts, self.lat, self.lon, threads)
         m = compact(self.at, drop, self.row, self.codes, self.ts, self.lat, self.lon)
         return self.row[:m], self.codes[:m], self.ts[:m], self.lat[:m], self.lon[:m]
 
@@ -159,9 +161,10 @@ def fix_arrays(fixes: pd.DataFrame, drop_zero: bool = False) -> tuple[FixArrays,
 
 
 def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
-                 min_jump_m: float = MIN_JUMP_M) -> tuple[FixArrays, FixArrays, CleanReport]:
+                 min_jump_m: float = MIN_JUMP_M, threads: int | None = None) -> tuple[FixArrays, FixArrays, CleanReport]:
     """``clean_fixes`` as columns: the kept fixes, the fixes dropped as impossible jumps (both in
-    (vehicle, ts) order) and the report. The columns are read once and gathered once."""
+    (vehicle, ts) order) and the report. The columns are read once and gathered once (in up to
+    ``threads`` threads)."""
     rep = CleanReport(fixes_in=len(fixes))
     codes, vehicles, ts, lat, lon = _columns(fixes)
     o = _ordered(codes, ts, lat, lon, len(vehicles), True)
@@ -170,7 +173,7 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     rep.jumps = int(jumps.sum())
     j = o.at[jumps]
     dropped = FixArrays(o.codes[j], o.ts[j], o.lat[j], o.lon[j], vehicles, o.input_rows(j))
-    r, c, t, la, lo = o.kept(jumps)
+    r, c, t, la, lo = o.kept(jumps, threads)
     rep.fixes_out = int(r.size)
     return FixArrays(c, t, la, lo, vehicles, r), dropped, rep
 
@@ -289,8 +292,9 @@ class StopIndex:
     @classmethod
     def build(cls, fixes: pd.DataFrame, params: StopParams = TRUCK_STOPS, threads: int | None = None) -> StopIndex:
         """Clean ``fixes`` (see ``clean_fixes``) and detect all their stops with ``params``, the scan
-        in ``threads`` threads (default: see ``features.stops_threads.scan_threads``)."""
-        a, dropped, rep = clean_arrays(fixes)
+        in ``threads`` threads (default: see ``features.stops_threads.scan_threads``), as are
+        gathering the kept fixes and the stops' medians (``features.fix_threads``)."""
+        a, dropped, rep = clean_arrays(fixes, threads=threads)
         lo, hi, close, starts, ends = _scan(a, params.max_diameter_m, params.min_duration_s, params.max_gap_s, threads)
         last_valid = _last_ts(a, dropped)
         # closed by a fix: that fix's time; closed by the end of a run: the next run's first fix of
@@ -305,7 +309,7 @@ class StopIndex:
         final_ts[by_next_run] = a.ts[nxt[by_next_run]]
         by_vehicle_end = run_end & ~same_vehicle_next
         final_ts[by_vehicle_end] = last_valid[a.vehicle[lo[by_vehicle_end]]]
-        mlat, mlon = stop_medians(a.lat, a.lon, lo, hi)
+        mlat, mlon = medians_threaded(a.lat, a.lon, lo, hi, threads)
         return cls(params, a, dropped, rep, lo, hi, final_ts, mlat, mlon, starts, last_valid,
                    _dark_pairs(a, params))
 
