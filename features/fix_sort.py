@@ -97,6 +97,21 @@ def _order_slice(key, m, top, perm, key2, perm2, counts):
             perm[i] = perm2[i]
 
 
+@njit(cache=True, nogil=True)
+def _slice_order(t, a, b, key, key2, perm, perm2, counts):
+    """``perm[:b - a]``: the stable time order of rows ``a..b-1`` of ``t`` (radix, or a merge sort
+    when the times span more than int64 nanoseconds); False, ``perm`` untouched, when they are in
+    order already. ``key, key2, perm2, counts`` are scratch."""
+    top = _time_keys(t, a, b, key)
+    if top == -1:
+        return False
+    if top == -2:
+        perm[:b - a] = np.argsort(t[a:b], kind="mergesort")
+    else:
+        _order_slice(key, b - a, top, perm, key2, perm2, counts)
+    return True
+
+
 @njit(cache=True)
 def group_sort(rows, codes, ts, lat, lon, n_groups):
     """The fixes at ``rows`` (valid rows, in input order) in stable (vehicle code, ts) order.
@@ -144,13 +159,8 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
         m = b - a
         if m < 2:
             continue
-        top = _time_keys(t, a, b, key)
-        if top == -1:
+        if not _slice_order(t, a, b, key, key2, perm, perm2, counts):
             continue
-        if top == -2:
-            perm[:m] = np.argsort(t[a:b], kind="mergesort")
-        else:
-            _order_slice(key, m, top, perm, key2, perm2, counts)
         for i in range(m):
             p = a + perm[i]
             buf_r[i] = r[p]
@@ -255,19 +265,14 @@ def table_order(codes, ts, n_groups):
         a = start[g]
         b = start[g + 1]
         k = b - a
-        if k >= 2 and not _few_out_of_order(r, t, a, b, perm, buf_r, buf_t):
-            top = _time_keys(t, a, b, key)
-            if top != -1:
-                if top == -2:
-                    perm[:k] = np.argsort(t[a:b], kind="mergesort")
-                else:
-                    _order_slice(key, k, top, perm, key2, perm2, counts)
-                for i in range(k):
-                    p = a + perm[i]
-                    buf_r[i] = r[p]
-                    buf_t[i] = t[p]
-                r[a:b] = buf_r[:k]
-                t[a:b] = buf_t[:k]
+        if k >= 2 and not _few_out_of_order(r, t, a, b, perm, buf_r, buf_t) \
+                and _slice_order(t, a, b, key, key2, perm, perm2, counts):
+            for i in range(k):
+                p = a + perm[i]
+                buf_r[i] = r[p]
+                buf_t[i] = t[p]
+            r[a:b] = buf_r[:k]
+            t[a:b] = buf_t[:k]
         for i in range(a, b):
             if i > a:
                 if r[i] < r[i - 1]:
