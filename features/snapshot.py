@@ -241,18 +241,21 @@ def _tidy_trajectories(fixes: pd.DataFrame) -> tuple[pd.DataFrame, TrajectoryRep
     keep, repeats, descents = table_order(codes, ts, len(fixes["vehicle_id"].cat.categories))
     rep.duplicates_dropped, rep.out_of_order = int(repeats), int(descents)
     del codes, ts
+    # the values alone (a Series' take would also take its index, an int64 per fix, dropped at
+    # once), taken out of the frame here: the threads below touch arrays only, never the frame
     columns = list(fixes.columns)
+    values = [fixes[c].to_numpy() if isinstance(fixes[c].dtype, np.dtype) else fixes[c].array for c in columns]
+    for c in columns:
+        del fixes[c]
 
-    def take(c: str) -> pd.Series:
-        col = fixes[c]
-        # the values alone: a Series' take would also take its index (an int64 per fix, dropped at once)
-        return pd.Series(col.to_numpy()[keep] if isinstance(col.dtype, np.dtype) else col.array.take(keep), copy=False)
+    def take(i: int) -> pd.Series:
+        return pd.Series(values[i][keep] if isinstance(values[i], np.ndarray) else values[i].take(keep), copy=False)
 
+    taken = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        taken = {}
-        for c, col in zip(columns, pool.map(take, columns), strict=True):
-            taken[c] = col
-            del fixes[c]  # the old column freed as soon as its copy is made
+        for i, col in enumerate(pool.map(take, range(len(columns)))):
+            taken[columns[i]] = col
+            values[i] = None  # the old column freed as soon as its copy is made
     return pd.DataFrame(taken, copy=False), rep
 
 
