@@ -62,6 +62,17 @@ class FeatureSet:
     def vehicle(self) -> pd.DataFrame:
         return self.trajectory.vehicle if self.trajectory is not None else pd.DataFrame()
 
+    def settle(self) -> FeatureSet:
+        """Make now every table made on first read (sites, the vehicles' trajectory features, the
+        driving rules), then let go of what they were made from (the date's trips, the stops'
+        evidence: 34 and 11 MB on the city): a feature set served for long holds its tables only."""
+        self.site, self.vehicle  # noqa: B018
+        if self.driving is not None:
+            self.driving.vehicle  # noqa: B018
+            self.driving.trajectory = None
+        self.trajectory = None
+        return self
+
 
 @dataclass
 class DrivingPart:

@@ -137,12 +137,9 @@ class Runtime:
         else:
             fs = build(self.snapshot, as_of, trajectory_index=index, places=self.places)
         # the tables made on first read are made now, not by the first page that reads them (two
-        # request threads would both make them; no page waits): the sites, the vehicles' trajectory
-        # features and the driving rules
-        fs.site, fs.vehicle  # noqa: B018
-        if fs.driving is not None:
-            fs.driving.vehicle  # noqa: B018  every answer is then the same whichever page came first
-        return fs
+        # request threads would both make them; no page waits; every answer is then the same
+        # whichever page came first): the sites, the vehicles' trajectory features, the driving rules
+        return fs.settle()
 
     def serve_features(self, fs) -> None:
         """Serve ``fs`` as the evidence behind the detail pages, its lookups (``serving.lookup``)

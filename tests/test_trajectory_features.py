@@ -418,3 +418,10 @@ def test_site_and_vehicle_tables_are_made_once_when_first_read(night, monkeypatc
     assert len(site) and vehicle["vehicle_offsite_stops_365d"].gt(0).any()
     drv = fs.driving.vehicle
     assert list(drv.columns[:len(vehicle.columns)]) == list(vehicle.columns) and made == ["sites", "vehicle"]
+    # a served feature set settles: every table made, what they were made from let go
+    again = build(night[0], AS_OF).settle()
+    assert again.trajectory is None and again.driving.trajectory is None
+    pd.testing.assert_frame_equal(again.site, site)
+    pd.testing.assert_frame_equal(again.vehicle, vehicle)
+    pd.testing.assert_frame_equal(again.driving.vehicle, drv)
+    assert len(again.driving.carrier) == len(fs.driving.carrier)
