@@ -53,6 +53,14 @@ def scan_threads(threads: int | None = None) -> int:
     return max(1, min(cpus, numba.config.NUMBA_NUM_THREADS, MAX_THREADS))
 
 
+def threads_for(size: int, threads: int | None = None, per_thread: int = MIN_FIXES_PER_THREAD) -> int:
+    """Threads for a pass over ``size`` items: ``scan_threads(threads)`` when asked; else the budget,
+    but one thread per ``per_thread`` items at most (starting threads costs more than small work)."""
+    if threads is not None:
+        return scan_threads(threads)
+    return min(scan_threads(None), max(1, size // per_thread))
+
+
 def split_runs(starts: np.ndarray, ends: np.ndarray, blocks: int) -> np.ndarray:
     """Run indexes where each of ``blocks`` consecutive blocks of runs starts (and the run count at
     the end), cut at the run boundaries closest to equal shares of the fixes."""
@@ -68,7 +76,7 @@ def scan_stops_threaded(lat, lon, ts, starts, ends, max_diameter: float, min_dur
     to ``scan_threads(threads)`` threads, each taking the next block when it is free; the same
     arrays as one ``scan_stops`` call."""
     n = int(ends[-1] - starts[0]) if starts.size else 0
-    k = min(scan_threads(threads), max(1, n // MIN_FIXES_PER_THREAD)) if threads is None else scan_threads(threads)
+    k = threads_for(n, threads)
     if k <= 1 or starts.size < 2:
         return scan_stops(lat, lon, ts, starts, ends, max_diameter, min_duration)
     cuts = split_runs(starts, ends, k * BLOCKS_PER_THREAD)

@@ -132,8 +132,7 @@ def test_table_order_of_a_shuffled_feed_with_missing_vehicles_and_times(whole_se
 
 def test_a_late_row_at_an_equal_time_keeps_the_file_order():
     """A late row whose time equals an earlier one's sorts after it (stable), and is then the repeat dropped."""
-    ts = np.array([10, 20, 30, 40, 50, 60, 70, 80, 90, 100] * 7 + [30], dtype=np.int64)
-    ts[:70] = np.arange(70) * 10  # one vehicle, in order, then a row back at time 30
+    ts = np.r_[np.arange(70) * 10, 30].astype(np.int64)  # one vehicle, in order, then a row back at time 30
     codes = np.zeros(ts.size, dtype=np.int32)
     keep, repeats, late = table_order(codes, ts, 1)
     assert (repeats, late) == (1, 1)  # the few-late path: 1 of 71 rows

@@ -63,6 +63,9 @@ def test_thread_budget(monkeypatch):
     cpus = len(__import__("os").sched_getaffinity(0))
     assert st.scan_threads() == min(cpus, st.MAX_THREADS)
     assert st.scan_threads(3) == 3
+    assert st.threads_for(st.MIN_FIXES_PER_THREAD - 1) == 1  # small work stays on one thread
+    assert st.threads_for(100 * st.MIN_FIXES_PER_THREAD) == min(cpus, st.MAX_THREADS)
+    assert st.threads_for(50, per_thread=10) == min(cpus, st.MAX_THREADS, 5) and st.threads_for(5, threads=3) == 3
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     assert st.scan_threads() == 1
     assert st.scan_threads(2) == 2  # an explicit request wins
