@@ -25,14 +25,13 @@ Every gap is tonnes, positive where waste is missing, and explainable from the r
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from features.catalogue import feature
 from features.power import SHUTDOWN_SHARE, PowerMonths, industry_division, monthly_power
 from features.timeutil import as_of_day, cutoff, known, months_known
+from features.grouped import trailing_nanmedian
 
 CRIMINAL_T = 3.0  # 非法排放、倾倒、处置危险废物三吨以上
 UNCONFIRMED_DAYS = 30
@@ -69,34 +68,44 @@ def manifest_month_totals(manifests: pd.DataFrame, as_of) -> pd.DataFrame:
 
 
 def _intensity(led: pd.DataFrame, power: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Series:
-    """Estimated t/kWh for each ledger row (see module docstring); NaN where unknown."""
+    """Estimated t/kWh for each ledger row (see module docstring); NaN where unknown.
+
+    Enterprises, divisions and codes are taken by their codes (``pd.factorize``; -1 where missing,
+    which no group holds, as pandas' ``groupby`` drops missing keys), not mapped string by string."""
     d = led.merge(power[["enterprise_id", "month", "kwh"]], on=["enterprise_id", "month"], how="left")
+    ent, ent_ids = pd.factorize(d["enterprise_id"])
+    code, _codes = pd.factorize(d["waste_code"])
+    kwh = d["kwh"].to_numpy(dtype="float64")
     med = d.drop_duplicates(["enterprise_id", "month"]).groupby("enterprise_id")["kwh"].median()
-    normal = d["kwh"] >= SHUTDOWN_SHARE * d["enterprise_id"].map(med).astype("float64")  # float when no row has power too
-    ratio = (d["generated_t"] / d["kwh"]).where(normal & (d["kwh"] > 0))
-    d = d.assign(ratio=ratio)
-    div = industry_division(enterprises.set_index("enterprise_id")["industry_code"])
-    d["division"] = d["enterprise_id"].map(div)
+    normal = kwh >= SHUTDOWN_SHARE * _by_code(med.reindex(ent_ids).to_numpy(dtype="float64"), ent, np.nan)
+    ratio = (d["generated_t"] / d["kwh"]).where(normal & (kwh > 0)).to_numpy(dtype="float64")
+    div_of = industry_division(enterprises.set_index("enterprise_id")["industry_code"]).reindex(ent_ids)
+    div_code, divisions = pd.factorize(div_of)
+    div = _by_code(div_code, ent, -1)
     # peers: median over enterprises of each enterprise's median ratio, per division and code
-    per_ent = d.groupby(["division", "waste_code", "enterprise_id"])["ratio"].median().dropna()
+    grouped = (div >= 0) & (code >= 0) & (ent >= 0)
+    per_ent = (pd.DataFrame({"div": div[grouped], "code": code[grouped], "ent": ent[grouped], "ratio": ratio[grouped]})
+               .groupby(["div", "code", "ent"])["ratio"].median().dropna())
     peer_stats = per_ent.groupby(level=[0, 1]).agg(["median", "size"])
     peer_stats = peer_stats[peer_stats["size"] >= MIN_PEERS]["median"]
-    # own: median over the previous (up to 12) ledger months of the same code that were normal,
-    # strictly earlier, so point-in-time by construction; vectorised as a stack of lags
-    d = d.sort_values(["enterprise_id", "waste_code", "month"])
-    grp = d.groupby(["enterprise_id", "waste_code"], sort=False)["ratio"]
-    lags = np.column_stack([grp.shift(k).to_numpy(dtype="float64") for k in range(1, OWN_MONTHS + 1)]) if len(d) else np.empty((0, OWN_MONTHS))
-    n_own = pd.Series(np.sum(~np.isnan(lags), axis=1).astype("float64"), index=d.index)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no earlier normal month
-        own = pd.Series(np.nanmedian(lags, axis=1) if len(d) else np.empty(0), index=d.index)
-    peer = pd.Series(np.nan, index=d.index)
-    if len(peer_stats):  # each row's (division, code) looked up at once, not tuple by tuple
-        keys = pd.MultiIndex.from_arrays([d["division"].to_numpy(object), d["waste_code"].to_numpy(object)])
-        peer[:] = pd.to_numeric(peer_stats.reindex(keys), errors="coerce").to_numpy(dtype="float64")
+    peer_of = np.full((len(divisions), len(_codes)), np.nan)  # (division, code) -> the peers' median
+    if len(peer_stats):
+        peer_of[peer_stats.index.get_level_values(0), peer_stats.index.get_level_values(1)] = peer_stats.to_numpy(dtype="float64")
+    peer = pd.Series(np.where(grouped, peer_of[np.maximum(div, 0), np.maximum(code, 0)] if peer_of.size else np.nan, np.nan),
+                     index=d.index)
+    # own: median over the previous (up to 12) ledger rows of the same code, month by month, that
+    # were normal: strictly earlier, so point-in-time by construction (one compiled pass)
+    own_med, own_n = trailing_nanmedian(ratio, [ent, code], d["month"].array.asi8, OWN_MONTHS)
+    n_own = pd.Series(own_n.astype("float64"), index=d.index)
+    own = pd.Series(own_med, index=d.index)
     blended = (n_own * own.fillna(0) + PEER_WEIGHT * peer.fillna(0)) / (n_own * own.notna() + PEER_WEIGHT * peer.notna())
     est = pd.Series(blended.where((own.notna() & (n_own > 0)) | peer.notna()), index=d.index)
     return (est * d["kwh"]).reindex(led.index).rename("implied_t"), d["kwh"].reindex(led.index)
+
+
+def _by_code(values: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
+    """``values[codes]``, ``missing`` where a code is -1."""
+    return np.append(values, np.asarray([missing], dtype=values.dtype))[codes]
 
 
 def ledger_mismatch(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd.DataFrame,
@@ -127,7 +136,7 @@ def ledger_table(ledgers: pd.DataFrame, manifests: pd.DataFrame, electricity: pd
     out = pd.DataFrame({
         "as_of": as_of_day(as_of).strftime("%Y-%m-%d"),
         "enterprise_id": led["enterprise_id"],
-        "month": led["month"].astype("str"),
+        "month": _month_labels(led["month"]),
         "waste_code": led["waste_code"],
         "generated_t": led["generated_t"],
         "accounted_t": accounted,
@@ -302,3 +311,11 @@ def _intensity_features(out: pd.DataFrame, ledgers: pd.DataFrame, electricity: p
     with_ledger = y[y["kwh"] > 0].dropna(subset=["gen"]).groupby("enterprise_id")["month"].nunique()
     missing = (metered - with_ledger.reindex(metered.index).fillna(0)).reindex(idx)
     out["ledger_months_missing_365d"] = missing.where(producer).fillna(0.0)
+
+
+def _month_labels(month: pd.Series) -> pd.Series:
+    """``month.astype("str")`` ("2023-01"), each distinct month formatted once."""
+    codes, months = pd.factorize(month)
+    if (codes < 0).any():
+        return month.astype("str")
+    return pd.Series(months.astype("str"), copy=False).take(codes).set_axis(month.index)

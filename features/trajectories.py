@@ -232,9 +232,20 @@ def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s:
     return lo, hi, close, starts, ends
 
 
+def vehicle_order(vehicle: np.ndarray, start: np.ndarray) -> np.ndarray | slice:
+    """The rows by (vehicle, start), ties in input order: ``np.lexsort``'s, or all of them as they
+    are when already in that order (a stop index's stops are: it scans the fixes so ordered)."""
+    if vehicle.size < 2:
+        return slice(None)
+    dv = np.diff(vehicle)
+    if (dv >= 0).all() and (np.diff(start)[dv == 0] >= 0).all():
+        return slice(None)
+    return np.lexsort((start, vehicle))
+
+
 def _frame(vehicles: np.ndarray, vehicle: np.ndarray, start: np.ndarray, end: np.ndarray,
            lat: np.ndarray, lon: np.ndarray, n: np.ndarray) -> pd.DataFrame:
-    order = np.lexsort((start, vehicle))
+    order = vehicle_order(vehicle, start)
     return pd.DataFrame({
         # the few names converted once and taken by code: not a string object per stop at each as-of date
         "vehicle_id": pd.Series(pd.array(vehicles, dtype="str").take(vehicle[order])),

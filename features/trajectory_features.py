@@ -21,11 +21,12 @@ import pandas as pd
 
 from features.catalogue import feature
 from features.geo import LocalProjection, PlaceIndex, haversine_m
+from features.grouped import worst_rows
 from features.incremental import AsOfCache
 from features.sites import candidate_sites
 from features.snapshot import Snapshot
 from features.timeutil import as_of_day, cutoff
-from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, dark_stays, stops_as_of
+from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, dark_stays, stops_as_of, vehicle_order
 from features.trips import (
     GPS_GAP_S,
     NEAR_KARST_M,
@@ -174,12 +175,27 @@ def _stops_from(stops: pd.DataFrame, since: np.datetime64) -> pd.DataFrame:
     return stops[late]
 
 
+def _by_vehicle(stops: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)`` and each row's
+    vehicle as a number that is equal where the ids are. Ordered by the ids' sorted codes (one
+    ``np.lexsort`` of two integer keys, not a sort of strings at each as-of date). With a missing id
+    or start, pandas sorts (it puts them last) and the ids themselves are the numbers (a missing
+    id equal to none)."""
+    vid, start = stops["vehicle_id"], stops["start"]
+    if vid.isna().any() or start.isna().any():
+        s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
+        return s, s["vehicle_id"].to_numpy(object)
+    codes = pd.factorize(vid, sort=True)[0]
+    order = vehicle_order(codes, start.to_numpy())
+    if isinstance(order, slice):
+        return stops.reset_index(drop=True), codes
+    return stops.take(order).reset_index(drop=True), codes[order]
+
+
 def _merge(stops: pd.DataFrame, max_diameter_m: float, max_break_s: float, since: pd.Timestamp | None) -> pd.DataFrame:
-    s = stops.sort_values(["vehicle_id", "start"], kind="stable", ignore_index=True)
+    s, v = _by_vehicle(stops)
     if s.empty:
         return s.assign(n_parts=pd.Series(dtype="int64"))
-    vid = s["vehicle_id"]
-    v = vid.to_numpy(object) if vid.isna().any() else pd.factorize(vid)[0]  # codes: no string object per stop
     lat, lon = s["lat"].to_numpy(float), s["lon"].to_numpy(float)
     link = np.zeros(len(s), dtype=bool)
     link[1:] = ((v[1:] == v[:-1])
@@ -364,8 +380,11 @@ def _put_count(out: _Columns, name: str, rows: pd.DataFrame, ev: pd.DataFrame, f
     ranking reads two columns; the evidence is taken for the stops picked)."""
     counts = rows.groupby("entity_id").size() if len(rows) else pd.Series(dtype=float)
     out[name] = counts.reindex(out.index).fillna(0.0).astype("float64")
-    top = rows.join(ev[["suspicion", "when"]], on="stop").sort_values(["suspicion", "when"], ascending=[False, False])
-    top = top.drop_duplicates("entity_id")
+    # each entity's most suspicious stop, the latest of equals (the first of a stable sort by both)
+    at = ev.index.get_indexer(rows["stop"].to_numpy())  # -1: a stop without evidence, ranked last
+    suspicion = np.append(ev["suspicion"].to_numpy(dtype="float64"), np.nan)[at]
+    when = np.append(ev["when"].to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[at]
+    top = rows.iloc[worst_rows(pd.factorize(rows["entity_id"])[0], suspicion, when)]
     if not len(top):
         for f in fields:
             out[f"{name}@{f}"] = pd.Series(None, index=out.index, dtype=object)
@@ -458,17 +477,14 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
     for stem in stems:
         col, how, when, actual, usual = spec[stem]
         fields = TRIP_FIELDS + (["actual", "usual"] if actual else [])
-        # the worst trips first, sorted once for every window: the sort is stable, so the trips of a
-        # window keep the order a sort of that window alone gives them
+        # each entity's worst trip in each window (``features.grouped.worst_rows``: the first a stable
+        # sort by value then departure, both descending, gives)
         ranked = rows.loc[rows[col].notna() & (rows[col] > 0), ["entity_id", "departed_at", col, "manifest_id", "vehicle_id",
                                                                 when, *([actual, usual] if actual else [])]]
         ranked = ranked.loc[:, ~ranked.columns.duplicated()]
         ranked = ranked.assign(when=ranked[when], **({"actual": ranked[actual], "usual": ranked[usual]} if actual else {}))
-        # the order from the two sort keys alone; the evidence columns are taken for the trips picked
-        order = ranked[[col, "departed_at"]].reset_index(drop=True).sort_values(
-            [col, "departed_at"], ascending=[False, False]).index.to_numpy()
-        departed = ranked["departed_at"].to_numpy()[order]
-        entity = pd.factorize(ranked["entity_id"])[0][order]
+        value, departed = ranked[col].to_numpy(dtype="float64"), ranked["departed_at"].to_numpy()
+        entity = pd.factorize(ranked["entity_id"])[0]
         for w in TRIP_WINDOWS[stem]:
             name = f"{prefix}{stem}_{w}d"
             start = as_of_window_start(as_of, w)
@@ -476,8 +492,6 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
             vals = getattr(r.groupby("entity_id")[col], how)() if len(r) else pd.Series(dtype=float)
             vals = vals.reindex(out.index).astype("float64")
             out[name] = vals.fillna(0.0) if how == "sum" else vals
-            inw = departed >= start.to_datetime64()
-            _, first = np.unique(entity[inw], return_index=True)  # each entity's worst trip in the window
-            top = ranked.iloc[order[inw][np.sort(first)]].set_index("entity_id")
+            top = ranked.iloc[worst_rows(entity, value, departed, departed >= start.to_datetime64())].set_index("entity_id")
             for f in fields:
                 out[f"{name}@{f}"] = top[f].reindex(out.index) if len(top) else pd.Series(None, index=out.index, dtype=object)
