@@ -20,6 +20,7 @@ from features.fix_kernels import compact, first_of_repeats, jumps_at, valid_rows
 from features.fix_sort import group_sort
 from features.fix_threads import gather_threaded, medians_threaded
 from features.geo import haversine_m
+from features.grouped import worst_rows
 from features.stops_kernel import stop_medians
 from features.stops_threads import scan_stops_threaded
 from features.timeutil import cutoff
@@ -372,16 +373,41 @@ class StopIndex:
                       self.hi - self.lo + 1)
 
 
-def stops_as_of(index: StopIndex, as_of) -> pd.DataFrame:
+def stops_as_of(index: StopIndex, as_of, since: pd.Timestamp | None = None) -> pd.DataFrame:
     """The stops known at ``as_of``: what ``detect_stops`` (with ``index.params``) finds on
-    ``clean_fixes`` of the fixes dated on or before ``as_of`` (before ``cutoff(as_of)``)."""
-    return stops_before(index, cutoff(as_of))
+    ``clean_fixes`` of the fixes dated on or before ``as_of`` (before ``cutoff(as_of)``). With
+    ``since``, see ``stops_before``."""
+    return stops_before(index, cutoff(as_of), since)
 
 
-def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
+def since_rows(vehicle: np.ndarray, start: np.ndarray, since: pd.Timestamp | None) -> np.ndarray | None:
+    """Rows starting at ``since`` or later, and each vehicle's last row starting before (the latest;
+    of equals, the later row): all a chain of stays from ``since`` on depends on. None: every row."""
+    if since is None:
+        return None
+    start = np.asarray(start).astype("datetime64[ns]").view(np.int64)
+    keep = start >= int(pd.Timestamp(since).as_unit("ns").value)
+    if keep.all():
+        return None
+    n = keep.size  # the latest of each vehicle's earlier rows, of equals the later: the first backwards
+    last = worst_rows(np.asarray(vehicle)[::-1], np.zeros(n), start[::-1], ~keep[::-1])
+    keep[n - 1 - last] = True
+    return keep
+
+
+def _frame_since(since, vehicles, vehicle, start, *columns) -> pd.DataFrame:
+    """``_frame`` of the rows ``since_rows`` keeps."""
+    keep = since_rows(vehicle, start, since)
+    if keep is not None:
+        vehicle, start, columns = vehicle[keep], start[keep], [c[keep] for c in columns]
+    return _frame(vehicles, vehicle, start, *columns)
+
+
+def stops_before(index: StopIndex, when: pd.Timestamp, since: pd.Timestamp | None = None) -> pd.DataFrame:
     """The stops of the cleaned fixes strictly before ``when`` (local time), derived from the index:
     stops final before ``when`` are taken as they are; each vehicle's track after the last of them
-    is scanned again, truncated at ``when``."""
+    is scanned again, truncated at ``when``. With ``since``, only the stops ``since_rows`` keeps
+    (what ``merge_stays(since=...)`` reads; an index on a Dask cluster gives them all)."""
     if not isinstance(index, StopIndex):  # an index kept on a Dask cluster (features.distributed)
         return index.stops_before(when)
     c = int(pd.Timestamp(when).as_unit("ns").value)
@@ -411,7 +437,7 @@ def stops_before(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
     tlo, thi, _, _, _ = _scan(tail, p.max_diameter_m, p.min_duration_s, p.max_gap_s)
     tlat, tlon = stop_medians(tail.lat, tail.lon, tlo, thi)
     dlo, dhi = index.lo[decided], index.hi[decided]
-    return _frame(a.vehicles,
+    return _frame_since(since, a.vehicles,
                   np.concatenate([a.vehicle[dlo], tail.vehicle[tlo]]),
                   np.concatenate([a.ts[dlo], tail.ts[tlo]]),
                   np.concatenate([a.ts[dhi], tail.ts[thi]]),
@@ -442,17 +468,21 @@ def _dark_pairs(a: FixArrays, params: StopParams) -> np.ndarray:
     return i[d <= params.max_diameter_m]
 
 
-def dark_stays(index: StopIndex, when: pd.Timestamp) -> pd.DataFrame:
+def dark_stays(index: StopIndex, when: pd.Timestamp, since: pd.Timestamp | None = None) -> pd.DataFrame:
     """Silent stays known before ``when``: two consecutive fixes of a vehicle more than
     ``max_gap_s`` apart (so ``detect_stops`` splits there and sees no stop) yet within
     ``max_diameter_m`` of each other — the vehicle sat there with its terminal off. Same columns
     as the stops (n_fixes 2, centre the midpoint). Both fixes are before the cutoff, and a fix
-    restored at the cutoff (see ``restored_fixes``) is an impossible jump, never within reach."""
+    restored at the cutoff (see ``restored_fixes``) is an impossible jump, never within reach.
+    With ``since``, as in ``stops_before``."""
     if not isinstance(index, StopIndex):  # an index kept on a Dask cluster (features.distributed)
         return index.dark_stays(when)
     c = int(pd.Timestamp(when).as_unit("ns").value)
     a = index.fixes
     i = index.dark[a.ts[index.dark + 1] < c] if index.dark.size else index.dark
+    keep = since_rows(a.vehicle[i], a.ts[i], since)
+    if keep is not None:
+        i = i[keep]
     j = i + 1
     return _frame(a.vehicles, a.vehicle[i], a.ts[i], a.ts[j], (a.lat[i] + a.lat[j]) / 2, (a.lon[i] + a.lon[j]) / 2,
                   np.full(i.size, 2, dtype=np.int64))

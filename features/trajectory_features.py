@@ -132,9 +132,10 @@ def trajectory_evidence(snapshot: Snapshot, as_of, index: StopIndex | None = Non
     as_of = as_of_day(as_of)
     index = index if index is not None else build_stop_index(snapshot)
     places = places if places is not None else snapshot_places(snapshot)
-    stops = pd.concat([stops_as_of(index, as_of).assign(dark=False),
-                       dark_stays(index, cutoff(as_of)).assign(dark=True)], ignore_index=True)
-    stops = merge_stays(stops, index.params.max_diameter_m, since=as_of_window_start(as_of, STOP_WINDOW_DAYS))
+    since = as_of_window_start(as_of, STOP_WINDOW_DAYS)  # the stays counted start then or later
+    stops = pd.concat([stops_as_of(index, as_of, since).assign(dark=False),
+                       dark_stays(index, cutoff(as_of), since).assign(dark=True)], ignore_index=True)
+    stops = merge_stays(stops, index.params.max_diameter_m, since=since)
     s = classify_stops(stops, snapshot.enterprises, snapshot.vehicles, snapshot.manifests, places, as_of)
     s["suspicion"] = stop_suspicion(s)
     trips = trip_table(snapshot.manifests, index, snapshot.enterprises, s, as_of,

@@ -425,3 +425,61 @@ def test_site_and_vehicle_tables_are_made_once_when_first_read(night, monkeypatc
     pd.testing.assert_frame_equal(again.vehicle, vehicle)
     pd.testing.assert_frame_equal(again.driving.vehicle, drv)
     assert len(again.driving.carrier) == len(fs.driving.carrier)
+
+
+def _wandering(seed: int, vehicles: int = 4, days: int = 8) -> pd.DataFrame:
+    """Trucks that park (some with their terminal silent for a while: silent stays), wake hourly,
+    and drive on, day after day: stays that chain across any day boundary."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in range(vehicles):
+        vid = f"桂C2000{v}"
+        here = (25.2 + rng.random() * 0.1, 110.3 + rng.random() * 0.1)
+        t = pd.Timestamp("2021-03-01 06:00") + pd.Timedelta(minutes=int(rng.integers(0, 600)))
+        while t < pd.Timestamp("2021-03-01") + pd.Timedelta(days=days):
+            end = t + pd.Timedelta(minutes=int(rng.integers(6, 180)))
+            rows += park(vid, here, str(t), str(end), every_s=60)
+            for _ in range(int(rng.integers(0, 4))):  # silent, then a fix at the same spot
+                end += pd.Timedelta(minutes=int(rng.integers(35, 120)))
+                rows.append((vid, end, *here))
+            there = (here[0] + rng.normal(0, 0.03), here[1] + rng.normal(0, 0.03))
+            rows += drive(vid, here, there, str(end), 40)
+            t, here = pd.Timestamp(rows[-1][1]) + pd.Timedelta(seconds=30), there
+    return pd.DataFrame(rows, columns=["vehicle_id", "ts", "lat", "lon"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stays_read_from_a_window_start_are_those_merged_from_all(seed):
+    """``stops_as_of``/``dark_stays`` with ``since`` hand over only the stops from ``since`` on and
+    each vehicle's last one before: the stays ``merge_stays(since=...)`` makes of them are those
+    it makes of all the stops (a chain begun before ``since`` is still recognised and dropped)."""
+    from features.timeutil import cutoff
+    from features.trajectories import dark_stays, stops_as_of
+
+    index = StopIndex.build(_wandering(seed))
+    fewer = 0
+    for as_of in ("2021-03-05", "2021-03-09"):
+        full = pd.concat([stops_as_of(index, as_of).assign(dark=False),
+                          dark_stays(index, cutoff(as_of)).assign(dark=True)], ignore_index=True)
+        assert full["dark"].sum() > 10 and (~full["dark"]).sum() > 10
+        for hours in range(0, 24 * 9, 7):
+            since = pd.Timestamp("2021-03-01") + pd.Timedelta(hours=hours)
+            cut = pd.concat([stops_as_of(index, as_of, since).assign(dark=False),
+                             dark_stays(index, cutoff(as_of), since).assign(dark=True)], ignore_index=True)
+            fewer += len(cut) < len(full)
+            want = merge_stays(full, 100.0, since=since)
+            pd.testing.assert_frame_equal(merge_stays(cut, 100.0, since=since), want)
+    assert fewer > 20  # the windows did leave most of the early stops out
+
+
+def test_since_rows_keeps_each_vehicles_last_earlier_row():
+    from features.trajectories import since_rows
+
+    vehicle = np.array([0, 1, 0, 0, 1, 2, 0])
+    start = np.array(["2021-03-01", "2021-03-02", "2021-03-03", "2021-03-03", "2021-03-05", "2021-03-09",
+                      "2021-03-06"], dtype="datetime64[ns]")
+    keep = since_rows(vehicle, start, pd.Timestamp("2021-03-05"))
+    # vehicle 0: rows 2 and 3 tie as the latest before: the later row (3); vehicle 1: row 1; vehicle 2: none before
+    assert keep.tolist() == [False, True, False, True, True, True, True]
+    assert since_rows(vehicle, start, pd.Timestamp("2021-03-01")) is None  # every row from since on
+    assert since_rows(vehicle, start, None) is None
