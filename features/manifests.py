@@ -45,9 +45,17 @@ def manifest_checks(manifests: pd.DataFrame, licences: pd.DataFrame, vehicles: p
     m["shrink_share"] = m["shrink_t"] / m["quantity_t"]
     route = m.groupby(["producer_id", "receiver_id"])["transit_h"].transform("median")
     m["transit_excess_ratio"] = m["transit_h"] / route.where(route > 0)
-    county = enterprises.set_index("enterprise_id")["county"]
-    m["cross_county"] = (m["producer_id"].map(county) != m["receiver_id"].map(county)).to_numpy()
+    m["cross_county"] = _cross_county(m, enterprises)
     return m.reset_index(drop=True)
+
+
+def _cross_county(m: pd.DataFrame, enterprises: pd.DataFrame) -> np.ndarray:
+    """Whether producer and receiver are in different counties, an unknown county (or enterprise)
+    differing from every county: ``producer.map(county) != receiver.map(county)``, by county code."""
+    ent = pd.Index(enterprises["enterprise_id"])
+    code = np.append(pd.factorize(enterprises["county"])[0], -1)  # -1: no county, or not an enterprise
+    p, r = code[ent.get_indexer(m["producer_id"])], code[ent.get_indexer(m["receiver_id"])]
+    return (p < 0) | (r < 0) | (p != r)
 
 
 def licence_cover(manifests: pd.DataFrame, licences: pd.DataFrame) -> tuple[LicenceCover, LicenceCover]:

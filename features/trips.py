@@ -185,8 +185,8 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
     rec = t["received_known"].notna()
     t["window_end"] = t["trip_end"].where(t["trip_end"] < c, c)
     e = enterprises.set_index("enterprise_id")
-    plat, plon = _looked_up(t["producer_id"], e["lat"]), _looked_up(t["producer_id"], e["lon"])
-    rlat, rlon = _looked_up(t["receiver_id"], e["lat"]), _looked_up(t["receiver_id"], e["lon"])
+    plat, plon = _looked_up(t["producer_id"], e["lat"], e["lon"])
+    rlat, rlon = _looked_up(t["receiver_id"], e["lat"], e["lon"])
     t["direct_km"] = haversine_m(plat, plon, rlat, rlon) / 1000.0
     _gps_evidence(t, index, rlat, rlon, int(c.value), rec.to_numpy(bool), memo)
     t["duration_h"] = ((t["received_known"] - t["departed_at"]).dt.total_seconds() / 3600.0).where(rec)
@@ -199,20 +199,26 @@ def trip_table(manifests: pd.DataFrame, index: StopIndex | None, enterprises: pd
     t["receipt_without_visit"] = rec & (t["n_fixes"] >= 5) & (t["receiver_min_m"] > RECEIVER_MISS_M)
     off = stops[stops["loaded"] & ~stops["registered"]] if len(stops) else stops
     g = off.groupby("manifest_id") if len(off) else None
-    for name, col, how in (("offsite_stops", "duration_min", "size"), ("offsite_stop_min", "duration_min", "sum"),
-                           ("night_offsite_stops", "night", "sum")):
-        vals = getattr(g[col], how)() if g is not None else pd.Series(dtype=float)
-        counted = _looked_up(t["manifest_id"], vals)
+    names = ("offsite_stops", "offsite_stop_min", "night_offsite_stops")
+    if g is None:
+        counts = [pd.Series(dtype=float)] * 3
+    else:
+        counts = [g["duration_min"].size(), g["duration_min"].sum(), g["night"].sum()]  # one index: the manifests
+    for name, counted in zip(names, _looked_up(t["manifest_id"], *counts), strict=True):
         t[name] = np.where(np.isnan(counted), 0.0, counted)
     return t.drop(columns=["window_end"])
 
 
-def _looked_up(keys: pd.Series, values: pd.Series) -> np.ndarray:
-    """``keys.map(values)`` as float64, ``values`` having a unique index: NaN where a key is not in it.
-    (Series.map on text keys builds a Python object per key and casts the result back.)"""
-    pos = values.index.get_indexer(keys)
-    found = values.to_numpy(dtype="float64")[np.maximum(pos, 0)] if len(values) else np.zeros(len(pos))
-    return np.where(pos >= 0, found, np.nan)
+def _looked_up(keys: pd.Series, *values: pd.Series) -> tuple[np.ndarray, ...]:
+    """``keys.map(v)`` as float64 for each ``v`` of ``values`` (all with the same unique index): NaN
+    where a key is not in it. The keys are looked up once (Series.map on text keys builds a Python
+    object per key and casts the result back)."""
+    pos = values[0].index.get_indexer(keys)
+    out = []
+    for v in values:
+        found = v.to_numpy(dtype="float64")[np.maximum(pos, 0)] if len(v) else np.zeros(len(pos))
+        out.append(np.where(pos >= 0, found, np.nan))
+    return tuple(out)
 
 
 def _gps_evidence(t: pd.DataFrame, index: StopIndex | None, rlat: np.ndarray, rlon: np.ndarray, c: int,
@@ -339,11 +345,11 @@ def _trip_kernel(ts, lat, lon, starts, ends, code, t0, t1, received, ex_ts, ex_l
 def _route_median(t: pd.DataFrame, col: str) -> pd.Series:
     """Median of ``col`` over earlier trips on the same (producer, receiver) route: those received
     before this trip departed; NaN with fewer than MIN_ROUTE_TRIPS of them."""
-    done = t[t["received_known"].notna() & t[col].notna()].sort_values("received_known")
+    routes = _routes(t)
+    done = t.assign(route=routes)[t["received_known"].notna() & t[col].notna()].sort_values("received_known")
     out = pd.Series(np.nan, index=t.index)
     if done.empty:
         return out
-    done = done.assign(route=done["producer_id"].astype(str) + "→" + done["receiver_id"].astype(str))
     code = pd.factorize(done["route"])[0]
     order = np.argsort(code, kind="stable")  # each route's trips in received order, routes one after another
     bounds = np.flatnonzero(np.r_[True, code[order][1:] != code[order][:-1], True])
@@ -352,12 +358,21 @@ def _route_median(t: pd.DataFrame, col: str) -> pd.Series:
     done["med"], done["cnt"] = med, cnt
     right = done[["route", "received_known", "med", "cnt"]].rename(columns={"received_known": "at"})
     right["at"] = right["at"].astype("datetime64[ns]")
-    left = pd.DataFrame({"i": t.index, "route": t["producer_id"].astype(str) + "→" + t["receiver_id"].astype(str),
-                         "at": t["departed_at"].astype("datetime64[ns]")}).sort_values("at")
+    left = pd.DataFrame({"i": t.index, "route": routes, "at": t["departed_at"].astype("datetime64[ns]")}).sort_values("at")
     m = pd.merge_asof(left, right.sort_values("at"), on="at", by="route", direction="backward", allow_exact_matches=False)
     m = m[m["cnt"] >= MIN_ROUTE_TRIPS]
     out.loc[m["i"].to_numpy()] = m["med"].to_numpy()
     return out
+
+
+def _routes(t: pd.DataFrame) -> np.ndarray:
+    """Each trip's (producer, receiver) route as one number (the same for the same pair), or as
+    the text "producer→receiver" where a party is missing (a missing route then matches no other)."""
+    producer, receiver = t["producer_id"], t["receiver_id"]
+    if producer.isna().any() or receiver.isna().any():
+        return (producer.astype(str) + "→" + receiver.astype(str)).to_numpy(object)
+    p, r = pd.factorize(producer)[0], pd.factorize(receiver)[0]
+    return p.astype(np.int64) * (int(r.max()) + 1 if r.size else 1) + r
 
 
 @njit(cache=True)

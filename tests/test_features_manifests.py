@@ -40,6 +40,22 @@ def test_manifest_checks(snap):
     assert c.loc["MX1", "cross_county"]  # 阳朔县 -> 雁山区
 
 
+def test_an_unknown_county_or_party_counts_as_another_county(snap):
+    """``cross_county`` as the two mapped counties compared: the same only when both are known and equal."""
+    ent = snap.enterprises.copy()
+    ent.loc[ent["enterprise_id"] == "P3", "county"] = None
+    m = snap.manifests.copy()
+    for mid, receiver in (("MP11", "P1"), ("MP12", "NOT-AN-ENTERPRISE"), ("MP32", "P3")):
+        m.loc[m["manifest_id"] == mid, "receiver_id"] = receiver
+    c = manifest_checks(m, snap.licences, snap.vehicles, ent, AS_OF).set_index("manifest_id")["cross_county"]
+    county = ent.set_index("enterprise_id")["county"]
+    known = m[m["departed_at"] < pd.Timestamp(AS_OF) + pd.Timedelta(days=1)].set_index("manifest_id")
+    assert c[known.index].tolist() == (known["producer_id"].map(county) != known["receiver_id"].map(county)).tolist()
+    assert not c["MP11"] and not c["MX4"]  # one enterprise; X1 and R2 both in 阳朔县
+    assert c["MP12"] and c["MP31"] and c["MP32"]  # not an enterprise; P3's county unknown (even to itself)
+    assert c["MX1"]  # 阳朔县 -> 雁山区
+
+
 def test_expired_licence_is_told_apart_from_none(snap):
     lic = snap.licences.copy()
     lic.loc[lic.licence_id == "L3", "waste_codes"] = "HW08"
