@@ -45,7 +45,7 @@ def test_two_processes_build_the_one_process_tables_and_cache_them(snap, tmp_pat
     _same(again, one, check_dtype=False)
 
 
-def test_the_latest_feature_set_is_built_in_process_beside_the_workers(snap, tmp_path):
+def test_the_latest_feature_set_is_built_in_process_beside_the_worker(snap, tmp_path):
     s, digest = snap
     one, fs_one = build_dataset(s, DAYS[:3], digest, workers=1, latest=True)
     two, fs_two = build_dataset(s, DAYS[:3], digest, workers=2, latest=True)
@@ -57,12 +57,17 @@ def test_the_latest_feature_set_is_built_in_process_beside_the_workers(snap, tmp
 
 DOOMED = DAYS[1]
 _PLAIN = date_workers._build_one
+_PARENT = os.getpid()
 
 
-def _dies_on_one_date(day):  # handed to the workers by name, like the real one
-    if day == DOOMED:
+def _dies_on_one_date(day, *args):  # handed to the workers by name, like the real one
+    if os.getpid() == _PARENT:  # the parent builds from the back, slowly: the worker reaches DOOMED first
+        import time
+
+        time.sleep(0.3)
+    elif day == DOOMED:
         os.kill(os.getpid(), signal.SIGKILL)
-    return _PLAIN(day)
+    return _PLAIN(day, *args)
 
 
 def test_a_worker_that_dies_fails_the_run_naming_its_date_and_caches_nothing_for_it(snap, tmp_path, monkeypatch):
@@ -108,24 +113,30 @@ def test_training_rows_without_evidence_are_the_same_rows_and_the_cache_keeps_th
     _same(again, full, check_dtype=False)
 
 
-def _where_built(day):  # handed to the workers by name: which process took the date
+def _where_built(day, cache=None, keep=False):  # handed to the workers by name: which process took the date
     import time
 
-    time.sleep(0.05)  # long enough for both workers to take dates
-    return day, pd.DataFrame({"pid": [os.getpid()]}), pd.DataFrame()
+    time.sleep(0.05)  # long enough for both processes to take dates
+    return day, pd.DataFrame({"pid": [os.getpid()]}), pd.DataFrame(), ("kept" if keep else None)
 
 
-def test_each_worker_takes_neighbouring_dates_from_its_end_and_every_date_once(monkeypatch):
-    """The first worker takes the dates from the earliest on, the other from the latest back, so
-    each builds a run of neighbouring dates (its caches serve the next one); they meet somewhere."""
+@pytest.mark.parametrize("keep_last", [False, True])
+def test_each_process_takes_neighbouring_dates_from_its_end_and_every_date_once(monkeypatch, keep_last):
+    """The forked worker takes the dates from the earliest on, this process from the latest back
+    (the latest first: its FeatureSet is the one kept), so each builds a run of neighbouring dates
+    (its caches serve the next one); they meet somewhere."""
     days = [pd.Timestamp("2021-01-31") + pd.offsets.MonthEnd(k) for k in range(12)]
     monkeypatch.setattr(date_workers, "_build_one", _where_built)
-    built = list(date_workers.build_dates(None, days, None, None, 2))
-    assert sorted(d for d, _, _ in built) == days and len(built) == len(days)
-    by = {d: int(e["pid"].iloc[0]) for d, e, _ in built}
+    built = list(date_workers.build_dates(None, days, None, None, 2, keep_last=keep_last))
+    assert sorted(d for d, *_ in built) == days and len(built) == len(days)
+    by = {d: int(e["pid"].iloc[0]) for d, e, _, _ in built}
     pids = list(dict.fromkeys(by[d] for d in days))
-    assert len(pids) == 2, "both workers took dates"
+    assert len(pids) == 2, "both processes took dates"
     first, last = pids
+    assert last == os.getpid() and first != os.getpid()  # the parent builds from the back
     k = sum(by[d] == first for d in days)
     assert all(by[d] == first for d in days[:k]) and all(by[d] == last for d in days[k:])
+    assert built[0][0] == days[-1]  # the parent's first date, handed over first
+    assert [fs for d, _, _, fs in built if fs is not None] == (["kept"] if keep_last else [])
+    assert {d for d, _, _, fs in built if fs is not None} <= {days[-1]}
     assert date_workers._JOB is None

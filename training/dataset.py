@@ -105,9 +105,9 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
                   workers: int | None = None, evidence: bool = True) -> tuple[Dataset, FeatureSet | None]:
     """Features at each date in ``dates``; with ``latest`` the FeatureSet of the last date is returned too.
 
-    Dates not cached are built in ``workers`` forked processes (``training.date_workers``; default
-    the CPUs, at most two, one in a test worker); the tables are the same as built in one process.
-    With ``latest`` the last date is built in this process meanwhile.
+    Dates not cached are built in ``workers`` processes, this one and forked ones
+    (``training.date_workers``; default the CPUs, at most two, one in a test worker); the tables are
+    the same as built in one process. With ``latest`` the last date is always built in this process.
     A snapshot loaded without its fixes (``trajectories="skip"``) can only be served from the
     cache: a date not cached raises ``FeaturesNotCached``. Without ``evidence`` the rows carry no
     evidence columns (``feature@field``: what a lead's reasons quote, not what a model learns from);
@@ -130,27 +130,22 @@ def build_dataset(snapshot: Snapshot, dates: list[pd.Timestamp], digest: str, ca
         places = place_index(snapshot)
         say("停车点检测 detecting stops")
         index = build_stop_index(snapshot)
-        n = fork_workers(workers, len(todo) - (1 if latest else 0))
-        forked = (todo[:-1] if latest else todo) if n > 1 else []
-        in_process = todo[len(forked):]
+        n = fork_workers(workers, len(todo))
         shared = AsOfCache()  # work the dates share: monthly power, licence cover, gazetteer, closed trips' GPS evidence
-
-        def in_parent() -> None:  # the dates built here (with ``latest``, the last one: its whole FeatureSet)
-            nonlocal last_fs
-            for d in in_process:
+        if n > 1:  # this process builds from the latest back, beside n - 1 forked workers
+            say(f"特征 features: {len(todo)} dates in {n} processes")
+            for d, ent, tip, fs in build_dates(snapshot, todo, index, places, n, cache=shared, keep_last=latest):
+                if latest and d == dates[-1]:
+                    last_fs = fs
+                tables[d] = _keep(key_dir, d, ent, tip)
+                say(f"特征 features {d.date()} ({len(tables)}/{len(dates)})")
+        else:
+            for d in todo:
                 say(f"特征 features {d.date()} ({len(tables) + 1}/{len(dates)})")
                 fs = build(snapshot, d, trajectory_index=index, places=places, cache=shared)
                 if latest and d == dates[-1]:
                     last_fs = fs
                 tables[d] = _keep(key_dir, d, fs.enterprise.reset_index(), fs.tip.reset_index())
-
-        if forked:
-            say(f"特征 features: {len(forked)} dates in {n} processes")
-            for d, ent, tip in build_dates(snapshot, forked, index, places, n, meanwhile=in_parent):
-                tables[d] = _keep(key_dir, d, ent, tip)
-                say(f"特征 features {d.date()} ({len(tables)}/{len(dates)})")
-        else:
-            in_parent()
     ent_frames, tip_frames = [], []
     prev = None
     for d in dates:
