@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import feature
+from features.grouped import trailing_nanmedian
 from features.power import SHUTDOWN_SHARE, PowerMonths, industry_division, monthly_power
 from features.timeutil import as_of_day, cutoff, known, months_known
-from features.grouped import trailing_nanmedian
 
 CRIMINAL_T = 3.0  # 非法排放、倾倒、处置危险废物三吨以上
 UNCONFIRMED_DAYS = 30
