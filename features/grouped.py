@@ -51,8 +51,8 @@ def trailing_nanmedian(values: np.ndarray, keys: list[np.ndarray], order_by: np.
 
     Rows are grouped by the integer ``keys`` (e.g. ``pd.factorize`` codes) and ordered within their
     group by ``order_by``, ties in input order. A row with a negative code is in no group, as
-    pandas' ``groupby`` drops missing keys: its median is NaN, its count 0. Results are in input order; the count is of
-    the values the median was taken over (0 where none, the median then NaN)."""
+    pandas' ``groupby`` drops missing keys: its median is NaN, its count 0. Results are in input
+    order; the count is of the values the median was taken over (0 where none, the median then NaN)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     n = values.size
     if window < 0:

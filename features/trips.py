@@ -366,8 +366,8 @@ def _route_median(t: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _routes(t: pd.DataFrame) -> np.ndarray:
-    """Each trip's (producer, receiver) route as one number (the same for the same pair), or as
-    the text "producer→receiver" where a party is missing (a missing route then matches no other)."""
+    """Each trip's (producer, receiver) route as one number (the same for the same pair); where a
+    party is missing, the text "producer→receiver" as before (missing where a party is)."""
     producer, receiver = t["producer_id"], t["receiver_id"]
     if producer.isna().any() or receiver.isna().any():
         return (producer.astype(str) + "→" + receiver.astype(str)).to_numpy(object)
