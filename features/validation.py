@@ -212,7 +212,7 @@ def _check_roles(frames: dict[str, pd.DataFrame], log: ProblemLog) -> None:
         if df is None or column not in df:
             continue
         # whether each enterprise lists the role, decided once per enterprise, then looked up per row
-        has = pd.Series([role in r.split(";") for r in roles], index=roles.index, dtype=bool)
+        has = pd.Series([isinstance(r, str) and role in r.split(";") for r in roles], index=roles.index, dtype=bool)
         lacks = ~has.reindex(df[column].astype("str").to_numpy(), fill_value=False).to_numpy(dtype=bool)
         lacks = lacks & df[column].notna().to_numpy() & df[column].isin(roles.index).to_numpy()
         log.add_rows(df.attrs["file"], df.attrs["rows"][lacks], column,

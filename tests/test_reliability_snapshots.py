@@ -359,3 +359,49 @@ def test_validate_as_a_process_prints_problems_not_a_traceback(tmp_path, damage)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "snapshot unusable" in proc.stdout
+
+
+def _parquet_instead(folder: Path, name: str, table: pa.Table) -> None:
+    (folder / f"{name}.csv").unlink()
+    pq.write_table(table, folder / f"{name}.parquet")
+
+
+def _bad_text(values: list[bytes | None]) -> pa.Array:
+    """A text array holding the given bytes as they are (Parquet writes them unchecked)."""
+    raw = pa.array(values, pa.binary())
+    return pa.Array.from_buffers(pa.string(), len(raw), raw.buffers(), null_count=raw.null_count)
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_parquet_text_that_is_not_utf8_is_reported_with_its_row_and_column(tmp_path, dictionary):
+    """A damaged Parquet file's text (bytes that are not UTF-8) fails the load naming file, row and
+    column, rather than an exception from deep inside the checks (the fuzz test found one). Text
+    stored as a dictionary is refused by Arrow as it reads it: the file is named."""
+    folder = write(tmp_path / "s", {})
+    table = pa.Table.from_pandas(_typed("enterprises"), preserve_index=False)
+    names = [v.encode() for v in table.column("name").to_pylist()]
+    names[1] = b"\x80\xff" + names[1]  # the second row
+    col = _bad_text(names)
+    if dictionary:
+        col = pa.DictionaryArray.from_arrays(pa.array(list(range(len(names)))), col)
+    _parquet_instead(folder, "enterprises", table.set_column(table.column_names.index("name"), "name", col))
+    with pytest.raises(SnapshotError) as err:
+        load_snapshot(folder)
+    [p] = [p for p in err.value.problems if "UTF" in p.message.replace("-", "")]
+    want = ("enterprises.parquet", None, None) if dictionary else ("enterprises.parquet", 2, "name")
+    assert (p.file, p.row, p.column) == want
+    check_outcome(folder)
+
+
+def test_roles_of_the_wrong_type_in_parquet_are_reported_not_a_crash(tmp_path):
+    """Roles of the wrong type, read as missing (a column of nulls, a list, ...), are reported row by
+    row; the check of the roles an enterprise is used in reads a missing one as listing none (the
+    fuzz test found a crash there)."""
+    folder = write(tmp_path / "s", {})
+    table = pa.Table.from_pandas(_typed("enterprises"), preserve_index=False)
+    _parquet_instead(folder, "enterprises", table.set_column(table.column_names.index("roles"), "roles", WRONG_TYPES["null"](table.num_rows)))
+    with pytest.raises(SnapshotError) as err:
+        load_snapshot(folder)
+    rows = [p.row for p in err.value.problems if p.file == "enterprises.parquet" and p.column == "roles" and p.severity == "error"]
+    assert rows[:2] == [1, 2]
+    check_outcome(folder)
