@@ -177,7 +177,11 @@ def read_parquet(path: Path, name: str, log: ProblemLog) -> RawTable | None:
         log.add(file, None, None, f"cannot read as Parquet: {_arrow_message(exc)}")
         return None
     for column in table.column_names:  # Parquet does not check its text: a damaged file may hold bytes that are not UTF-8
-        row = _first_bad_text(table.column(column))
+        try:
+            row = _first_bad_text(table.column(column))
+        except pa.ArrowException as exc:  # damaged beyond its text (offsets): no row to name
+            log.add(file, None, column, f"cannot read as Parquet: {_arrow_message(exc)}")
+            return None
         if row is not None:
             log.add(file, row + 1, column, "text that is not valid UTF-8 (a damaged file?); write the table again")
             return None
@@ -187,17 +191,21 @@ def read_parquet(path: Path, name: str, log: ProblemLog) -> RawTable | None:
 def _first_bad_text(column: pa.ChunkedArray) -> int | None:
     """Position of the first value of a text column that is not valid UTF-8; None if all are, or if
     the column is not text (checked by Arrow chunk by chunk; the bytes are read only in a bad
-    chunk). A dictionary column's text is checked by Arrow as it reads it."""
+    chunk). A dictionary column's text is checked by Arrow as it reads it. Arrow's error if a chunk
+    is damaged otherwise."""
     offset = 0
     for chunk in column.chunks:
         if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
             try:
                 chunk.validate(full=True)
-            except pa.ArrowInvalid:
+            except pa.ArrowInvalid as exc:
+                if "UTF8" not in str(exc).replace("-", ""):
+                    raise  # damaged otherwise (offsets): its bytes cannot be read safely; the caller reports the file
                 values = chunk.cast(pa.large_binary()).to_pylist()
                 bad = [i for i, b in enumerate(values) if b is not None and not _is_utf8(b)]
-                if bad:
-                    return offset + bad[0]
+                if not bad:
+                    raise
+                return offset + bad[0]
         offset += len(chunk)
     return None
 

@@ -405,3 +405,18 @@ def test_roles_of_the_wrong_type_in_parquet_are_reported_not_a_crash(tmp_path):
     rows = [p.row for p in err.value.problems if p.file == "enterprises.parquet" and p.column == "roles" and p.severity == "error"]
     assert rows[:2] == [1, 2]
     check_outcome(folder)
+
+
+def test_a_text_chunk_damaged_beyond_its_text_is_an_arrow_error_not_a_crash():
+    """Offsets that go backwards: Arrow's own error (the file is then reported), never a read of the
+    bytes (which fails inside Python); text that is not UTF-8 names its row across chunks."""
+    from features.readers import _first_bad_text
+
+    offsets = pa.py_buffer(np.array([0, 5, 2], dtype=np.int32).tobytes())
+    broken = pa.Array.from_buffers(pa.string(), 2, [None, offsets, pa.py_buffer(b"hello")])
+    with pytest.raises(pa.ArrowInvalid, match="offset"):
+        _first_bad_text(pa.chunked_array([broken]))
+    good = pa.array(["a", "b", None])
+    assert _first_bad_text(pa.chunked_array([good, _bad_text([b"x", None, b"\xc3("])])) == 5
+    assert _first_bad_text(pa.chunked_array([good])) is None
+    assert _first_bad_text(pa.chunked_array([pa.array([1, 2])])) is None
