@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.trajectories import TRUCK_STOPS, CleanReport, StopIndex, StopParams, dark_stays, stops_before
+from features.stops_asof import dark_stays, stops_before
+from features.trajectories import TRUCK_STOPS, CleanReport, StopIndex, StopParams
 
 GPS_COLUMNS = ["has_gps", "n_fixes", "gps_gap_max_h", "gps_gaps_over_10min", "path_km", "receiver_min_m", "gps_gap_at"]
 
@@ -139,7 +140,7 @@ class ClusterStopIndex:
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def stops_before(self, when: pd.Timestamp) -> pd.DataFrame:
-        """``features.trajectories.stops_before`` on every part, joined."""
+        """``features.stops_asof.stops_before`` on every part, joined."""
         return self._joined(self._each(_stops_before, pd.Timestamp(when)))
 
     def dark_stays(self, when: pd.Timestamp) -> pd.DataFrame:

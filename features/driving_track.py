@@ -17,7 +17,8 @@ import pandas as pd
 from features.driving_kernel import DAY_NS, drive_spells, flag_runs, manifest_gaps, run_argmax, steps
 from features.driving_places import DrivingPlaces
 from features.geo import haversine_m
-from features.trajectories import NS, FixArrays, StopIndex, _count_before, _ranges, restored_fixes
+from features.stops_asof import _count_before, _ranges, restored_fixes
+from features.trajectories import NS, FixArrays, StopIndex
 
 if TYPE_CHECKING:
     from features.driving import DrivingParams

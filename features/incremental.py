@@ -15,7 +15,7 @@ share; an ``AsOfCache`` (one per snapshot and stop index) keeps it between dates
 - ``trip_gps``: each manifest trip's GPS evidence (``trips._trip_kernel``) by everything the kernel
   reads for it: the vehicle, departure, window end, whether receipt is known, and the receiver's
   position. A trip whose window closed before an earlier as-of date is not measured again. A
-  trip that reads the as-of date's last restored fix (``trajectories.restored_fixes``) is never
+  trip that reads the as-of date's last restored fix (``stops_asof.restored_fixes``) is never
   kept: that fix depends on the date.
 
 Values are identical with and without the cache (tests/test_features_incremental.py). The power

@@ -25,8 +25,9 @@ from features.grouped import worst_rows
 from features.incremental import AsOfCache
 from features.sites import candidate_sites
 from features.snapshot import Snapshot
+from features.stops_asof import dark_stays, stops_as_of
 from features.timeutil import as_of_day, cutoff
-from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, dark_stays, stops_as_of, vehicle_order
+from features.trajectories import TRUCK_STOPS, StopIndex, StopParams, vehicle_order
 from features.trips import (
     GPS_GAP_S,
     NEAR_KARST_M,

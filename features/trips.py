@@ -18,9 +18,10 @@ from scipy.spatial import cKDTree
 
 from features.geo import LocalProjection, PlaceIndex, haversine_m
 from features.incremental import TripGpsMemo
+from features.stops_asof import restored_fixes
 from features.stops_kernel import geodesic_m
 from features.timeutil import cutoff, known
-from features.trajectories import StopIndex, restored_fixes
+from features.trajectories import StopIndex
 
 SITE_RADIUS_M = 300.0  # a stop this close to an enterprise's registered location is at that site
 NIGHT_START_H, NIGHT_END_H = 22, 6  # local time

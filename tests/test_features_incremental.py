@@ -50,7 +50,7 @@ def test_power_months_aggregated_once_are_the_months_known_then(small):
 
 
 def test_a_trip_that_reads_the_dates_restored_fix_is_measured_again():
-    """The restored last fix (``trajectories.restored_fixes``) depends on the date: a trip whose window
+    """The restored last fix (``stops_asof.restored_fixes``) depends on the date: a trip whose window
     holds it is neither served from the memo nor kept in it."""
     from features.incremental import TripGpsMemo
     from features.trips import _remembered

@@ -12,15 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.stops_asof import dark_stays, stops_as_of, stops_before
 from features.stops_kernel import geodesic_m, window_diagonal
 from features.trajectories import (
     StopIndex,
     StopParams,
     clean_fixes,
-    dark_stays,
     detect_stops,
-    stops_as_of,
-    stops_before,
 )
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"

@@ -279,7 +279,7 @@ def test_a_parked_truck_waking_hourly_is_one_silent_stay():
     f = pd.DataFrame(rows, columns=["vehicle_id", "ts", "lat", "lon"])
     index = StopIndex.build(f)
     assert len(index.stops) == 1 and index.dark.size == 6  # 20:06 → 21:06 … 01:06 → 02:00
-    from features.trajectories import dark_stays, stops_as_of
+    from features.stops_asof import dark_stays, stops_as_of
     parts = pd.concat([stops_as_of(index, "2021-03-06").assign(dark=False),
                        dark_stays(index, pd.Timestamp("2021-03-07")).assign(dark=True)], ignore_index=True)
     stays = merge_stays(parts, 100.0)
@@ -453,8 +453,8 @@ def test_stays_read_from_a_window_start_are_those_merged_from_all(seed):
     """``stops_as_of``/``dark_stays`` with ``since`` hand over only the stops from ``since`` on and
     each vehicle's last one before: the stays ``merge_stays(since=...)`` makes of them are those
     it makes of all the stops (a chain begun before ``since`` is still recognised and dropped)."""
+    from features.stops_asof import dark_stays, stops_as_of
     from features.timeutil import cutoff
-    from features.trajectories import dark_stays, stops_as_of
 
     index = StopIndex.build(_wandering(seed))
     fewer = 0
@@ -473,7 +473,7 @@ def test_stays_read_from_a_window_start_are_those_merged_from_all(seed):
 
 
 def test_since_rows_keeps_each_vehicles_last_earlier_row():
-    from features.trajectories import since_rows
+    from features.stops_asof import since_rows
 
     vehicle = np.array([0, 1, 0, 0, 1, 2, 0])
     start = np.array(["2021-03-01", "2021-03-02", "2021-03-03", "2021-03-03", "2021-03-05", "2021-03-09",
