@@ -39,6 +39,7 @@ from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, l
 from training.fit import FoldResult, fit_fold
 from training.fold_workers import FoldWorkerError, later_folds, start_server
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
+from training.registry_warmup import RegistryWarmup
 from training.report import log_plots, results_table
 from training.select import Choice, choose_enterprise, choose_tip
 from training.splits import HoldoutSplitter, RollingSplitter, monthly_as_of_dates
@@ -243,8 +244,9 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
     workers = 1 if client is not None else feature_workers
     if fold_start == "forkserver" and client is None and fork_workers(None) > 1:
         start_server()  # its imports while the rows load: the folds' worker then starts at once
-    snap, digest, dataset, plan, last_fs = _load_with_features(data, settings, as_of, config, client, say, workers,
-                                                               latest=keep_loaded)
+    with RegistryWarmup(settings) as warm:  # the registry's imports and store readied while the snapshot loads
+        snap, digest, dataset, plan, last_fs = _load_with_features(data, settings, as_of, config, client, say, workers,
+                                                                   latest=keep_loaded, checked=warm.open)
     last_day, (first_day, sp, dates, folds, needed, notes) = plan
     loaded = None
     if keep_loaded and client is None and snap.has_fixes and dataset.stop_index is not None:
@@ -288,7 +290,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
 
 
 def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConfig, client, say: Progress,
-                        workers: int | None = None, latest: bool = False) -> tuple[Snapshot, str, Dataset, tuple, object]:
+                        workers: int | None = None, latest: bool = False,
+                        checked: Callable[[], None] = lambda: None) -> tuple[Snapshot, str, Dataset, tuple, object]:
     """The snapshot, its digest, the features at every as-of date the run needs, and the plan.
 
     When the cache holds this snapshot's span and every needed date (a retraining after new
@@ -297,15 +300,17 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
     every file's contents, computed first, so a changed snapshot is never served stale features.
     Otherwise the snapshot is loaded and checked in full, as a first run does (its digest taken
     after the load, as before: a folder that cannot be read gets the loader's error); with
-    ``latest`` the last date's whole FeatureSet is returned too (else None)."""
+    ``latest`` the last date's whole FeatureSet is returned too (else None). ``checked`` is called
+    once the snapshot has passed its checks and the run's dates fit (``RegistryWarmup.open``)."""
     cache_dir = settings.home_dir / "cache"
-    warm = _load_cached(data, cache_dir, as_of, config, say)
+    warm = _load_cached(data, cache_dir, as_of, config, say, checked)
     if warm is not None:
         return (*warm, None)
     snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
     digest = snapshot_digest(data)
     last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
     plan = plan_dates(snap, last_day, config, data)
+    checked()
     try:
         write_span(cache_dir, SnapshotSpan.of(snap, digest))
     except ValueError:  # no dated row (a run given its as-of date gets this far): no span to cache
@@ -318,7 +323,8 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
     return snap, digest, dataset, (last_day, plan), last_fs
 
 
-def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: Progress):
+def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: Progress,
+                 checked: Callable[[], None] = lambda: None):
     """``_load_with_features`` from the cache without the fixes, or None where that cannot be done."""
     if not data.is_dir():
         return None
@@ -338,6 +344,7 @@ def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: P
         return None
     say("读取快照 loading snapshot (features cached: the fixes are not read)")
     snap = load_snapshot(data, progress=say, trajectories="skip")
+    checked()  # its tables passed their checks; the fixes' were checked when the cache was filled
     try:
         dataset, _ = build_dataset(snap, plan[4], digest, cache_dir=cache_dir, progress=say, evidence=False)
     except FeaturesNotCached as exc:  # an entry became unreadable since it was checked
