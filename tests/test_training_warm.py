@@ -14,7 +14,7 @@ from features.snapshot import load_snapshot, snapshot_digest
 from hazleads.settings import Settings
 from serving.repo.outcomes import CASE_COLUMNS
 from training import pipeline
-from training.dataset import feature_cache_dir
+from training.dataset import feature_cache_dir, read_span
 from training.labels import enterprise_labels, investigated
 
 pytestmark = pytest.mark.slow
@@ -102,3 +102,27 @@ def test_a_date_missing_from_the_cache_loads_the_snapshot_in_full(warm_copy):
     entry.unlink()  # the latest as-of date's features gone: they need the fixes
     with pytest.raises(AssertionError, match="trajectory table was read"):
         pipeline.run_training(folder, settings, register=False)
+
+
+def test_a_first_run_hashes_the_snapshot_once_beside_its_load(small_snapshot, tmp_path, monkeypatch):
+    """An empty home is not hashed for the cache look-up; the load's digest (taken in a thread
+    meanwhile) is the snapshot's, and the span is cached under it for the next run."""
+    calls: list = []
+    real = pipeline.snapshot_digest
+
+    def counted(path):
+        calls.append(path)
+        return real(path)
+
+    def stop(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(pipeline, "snapshot_digest", counted)
+    monkeypatch.setattr(pipeline, "build_dataset", stop)
+    home = tmp_path / "home"
+    with pytest.raises(_Stop):
+        pipeline.run_training(small_snapshot, Settings(home=home), register=False)
+    assert len(calls) == 1
+    span = read_span(home / "cache", real(small_snapshot))
+    small = load_snapshot(small_snapshot, trajectories="skip")
+    assert span is not None and span.first_day == min(small.electricity["date"].min(), small.manifests["departed_at"].min())

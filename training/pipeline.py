@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -298,16 +299,22 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
     outcomes: they change the labels, not the features), only the small tables are read; the fixes,
     most of a snapshot's bytes, are neither read nor checked. The cache is keyed by the digest of
     every file's contents, computed first, so a changed snapshot is never served stale features.
-    Otherwise the snapshot is loaded and checked in full, as a first run does (its digest taken
-    after the load, as before: a folder that cannot be read gets the loader's error); with
+    Otherwise the snapshot is loaded and checked in full, as a first run does, and hashed meanwhile
+    in a thread (a folder that cannot be read gets the loader's error; a home that has cached
+    nothing yet is not hashed for the look-up); with
     ``latest`` the last date's whole FeatureSet is returned too (else None). ``checked`` is called
     once the snapshot has passed its checks and the run's dates fit (``RegistryWarmup.open``)."""
     cache_dir = settings.home_dir / "cache"
     warm = _load_cached(data, cache_dir, as_of, config, say, checked)
     if warm is not None:
         return (*warm, None)
-    snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
-    digest = snapshot_digest(data)
+    with ThreadPoolExecutor(max_workers=1) as hashing:  # hashlib and file reads let go of the GIL: beside the load
+        hashed = hashing.submit(snapshot_digest, data)
+        snap = load_snapshot(data, progress=say, **({"trajectories": "cluster", "client": client} if client is not None else {}))
+    try:
+        digest = hashed.result()
+    except OSError:  # a file became unreadable: as before the thread, the digest after the load raises it
+        digest = snapshot_digest(data)
     last_day = pd.Timestamp(as_of).normalize() if as_of is not None else snap.last_day
     plan = plan_dates(snap, last_day, config, data)
     checked()
@@ -326,8 +333,8 @@ def _load_with_features(data: Path, settings: Settings, as_of, config: TrainConf
 def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: Progress,
                  checked: Callable[[], None] = lambda: None):
     """``_load_with_features`` from the cache without the fixes, or None where that cannot be done."""
-    if not data.is_dir():
-        return None
+    if not data.is_dir() or not any(cache_dir.glob("*/span.json")):
+        return None  # nothing was ever cached here (a first run): no need to hash the snapshot for it
     try:
         digest = snapshot_digest(data)
     except OSError:
