@@ -52,16 +52,22 @@ def group_tips(times: np.ndarray, lat: np.ndarray, lon: np.ndarray, radius: np.n
     t = times[order].astype("datetime64[s]").astype(np.int64)
     grams = [trigrams(x) for x in texts]
     place_s, text_s = PLACE_DAYS * 86400, TEXT_DAYS * 86400
+    # the distances from each tip to the later ones within PLACE_DAYS, one call per tip (not per pair)
+    place_end = np.searchsorted(t, t + place_s, side="right")
     for a in range(n):
         i = order[a]
+        near = None
+        if np.isfinite(lat[i]) and place_end[a] > a + 1:
+            js = order[a + 1:place_end[a]]
+            near = haversine_m(lat[i], lon[i], lat[js], lon[js])
         b = a + 1
         while b < n and t[b] - t[a] <= text_s:
             j = order[b]
             dt = t[b] - t[a]
             same = False
             if dt <= place_s:
-                if np.isfinite(lat[i]) and np.isfinite(lat[j]):
-                    d = float(haversine_m(lat[i], lon[i], np.array([lat[j]]), np.array([lon[j]]))[0])
+                if near is not None and np.isfinite(lat[j]):
+                    d = float(near[b - a - 1])
                     same = d <= PLACE_M + max(0.0, radius[i] - 2000.0) + max(0.0, radius[j] - 2000.0)
                 if not same and named[i] and named[j] and (named[i] & named[j]):
                     same = True

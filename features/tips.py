@@ -85,8 +85,9 @@ def keyword_counts(text: pd.Series) -> pd.DataFrame:
 
 
 def _pairs_within(lat: np.ndarray, lon: np.ndarray, times: np.ndarray, radius_m: float, days: float,
-                  lat2: np.ndarray, lon2: np.ndarray, times2: np.ndarray, before_only: bool) -> list[tuple[int, int]]:
-    """Index pairs (i, j) with point j within radius of i and time j in [t_i - days, t_i] (or +-days)."""
+                  lat2: np.ndarray, lon2: np.ndarray, times2: np.ndarray, before_only: bool) -> list[tuple[int, int, float]]:
+    """Index pairs (i, j) with point j within radius of i and time j in [t_i - days, t_i] (or +-days),
+    each with its distance in metres."""
     if len(lat) == 0 or len(lat2) == 0:
         return []
     order = np.argsort(times2, kind="stable")
@@ -100,7 +101,8 @@ def _pairs_within(lat: np.ndarray, lon: np.ndarray, times: np.ndarray, radius_m:
             continue
         js = order[lo[i]:hi[i]]
         d = haversine_m(lat[i], lon[i], lat2[js], lon2[js])
-        out.extend((i, int(j)) for j in js[d <= radius_m])
+        ok = d <= radius_m
+        out.extend((i, int(j), float(dj)) for j, dj in zip(js[ok], d[ok], strict=True))
     return out
 
 
@@ -187,8 +189,7 @@ def tip_features(tips: pd.DataFrame, enterprises: pd.DataFrame, places: PlaceInd
                            before_only=True)
         night = s["night"].to_numpy(bool) if "night" in s else np.zeros(len(s), bool)
         svid = s["vehicle_id"].astype(str).to_numpy()
-        for i, j in sp:
-            d = float(haversine_m(lat[i], lon[i], slat[j], slon[j]))
+        for i, j, d in sp:
             if d > radius[i]:
                 continue
             n_stops[i] += 1
@@ -233,7 +234,7 @@ def tip_features(tips: pd.DataFrame, enterprises: pd.DataFrame, places: PlaceInd
     counts = np.zeros(len(t))
     near_ids: list[set] = [set() for _ in range(len(t))]
     pid = producers["enterprise_id"].to_numpy()
-    for i, j in near:
+    for i, j, _d in near:
         counts[i] += 1
         near_ids[i].add(str(pid[j]))
     out["tip_producers_within_1km"] = np.where(has_coords, counts, np.nan)

@@ -128,6 +128,68 @@ def test_repeats_and_callers_about_one_event_are_grouped_and_others_are_not():
     assert g[1] == 1  # 3.1 km apart: another place
 
 
+def _groups_by_pairs(t, lat, lon, radius, texts, named):
+    """group_tips' rules pair by pair (every pair, no window): the components, each named after its
+    earliest member (time, then position)."""
+    from features.geo import haversine_m
+    from features.tip_groups import PLACE_DAYS, PLACE_M, TEXT_DAYS, TEXT_JACCARD, jaccard, trigrams
+
+    n = len(t)
+    sec = t.astype("datetime64[s]").astype(np.int64)
+    grams = [trigrams(x) for x in texts]
+    adj = [[] for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            dt = abs(int(sec[j] - sec[i]))
+            if i == j or dt > TEXT_DAYS * 86400:
+                continue
+            same = False
+            if dt <= PLACE_DAYS * 86400:
+                if np.isfinite(lat[i]) and np.isfinite(lat[j]):
+                    d = float(haversine_m(lat[i], lon[i], np.array([lat[j]]), np.array([lon[j]]))[0])
+                    same = d <= PLACE_M + max(0.0, radius[i] - 2000.0) + max(0.0, radius[j] - 2000.0)
+                same = same or bool(named[i] & named[j])
+            if same or jaccard(grams[i], grams[j]) >= TEXT_JACCARD:
+                adj[i].append(j)
+    label = np.full(n, -1)
+    for s0 in range(n):
+        if label[s0] >= 0:
+            continue
+        comp, todo = {s0}, [s0]
+        while todo:
+            for j in adj[todo.pop()]:
+                if j not in comp:
+                    comp.add(j)
+                    todo.append(j)
+        first = min(comp, key=lambda k: (sec[k], k))
+        label[list(comp)] = first
+    return label
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_groups_equal_the_rules_applied_to_every_pair(seed):
+    """Random tips around a few spots, some without a place, ties in time, the 14- and 30-day edges
+    hit exactly: the windowed grouping equals the rules applied to every pair."""
+    rng = np.random.default_rng(seed)
+    n = 70
+    day = rng.choice([0, 14, 30, 44, 1, 15, 31], size=n) + 7 * rng.integers(0, 40, size=n)
+    second = rng.choice([0, 0, 0, 1, 3600], size=n)
+    t = (np.datetime64("2024-03-01T08:00:00") + day.astype("timedelta64[D]") + second.astype("timedelta64[s]")).astype("datetime64[ns]")
+    spot = rng.integers(0, 8, size=n)
+    lat = LAT0 + spot * 2500 * M_LAT + rng.normal(0, 900, size=n) * M_LAT
+    lat[rng.random(n) < 0.25] = np.nan
+    lon = np.full(n, LON0) + rng.normal(0, 900, size=n) * M_LAT
+    radius = rng.choice([2000.0, 2000.0, 3500.0], size=n)
+    words = ["大岭村后面的山沟里被人倒了几十桶废液", "河边有人钓鱼晒网", "厂里半夜偷偷排黑水到河里", "别的事情反映一下"]
+    filler = list("东南西北上下左右前后村屯镇河沟塘")
+    texts = [words[k] + "".join(rng.choice(filler, size=int(rng.integers(0, 12)))) if rng.random() < 0.5
+             else "".join(rng.choice(filler, size=20)) for k in rng.integers(0, 4, size=n)]
+    named = [{f"P{k}"} if rng.random() < 0.15 else set() for k in rng.integers(0, 3, size=n)]
+    got = group_tips(t, lat, lon, radius, texts, named)
+    np.testing.assert_array_equal(got, _groups_by_pairs(t, lat, lon, radius, texts, named))
+    assert len(set(got)) not in (1, n)  # some tips grouped, not all of them
+
+
 def test_keyword_words_are_counted_as_separate_substrings_per_group():
     # 倒 and 倾倒 are both dumping words: "倾倒" counts twice (each word once), "倒倒倒" three times;
     # a word is not counted inside an overlap of itself ("河河河" holds 河 three times); a missing
