@@ -59,6 +59,7 @@ class FoldResult:
     test_enterprise_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     test_tip_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    metric_rows: list[dict] | None = None  # the fold's evaluation, where the process that fitted it made it
 
 
 def training_rows(fit: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:

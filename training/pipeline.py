@@ -168,7 +168,9 @@ class FoldTask:
 
     def __call__(self, i: int) -> FoldResult:
         truth_fn = partial(truth_enterprise_labels, self.truth) if self.truth else None
-        return fit_fold(self.folds[i], self.enterprise, self.tips, self.cases, self.config, truth_fn, engine=self.engine)
+        result = fit_fold(self.folds[i], self.enterprise, self.tips, self.cases, self.config, truth_fn, engine=self.engine)
+        result.metric_rows = fold_metrics(result)  # evaluated where fitted: a worker's folds beside the parent's
+        return result
 
 
 def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
@@ -361,19 +363,23 @@ def _load_cached(data: Path, cache_dir: Path, as_of, config: TrainConfig, say: P
 
 
 def _collect_metrics(results: list[FoldResult]) -> pd.DataFrame:
+    return pd.DataFrame([row for r in results for row in (r.metric_rows if r.metric_rows is not None else fold_metrics(r))])
+
+
+def fold_metrics(r: FoldResult) -> list[dict]:
+    """Every model's and baseline's metrics on the fold's test rows, one dict a metric."""
     rows = []
-    for r in results:
-        for entity, frame, base in (("enterprise", r.enterprise_scores, ["as_of", "entity_id", "label", "truth", "county", "industry_group"]),
-                                    ("tip", r.tip_scores, ["as_of", "entity_id", "label", "truth", "county"])):
-            if frame is None or frame.empty:
-                continue
-            for model in [c for c in frame.columns if c not in base]:
-                f = frame.rename(columns={model: "score"})
-                m = evaluate(f[[c for c in ("as_of", "score", "label", "truth") if c in f]])
-                m["overlap@20"] = list_overlap(f, 20) if entity == "enterprise" else np.nan
-                for k, v in m.items():
-                    rows.append({"entity": entity, "fold": r.split.name, "model": model, "metric": k, "value": v})
-    return pd.DataFrame(rows)
+    for entity, frame, base in (("enterprise", r.enterprise_scores, ["as_of", "entity_id", "label", "truth", "county", "industry_group"]),
+                                ("tip", r.tip_scores, ["as_of", "entity_id", "label", "truth", "county"])):
+        if frame is None or frame.empty:
+            continue
+        for model in [c for c in frame.columns if c not in base]:
+            f = frame.rename(columns={model: "score"})
+            m = evaluate(f[[c for c in ("as_of", "score", "label", "truth") if c in f]])
+            m["overlap@20"] = list_overlap(f, 20) if entity == "enterprise" else np.nan
+            for k, v in m.items():
+                rows.append({"entity": entity, "fold": r.split.name, "model": model, "metric": k, "value": v})
+    return rows
 
 
 def _log_tables(results: list[FoldResult], metrics: pd.DataFrame, config: TrainConfig) -> None:
