@@ -76,7 +76,7 @@ def network_features(checks: pd.DataFrame, cases: pd.DataFrame, enterprises: pd.
     served = pairs[pairs["producer_id"].isin(flagged)].groupby("partner_id")["producer_id"].agg(frozenset).to_dict()
     linked = [
         q != p and (q in flagged or bool(served.get(q, frozenset()) - {p}))
-        for p, q in zip(pairs["producer_id"], pairs["partner_id"], strict=True)
+        for p, q in zip(pairs["producer_id"].tolist(), pairs["partner_id"].tolist(), strict=True)  # lists: not Arrow item by item
     ]
     bad_partner = pd.Series(linked, index=pairs.index, dtype=bool)
     bp = pairs[bad_partner]
@@ -84,7 +84,7 @@ def network_features(checks: pd.DataFrame, cases: pd.DataFrame, enterprises: pd.
     out["partners_with_confirmed_cases_365d@partner_id"] = bp.drop_duplicates("producer_id").set_index("producer_id")["partner_id"].reindex(idx)
     veh = y[["producer_id", "vehicle_id"]].drop_duplicates()
     flagged_veh = veh[veh["producer_id"].isin(flagged)].groupby("vehicle_id")["producer_id"].agg(set).to_dict()  # a dict: looked up per row
-    shared = [bool(flagged_veh.get(v, set()) - {p}) for p, v in zip(veh["producer_id"], veh["vehicle_id"], strict=True)]
+    shared = [bool(flagged_veh.get(v, set()) - {p}) for p, v in zip(veh["producer_id"].tolist(), veh["vehicle_id"].tolist(), strict=True)]
     sv = veh[pd.Series(shared, index=veh.index, dtype=bool)]
     out["shared_vehicles_with_flagged_365d"] = sv.groupby("producer_id").size().reindex(idx).fillna(0.0).astype(float)
     out["shared_vehicles_with_flagged_365d@vehicle_id"] = sv.drop_duplicates("producer_id").set_index("producer_id")["vehicle_id"].reindex(idx)

@@ -33,7 +33,9 @@ def in_window(df: pd.DataFrame, column: str, as_of, days: int) -> pd.DataFrame:
 
 def month_end(month: pd.Series) -> pd.Series:
     """The last day (midnight) of each ``period[M]`` value."""
-    return month.dt.to_timestamp(how="start") + pd.offsets.MonthEnd(0)
+    # the next month's first midnight less a day: period arithmetic is on integers, where adding
+    # ``MonthEnd`` to a column of timestamps goes through the calendar value by value
+    return (month + 1).dt.to_timestamp(how="start") - DAY
 
 
 def months_known(ledgers: pd.DataFrame, as_of) -> pd.DataFrame:

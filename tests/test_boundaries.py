@@ -152,6 +152,17 @@ def _gap_rows(months: list[str], gap: float = 1.5, generated: float = 25.0) -> p
                          "power_gap_t": np.nan, "score": 0.5})
 
 
+def test_a_ledger_month_is_known_from_its_last_day_not_the_day_before():
+    from features.timeutil import month_end, months_known
+
+    months = pd.Series(pd.PeriodIndex(["2024-02", "2023-02", "2021-12", None], freq="M"))
+    ends = month_end(months)
+    assert ends.iloc[:3].tolist() == [T("2024-02-29"), T("2023-02-28"), T("2021-12-31")] and pd.isna(ends.iloc[3])
+    ledgers = pd.DataFrame({"month": months})
+    assert months_known(ledgers, "2024-02-28")["month"].astype(str).tolist() == ["2023-02", "2021-12"]
+    assert months_known(ledgers, "2024-02-29 23:59")["month"].astype(str).tolist() == ["2024-02", "2023-02", "2021-12"]
+
+
 def test_ledger_features_sum_12_and_3_complete_months_and_3t_counts(fsnap):
     from features.ledgers import ledger_features
 
