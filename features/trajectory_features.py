@@ -351,10 +351,21 @@ def _attributed(s: pd.DataFrame, how: str) -> pd.DataFrame:
     stop = np.tile(s.index.to_numpy(), len(cols))
     entity = np.concatenate([c.to_numpy(object) for c in cols])
     at = np.flatnonzero(~pd.isna(entity))
-    code = pd.factorize(entity[at])[0]
+    code, uniques = pd.factorize(entity[at])
     pair = pd.factorize(stop[at] * (code.max() + 1 if code.size else 1) + code)[0]
-    at = at[np.sort(np.unique(pair, return_index=True)[1])]
-    return pd.DataFrame({"stop": stop[at], "entity_id": pd.array(entity[at], dtype="str")}, index=at)
+    first = np.sort(np.unique(pair, return_index=True)[1])
+    return _Rows(stop[at[first]], code[first], np.asarray(uniques, dtype=object))
+
+
+class _Rows:
+    """(stop, entity) rows: the stops' labels, each row's entity as a code into ``ids`` (the ids
+    as text, each once), in arrays: no column of text per row made, grouped or factorised."""
+
+    def __init__(self, stop: np.ndarray, code: np.ndarray, ids: np.ndarray):
+        self.stop, self.code, self.ids = stop, code, ids
+
+    def where(self, keep: np.ndarray) -> _Rows:
+        return _Rows(self.stop[keep], self.code[keep], self.ids)
 
 
 class _Columns(dict):
@@ -377,22 +388,26 @@ def _evidence_of(ev: pd.DataFrame, stops: np.ndarray, fields: list[str]) -> pd.D
     return picked[fields]
 
 
-def _put_count(out: _Columns, name: str, rows: pd.DataFrame, ev: pd.DataFrame, fields: list[str]) -> None:
-    """``rows`` (stop, entity_id): count per entity and the most suspicious stop's evidence (the
-    ranking reads two columns; the evidence is taken for the stops picked)."""
-    counts = rows.groupby("entity_id").size() if len(rows) else pd.Series(dtype=float)
-    out[name] = counts.reindex(out.index).fillna(0.0).astype("float64")
+def _put_count(out: _Columns, name: str, rows: _Rows, ev: pd.DataFrame, fields: list[str],
+               where: np.ndarray | None = None) -> None:
+    """``rows`` (stop, entity): count per entity of ``out.index`` and the most suspicious stop's
+    evidence (the ranking reads two columns; the evidence is taken for the stops picked).
+    ``where``: the positions of ``rows.ids`` in ``out.index`` (-1: not there), when already known."""
+    where = out.index.get_indexer(rows.ids) if where is None else where
+    at_out = np.where(rows.code >= 0, where[rows.code], -1)  # code -1: a missing id, counted nowhere
+    counts = np.bincount(at_out[at_out >= 0], minlength=len(out.index)).astype("float64")
+    out[name] = pd.Series(counts, index=out.index)  # an entity seen nowhere counts 0
     # each entity's most suspicious stop, the latest of equals (the first of a stable sort by both)
-    at = ev.index.get_indexer(rows["stop"].to_numpy())  # -1: a stop without evidence, ranked last
+    at = ev.index.get_indexer(rows.stop)  # -1: a stop without evidence, ranked last
     suspicion = np.append(ev["suspicion"].to_numpy(dtype="float64"), np.nan)[at]
     when = np.append(ev["when"].to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[at]
-    top = rows.iloc[worst_rows(pd.factorize(rows["entity_id"])[0], suspicion, when)]
+    top = worst_rows(rows.code, suspicion, when)
     if not len(top):
         for f in fields:
             out[f"{name}@{f}"] = pd.Series(None, index=out.index, dtype=object)
         return
-    picked = _evidence_of(ev, top["stop"].to_numpy(), fields)
-    picked.index = pd.Index(top["entity_id"], name="entity_id")
+    picked = _evidence_of(ev, rows.stop[top], fields)
+    picked.index = pd.Index(rows.ids[rows.code[top]], name="entity_id")
     for f in fields:
         out[f"{name}@{f}"] = picked[f].reindex(out.index)
 
@@ -416,11 +431,13 @@ def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_
     out = _Columns(ids)
     ev = _stop_evidence(s) if ev is None else ev
     attributed = {how: _attributed(s, how) for how in ("load", "visit")}
+    where = {how: ids.get_indexer(rows.ids) for how, rows in attributed.items()}  # each entity looked up once
     for stem, (mask, how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
             inw = mask & (s["start"] >= as_of_window_start(as_of, w))
-            rows = attributed[how][attributed[how]["stop"].isin(s.index[inw.to_numpy(bool)])]
-            _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS)
+            rows = attributed[how]
+            rows = rows.where(np.isin(rows.stop, s.index[inw.to_numpy(bool)]))
+            _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS, where[how])
     t = _trip_columns(trips, TRIP_FEATURES)
     parties = pd.concat([t.assign(entity_id=t[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
     parties = parties.drop_duplicates(["manifest_id", "entity_id"])
@@ -433,11 +450,13 @@ def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
     """The same evidence by vehicle_id, with the prefix ``vehicle_``."""
     out = _Columns(ids)
     ev = _stop_evidence(s) if ev is None else ev
-    rows_all = pd.DataFrame({"stop": s.index, "entity_id": s["vehicle_id"].astype("str").to_numpy()})
+    code, vids = pd.factorize(s["vehicle_id"].astype("str").to_numpy(object))
+    rows_all = _Rows(s.index.to_numpy(), code, np.asarray(vids, dtype=object))
+    where = ids.get_indexer(rows_all.ids)
     for stem, (mask, _how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
             inw = mask & (s["start"] >= as_of_window_start(as_of, w))
-            _put_count(out, f"vehicle_{stem}_{w}d", rows_all[inw.to_numpy(bool)], ev, STOP_FIELDS)
+            _put_count(out, f"vehicle_{stem}_{w}d", rows_all.where(inw.to_numpy(bool)), ev, STOP_FIELDS, where)
     off = ~s["registered"]
     out["vehicle_offsite_stops_365d"] = off.groupby(s["vehicle_id"]).sum().reindex(ids).fillna(0.0).astype(float)
     share = (s["night"] & off).groupby(s["vehicle_id"]).sum() / off.groupby(s["vehicle_id"]).sum()

@@ -341,7 +341,7 @@ def test_tiny_and_empty_trajectories(tmp_path):
 
 
 def test_a_count_names_its_most_suspicious_stop_and_of_equals_the_latest():
-    from features.trajectory_features import STOP_FIELDS, _Columns, _put_count
+    from features.trajectory_features import STOP_FIELDS, _Columns, _put_count, _Rows
 
     ev = pd.DataFrame({
         "when": pd.to_datetime(["2021-03-01 01:00", "2021-03-02 02:00", "2021-03-05 03:00", "2021-03-03 04:00"]),
@@ -350,11 +350,12 @@ def test_a_count_names_its_most_suspicious_stop_and_of_equals_the_latest():
         "place": ["漓江", None, "桃花江", None], "dist_m": [10.0, np.nan, 30.0, np.nan],
         "minutes": [5.0, 6.0, 7.0, 8.0], "suspicion": [1.0, 2.5, 2.5, 0.5],
     })
-    rows = pd.DataFrame({"stop": [0, 1, 2, 3], "entity_id": ["A", "A", "A", "B"]})
+    # rows: (stop, entity); D is no entity of the table, code -1 a missing id: neither is counted
+    rows = _Rows(np.array([0, 1, 2, 3, 3, 0]), np.array([0, 0, 0, 2, 1, -1]), np.array(["A", "D", "B"], dtype=object))
     out = _Columns(pd.Index(["A", "B", "C"], name="entity_id"))
     _put_count(out, "x", rows, ev, STOP_FIELDS)
     f = out.frame()
-    assert f["x"].tolist() == [3.0, 1.0, 0.0]
+    assert f["x"].tolist() == [3.0, 1.0, 0.0] and list(f.index) == ["A", "B", "C"]
     # A: stops 1 and 2 are the most suspicious (2.5); of the two the later, stop 2
     assert f.loc["A", "x@vehicle_id"] == "V2" and f.loc["A", "x@manifest_id"] == "M2"
     assert f.loc["A", "x@where"] == "25.30000,110.30000" and f.loc["A", "x@place"] == "桃花江"
@@ -386,10 +387,13 @@ def test_stops_are_attributed_once_to_each_party_as_the_frame_code_did():
         "owner_id": ["T1", "T1", "T2", None, "T2"],
         "at_enterprise_id": [None, "P2", "P2", "T2", None],
     }, dtype=object).astype({"loaded": bool})
+    def frame(rows):
+        return pd.DataFrame({"stop": rows.stop, "entity_id": pd.array(rows.ids[rows.code], dtype="str")})
+
     for how in ("load", "visit"):
-        got, want = _attributed(s, how), reference(s, how)
+        got, want = frame(_attributed(s, how)), reference(s, how).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want)
-    got = _attributed(s, "load")
+    got = frame(_attributed(s, "load"))
     assert got.groupby("stop")["entity_id"].agg(list).to_dict() == {
         0: ["P1", "T1", "R1"], 1: ["T1", "R1"], 2: ["T2"], 4: ["T2"]}  # stop 3: no owner, no manifest
 
