@@ -509,7 +509,7 @@ def _trip_features(out: _Columns, rows: pd.DataFrame, as_of, stems, prefix: str 
         for w in TRIP_WINDOWS[stem]:
             name = f"{prefix}{stem}_{w}d"
             start = as_of_window_start(as_of, w)
-            r = rows[rows["departed_at"] >= start]
+            r = rows.loc[rows["departed_at"] >= start, ["entity_id", col]]  # the two columns read: not every text column taken
             vals = getattr(r.groupby("entity_id")[col], how)() if len(r) else pd.Series(dtype=float)
             vals = vals.reindex(out.index).astype("float64")
             out[name] = vals.fillna(0.0) if how == "sum" else vals
