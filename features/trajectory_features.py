@@ -253,7 +253,7 @@ def _stop_evidence(s: pd.DataFrame) -> pd.DataFrame:
     }, index=s.index)
 
 
-def _attributed(s: pd.DataFrame, how: str) -> pd.DataFrame:
+def _attributed(s: pd.DataFrame, how: str) -> _Rows:
     """One row per (stop, enterprise) it counts for: ``load`` → the manifest's parties when loaded,
     else the owner; ``visit`` → the producer visited and the owner."""
     if how == "load":
@@ -279,7 +279,7 @@ class _Rows:
     def __init__(self, stop: np.ndarray, code: np.ndarray, ids: np.ndarray):
         self.stop, self.code, self.ids = stop, code, ids
 
-    def where(self, keep: np.ndarray) -> _Rows:
+    def subset(self, keep: np.ndarray) -> _Rows:
         return _Rows(self.stop[keep], self.code[keep], self.ids)
 
 
@@ -304,12 +304,12 @@ def _evidence_of(ev: pd.DataFrame, stops: np.ndarray, fields: list[str]) -> pd.D
 
 
 def _put_count(out: _Columns, name: str, rows: _Rows, ev: pd.DataFrame, fields: list[str],
-               where: np.ndarray | None = None) -> None:
+               positions: np.ndarray | None = None) -> None:
     """``rows`` (stop, entity): count per entity of ``out.index`` and the most suspicious stop's
     evidence (the ranking reads two columns; the evidence is taken for the stops picked).
-    ``where``: the positions of ``rows.ids`` in ``out.index`` (-1: not there), when already known."""
-    where = out.index.get_indexer(rows.ids) if where is None else where
-    at_out = np.where(rows.code >= 0, where[rows.code], -1)  # code -1: a missing id, counted nowhere
+    ``positions``: those of ``rows.ids`` in ``out.index`` (-1: not there), when already known."""
+    positions = out.index.get_indexer(rows.ids) if positions is None else positions
+    at_out = np.where(rows.code >= 0, positions[rows.code], -1)  # code -1: a missing id, counted nowhere
     counts = np.bincount(at_out[at_out >= 0], minlength=len(out.index)).astype("float64")
     out[name] = pd.Series(counts, index=out.index)  # an entity seen nowhere counts 0
     # each entity's most suspicious stop, the latest of equals (the first of a stable sort by both)
@@ -346,13 +346,12 @@ def enterprise_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_
     out = _Columns(ids)
     ev = _stop_evidence(s) if ev is None else ev
     attributed = {how: _attributed(s, how) for how in ("load", "visit")}
-    where = {how: ids.get_indexer(rows.ids) for how, rows in attributed.items()}  # each entity looked up once
+    positions = {how: ids.get_indexer(rows.ids) for how, rows in attributed.items()}  # each entity looked up once
     for stem, (mask, how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
             inw = mask & (s["start"] >= as_of_window_start(as_of, w))
-            rows = attributed[how]
-            rows = rows.where(np.isin(rows.stop, s.index[inw.to_numpy(bool)]))
-            _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS, where[how])
+            rows = attributed[how].subset(np.isin(attributed[how].stop, s.index[inw.to_numpy(bool)]))
+            _put_count(out, f"{stem}_{w}d", rows, ev, STOP_FIELDS, positions[how])
     t = _trip_columns(trips, TRIP_FEATURES)
     parties = pd.concat([t.assign(entity_id=t[c].astype("str")) for c in ("producer_id", "transporter_id", "receiver_id")])
     parties = parties.drop_duplicates(["manifest_id", "entity_id"])
@@ -367,11 +366,11 @@ def vehicle_features(s: pd.DataFrame, trips: pd.DataFrame, ids: pd.Index, as_of,
     ev = _stop_evidence(s) if ev is None else ev
     code, vids = pd.factorize(s["vehicle_id"].astype("str").to_numpy(object))
     rows_all = _Rows(s.index.to_numpy(), code, np.asarray(vids, dtype=object))
-    where = ids.get_indexer(rows_all.ids)
+    positions = ids.get_indexer(rows_all.ids)
     for stem, (mask, _how) in _stop_masks(s).items():
         for w in ENTERPRISE_STOP_FEATURES[stem][0]:
             inw = mask & (s["start"] >= as_of_window_start(as_of, w))
-            _put_count(out, f"vehicle_{stem}_{w}d", rows_all.where(inw.to_numpy(bool)), ev, STOP_FIELDS, where)
+            _put_count(out, f"vehicle_{stem}_{w}d", rows_all.subset(inw.to_numpy(bool)), ev, STOP_FIELDS, positions)
     off = ~s["registered"]
     out["vehicle_offsite_stops_365d"] = off.groupby(s["vehicle_id"]).sum().reindex(ids).fillna(0.0).astype(float)
     share = (s["night"] & off).groupby(s["vehicle_id"]).sum() / off.groupby(s["vehicle_id"]).sum()

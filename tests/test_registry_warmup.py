@@ -78,13 +78,18 @@ def test_a_fork_before_open_skips_the_store_and_waits_for_the_imports(tmp_path):
     assert stored == [] and not warm.opened
 
 
-def test_a_failed_warmup_is_silent(tmp_path):
+def test_a_failed_warmup_is_silent(tmp_path, monkeypatch):
+    """A failure ends the thread quietly (no uncaught exception reaches the thread hook); the run's
+    own configure meets the error again."""
+    uncaught: list = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+
     def broken(_settings):
         raise RuntimeError("the store cannot be opened")
 
     with RegistryWarmup(_settings(tmp_path), imports=lambda: None, store=broken) as warm:
         warm.open()
-    assert not warm.opened and not warm.running  # the run's own configure meets the error again
+    assert not warm.opened and not warm.running and uncaught == []
 
 
 def test_only_a_sqlite_store_is_opened_by_the_warmup(tmp_path):
