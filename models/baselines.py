@@ -209,6 +209,11 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
         return self.imputer_.transform(np.where(np.isinf(X), np.nan, X))
 
     def fit(self, X, y=None):
+        self._fit(X)
+        return self
+
+    def _fit(self, X) -> np.ndarray:
+        """Fit; the training rows' anomaly (``-score_samples``), in row order."""
         X = validate_data(self, X, ensure_all_finite="allow-nan", dtype="float64")
         self.imputer_ = MedianImputer(strategy="median", keep_empty_features=True).fit(np.where(np.isinf(X), np.nan, X))
         self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.random_state).fit(self._prep(X))
@@ -216,7 +221,11 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
         self.offset_ = float(np.quantile(train, self.contamination))
         self.train_anomaly_ = np.sort(-train)
         self.classes_ = np.array([0, 1])
-        return self
+        return -train
+
+    def fit_predict_proba(self, X, y=None) -> np.ndarray:
+        """``fit(X).predict_proba(X)``, the forest walked once: fitting already scores every row."""
+        return self._proba(self._fit(X))
 
     def score_samples(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -230,7 +239,9 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def predict_proba(self, X) -> np.ndarray:
-        anomaly = -self.score_samples(X)
+        return self._proba(-self.score_samples(X))
+
+    def _proba(self, anomaly: np.ndarray) -> np.ndarray:
         p = np.searchsorted(self.train_anomaly_, anomaly, side="right") / max(len(self.train_anomaly_), 1)
         return np.column_stack([1 - p, p])
 

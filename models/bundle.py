@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,9 +32,14 @@ def monotone_directions(features: list[str]) -> dict[str, int]:
     return {f: CATALOGUE[f].direction for f in features if f in CATALOGUE}
 
 
+ANOMALY_TREES = 100  # the anomaly feature's isolation forest (and the anomaly baseline's: training.fit)
+
+
 def matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
     """The model's columns of ``frame`` as float64 (absent columns are missing values)."""
     out = frame.reindex(columns=features)
+    if all(is_numeric_dtype(t) for t in out.dtypes):  # no text to coerce: one copy, not a pass per column
+        return out.astype("float64")
     return out.apply(pd.to_numeric, errors="coerce").astype("float64")
 
 
@@ -63,9 +69,13 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
         self.rule_set = rule_set
         self.entity_column = entity_column
 
-    def _with_anomaly(self, X: pd.DataFrame) -> pd.DataFrame:
+    def _with_anomaly(self, X: pd.DataFrame, anomaly: np.ndarray | None = None) -> pd.DataFrame:
+        """``X`` with the anomaly and rule scores the booster reads (``anomaly``: the anomaly score of
+        ``X``'s rows when already known)."""
         extra = {}
-        if getattr(self, "anomaly_", None) is not None:
+        if anomaly is not None:
+            extra[ANOMALY_SCORE] = anomaly
+        elif getattr(self, "anomaly_", None) is not None:
             extra[ANOMALY_SCORE] = self.anomaly_.predict_proba(matrix(X, self.anomaly_features_))[:, 1]
         if getattr(self, "rules_", None) is not None:
             extra[RULE_SCORE] = self.rules_.predict_proba(X)[:, 1]
@@ -81,13 +91,15 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
             self.rules_ = RuleScorer(rule_set, graded=getattr(self, "graded_rules", False)).fit(X)
             if RULE_SCORE not in feats:
                 feats = [*feats, RULE_SCORE]
+        pop_anomaly = None  # the population's anomaly scores, computed while fitting the forest on it
         if self.anomaly:
             self.anomaly_features_ = [f for f in feats if f not in (ANOMALY_SCORE, RULE_SCORE)]
             pop = population if population is not None else X
-            self.anomaly_ = AnomalyScorer(n_estimators=100).fit(matrix(pop, self.anomaly_features_))
+            self.anomaly_ = AnomalyScorer(n_estimators=ANOMALY_TREES)
+            pop_anomaly = self.anomaly_.fit_predict_proba(matrix(pop, self.anomaly_features_))[:, 1]
             if ANOMALY_SCORE not in feats:
                 feats = [*feats, ANOMALY_SCORE]
-        X = self._with_anomaly(X)
+        X = self._with_anomaly(X, pop_anomaly if population is None else None)
         if calibrate_on is not None:
             calibrate_on = (self._with_anomaly(calibrate_on[0]), calibrate_on[1])
         self.features_ = feats
@@ -106,7 +118,7 @@ class EnterpriseLeadModel(ClassifierMixin, BaseEstimator):
             linear = None
             if linear_w:
                 linear = LogisticBaseline().fit(matrix(X, self.features_), np.asarray(y).astype(int), sample_weight=sample_weight)
-            pop = self._with_anomaly(population) if population is not None else X
+            pop = self._with_anomaly(population, pop_anomaly) if population is not None else X
             scorer = PercentileBlend(base, linear, RULE_SCORE, rule_w, linear_w).fit(matrix(pop, self.features_))
         self.model_ = CalibratedLeadModel(scorer, method=self.calibration)
         if calibrate_on is not None and len(calibrate_on[1]):

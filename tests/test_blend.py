@@ -87,3 +87,25 @@ def test_lead_model_with_a_blend_keeps_reasons_and_importances():
     np.testing.assert_allclose(blended.importances().sort_index(), plain.importances().sort_index())
     zh, en = blended.explain(X.iloc[:5])
     assert len(zh) == len(en) == 5
+
+
+@pytest.mark.parametrize("with_population", [True, False])
+def test_the_blend_ranks_against_the_population_as_the_model_scores_it(with_population):
+    # the population's anomaly scores come from fitting the forest on it, not from scoring it again:
+    # the blend's reference distributions are those of the population scored as any rows are scored
+    from models.bundle import EnterpriseLeadModel, matrix
+
+    rng = np.random.default_rng(8)
+    n = 600
+    pop = pd.DataFrame({"unaccounted_t_365d": rng.exponential(2, n), "night_share_excess_90d": rng.random(n) * 0.4,
+                        "manifests_365d": rng.poisson(5, n).astype(float)})
+    labelled = pop.sample(200, random_state=1)  # the investigated few, in another order
+    y = (labelled["unaccounted_t_365d"] + rng.normal(size=len(labelled)) > 3).astype(int).to_numpy()
+    model = EnterpriseLeadModel(base=LeadClassifier(n_estimators=30), rules=True, anomaly=True, rule_blend=1 / 3,
+                                linear_blend=1 / 3)
+    model.fit(labelled, y, population=pop if with_population else None)
+    blend = model.model_.base
+    scored = model._with_anomaly(pop if with_population else labelled)  # the anomaly score by the fitted forest
+    for name, values in blend._components(matrix(scored, model.features_)).items():
+        np.testing.assert_array_equal(blend.references_[name], np.sort(values), err_msg=name)
+    assert {"base", "linear", "rules"} <= set(blend.references_)

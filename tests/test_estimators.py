@@ -153,3 +153,34 @@ def test_tip_text_scorer_learns_characters():
     p = m.predict_proba(["晚上有人往河边倒油", "邻居家噪音很大"])[:, 1]
     assert p[0] > 0.7 > 0.3 > p[1]
     assert any("倒" in g for g, _ in m.top_ngrams(10))
+
+
+def test_matrix_coerces_every_column_to_float_and_text_to_missing():
+    """The model matrix: the features asked for, in that order, as float64; a numeric column keeps its
+    values (booleans 0/1, a nullable integer's missing value NaN), a text column is read as numbers
+    where it holds one and missing elsewhere, an absent column is all missing."""
+    from models.bundle import matrix
+
+    frame = pd.DataFrame({
+        "f": [0.5, np.nan, -2.0],
+        "i": [1, 2, 3],
+        "b": [True, False, True],
+        "n": pd.array([4, None, 6], dtype="Int64"),
+        "t": ["7", "x", None],
+    })
+    numeric = matrix(frame, ["i", "f", "b", "n", "absent"])
+    expected = pd.DataFrame({"i": [1.0, 2.0, 3.0], "f": [0.5, np.nan, -2.0], "b": [1.0, 0.0, 1.0],
+                             "n": [4.0, np.nan, 6.0], "absent": [np.nan] * 3})
+    pd.testing.assert_frame_equal(numeric, expected, check_exact=True)
+    with_text = matrix(frame, ["t", "i"])
+    pd.testing.assert_frame_equal(with_text, pd.DataFrame({"t": [7.0, np.nan, np.nan], "i": [1.0, 2.0, 3.0]}),
+                                  check_exact=True)
+
+
+def test_anomaly_scorer_fit_predict_proba_is_fit_then_predict_proba():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 4))
+    X[::7, 1] = np.nan
+    once = AnomalyScorer(n_estimators=25, random_state=2).fit_predict_proba(X)
+    twice = AnomalyScorer(n_estimators=25, random_state=2).fit(X).predict_proba(X)
+    np.testing.assert_array_equal(once, twice)

@@ -317,3 +317,32 @@ def test_models_route_shows_the_champion_per_county_and_industry(trained_home, s
     registry.configure(settings)
     assert group_tables(MlflowClient(), None) == {"by_county": [], "by_industry": []}
     assert group_tables(MlflowClient(), "0" * 32) == {"by_county": [], "by_industry": []}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_anomaly_baseline_is_the_forest_fitted_on_the_fitting_rows(small_snapshot, trained_home, seed):
+    # the baseline is taken from the lead model when the model fitted the same forest (seed 0, the
+    # model's own); with another seed it is fitted anew. Either way: a forest on the fitting rows.
+    from features.snapshot import load_snapshot as load
+    from models import AnomalyScorer
+    from models.bundle import matrix
+    from training.config import TrainConfig
+    from training.dataset import build_dataset
+    from training.fit import enterprise_feature_names, fit_fold
+    from training.pipeline import _fit_windows
+
+    snap = load(small_snapshot)
+    config = TrainConfig(enterprise_models=["lgbm", "anomaly"], tip_models=[], seed=seed)
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    _, dates, folds, _ = _fit_windows(config.splits, first_day, snap.last_day)
+    split = folds[0]
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache")
+    ent = dataset.enterprise
+    all_dates = sorted(ent["as_of"].unique())
+    fit = ent[ent["as_of"].isin(split.fit_dates(all_dates, config.splits.fit_every_months))]
+    test = ent[ent["as_of"].isin(split.test_dates(all_dates))]
+    feats = enterprise_feature_names(ent)
+    result = fit_fold(split, ent, dataset.tip, snap.cases, config)
+    assert result.enterprise_model.anomaly_ is not None
+    anew = AnomalyScorer(n_estimators=100, random_state=seed).fit(matrix(fit, feats)).predict_proba(matrix(test, feats))[:, 1]
+    np.testing.assert_array_equal(result.enterprise_scores["anomaly"].to_numpy(), anew)

@@ -17,7 +17,7 @@ from models import (
     RuleScorer,
 )
 from models.baselines import TIP_RULES
-from models.bundle import EnterpriseLeadModel, TipLeadModel, matrix
+from models.bundle import ANOMALY_TREES, EnterpriseLeadModel, TipLeadModel, matrix
 from models.propensity import PropensityWeights
 from training.config import TrainConfig
 from training.labels import enterprise_labels, investigated, tip_labels
@@ -114,6 +114,20 @@ def lgbm_base(config: TrainConfig, engine: str = "pandas") -> LeadClassifier:
                colsample_bytree=p.colsample_bytree, reg_lambda=p.reg_lambda, random_state=config.seed)
 
 
+
+def anomaly_baseline(model: EnterpriseLeadModel | None, fit: pd.DataFrame, feats: list[str], config: TrainConfig) -> AnomalyScorer:
+    """The unsupervised baseline: an isolation forest of ``ANOMALY_TREES`` trees, seeded by the config,
+    on the fitting dates' rows. The lead model fits that very forest for its anomaly feature when its
+    seed is the config's and its features are ``feats`` (same rows, columns, trees and seed: the same
+    forest: ``fit_fold`` gives the model ``fit`` as its population), so it is taken from the model
+    rather than fitted twice."""
+    own = getattr(model, "anomaly_", None) if model is not None else None
+    if (own is not None and own.n_estimators == ANOMALY_TREES and own.random_state == config.seed
+            and list(model.anomaly_features_) == list(feats)):
+        return own
+    return AnomalyScorer(n_estimators=ANOMALY_TREES, random_state=config.seed).fit(matrix(fit, feats))
+
+
 def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases: pd.DataFrame, config: TrainConfig,
              truth_fn=None, engine: str = "pandas") -> FoldResult:
     """Fit on the split's fit dates, calibrate on its calibration dates, score its test dates."""
@@ -157,8 +171,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
             scores["rules"] = RuleScorer().fit(test).predict_proba(test)[:, 1]
             scores["rules_graded"] = RuleScorer(served_rules(config), graded=True).fit(test).predict_proba(test)[:, 1]
         elif name == "anomaly":
-            an = AnomalyScorer(n_estimators=100, random_state=config.seed).fit(matrix(fit, feats))
-            scores["anomaly"] = an.predict_proba(matrix(test, feats))[:, 1]
+            scores["anomaly"] = anomaly_baseline(model, fit, feats, config).predict_proba(matrix(test, feats))[:, 1]
         elif name == "random":
             scores["random"] = RandomScorer(random_state=config.seed).fit(matrix(test, feats)).predict_proba(matrix(test, feats))[:, 1]
     result = FoldResult(split, scores, pd.DataFrame(), model, None, test, pd.DataFrame(), notes)
