@@ -146,8 +146,7 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
     fl, y, weights = training_rows(fit, config)
     scores = test[["as_of", "enterprise_id", "label", "county", "industry_group"]].rename(columns={"enterprise_id": "entity_id"}).copy()
     if truth_fn is not None:
-        scores["truth"] = np.concatenate([truth_fn(g["enterprise_id"], d).to_numpy() for d, g in test.groupby("as_of", sort=True)]) \
-            if len(test) else []
+        scores["truth"] = _truth(test, truth_fn)
     model = None
     if len(np.unique(y)) < 2:
         notes.append(f"{split.name}: the training labels have one class only; no supervised model")
@@ -176,6 +175,41 @@ def fit_fold(split: TemporalSplit, ent: pd.DataFrame, tips: pd.DataFrame, cases:
             scores["random"] = RandomScorer(random_state=config.seed).fit(matrix(test, feats)).predict_proba(matrix(test, feats))[:, 1]
     result = FoldResult(split, scores, pd.DataFrame(), model, None, test, pd.DataFrame(), notes)
     _fit_tips(result, split, tips, cases, config, fit_d, cal_d, test_d, engine)
+    return result
+
+
+def _truth(test: pd.DataFrame, truth_fn) -> np.ndarray | list:
+    """The simulated truth of the test rows (``label_rows``' order: by as-of date)."""
+    if not len(test):
+        return []
+    return np.concatenate([truth_fn(g["enterprise_id"], d).to_numpy() for d, g in test.groupby("as_of", sort=True)])
+
+
+def relabel(result: FoldResult, cases: pd.DataFrame, tips: pd.DataFrame, truth_fn=None) -> FoldResult:
+    """A fold fitted by an earlier run (``training.fold_cache``) with its test labels read from
+    ``cases`` and its truth from ``truth_fn`` and ``tips``' truth column: what ``fit_fold`` would give
+    for the same rows and the cases known by its horizon. Its models and their scores are kept: the
+    cases after the horizon cannot change them."""
+    split = result.split
+    ent = result.test_enterprise_rows
+    if len(ent):
+        ent = label_rows(ent.drop(columns=["label", "investigated"]), cases, split.label_days)
+        scores = result.enterprise_scores.copy()
+        scores["label"] = ent["label"].to_numpy()
+        if truth_fn is not None:
+            scores["truth"] = _truth(ent, truth_fn)
+        result.enterprise_scores, result.test_enterprise_rows = scores, ent
+    tip = result.test_tip_rows
+    if len(tip):
+        tip = label_tips(tip.drop(columns=["label"]), cases)
+        scores = result.tip_scores.copy()
+        scores["label"] = tip["label"].to_numpy()
+        if "truth" in scores and "truth" in tips:
+            truth = tips.drop_duplicates("tip_id").set_index("tip_id")["truth"]
+            tip = tip.assign(truth=tip["tip_id"].map(truth).to_numpy())
+            scores["truth"] = tip["truth"].to_numpy()
+        result.tip_scores, result.test_tip_rows = scores, tip
+    result.metric_rows = None
     return result
 
 

@@ -32,12 +32,14 @@ from training.dataset import (
     SnapshotSpan,
     all_cached,
     build_dataset,
+    feature_cache_dir,
     read_span,
     write_span,
 )
 from training.date_workers import DateWorkerError
 from training.evaluate import KS, ap, bias_audit, calibration_table, evaluate, list_overlap, precision_at_k
-from training.fit import FoldResult, fit_fold
+from training.fit import FoldResult, fit_fold, relabel
+from training.fold_cache import FoldCache
 from training.fold_workers import FoldWorkerError, later_folds, start_server
 from training.labels import combine_cases, load_truth, truth_enterprise_labels, truth_tip_labels
 from training.registry_warmup import RegistryWarmup
@@ -165,30 +167,44 @@ class FoldTask:
     config: TrainConfig
     truth: dict | None = None
     engine: str = "pandas"
+    cache: FoldCache | None = None  # folds fitted by earlier runs (training.fold_cache)
 
     def __call__(self, i: int) -> FoldResult:
         truth_fn = partial(truth_enterprise_labels, self.truth) if self.truth else None
-        result = fit_fold(self.folds[i], self.enterprise, self.tips, self.cases, self.config, truth_fn, engine=self.engine)
+        split = self.folds[i]
+        key = self.cache.key(split, self.cases, self.config, self.engine, bool(self.truth)) if self.cache else None
+        kept = self.cache.load(key) if key else None
+        if kept is not None:
+            result = relabel(kept, self.cases, self.tips, truth_fn)
+            result.notes.append(f"{split.name}: models kept from an earlier run (the cases known by "
+                                f"{split.label_horizon.date()} are the same); test labels read again")
+        else:
+            result = fit_fold(split, self.enterprise, self.tips, self.cases, self.config, truth_fn, engine=self.engine)
+            if key:
+                self.cache.save(key, result)
         result.metric_rows = fold_metrics(result)  # evaluated where fitted: a worker's folds beside the parent's
         return result
 
 
 def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
-                 engine: str = "pandas", as_of=None, workers: int | None = None, start: str = "fork"
-                 ) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
+                 engine: str = "pandas", as_of=None, workers: int | None = None, start: str = "fork",
+                 fold_cache: Path | None = None) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
     """Every fold's models and baselines, and the models to register (``training.select``): the
     learned recipe refitted on every label known at ``as_of`` (default: the last as-of date of the
     dataset) where it beats the rules on the latest fold, else the rules. With two ``workers``
     (``hazleads.workers``; one on Dask) the later folds are fitted in a second process meanwhile
     (``training.fold_workers``): the same results. ``start`` is how that process starts: ``fork``
     (it inherits the rows) or ``forkserver`` (from a clean server process, the rows pickled to it:
-    what a process with other threads running, the service, must use)."""
+    what a process with other threads running, the service, must use). With ``fold_cache`` (a folder)
+    a fold whose models an earlier run fitted on the same rows and known cases is taken from there
+    (``training.fold_cache``; not on Dask): the same results."""
     say = progress or (lambda _m: None)
     tips = dataset.tip
+    cache = FoldCache.of(fold_cache, dataset.enterprise, tips) if fold_cache is not None and engine == "pandas" else None
     if truth and len(tips):
         tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(dataset.enterprise["as_of"].max())
-    fit = FoldTask(folds, dataset.enterprise, tips, cases, config, truth, engine)
+    fit = FoldTask(folds, dataset.enterprise, tips, cases, config, truth, engine, cache)
 
     def fitted(i: int) -> FoldResult:
         f = folds[i]
@@ -263,7 +279,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
         results, metrics, choices, fold_notes = train_models(dataset, cases, folds, config, truth, say, as_of=last_day,
                                                              engine="dask" if client is not None else "pandas",
                                                              workers=workers if fold_start == "fork" else None,
-                                                             start=fold_start)
+                                                             start=fold_start,
+                                                             fold_cache=feature_cache_dir(settings.home_dir / "cache", digest) / "folds")
     except FoldWorkerError as exc:
         raise TrainingError(str(exc)) from exc
     notes += fold_notes

@@ -1,0 +1,113 @@
+"""Folds fitted by an earlier run are taken from the home's cache when nothing their models learn
+from has changed (``training.fold_cache``): the run gives what fitting them anew gives, test labels
+read from the new cases; a case known by a fold's horizon, a changed row or setting fits it again."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.snapshot import load_snapshot, snapshot_digest
+from training import pipeline
+from training.config import SplitParams, TrainConfig
+from training.dataset import build_dataset
+from training.fold_cache import KEEP, FoldCache
+from training.labels import load_truth
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def run_inputs(small_snapshot, trained_home):
+    snap = load_snapshot(small_snapshot)
+    config = TrainConfig(splits=SplitParams(holdout_days=30, holdout_step_days=30))  # three folds on the small city
+    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
+    _, dates, folds, _ = pipeline._fit_windows(config.splits, first_day, snap.last_day)
+    assert len(folds) == 3
+    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache",
+                               evidence=False)
+    return dataset, snap.cases[snap.cases["opened"] <= snap.last_day], folds, config, load_truth(small_snapshot)
+
+
+def _late_outcomes(cases: pd.DataFrame, after: pd.Timestamp, before: pd.Timestamp, enterprises) -> pd.DataFrame:
+    """``cases`` with every outcome opened in (after, before) flipped, and a confirmed case opened
+    the day after ``after`` at each of ``enterprises``: test labels change, nothing known by ``after``."""
+    out = cases.copy()
+    window = (out["opened"] > after) & (out["opened"] < before)
+    out.loc[window, "outcome"] = out.loc[window, "outcome"].map({"confirmed": "unfounded", "unfounded": "confirmed"}).fillna("confirmed")
+    new = pd.DataFrame({"case_id": [f"LATE{i}" for i in range(len(enterprises))], "opened": after + pd.Timedelta(days=1),
+                        "enterprise_id": list(enterprises), "tip_id": None, "outcome": "confirmed", "violation": "dumping",
+                        "tonnes": 1.0, "criminal": False})
+    return pd.concat([out, new.astype({"opened": "datetime64[ns]"})], ignore_index=True)
+
+
+def test_a_rerun_after_new_outcomes_takes_the_folds_they_cannot_reach_and_gives_the_same_run(run_inputs, tmp_path):
+    dataset, cases, folds, config, truth = run_inputs
+    cache = tmp_path / "folds"
+    first, *_ = pipeline.train_models(dataset, cases, folds, config, truth, workers=1, fold_cache=cache)
+    assert len(list(cache.glob("*.joblib"))) == len(folds)
+    # outcomes after the earlier folds' horizons but before the latest fold's: those two are taken
+    # from the cache (their test labels change), the latest is fitted again
+    latest = folds[0]
+    assert folds[1].label_horizon < latest.label_horizon
+    test_rows = first[-1].enterprise_scores
+    unlabelled = test_rows.loc[test_rows["label"].isna(), "entity_id"].drop_duplicates().head(5)
+    changed = _late_outcomes(cases, folds[1].label_horizon, latest.label_horizon, unlabelled)
+    kept = pipeline.train_models(dataset, changed, folds, config, truth, workers=1, fold_cache=cache)
+    anew = pipeline.train_models(dataset, changed, folds, config, truth, workers=1)
+    (r1, m1, c1, n1), (r2, m2, c2, n2) = kept, anew
+    pd.testing.assert_frame_equal(m1, m2, check_exact=True)
+    for a, b in zip(r1, r2, strict=True):
+        pd.testing.assert_frame_equal(a.enterprise_scores, b.enterprise_scores, check_exact=True)
+        pd.testing.assert_frame_equal(a.tip_scores, b.tip_scores, check_exact=True)
+        pd.testing.assert_frame_equal(a.test_enterprise_rows, b.test_enterprise_rows, check_exact=True)
+        pd.testing.assert_frame_equal(a.test_tip_rows, b.test_tip_rows, check_exact=True)
+    assert [c.reason for c in c1] == [c.reason for c in c2]
+    reused = [n for n in n1 if "kept from an earlier run" in n]
+    assert sorted(n.split(":")[0] for n in reused) == sorted(f.name for f in folds[1:])
+    assert [n for n in n1 if n not in reused] == n2
+    # the kept earliest fold's test labels did change: they were read again, not kept
+    assert not first[-1].enterprise_scores["label"].equals(r1[-1].enterprise_scores["label"])
+    assert len(list(cache.glob(f"{latest.name}-*.joblib"))) == 2  # the latest fold fitted on both case sets
+
+
+def test_a_case_known_by_the_horizon_changes_the_key_and_one_after_it_does_not(run_inputs, tmp_path):
+    dataset, cases, folds, config, _ = run_inputs
+    cache = FoldCache.of(tmp_path, dataset.enterprise, dataset.tip)
+    split = folds[-1]
+    key = cache.key(split, cases, config, "pandas", True)
+    ent = dataset.enterprise["enterprise_id"].iloc[0]
+
+    def plus(day: pd.Timestamp) -> pd.DataFrame:
+        return _late_outcomes(cases, day - pd.Timedelta(days=1), day, [ent])
+
+    assert cache.key(split, plus(split.label_horizon), config, "pandas", True) != key  # opened on the horizon: known
+    assert cache.key(split, plus(split.label_horizon + pd.Timedelta(days=1)), config, "pandas", True) == key
+    assert cache.key(split, cases.sample(frac=1.0, random_state=3), config, "pandas", True) == key  # order is not content
+    assert cache.key(split, cases, config.model_copy(update={"seed": 1}), "pandas", True) != key
+    assert cache.key(split, cases, config, "pandas", False) != key
+    assert cache.key(folds[0], cases, config, "pandas", True) != key
+    moved = dataset.enterprise.copy()
+    number = moved.select_dtypes("float64").columns[0]
+    moved.loc[moved.index[0], number] = 1e9  # one value of one row
+    assert FoldCache.of(tmp_path, moved, dataset.tip).key(split, cases, config, "pandas", True) != key
+    # the same rows read back from the feature cache carry their dates in microseconds
+    in_us = dataset.enterprise.astype({"as_of": "datetime64[us]"})
+    assert FoldCache.of(tmp_path, in_us, dataset.tip).key(split, cases, config, "pandas", True) == key
+
+
+def test_an_unreadable_entry_is_fitted_again_and_old_entries_are_dropped(run_inputs, tmp_path):
+    dataset, cases, folds, config, truth = run_inputs
+    one = [folds[0]]
+    cache = tmp_path / "folds"
+    first, m1, *_ = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=cache)
+    (entry,) = cache.glob("*.joblib")
+    entry.write_bytes(b"not a pickle")
+    again, m2, _, notes = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=cache)
+    assert not any("kept from an earlier run" in n for n in notes)
+    pd.testing.assert_frame_equal(m1, m2, check_exact=True)
+    assert len(entry.read_bytes()) > 1000  # written again
+    fc = FoldCache.of(cache, dataset.enterprise, dataset.tip)
+    for k in range(KEEP + 2):
+        fc.save(f"{folds[0].name}-{k:032d}", again[0])
+    assert len(list(cache.glob(f"{folds[0].name}-*.joblib"))) == KEEP
