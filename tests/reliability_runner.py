@@ -6,6 +6,7 @@ with SIGKILL at a named moment (``HAZLEADS_CRASH_AT``), as a power cut or the OO
 
 Moments (the hook wraps the real function; nothing else changes):
 
+- ``store-migration``: MLflow migrating a new tracking store, as it builds a table's new form
 - ``features``: building the features of the second as-of date (cache cold)
 - ``features-cache``: just after a date's enterprise table is written to the feature cache
 - ``fitting``: entering the second LightGBM fit
@@ -52,7 +53,15 @@ def _on_call(owner, name: str, moment: str, nth: int = 1, after: bool = False) -
 
 
 def install(moment: str) -> None:
-    if moment == "features":
+    if moment == "store-migration":
+        import sqlalchemy
+
+        def before(conn, cursor, statement, *args):
+            if statement.lstrip().upper().startswith("CREATE TABLE _ALEMBIC_TMP_"):  # a batch migration's copy
+                die(moment)
+
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", before)
+    elif moment == "features":
         import training.dataset
 
         _on_call(training.dataset, "build", moment, nth=2)

@@ -1,4 +1,5 @@
-"""Crashes: a training run killed with SIGKILL at named moments — while caching features, while
+"""Crashes: a training run killed with SIGKILL at named moments — while MLflow migrates a new
+tracking store, while caching features, while
 fitting, while logging to MLflow, between registering a version and recording its checksum, just
 before the champion alias moves (``hazleads train``), and in the service just after the alias moves
 and inside the re-scoring transaction that follows a promotion — leaves the registry's champion
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -93,6 +95,17 @@ def state(crash) -> str | None:
 # ---- the command line's training ----------------------------------------------------------------------
 
 
+def test_killed_while_the_new_store_is_migrated_a_later_run_succeeds(crash):
+    """Killed while MLflow migrates the new tracking store (a first training opens it while the
+    features are built): no store is left half-migrated. One was, and every later run failed on it."""
+    proc = train(crash, "store-migration")
+    assert_killed_at(proc, "store-migration")
+    assert not (crash.home / "mlflow.db").exists()
+    assert list(crash.home.glob(".mlflow.db.*.new")), "the kill came while the store was being made"
+    assert all(v["champion"] is None for v in registry_view(crash).values())  # opens it: made whole now
+    assert not list(crash.home.glob(".mlflow.db.*.new"))
+
+
 def test_killed_while_caching_features_a_later_run_succeeds(crash):
     """Killed while writing the feature cache of a cold home: nothing registered, no state recorded;
     the next run must not trip over the half-written cache (it did: a missing tip table)."""
@@ -112,6 +125,9 @@ def test_killed_while_caching_features_a_later_run_succeeds(crash):
 def test_training_killed_before_promotion_leaves_the_champion(crash, moment):
     before, state_before = registry_view(crash), state(crash)
     assert before["enterprise"]["champion"] is not None, "needs the champion of the test above"
+    if moment == "fitting":  # the folds the runs above kept would not be fitted again (training.fold_cache)
+        for kept in (crash.home / "cache").glob("*/*/folds"):
+            shutil.rmtree(kept)
     proc = train(crash, moment)
     assert_killed_at(proc, moment)
     after = registry_view(crash)

@@ -56,6 +56,7 @@ def configure(settings: Settings) -> str:
     else:
         os.environ["MLFLOW_TRACKING_URI"] = before
     with _store_lock(uri):
+        _create_sqlite_store(uri)
         if mlflow.get_experiment_by_name(EXPERIMENT) is None:
             try:
                 mlflow.create_experiment(EXPERIMENT, artifact_location=settings.mlflow_artifacts.as_uri())
@@ -84,6 +85,36 @@ def _store_lock(uri: str):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _create_sqlite_store(uri: str) -> None:
+    """A new SQLite store made whole before it takes its name (called under ``_store_lock``).
+
+    MLflow creates and migrates its tables the first time a store is opened: dozens of Alembic steps,
+    a second or more. A process killed meanwhile (a power cut during a first training, whose store
+    ``training.registry_warmup`` opens while the features are built) left a half-migrated file, and
+    every later run failed on it ("table _alembic_tmp_experiments already exists"). Here the tables
+    are made in a side file that is then renamed into place: a kill leaves only the side file, which
+    the next opening removes before starting again."""
+    if not uri.startswith("sqlite:///"):
+        return
+    db = Path(uri[len("sqlite:///"):])
+    if db.exists():
+        return
+    from mlflow.store.db.utils import (  # what MLflow's stores call
+        _initialize_tables,
+        create_sqlalchemy_engine,
+    )
+
+    for stale in db.parent.glob(f".{db.name}.*.new"):  # left by a process killed here (the lock is ours)
+        stale.unlink(missing_ok=True)
+    side = db.with_name(f".{db.name}.{os.getpid()}.new")
+    engine = create_sqlalchemy_engine(f"sqlite:///{side}")
+    try:
+        _initialize_tables(engine)
+    finally:
+        engine.dispose()
+    os.replace(side, db)
 
 
 def sha256_file(path: Path) -> str:
