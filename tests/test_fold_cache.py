@@ -4,6 +4,9 @@ read from the new cases; a case known by a fold's horizon, a changed row or sett
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -13,6 +16,7 @@ from training.config import SplitParams, TrainConfig
 from training.dataset import build_dataset
 from training.fold_cache import KEEP, FoldCache
 from training.labels import load_truth
+from training.registry import signing_key
 
 pytestmark = [pytest.mark.slow]
 
@@ -44,8 +48,9 @@ def _late_outcomes(cases: pd.DataFrame, after: pd.Timestamp, before: pd.Timestam
 def test_a_rerun_after_new_outcomes_takes_the_folds_they_cannot_reach_and_gives_the_same_run(run_inputs, tmp_path):
     dataset, cases, folds, config, truth = run_inputs
     cache = tmp_path / "folds"
-    first, *_ = pipeline.train_models(dataset, cases, folds, config, truth, workers=1, fold_cache=cache)
-    assert len(list(cache.glob("*.joblib"))) == len(folds)
+    kept_in = (cache, signing_key(tmp_path))
+    first, *_ = pipeline.train_models(dataset, cases, folds, config, truth, workers=1, fold_cache=kept_in)
+    assert len(list(cache.glob("*.pickle"))) == len(folds)
     # outcomes after the earlier folds' horizons but before the latest fold's: those two are taken
     # from the cache (their test labels change), the latest is fitted again
     latest = folds[0]
@@ -53,7 +58,7 @@ def test_a_rerun_after_new_outcomes_takes_the_folds_they_cannot_reach_and_gives_
     test_rows = first[-1].enterprise_scores
     unlabelled = test_rows.loc[test_rows["label"].isna(), "entity_id"].drop_duplicates().head(5)
     changed = _late_outcomes(cases, folds[1].label_horizon, latest.label_horizon, unlabelled)
-    kept = pipeline.train_models(dataset, changed, folds, config, truth, workers=1, fold_cache=cache)
+    kept = pipeline.train_models(dataset, changed, folds, config, truth, workers=1, fold_cache=kept_in)
     anew = pipeline.train_models(dataset, changed, folds, config, truth, workers=1)
     (r1, m1, c1, n1), (r2, m2, c2, n2) = kept, anew
     pd.testing.assert_frame_equal(m1, m2, check_exact=True)
@@ -68,12 +73,12 @@ def test_a_rerun_after_new_outcomes_takes_the_folds_they_cannot_reach_and_gives_
     assert [n for n in n1 if n not in reused] == n2
     # the kept earliest fold's test labels did change: they were read again, not kept
     assert not first[-1].enterprise_scores["label"].equals(r1[-1].enterprise_scores["label"])
-    assert len(list(cache.glob(f"{latest.name}-*.joblib"))) == 2  # the latest fold fitted on both case sets
+    assert len(list(cache.glob(f"{latest.name}-*.pickle"))) == 2  # the latest fold fitted on both case sets
 
 
 def test_a_case_known_by_the_horizon_changes_the_key_and_one_after_it_does_not(run_inputs, tmp_path):
     dataset, cases, folds, config, _ = run_inputs
-    cache = FoldCache.of(tmp_path, dataset.enterprise, dataset.tip)
+    cache = FoldCache.of(tmp_path, dataset.enterprise, dataset.tip, b"k")
     split = folds[-1]
     key = cache.key(split, cases, config, "pandas", True)
     ent = dataset.enterprise["enterprise_id"].iloc[0]
@@ -90,24 +95,52 @@ def test_a_case_known_by_the_horizon_changes_the_key_and_one_after_it_does_not(r
     moved = dataset.enterprise.copy()
     number = moved.select_dtypes("float64").columns[0]
     moved.loc[moved.index[0], number] = 1e9  # one value of one row
-    assert FoldCache.of(tmp_path, moved, dataset.tip).key(split, cases, config, "pandas", True) != key
+    assert FoldCache.of(tmp_path, moved, dataset.tip, b"k").key(split, cases, config, "pandas", True) != key
     # the same rows read back from the feature cache carry their dates in microseconds
     in_us = dataset.enterprise.astype({"as_of": "datetime64[us]"})
-    assert FoldCache.of(tmp_path, in_us, dataset.tip).key(split, cases, config, "pandas", True) == key
+    assert FoldCache.of(tmp_path, in_us, dataset.tip, b"k").key(split, cases, config, "pandas", True) == key
 
 
-def test_an_unreadable_entry_is_fitted_again_and_old_entries_are_dropped(run_inputs, tmp_path):
+def test_an_entry_changed_or_signed_by_another_home_is_fitted_again_never_unpickled(run_inputs, tmp_path):
     dataset, cases, folds, config, truth = run_inputs
     one = [folds[0]]
     cache = tmp_path / "folds"
-    first, m1, *_ = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=cache)
-    (entry,) = cache.glob("*.joblib")
-    entry.write_bytes(b"not a pickle")
-    again, m2, _, notes = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=cache)
+    kept_in = (cache, signing_key(tmp_path))
+    first, m1, *_ = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=kept_in)
+    (entry,) = cache.glob("*.pickle")
+    assert (tmp_path / ".signing_key").stat().st_mode & 0o077 == 0  # the key: its owner's only
+    good = entry.read_bytes()
+    marker = tmp_path / "executed"
+    evil = pickle.dumps(_Marker(str(marker)))
+    for bad in (good[:-10], good[:64] + evil, b"0" * 64 + evil):  # cut short; a pickle swapped in
+        entry.write_bytes(bad)
+        again, m2, _, notes = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=kept_in)
+        assert not any("kept from an earlier run" in n for n in notes)
+        pd.testing.assert_frame_equal(m1, m2, check_exact=True)
+        assert not marker.exists()
+        assert entry.read_bytes()[64:] != evil  # written again, signed
+    # an entry signed by another home's key (a cache copied between homes) is not taken either
+    other = (cache, signing_key(tmp_path / "other-home"))
+    _, _, _, notes = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=other)
     assert not any("kept from an earlier run" in n for n in notes)
-    pd.testing.assert_frame_equal(m1, m2, check_exact=True)
-    assert len(entry.read_bytes()) > 1000  # written again
-    fc = FoldCache.of(cache, dataset.enterprise, dataset.tip)
+    _, _, _, notes = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=other)
+    assert any("kept from an earlier run" in n for n in notes)  # its own entry, now
+
+
+def test_old_entries_are_dropped(run_inputs, tmp_path):
+    dataset, cases, folds, config, truth = run_inputs
+    fc = FoldCache.of(tmp_path, dataset.enterprise, dataset.tip, signing_key(tmp_path))
     for k in range(KEEP + 2):
-        fc.save(f"{folds[0].name}-{k:032d}", again[0])
-    assert len(list(cache.glob(f"{folds[0].name}-*.joblib"))) == KEEP
+        fc.save(f"{folds[0].name}-{k:032d}", {"fold": k})
+    kept = sorted(tmp_path.glob(f"{folds[0].name}-*.pickle"))
+    assert [fc.load(p.stem)["fold"] for p in kept] == list(range(2, 2 + KEEP))
+
+
+class _Marker:
+    """Unpickling this creates a file: proof that a pickle was executed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))

@@ -273,6 +273,11 @@ def test_no_code_path_but_the_registry_unpickles():
     order = [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and "sha256" in ast.unparse(n.func)]
     loads = [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and ast.unparse(n.func) == "cloudpickle.loads"]
     assert order and loads and min(order) < min(loads), "the checksum is computed before unpickling"
+    # the home's own signed entries (training.fold_cache): the signature is checked before unpickling
+    fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "load_signed")
+    checks = [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and ast.unparse(n.func) == "hmac.compare_digest"]
+    loads = [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call) and ast.unparse(n.func) == "cloudpickle.loads"]
+    assert checks and loads and min(checks) < min(loads), "the signature is checked before unpickling"
 
 
 class _Tiny:

@@ -10,8 +10,10 @@ metrics again from its own cases (``training.fit.relabel``).
 The key holds everything a fold's models depend on: the rows (their contents, hashed), the fold,
 the configuration, the engine, the model and feature code and the libraries' versions, and the cases
 known by the horizon (the columns the labels read). A run that changes any of them fits the fold
-again. The entries are pickles in the home's feature cache, as trusted as the home's models; an
-entry that cannot be read is fitted again. Each fold keeps its ``KEEP`` latest entries.
+again. The entries are pickles in the home's feature cache, each signed with the home's key
+(``registry.dump_signed``) and unpickled only when the signature holds (``registry.load_signed``):
+an entry changed since, or copied from another home, is fitted again, never run. So is one that
+cannot be read. Each fold keeps its ``KEEP`` latest entries.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ import logging
 import os
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
 import pandas as pd
 from pandas.api.types import is_datetime64_dtype
 
 from features.timeutil import as_of_day
+from training.registry import ModelLoadError, dump_signed, load_signed
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +83,16 @@ def known_cases_digest(cases: pd.DataFrame, horizon) -> str:
 
 @dataclass(frozen=True)
 class FoldCache:
-    """Fitted folds of one run's rows, in ``folder``; ``rows`` is the digest of those rows."""
+    """Fitted folds of one run's rows, in ``folder``; ``rows`` is the digest of those rows; ``secret``
+    the home's signing key (``registry.signing_key``): an entry is unpickled only when signed with it."""
 
     folder: Path
     rows: str
+    secret: bytes = field(repr=False)
 
     @classmethod
-    def of(cls, folder: Path, enterprise: pd.DataFrame, tips: pd.DataFrame) -> FoldCache:
-        return cls(Path(folder), hashlib.sha256((frame_digest(enterprise) + frame_digest(tips)).encode()).hexdigest())
+    def of(cls, folder: Path, enterprise: pd.DataFrame, tips: pd.DataFrame, key: bytes) -> FoldCache:
+        return cls(Path(folder), hashlib.sha256((frame_digest(enterprise) + frame_digest(tips)).encode()).hexdigest(), key)
 
     def key(self, split, cases: pd.DataFrame, config, engine: str, truth: bool) -> str:
         parts = [self.rows, code_digest(), repr(split), config.model_dump_json(), engine, str(bool(truth)),
@@ -97,7 +101,7 @@ class FoldCache:
         return f"{name}-{hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]}"
 
     def _path(self, key: str) -> Path:
-        return self.folder / f"{key}.joblib"
+        return self.folder / f"{key}.pickle"
 
     def load(self, key: str):
         """The fold kept under ``key``, or None (never kept, or unreadable: then it is fitted again)."""
@@ -105,24 +109,25 @@ class FoldCache:
         if not path.exists():
             return None
         try:
-            result = joblib.load(path)
-            os.utime(path)  # used: the newest entry of its fold, kept by the pruning
-            return result
+            result = load_signed(path, self.secret)
+        except ModelLoadError as exc:  # changed since written, or another home's: never unpickled
+            log.warning("fold cache entry refused, fitting the fold again: %s", exc)
+            return None
         except Exception as exc:  # noqa: BLE001  a damaged entry costs a fit, never the run
             log.warning("fold cache entry %s unreadable, fitting the fold again: %s", path.name, exc)
             return None
+        os.utime(path)  # used: the newest entry of its fold, kept by the pruning
+        return result
 
     def save(self, key: str, result) -> None:
         """Keep ``result`` under ``key`` (written whole or not at all), then drop the fold's older entries."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-            joblib.dump(result, tmp)
-            os.replace(tmp, self._path(key))
+            dump_signed(result, self._path(key), self.secret)
         except OSError as exc:  # a full or read-only disk costs the next run a fit, never this one
             log.warning("fold cache not written (%s): %s", key, exc)
             return
         fold = key.rsplit("-", 1)[0]
-        entries = sorted(self.folder.glob(f"{fold}-*.joblib"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        entries = sorted(self.folder.glob(f"{fold}-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)

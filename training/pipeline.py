@@ -188,19 +188,22 @@ class FoldTask:
 
 def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth=None, progress: Progress | None = None,
                  engine: str = "pandas", as_of=None, workers: int | None = None, start: str = "fork",
-                 fold_cache: Path | None = None) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
+                 fold_cache: tuple[Path, bytes] | None = None) -> tuple[list[FoldResult], pd.DataFrame, list[Choice], list[str]]:
     """Every fold's models and baselines, and the models to register (``training.select``): the
     learned recipe refitted on every label known at ``as_of`` (default: the last as-of date of the
     dataset) where it beats the rules on the latest fold, else the rules. With two ``workers``
     (``hazleads.workers``; one on Dask) the later folds are fitted in a second process meanwhile
     (``training.fold_workers``): the same results. ``start`` is how that process starts: ``fork``
     (it inherits the rows) or ``forkserver`` (from a clean server process, the rows pickled to it:
-    what a process with other threads running, the service, must use). With ``fold_cache`` (a folder)
-    a fold whose models an earlier run fitted on the same rows and known cases is taken from there
-    (``training.fold_cache``; not on Dask): the same results."""
+    what a process with other threads running, the service, must use). With ``fold_cache`` (a folder
+    and the home's signing key) a fold whose models an earlier run fitted on the same rows and known
+    cases is taken from there (``training.fold_cache``; not on Dask): the same results."""
     say = progress or (lambda _m: None)
     tips = dataset.tip
-    cache = FoldCache.of(fold_cache, dataset.enterprise, tips) if fold_cache is not None and engine == "pandas" else None
+    cache = None
+    if fold_cache is not None and engine == "pandas":
+        folder, key = fold_cache
+        cache = FoldCache.of(folder, dataset.enterprise, tips, key)
     if truth and len(tips):
         tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(dataset.enterprise["as_of"].max())
@@ -280,7 +283,8 @@ def run_training(data: str | Path, settings: Settings, as_of=None, config: Train
                                                              engine="dask" if client is not None else "pandas",
                                                              workers=workers if fold_start == "fork" else None,
                                                              start=fold_start,
-                                                             fold_cache=feature_cache_dir(settings.home_dir / "cache", digest) / "folds")
+                                                             fold_cache=(feature_cache_dir(settings.home_dir / "cache", digest) / "folds",
+                                                                         registry.signing_key(settings.home_dir)))
     except FoldWorkerError as exc:
         raise TrainingError(str(exc)) from exc
     notes += fold_notes

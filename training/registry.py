@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import logging
 import os
 import shutil
@@ -115,6 +116,47 @@ def _create_sqlite_store(uri: str) -> None:
     finally:
         engine.dispose()
     os.replace(side, db)
+
+
+SIGNATURE_BYTES = 64  # hex HMAC-SHA256 at the head of a signed entry
+
+
+def signing_key(home: Path) -> bytes:
+    """The home's own key for what it keeps outside the registry and must unpickle (the folds kept by
+    ``training.fold_cache``): 32 random bytes made on first use, readable by the home's owner only."""
+    path = Path(home) / ".signing_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".signing_key.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(os.urandom(32).hex())
+        try:
+            os.link(tmp, path)  # the first process to make one wins; the others read it
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def dump_signed(obj, path: Path, key: bytes) -> None:
+    """Pickle ``obj`` to ``path`` behind its HMAC under ``key``, written whole or not at all."""
+    data = cloudpickle.dumps(obj)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(hmac.new(key, data, "sha256").hexdigest().encode() + data)
+    os.replace(tmp, path)
+
+
+def load_signed(path: Path, key: bytes):
+    """What ``dump_signed`` wrote to ``path``; ``ModelLoadError`` (nothing unpickled) when its HMAC
+    under ``key`` does not match: changed, cut short, or written with another home's key."""
+    raw = Path(path).read_bytes()
+    head, data = raw[:SIGNATURE_BYTES], raw[SIGNATURE_BYTES:]
+    if not hmac.compare_digest(head, hmac.new(key, data, "sha256").hexdigest().encode()):
+        raise ModelLoadError(f"{path}: signature does not match its contents; not loaded")
+    return cloudpickle.loads(data)  # signed by this home (dump_signed), checked just above
 
 
 def sha256_file(path: Path) -> str:
