@@ -37,6 +37,16 @@ def test_an_opened_warmup_leaves_the_store_ready(tmp_path):
     assert registry.configure(settings) == settings.mlflow_uri  # the run's own call still works
 
 
+def test_an_opened_warmup_builds_mlflow_s_map_of_installed_packages(tmp_path, monkeypatch):
+    # logging a model reads it (MLflow builds it once per process, about 0.5 s): built meanwhile
+    from mlflow.utils import requirements_utils
+
+    monkeypatch.setattr(requirements_utils, "_MODULES_TO_PACKAGES", None)
+    with RegistryWarmup(_settings(tmp_path)) as warm:
+        warm.open()
+    assert requirements_utils._MODULES_TO_PACKAGES and "lightgbm" in requirements_utils._MODULES_TO_PACKAGES
+
+
 def test_a_warmup_never_opened_creates_no_store(tmp_path):
     settings = _settings(tmp_path)
     called = []

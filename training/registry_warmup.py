@@ -48,6 +48,11 @@ def _open_store(settings: Settings) -> None:
     from training import registry
 
     registry.configure(settings)
+    # logging a model checks its requirements against the installed packages, whose map MLflow
+    # builds once per process from every distribution's metadata (about 0.5 s): built here meanwhile
+    from mlflow.utils.requirements_utils import _init_modules_to_packages_map
+
+    _init_modules_to_packages_map()
 
 
 class RegistryWarmup:
