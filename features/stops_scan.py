@@ -13,8 +13,9 @@ must, with bounds that never change a decision:
 - a sliding window the box cannot settle: monotone deques give its box in O(1) per fix;
 - a stop (the window only grows): a running box; a fix inside the box of a stop that is one
   by its small box, or inside the hull that made it one, leaves it a stop with nothing computed;
-- a small box: the rectangle's diagonal is at most the box's width plus height (in degrees)
-  times the largest metres per degree, so a box that small is a stop without any hull;
+- a small box: the rectangle's diagonal is at most √(w² + h² + w²h²/(w² + h²)) for a box w by h
+  in degrees (``_surely_small``), times the largest metres per degree, so a box that small is a
+  stop without any hull;
 - otherwise the window's convex hull, kept between steps with the fix behind each vertex: a fix
   inside it changes nothing, and fixes leaving the window's start change nothing unless one was a
   vertex. Only then is the hull rebuilt from the window.
@@ -80,6 +81,20 @@ def _find_witness(lat, lon, lo, i, kx, ky, wide2):
 
 
 @njit(cache=True)
+def _surely_small(w, h, small):
+    """Whether the minimum-area rectangle of points whose bounding box is ``w`` by ``h`` (degrees) has
+    a diagonal under ``small`` degrees, without the hull. Its sides L ≥ W are the points' extents
+    across two directions, so at most their diameter D, and its area LW at most the box's, A = wh
+    (the box is one enclosing rectangle). Then L² + W² ≤ D² + A²/D², which grows with D from √A on;
+    and max(w, h) ≤ D ≤ √(w² + h²). So L² + W² ≤ w² + h² + w²h²/(w² + h²): a square box's
+    rectangle is within 1.58 w (the box's own diagonal 1.41 w; the sum of its sides, 2 w)."""
+    s2 = w * w + h * h
+    if s2 == 0.0:
+        return True
+    return s2 + (w * w) * (h * h) / s2 < small * small
+
+
+@njit(cache=True)
 def _emit(out, n_out, lo, hi, close):
     if n_out == out.shape[0]:
         grown = np.empty((2 * out.shape[0], 3), dtype=np.int64)
@@ -120,7 +135,7 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
     prefilter = 1.5 * max_diameter
     wide2 = prefilter * prefilter * (1.0 + 1e-9)  # squared metres a witness pair must exceed
     tall_deg = prefilter * (1.0 + 1e-9) / (DEG * M_MIN)  # a box this tall (degrees) is too wide
-    small_deg = max_diameter * (1.0 - 1e-6) / K_MAX  # width + height (degrees) under this: a stop
+    small_deg = max_diameter * (1.0 - 1e-6) / K_MAX  # a rectangle diagonal (degrees) under this: a stop
     for s in range(seg_start.size):
         a = seg_start[s]
         b = seg_end[s]
@@ -210,7 +225,7 @@ def scan_stops(lat, lon, ts, seg_start, seg_end, max_diameter, min_duration):
                     if maxy - miny < tall_deg and geodesic_m(miny, minx, maxy, maxx) < prefilter:
                         if n_win == 2:
                             stopped_now = geodesic_m(lat[lo], lon[lo], lat[i], lon[i]) < max_diameter
-                        elif (maxx - minx) + (maxy - miny) < small_deg:
+                        elif _surely_small(maxx - minx, maxy - miny, small_deg):
                             stopped_now = True
                             small_stop = True
                         elif not _surely_wide(lat, lon, lo, i, bx0, bx1, by0, by1, max_diameter, prefilter):

@@ -93,3 +93,34 @@ def random_tracks(seed: int, vehicles: int = 12) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_same_stops_as_the_reference_scan_on_random_tracks(seed):
     assert assert_same_stops(random_tracks(seed), [(100, 300), (30, 60), (300, 600)]) > 50
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_small_box_bound_holds_the_minimum_rectangle_s_diagonal(seed):
+    """``_surely_small``'s bound on the diagonal of GEOS's minimum-area rectangle (in degrees, as the
+    scan measures it) holds for any points: thin shapes at any angle, triangles (whose rectangle lies
+    along a side and reaches past the box's own diagonal), clouds. The box's own diagonal does not."""
+    import shapely
+
+    from features.stops_scan import _surely_small
+
+    rng = np.random.default_rng(seed)
+    past_box = 0
+    for k in range(400):
+        n = int(rng.integers(3, 12))
+        if k % 3 == 0:  # a triangle, stretched and turned
+            pts = rng.random((3, 2)) * [1.0, rng.uniform(0.05, 1.0)]
+        elif k % 3 == 1:  # a thin strip
+            pts = np.column_stack([rng.random(n), rng.random(n) * rng.uniform(0.001, 0.2)])
+        else:
+            pts = rng.random((n, 2))
+        a = rng.uniform(0, np.pi)
+        pts = pts @ np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) * 1e-3 + [110.3, 25.3]
+        corners = np.asarray(shapely.minimum_rotated_rectangle(shapely.multipoints(pts)).exterior.coords)
+        diag = float(np.hypot(*(corners[2] - corners[0])))
+        w, h = np.ptp(pts[:, 0]), np.ptp(pts[:, 1])
+        bound = np.sqrt(w * w + h * h + (w * h) ** 2 / (w * w + h * h))
+        assert diag <= bound * (1 + 1e-9), (k, diag, bound)
+        assert _surely_small(w, h, bound * (1 + 1e-6)) and not _surely_small(w, h, bound * (1 - 1e-6))
+        past_box += diag > np.hypot(w, h) * (1 + 1e-6)
+    assert past_box > 10  # the box's diagonal alone would not bound them
