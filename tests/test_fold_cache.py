@@ -116,6 +116,7 @@ def test_an_entry_changed_or_signed_by_another_home_is_fitted_again_never_unpick
         entry.write_bytes(bad)
         again, m2, _, notes = pipeline.train_models(dataset, cases, one, config, truth, workers=1, fold_cache=kept_in)
         assert not any("kept from an earlier run" in n for n in notes)
+        assert any("refused" in n for n in notes)
         pd.testing.assert_frame_equal(m1, m2, check_exact=True)
         assert not marker.exists()
         assert entry.read_bytes()[64:] != evil  # written again, signed
@@ -133,7 +134,7 @@ def test_old_entries_are_dropped(run_inputs, tmp_path):
     for k in range(KEEP + 2):
         fc.save(f"{folds[0].name}-{k:032d}", {"fold": k})
     kept = sorted(tmp_path.glob(f"{folds[0].name}-*.pickle"))
-    assert [fc.load(p.stem)["fold"] for p in kept] == list(range(2, 2 + KEEP))
+    assert [fc.load(p.stem)[0]["fold"] for p in kept] == list(range(2, 2 + KEEP))
 
 
 class _Marker:
@@ -144,3 +145,13 @@ class _Marker:
 
     def __reduce__(self):
         return (Path.touch, (Path(self.path),))
+
+
+def test_a_signing_key_that_is_not_one_is_named_not_used(tmp_path):
+    from training.registry import ModelLoadError
+
+    key = signing_key(tmp_path)
+    assert len(key) == 32 and signing_key(tmp_path) == key  # made once, then read
+    (tmp_path / ".signing_key").write_text("not hex")
+    with pytest.raises(ModelLoadError, match=r"\.signing_key: not a signing key"):
+        signing_key(tmp_path)

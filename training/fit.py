@@ -114,7 +114,6 @@ def lgbm_base(config: TrainConfig, engine: str = "pandas") -> LeadClassifier:
                colsample_bytree=p.colsample_bytree, reg_lambda=p.reg_lambda, random_state=config.seed)
 
 
-
 def anomaly_baseline(model: EnterpriseLeadModel | None, fit: pd.DataFrame, feats: list[str], config: TrainConfig) -> AnomalyScorer:
     """The unsupervised baseline: an isolation forest of ``ANOMALY_TREES`` trees, seeded by the config,
     on the fitting dates' rows. The lead model fits that very forest for its anomaly feature when its

@@ -18,9 +18,9 @@ cannot be read. Each fold keeps its ``KEEP`` latest entries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import logging
 import os
 import platform
 import re
@@ -32,8 +32,6 @@ from pandas.api.types import is_datetime64_dtype
 
 from features.timeutil import as_of_day
 from training.registry import ModelLoadError, dump_signed, load_signed
-
-log = logging.getLogger(__name__)
 
 KEEP = 2  # entries kept per fold: the latest, and the one before (a run reverted to older cases)
 LABEL_COLUMNS = ["opened", "enterprise_id", "tip_id", "outcome"]  # what training.labels reads of a case
@@ -91,8 +89,8 @@ class FoldCache:
     secret: bytes = field(repr=False)
 
     @classmethod
-    def of(cls, folder: Path, enterprise: pd.DataFrame, tips: pd.DataFrame, key: bytes) -> FoldCache:
-        return cls(Path(folder), hashlib.sha256((frame_digest(enterprise) + frame_digest(tips)).encode()).hexdigest(), key)
+    def of(cls, folder: Path, enterprise: pd.DataFrame, tips: pd.DataFrame, secret: bytes) -> FoldCache:
+        return cls(Path(folder), hashlib.sha256((frame_digest(enterprise) + frame_digest(tips)).encode()).hexdigest(), secret)
 
     def key(self, split, cases: pd.DataFrame, config, engine: str, truth: bool) -> str:
         parts = [self.rows, code_digest(), repr(split), config.model_dump_json(), engine, str(bool(truth)),
@@ -103,31 +101,32 @@ class FoldCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.pickle"
 
-    def load(self, key: str):
-        """The fold kept under ``key``, or None (never kept, or unreadable: then it is fitted again)."""
+    def load(self, key: str) -> tuple[object | None, str | None]:
+        """The fold kept under ``key`` (None: never kept, or refused) and why it was refused. Nothing is
+        logged here: a fold worker is a forked child (``training.fold_workers``); the caller notes it."""
         path = self._path(key)
         if not path.exists():
-            return None
+            return None, None
         try:
             result = load_signed(path, self.secret)
         except ModelLoadError as exc:  # changed since written, or another home's: never unpickled
-            log.warning("fold cache entry refused, fitting the fold again: %s", exc)
-            return None
+            return None, str(exc)
         except Exception as exc:  # noqa: BLE001  a damaged entry costs a fit, never the run
-            log.warning("fold cache entry %s unreadable, fitting the fold again: %s", path.name, exc)
-            return None
-        os.utime(path)  # used: the newest entry of its fold, kept by the pruning
-        return result
+            return None, f"{path.name}: unreadable ({exc})"
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used: the newest entry of its fold, kept by the pruning
+        return result, None
 
-    def save(self, key: str, result) -> None:
-        """Keep ``result`` under ``key`` (written whole or not at all), then drop the fold's older entries."""
+    def save(self, key: str, result) -> str | None:
+        """Keep ``result`` under ``key`` (written whole or not at all), then drop the fold's older
+        entries; what went wrong, if anything (the run goes on: the next one fits the fold again)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             dump_signed(result, self._path(key), self.secret)
-        except OSError as exc:  # a full or read-only disk costs the next run a fit, never this one
-            log.warning("fold cache not written (%s): %s", key, exc)
-            return
-        fold = key.rsplit("-", 1)[0]
-        entries = sorted(self.folder.glob(f"{fold}-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[KEEP:]:
-            old.unlink(missing_ok=True)
+            fold = key.rsplit("-", 1)[0]
+            entries = sorted(self.folder.glob(f"{fold}-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in entries[KEEP:]:
+                old.unlink(missing_ok=True)
+        except OSError as exc:  # a full or read-only disk
+            return f"not kept ({exc})"
+        return None

@@ -173,15 +173,17 @@ class FoldTask:
         truth_fn = partial(truth_enterprise_labels, self.truth) if self.truth else None
         split = self.folds[i]
         key = self.cache.key(split, self.cases, self.config, self.engine, bool(self.truth)) if self.cache else None
-        kept = self.cache.load(key) if key else None
+        kept, refused = self.cache.load(key) if key else (None, None)
         if kept is not None:
             result = relabel(kept, self.cases, self.tips, truth_fn)
             result.notes.append(f"{split.name}: models kept from an earlier run (the cases known by "
                                 f"{split.label_horizon.date()} are the same); test labels read again")
         else:
             result = fit_fold(split, self.enterprise, self.tips, self.cases, self.config, truth_fn, engine=self.engine)
-            if key:
-                self.cache.save(key, result)
+            problem = self.cache.save(key, result) if key else None
+            for said in (refused and f"its kept models refused ({refused}): fitted again", problem):
+                if said:
+                    result.notes.append(f"{split.name}: {said}")
         result.metric_rows = fold_metrics(result)  # evaluated where fitted: a worker's folds beside the parent's
         return result
 
@@ -202,8 +204,8 @@ def train_models(dataset, cases: pd.DataFrame, folds, config: TrainConfig, truth
     tips = dataset.tip
     cache = None
     if fold_cache is not None and engine == "pandas":
-        folder, key = fold_cache
-        cache = FoldCache.of(folder, dataset.enterprise, tips, key)
+        folder, secret = fold_cache
+        cache = FoldCache.of(folder, dataset.enterprise, tips, secret)
     if truth and len(tips):
         tips = tips.assign(truth=truth_tip_labels(truth, tips["tip_id"]).to_numpy())
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(dataset.enterprise["as_of"].max())

@@ -137,16 +137,25 @@ def signing_key(home: Path) -> bytes:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text().strip())
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ModelLoadError(f"{path}: not a signing key; remove it (the folds kept with it are then fitted again)")
+    return key
 
 
 def dump_signed(obj, path: Path, key: bytes) -> None:
     """Pickle ``obj`` to ``path`` behind its HMAC under ``key``, written whole or not at all."""
     data = cloudpickle.dumps(obj)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(hmac.new(key, data, "sha256").hexdigest().encode() + data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(hmac.new(key, data, "sha256").hexdigest().encode() + data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_signed(path: Path, key: bytes):
