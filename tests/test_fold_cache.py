@@ -10,27 +10,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.snapshot import load_snapshot, snapshot_digest
 from training import pipeline
-from training.config import SplitParams, TrainConfig
-from training.dataset import build_dataset
 from training.fold_cache import KEEP, FoldCache
-from training.labels import load_truth
 from training.registry import signing_key
 
 pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def run_inputs(small_snapshot, trained_home):
-    snap = load_snapshot(small_snapshot)
-    config = TrainConfig(splits=SplitParams(holdout_days=30, holdout_step_days=30))  # three folds on the small city
-    first_day = min(snap.electricity["date"].min(), snap.manifests["departed_at"].min())
-    _, dates, folds, _ = pipeline._fit_windows(config.splits, first_day, snap.last_day)
-    assert len(folds) == 3
-    dataset, _ = build_dataset(snap, dates, snapshot_digest(small_snapshot), cache_dir=trained_home[0] / "cache",
-                               evidence=False)
-    return dataset, snap.cases[snap.cases["opened"] <= snap.last_day], folds, config, load_truth(small_snapshot)
+def run_inputs(three_folds):
+    return three_folds
 
 
 def _late_outcomes(cases: pd.DataFrame, after: pd.Timestamp, before: pd.Timestamp, enterprises) -> pd.DataFrame:
