@@ -8,24 +8,45 @@ whatever the setting; else ``HAZLEADS_WORKERS``; else the CPUs this process may 
 
 A forked child starts with ``quiet_child`` (the pools' initializer): its standard streams go to
 ``/dev/null``. A thread of the parent (the progress spinner) may hold the inherited stdout's lock at
-the moment of the fork; the child's flush at exit would then wait for it forever.
+the moment of the fork; the child's flush at exit would then wait for it forever. And it asks to be
+killed when its parent ends (``die_with_parent``).
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 
 MAX_WORKERS = 2
 ENV = "HAZLEADS_WORKERS"
 
 
 def quiet_child() -> None:
-    """In a forked worker: standard output and error to ``/dev/null`` (see the module docstring)."""
-    import sys
-
+    """In a forked worker: standard output and error to ``/dev/null``, and an end with its parent
+    (see the module docstring)."""
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the child's whole life
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """In a worker process (Linux): killed when the process that started it ends, however it ends.
+    A worker whose run was killed (SIGKILL, the OOM killer) otherwise lived on: blocked for ever
+    writing its result to a pipe whose other end it holds too, keeping its memory and the run's
+    output streams (a caller waiting for their end waited for ever)."""
+    if mp.parent_process() is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    # the process that forked this one: the run, or the fork server that the run started
+    parent = os.getppid()
+    pr_set_pdeathsig = 1
+    if ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return
+    if parent == 1 or os.getppid() != parent:  # it ended before the request took hold
+        os._exit(1)
 
 
 def fork_workers(workers: int | None = None, pieces: int | None = None) -> int:
