@@ -108,3 +108,15 @@ def test_only_a_sqlite_store_is_opened_by_the_warmup(tmp_path):
     with RegistryWarmup(settings, imports=lambda: None, store=stored.append) as warm:
         warm.open()
     assert stored == [] and not warm.opened
+
+
+def test_a_new_store_is_made_whole_and_an_in_memory_one_left_to_mlflow(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    registry._create_sqlite_store("sqlite:///:memory:")
+    assert list(tmp_path.iterdir()) == []  # no file named ":memory:" (nor a side file) in the folder
+    (tmp_path / ".mlflow.db.999.new").write_bytes(b"half made by a killed process")
+    registry._create_sqlite_store(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+    with sqlite3.connect(tmp_path / "mlflow.db") as con:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    assert {"experiments", "registered_models", "alembic_version"} <= tables and not any(t.startswith("_alembic_tmp") for t in tables)

@@ -99,7 +99,10 @@ def _create_sqlite_store(uri: str) -> None:
     the next opening removes before starting again."""
     if not uri.startswith("sqlite:///"):
         return
-    db = Path(uri[len("sqlite:///"):])
+    name = uri[len("sqlite:///"):].split("?", 1)[0]
+    if name in ("", ":memory:") or name.startswith("file:"):  # no file of ours to make whole
+        return
+    db = Path(name)
     if db.exists():
         return
     from mlflow.store.db.utils import (  # what MLflow's stores call
