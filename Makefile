@@ -3,17 +3,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Numba kernels compiled once (hazleads/precompile.py), again when a module of features/ changes
+KERNELS := $(VENV)/.kernels
 
 .PHONY: demo test install browser lint bench clean
 
-demo: $(STAMP)                      ## simulate a city, train, score and serve the API and web page
+demo: $(KERNELS)                    ## simulate a city, train, score and serve the API and web page
 	$(BIN)/hazleads demo
 
-test: $(STAMP) browser              ## lint and the full test suite
+test: $(KERNELS) browser            ## lint and the full test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2
 
-install: $(STAMP)
+install: $(KERNELS)
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hazleads needs Python 3.11 or newer"'
@@ -21,6 +23,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+$(KERNELS): $(STAMP) $(wildcard features/*.py) hazleads/precompile.py
+	$(BIN)/hazleads precompile
+	touch $(KERNELS)
 
 # Browser tests drive Debian's Chromium (no browser download by Playwright); a CJK font makes the
 # screenshots the tests save readable.

@@ -1,4 +1,4 @@
-"""``hazleads``: validate, simulate, train, score, serve, users, models, audit, demo."""
+"""``hazleads``: validate, simulate, train, score, serve, users, models, audit, demo, precompile."""
 
 from __future__ import annotations
 
@@ -23,6 +23,15 @@ app.command("serve")(service.serve)
 app.command("demo")(service.demo)
 app.add_typer(service.users_app, name="users")
 app.add_typer(service.audit_app, name="audit")
+
+
+@app.command("precompile")
+def precompile() -> None:
+    """预编译计算内核 / Compile the Numba kernels now (``make install`` does), not in the first run."""
+    from hazleads.cli.console import console
+    from hazleads.precompile import warm
+
+    warm(lambda m: console.print(m, markup=False))
 
 
 @app.callback()
