@@ -124,3 +124,52 @@ def test_the_small_box_bound_holds_the_minimum_rectangle_s_diagonal(seed):
         assert _surely_small(w, h, bound * (1 + 1e-6)) and not _surely_small(w, h, bound * (1 - 1e-6))
         past_box += diag > np.hypot(w, h) * (1 + 1e-6)
     assert past_box > 10  # the box's diagonal alone would not bound them
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_hull_of_the_candidates_is_the_window_s_hull_with_the_same_fixes(seed):
+    """``_hull_candidates`` (Akl–Toussaint) drops only fixes strictly inside the quadrilateral of the
+    window's extreme fixes: the hull built from the rest has the same vertices, in the same order,
+    each the same fix (the first of repeated positions), on clouds, grids with repeats and collinear
+    runs, thin strips and three-fix windows; and it does drop the inside of a cloud."""
+    from features.stops_kernel import hull_with_fixes
+    from features.stops_scan import _hull_candidates
+
+    def hull(lon, lat, idx):
+        n = idx.size
+        hx, hy, hi = np.empty(n + 2), np.empty(n + 2), np.empty(n + 2, dtype=np.int64)
+        h = hull_with_fixes(lon[idx], lat[idx], idx.astype(np.int64), n, hx, hy, hi, np.empty(n + 2, dtype=np.int64),
+                            np.empty(2 * n + 6), np.empty(2 * n + 6), np.empty(2 * n + 6, dtype=np.int64))
+        return hx[:h], hy[:h], hi[:h]
+
+    rng = np.random.default_rng(seed)
+    dropped = kept = 0  # in the clouds
+    for k in range(300):
+        n = int(rng.integers(3, 200))
+        shape = k % 4
+        if shape == 0:  # a cloud
+            pts = rng.normal(size=(n, 2))
+        elif shape == 1:  # a small grid: repeated positions, collinear fixes on every side
+            pts = rng.integers(0, 4, size=(n, 2)).astype(float)
+        elif shape == 2:  # a thin strip, turned
+            pts = np.column_stack([rng.random(n), rng.random(n) * 1e-4])
+        else:  # three fixes
+            pts = rng.random((3, 2))
+        a = rng.uniform(0, np.pi)
+        pts = pts @ np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) * 3e-4 + [110.3, 25.3]
+        lon, lat = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+        lo, hi = 0, len(lon) - 1
+        left, right = int(np.argmin(lon)), int(np.argmax(lon))
+        bottom, top = int(np.argmin(lat)), int(np.argmax(lat))
+        tx, ty, tidx = np.empty(len(lon)), np.empty(len(lon)), np.empty(len(lon), dtype=np.int64)
+        m = _hull_candidates(lat, lon, lo, hi, left, bottom, right, top, tx, ty, tidx)
+        assert np.all(np.diff(tidx[:m]) > 0)  # in fix order
+        assert np.array_equal(lon[tidx[:m]], tx[:m]) and np.array_equal(lat[tidx[:m]], ty[:m])
+        every = hull(lon, lat, np.arange(len(lon)))
+        some = hull(lon, lat, tidx[:m])
+        for x, y in zip(every, some, strict=True):
+            assert np.array_equal(x, y), (k, every, some)
+        if shape == 0:
+            dropped += len(lon) - m
+            kept += m
+    assert dropped > 2 * kept  # most of a cloud's fixes are inside: its hull is built from few
