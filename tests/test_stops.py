@@ -381,3 +381,25 @@ def test_indexes_built_on_vehicle_partitions_merge_into_the_whole_index():
     assert merged.report == whole.report
     for t in f.ts.sample(8, random_state=1):
         pd.testing.assert_frame_equal(stops_before(merged, t), stops_before(whole, t))
+
+
+def test_vehicle_bounds_are_each_vehicle_s_fixes_whatever_the_codes_dtype():
+    """``FixArrays.vehicle_bounds``: the first and one-past-last fix of each vehicle code, an empty
+    range for a vehicle without fixes; the same with int32 codes (searched without casting the
+    column), with codes too narrow to number every vehicle, and with no fix at all."""
+    from features.trajectories import FixArrays
+
+    vehicles = np.array([f"v{k:03d}" for k in range(300)], dtype=object)
+    vehicle = np.array([0, 0, 2, 2, 2, 5, 299, 299], dtype=np.int32)
+    n = vehicle.size
+    a = FixArrays(vehicle, np.arange(n, dtype=np.int64), np.zeros(n), np.zeros(n), vehicles)
+    lo, hi = a.vehicle_bounds()
+    assert lo.size == hi.size == 300
+    assert (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2], lo[5], hi[5], lo[299], hi[299]) == (0, 2, 2, 2, 2, 5, 5, 6, 6, 8)
+    assert np.array_equal(lo, np.searchsorted(vehicle.astype(np.int64), np.arange(300), side="left"))
+    assert np.array_equal(hi, np.searchsorted(vehicle.astype(np.int64), np.arange(300), side="right"))
+    narrow = FixArrays(np.array([0, 1, 1], dtype=np.int8), np.arange(3, dtype=np.int64), np.zeros(3), np.zeros(3), vehicles)
+    lo8, hi8 = narrow.vehicle_bounds()  # 300 codes do not fit in int8: searched as int64
+    assert lo8.size == 300 and (lo8[1], hi8[1], lo8[200], hi8[200], lo8[299], hi8[299]) == (1, 3, 3, 3, 3, 3)
+    empty = FixArrays(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), vehicles[:2])
+    assert [list(b) for b in empty.vehicle_bounds()] == [[0, 0], [0, 0]]
