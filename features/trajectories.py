@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.fix_kernels import compact, first_of_repeats, jumps_at, valid_rows
+from features.fix_kernels import compact, first_of_repeats, jumps_at, run_starts, silent_gaps, valid_rows
 from features.fix_sort import group_sort
 from features.fix_threads import gather_threaded, medians_threaded
 from features.geo import haversine_m
@@ -215,16 +215,9 @@ def clean_fixes(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
 
 def run_bounds(vehicle: np.ndarray, ts: np.ndarray, max_gap_s: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of each run: a vehicle's fixes, cut where consecutive fixes are
-    more than ``max_gap_s`` apart."""
-    n = ts.size
-    brk = np.ones(n, dtype=bool)
-    if n > 1:
-        brk[1:] = vehicle[1:] != vehicle[:-1]
-        if max_gap_s is not None:
-            brk[1:] |= (ts[1:] - ts[:-1]) > int(round(max_gap_s * NS))
-    starts = np.flatnonzero(brk)
-    ends = np.append(starts[1:], n).astype(np.int64)
-    return starts.astype(np.int64), ends
+    more than ``max_gap_s`` apart (``features.fix_kernels.run_starts``)."""
+    starts = run_starts(vehicle, ts, -1 if max_gap_s is None else int(round(max_gap_s * NS)))
+    return starts, np.append(starts[1:], ts.size).astype(np.int64)
 
 
 def _scan(a: FixArrays, max_diameter_m: float, min_duration_s: float, max_gap_s: float | None,
@@ -391,7 +384,6 @@ def _dark_pairs(a: FixArrays, params: StopParams) -> np.ndarray:
     ``max_diameter_m``: the vehicle stayed put with its terminal silent."""
     if params.max_gap_s is None or len(a) < 2:
         return np.empty(0, dtype=np.int64)
-    gap = (a.ts[1:] - a.ts[:-1]) > int(round(params.max_gap_s * NS))
-    i = np.flatnonzero(gap & (a.vehicle[1:] == a.vehicle[:-1]))
+    i = silent_gaps(a.vehicle, a.ts, int(round(params.max_gap_s * NS)))
     d = haversine_m(a.lat[i], a.lon[i], a.lat[i + 1], a.lon[i + 1])
     return i[d <= params.max_diameter_m]

@@ -403,3 +403,26 @@ def test_vehicle_bounds_are_each_vehicle_s_fixes_whatever_the_codes_dtype():
     assert lo8.size == 300 and (lo8[1], hi8[1], lo8[200], hi8[200], lo8[299], hi8[299]) == (1, 3, 3, 3, 3, 3)
     empty = FixArrays(np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), vehicles[:2])
     assert [list(b) for b in empty.vehicle_bounds()] == [[0, 0], [0, 0]]
+
+
+def test_runs_break_at_a_new_vehicle_and_past_the_longest_gap_not_at_it():
+    """``run_bounds``: a run ends where the vehicle changes or consecutive fixes are MORE than
+    ``max_gap_s`` apart (a gap of exactly ``max_gap_s`` keeps the run); ``None``: only vehicles cut.
+    ``_dark_pairs``: the same vehicle's consecutive fixes more than ``max_gap_s`` apart and within
+    ``max_diameter_m``."""
+    from features.trajectories import NS, TRUCK_STOPS, FixArrays, _dark_pairs, run_bounds
+
+    gap = int(TRUCK_STOPS.max_gap_s * NS)
+    ts = np.cumsum([0, 60 * NS, gap, gap + 1, 60 * NS, gap + 1, gap + 1]).astype(np.int64)
+    vehicle = np.array([0, 0, 0, 0, 0, 1, 1], dtype=np.int32)
+    starts, ends = run_bounds(vehicle, ts, TRUCK_STOPS.max_gap_s)
+    assert starts.tolist() == [0, 3, 5, 6] and ends.tolist() == [3, 5, 6, 7]
+    assert starts.dtype == ends.dtype == np.int64
+    starts, ends = run_bounds(vehicle, ts, None)
+    assert starts.tolist() == [0, 5] and ends.tolist() == [5, 7]
+    assert run_bounds(vehicle[:0], ts[:0], 1800.0)[0].size == 0
+
+    lat = np.array([25.0, 25.0, 25.0, 25.0, 25.0, 25.0, 25.0 + 150 / 111_195.0])  # the last: 150 m on
+    a = FixArrays(vehicle, ts, lat, np.full(7, 110.0), np.array(["a", "b"], dtype=object))
+    # 1→2: exactly the gap; 2→3: past it, in place; 4→5: past it, in place, another vehicle; 5→6: past it, 150 m away
+    assert _dark_pairs(a, TRUCK_STOPS).tolist() == [2]
