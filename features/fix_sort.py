@@ -9,10 +9,13 @@ streams); each slice is then ordered by time in cache: already in order (a feed 
 costs one look, a short slice an insertion sort, a longer one an LSD radix sort of its times
 (11 bits a pass, on the time since the slice's first fix, in seconds when every time is whole).
 Both passes are stable, so equal (vehicle, time) rows keep their input order and the first of
-them stays first (``first_of_repeats`` keeps it).
+them stays first (``first_of_repeats`` keeps it). ``group_sort`` runs both passes in threads when
+asked (the kernels release the GIL): 0.27 → 0.15 s for 5 M shuffled real fixes in two.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -112,24 +115,20 @@ def _slice_order(t, a, b, key, key2, perm, perm2, counts):
     return True
 
 
-@njit(cache=True)
-def group_sort(rows, codes, ts, lat, lon, n_groups):
-    """The fixes at ``rows`` (valid rows, in input order) in stable (vehicle code, ts) order.
+@njit(cache=True, nogil=True)
+def _count_codes(rows, codes, k0, k1, n_groups):
+    """How many of ``rows[k0:k1]`` each vehicle code has."""
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for k in range(k0, k1):
+        counts[codes[rows[k]]] += 1
+    return counts
 
-    ``codes`` are in ``0..n_groups-1`` at every row of ``rows``. Returns the rows, vehicle codes
-    (int32), ts, lat and lon in that order."""
-    n = rows.size
-    start = np.zeros(n_groups + 1, dtype=np.int64)
-    for k in range(n):
-        start[codes[rows[k]] + 1] += 1
-    for g in range(n_groups):
-        start[g + 1] += start[g]
-    fill = start[:-1].copy()
-    r = np.empty(n, dtype=np.int64)
-    t = np.empty(n, dtype=np.int64)
-    la = np.empty(n)
-    lo = np.empty(n)
-    for k in range(n):
+
+@njit(cache=True, nogil=True)
+def _scatter(rows, codes, ts, lat, lon, k0, k1, fill, r, t, la, lo):
+    """Write ``rows[k0:k1]`` (input order) and their columns to their vehicles' slices, from each
+    vehicle's position in ``fill`` (advanced as written)."""
+    for k in range(k0, k1):
         row = rows[k]
         g = codes[row]
         q = fill[g]
@@ -138,11 +137,13 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
         t[q] = ts[row]
         la[q] = lat[row]
         lo[q] = lon[row]
-    c = np.empty(n, dtype=np.int32)
-    for g in range(n_groups):
-        c[start[g]:start[g + 1]] = g
+
+
+@njit(cache=True, nogil=True)
+def _sort_groups(start, g0, g1, r, t, la, lo):
+    """Put each slice ``start[g]..start[g + 1]-1`` of vehicles ``g0..g1-1`` in stable time order."""
     longest = 0
-    for g in range(n_groups):
+    for g in range(g0, g1):
         longest = max(longest, start[g + 1] - start[g])
     key = np.empty(longest, dtype=np.int64)  # scratch for one vehicle at a time
     key2 = np.empty(longest, dtype=np.int64)
@@ -153,7 +154,7 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
     buf_la = np.empty(longest)
     buf_lo = np.empty(longest)
     counts = np.empty((1 << RADIX_BITS) + 1, dtype=np.int64)
-    for g in range(n_groups):
+    for g in range(g0, g1):
         a = start[g]
         b = start[g + 1]
         m = b - a
@@ -171,6 +172,42 @@ def group_sort(rows, codes, ts, lat, lon, n_groups):
         t[a:b] = buf_t[:m]
         la[a:b] = buf_la[:m]
         lo[a:b] = buf_lo[:m]
+
+
+def group_sort(rows, codes, ts, lat, lon, n_groups, threads: int = 1):
+    """The fixes at ``rows`` (valid rows, in input order) in stable (vehicle code, ts) order.
+
+    ``codes`` are in ``0..n_groups-1`` at every row of ``rows``. Returns the rows, vehicle codes
+    (int32), ts, lat and lon in that order. With ``threads`` > 1 the work runs in that many threads
+    (the kernels release the GIL): each counts and writes one block of the rows, block b's rows of
+    a vehicle after block b-1's (so the order stays stable), then each sorts the slices of a block
+    of vehicles holding about an equal share of the fixes. The arrays are the same for any number."""
+    n = rows.size
+    k = max(1, min(int(threads), n))
+    cuts = np.linspace(0, n, k + 1).astype(np.int64)
+    pool = ThreadPoolExecutor(max_workers=k) if k > 1 else None
+
+    def run(fn, args):
+        return list(pool.map(lambda a: fn(*a), args)) if pool is not None else [fn(*a) for a in args]
+
+    try:
+        counts = np.array(run(_count_codes, [(rows, codes, cuts[b], cuts[b + 1], n_groups) for b in range(k)]))
+        counts = counts.reshape(k, n_groups)
+        start = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(counts.sum(axis=0), out=start[1:])
+        fills = start[:-1] + np.cumsum(counts, axis=0) - counts  # block b starts after blocks 0..b-1
+        r = np.empty(n, dtype=np.int64)
+        t = np.empty(n, dtype=np.int64)
+        la = np.empty(n)
+        lo = np.empty(n)
+        run(_scatter, [(rows, codes, ts, lat, lon, cuts[b], cuts[b + 1], fills[b], r, t, la, lo) for b in range(k)])
+        groups = np.unique(np.concatenate([[0], np.searchsorted(start, n * np.arange(1, k) / k), [n_groups]]))
+        groups = np.clip(groups, 0, n_groups)
+        run(_sort_groups, [(start, groups[j], groups[j + 1], r, t, la, lo) for j in range(groups.size - 1)])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    c = np.repeat(np.arange(n_groups, dtype=np.int32), np.diff(start))
     return r, c, t, la, lo
 
 

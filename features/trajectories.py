@@ -20,7 +20,7 @@ from features.fix_sort import group_sort
 from features.fix_threads import gather_threaded, medians_threaded
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
-from features.stops_threads import scan_stops_threaded
+from features.stops_threads import scan_stops_threaded, threads_for
 
 NS = 1_000_000_000
 
@@ -139,15 +139,15 @@ class _Ordered:
 
 
 def _ordered(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, n_vehicles: int,
-             drop_zero: bool) -> _Ordered:
+             drop_zero: bool, threads: int | None = None) -> _Ordered:
     """The valid fixes in (vehicle, ts) order (see ``_Ordered``). Input already in order (the
     loader's) is not sorted; other input is sorted by vehicle and then by time within each vehicle
-    (``features.fix_sort``), stable, so the first of equal rows stays first."""
+    (``features.fix_sort``, in up to ``threads`` threads), stable, so the first of equal rows stays first."""
     rows, in_order = valid_rows(codes, ts, lat, lon, drop_zero)
     invalid = int(codes.size - rows.size)
     row = None
     if not in_order:
-        row, codes, ts, lat, lon = group_sort(rows, codes, ts, lat, lon, n_vehicles)
+        row, codes, ts, lat, lon = group_sort(rows, codes, ts, lat, lon, n_vehicles, threads_for(rows.size, threads))
         rows = np.arange(row.size)
     kept = first_of_repeats(rows, codes, ts)
     return _Ordered(rows[:kept], row, codes, ts, lat, lon, invalid, int(rows.size - kept))
@@ -170,7 +170,7 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     ``threads`` threads)."""
     rep = CleanReport(fixes_in=len(fixes))
     codes, vehicles, ts, lat, lon = _columns(fixes)
-    o = _ordered(codes, ts, lat, lon, len(vehicles), True)
+    o = _ordered(codes, ts, lat, lon, len(vehicles), True, threads)
     rep.invalid_positions, rep.duplicates = o.invalid, o.duplicates
     jumps = jumps_at(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m))
     rep.jumps = int(jumps.sum())

@@ -45,12 +45,25 @@ def random_feed(seed: int, whole_seconds: bool, span_s: float) -> tuple[np.ndarr
 @pytest.mark.parametrize("whole_seconds", [True, False])
 @pytest.mark.parametrize("span_s", [100.0, 3.0e7, 7.0e9])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_group_sort_is_a_stable_sort_by_vehicle_then_time(seed, whole_seconds, span_s):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_group_sort_is_a_stable_sort_by_vehicle_then_time(seed, whole_seconds, span_s, threads):
+    """In threads too: each thread writes a block of the rows (a vehicle's rows of a later block after
+    an earlier block's, or equal times would swap) and sorts a block of vehicles."""
     rows, codes, ts, lat, lon, n_groups = random_feed(seed, whole_seconds, span_s)
-    got = group_sort(rows, codes, ts, lat, lon, n_groups)
+    got = group_sort(rows, codes, ts, lat, lon, n_groups, threads)
     want = lexsorted(rows, codes, ts, lat, lon)
     for g, w, what in zip(got, want, ("rows", "codes", "ts", "lat", "lon"), strict=True):
         assert np.array_equal(g, w), what
+
+
+def test_group_sort_of_nothing_and_of_fewer_rows_than_threads():
+    empty = np.empty(0, dtype=np.int64)
+    for threads in (1, 2):
+        got = group_sort(empty, np.empty(0, dtype=np.int32), empty, np.empty(0), np.empty(0), 3, threads)
+        assert [g.size for g in got] == [0] * 5 and got[1].dtype == np.int32
+    rows, codes, ts = np.array([1]), np.array([0, 1], dtype=np.int32), np.array([5, 4], dtype=np.int64)
+    got = group_sort(rows, codes, ts, np.zeros(2), np.zeros(2), 2, 4)
+    assert got[0].tolist() == [1] and got[1].tolist() == [1] and got[2].tolist() == [4]
 
 
 def test_times_centuries_apart_are_sorted_too():
