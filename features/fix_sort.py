@@ -262,30 +262,31 @@ def _few_out_of_order(r, t, a, b, late, buf_r, buf_t):
 
 
 @njit(cache=True, nogil=True)
-def table_order(codes, ts, n_groups):
-    """The rows of a fix table to keep, in stable (vehicle code, ts) order, first of equal (vehicle,
-    ts) kept: what ``np.lexsort((ts, codes))`` then dropping repeats gives, without a global sort
-    (a counting pass by vehicle, then each vehicle's rows by time: see ``group_sort``). Codes are
-    in -1..n_groups-1 (-1, a missing vehicle, first). Returns the kept rows, how many repeats were
-    dropped, and how many rows came in the file after a later row of their vehicle (a descent of
-    the row number between neighbours of one vehicle)."""
-    n = codes.size
-    start = np.zeros(n_groups + 2, dtype=np.int64)
-    for i in range(n):
-        start[codes[i] + 2] += 1
-    for g in range(n_groups + 1):
-        start[g + 1] += start[g]
-    fill = start[:-1].copy()
-    r = np.empty(n, dtype=np.int64)
-    t = np.empty(n, dtype=np.int64)
-    for i in range(n):
+def _count_table(codes, k0, k1, n_slots):
+    """How many of rows ``k0..k1-1`` each slot ``code + 1`` has (slot 0: no vehicle)."""
+    counts = np.zeros(n_slots, dtype=np.int64)
+    for i in range(k0, k1):
+        counts[codes[i] + 1] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def _scatter_table(codes, ts, k0, k1, fill, r, t):
+    for i in range(k0, k1):
         g = codes[i] + 1
         q = fill[g]
         fill[g] = q + 1
         r[q] = i
         t[q] = ts[i]
+
+
+@njit(cache=True, nogil=True)
+def _order_table_slots(start, g0, g1, r, t):
+    """Put the rows of slots ``g0..g1-1`` in time order and move the kept ones (the first of equal
+    (vehicle, ts)) to the front of the slots' span of ``r``; returns how many, the repeats dropped
+    and the descents of the row number between neighbours of one vehicle."""
     longest = 0
-    for g in range(n_groups + 1):
+    for g in range(g0, g1):
         longest = max(longest, start[g + 1] - start[g])
     key = np.empty(longest, dtype=np.int64)
     key2 = np.empty(longest, dtype=np.int64)
@@ -294,11 +295,10 @@ def table_order(codes, ts, n_groups):
     buf_r = np.empty(longest, dtype=np.int64)
     buf_t = np.empty(longest, dtype=np.int64)
     counts = np.empty((1 << RADIX_BITS) + 1, dtype=np.int64)
-    keep = np.empty(n, dtype=np.int64)
-    m = 0
+    w = start[g0]  # next kept row; never past the row read, so r[i - 1] is still the sorted one
     repeats = 0
     descents = 0
-    for g in range(n_groups + 1):
+    for g in range(g0, g1):
         a = start[g]
         b = start[g + 1]
         k = b - a
@@ -317,6 +317,46 @@ def table_order(codes, ts, n_groups):
                 if t[i] == t[i - 1]:
                     repeats += 1
                     continue
-            keep[m] = r[i]
-            m += 1
-    return keep[:m], repeats, descents
+            r[w] = r[i]
+            w += 1
+    return w - start[g0], repeats, descents
+
+
+def table_order(codes, ts, n_groups, threads: int = 1):
+    """The rows of a fix table to keep, in stable (vehicle code, ts) order, first of equal (vehicle,
+    ts) kept: what ``np.lexsort((ts, codes))`` then dropping repeats gives, without a global sort
+    (a counting pass by vehicle, then each vehicle's rows by time: see ``group_sort``, whose
+    blocks of rows and of vehicles it shares in ``threads`` threads). Codes are in -1..n_groups-1
+    (-1, a missing vehicle, first). Returns the kept rows, how many repeats were dropped, and how
+    many rows came in the file after a later row of their vehicle (a descent of the row number
+    between neighbours of one vehicle)."""
+    n = codes.size
+    slots = n_groups + 1
+    k = max(1, min(int(threads), n))
+    cuts = np.linspace(0, n, k + 1).astype(np.int64)
+    pool = ThreadPoolExecutor(max_workers=k) if k > 1 else None
+
+    def run(fn, args):
+        return list(pool.map(lambda a: fn(*a), args)) if pool is not None else [fn(*a) for a in args]
+
+    try:
+        counts = np.array(run(_count_table, [(codes, cuts[b], cuts[b + 1], slots) for b in range(k)])).reshape(k, slots)
+        start = np.zeros(slots + 1, dtype=np.int64)
+        np.cumsum(counts.sum(axis=0), out=start[1:])
+        fills = start[:-1] + np.cumsum(counts, axis=0) - counts  # block b's rows after blocks 0..b-1's
+        del counts
+        r = np.empty(n, dtype=np.int64)
+        t = np.empty(n, dtype=np.int64)
+        run(_scatter_table, [(codes, ts, cuts[b], cuts[b + 1], fills[b], r, t) for b in range(k)])
+        bounds = np.unique(np.clip(np.concatenate([[0], np.searchsorted(start, n * np.arange(1, k) / k), [slots]]), 0, slots))
+        parts = run(_order_table_slots, [(start, bounds[j], bounds[j + 1], r, t) for j in range(bounds.size - 1)])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    del t
+    repeats = sum(int(p[1]) for p in parts)
+    descents = sum(int(p[2]) for p in parts)
+    if len(parts) == 1:
+        return r[:parts[0][0]], repeats, descents
+    keep = np.concatenate([r[start[bounds[j]]:start[bounds[j]] + parts[j][0]] for j in range(len(parts))])
+    return keep, repeats, descents

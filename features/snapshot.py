@@ -21,6 +21,7 @@ from features.fix_sort import table_order
 from features.places import Place, load_places
 from features.problems import Problem, ProblemLog, SnapshotError
 from features.readers import find_table_file, read_table
+from features.stops_threads import threads_for
 from features.validation import check_keys, check_refs, check_rules, parse_table
 
 Progress = Callable[[str], None]
@@ -238,7 +239,7 @@ def _tidy_trajectories(fixes: pd.DataFrame) -> tuple[pd.DataFrame, TrajectoryRep
     if ordered.all():
         return fixes.reset_index(drop=True), rep  # already sorted, no repeats: nothing to move
     del ordered
-    keep, repeats, descents = table_order(codes, ts, len(fixes["vehicle_id"].cat.categories))
+    keep, repeats, descents = table_order(codes, ts, len(fixes["vehicle_id"].cat.categories), threads_for(len(codes)))
     rep.duplicates_dropped, rep.out_of_order = int(repeats), int(descents)
     del codes, ts
     # the values alone (a Series' take would also take its index, an int64 per fix, dropped at

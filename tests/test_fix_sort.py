@@ -122,9 +122,10 @@ def nearly_in_order(seed: int, late_share: float) -> tuple[np.ndarray, np.ndarra
 
 @pytest.mark.parametrize("late_share", [0.0, 0.001, 0.01, 0.3])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_table_order_is_lexsort_without_repeats(seed, late_share):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_table_order_is_lexsort_without_repeats(seed, late_share, threads):
     codes, ts, n_groups = nearly_in_order(seed, late_share)
-    keep, repeats, late = table_order(codes, ts, n_groups)
+    keep, repeats, late = table_order(codes, ts, n_groups, threads)
     want = lexsorted_table(codes, ts)
     assert np.array_equal(keep, want[0])
     assert (repeats, late) == want[1:]
@@ -132,15 +133,24 @@ def test_table_order_is_lexsort_without_repeats(seed, late_share):
 
 
 @pytest.mark.parametrize("whole_seconds", [True, False])
-def test_table_order_of_a_shuffled_feed_with_missing_vehicles_and_times(whole_seconds):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_table_order_of_a_shuffled_feed_with_missing_vehicles_and_times(whole_seconds, threads):
     _, codes, ts, _, _, n_groups = random_feed(4, whole_seconds, 3.0e7)
     rng = np.random.default_rng(9)
     codes = codes.copy()
     codes[rng.random(codes.size) < 0.02] = -1  # no vehicle: sorted first, as lexsort puts them
     ts[rng.random(ts.size) < 0.02] = np.iinfo(np.int64).min  # NaT: the earliest time
-    keep, repeats, late = table_order(codes, ts, n_groups)
+    keep, repeats, late = table_order(codes, ts, n_groups, threads)
     want = lexsorted_table(codes, ts)
     assert np.array_equal(keep, want[0]) and (repeats, late) == want[1:]
+
+
+def test_table_order_of_nothing_and_of_fewer_rows_than_threads():
+    for threads in (1, 2):
+        keep, repeats, late = table_order(np.empty(0, dtype=np.int16), np.empty(0, dtype=np.int64), 3, threads)
+        assert keep.size == 0 and (repeats, late) == (0, 0)
+    keep, repeats, late = table_order(np.array([0], dtype=np.int8), np.array([7], dtype=np.int64), 1, 4)
+    assert keep.tolist() == [0] and (repeats, late) == (0, 0)
 
 
 def test_a_late_row_at_an_equal_time_keeps_the_file_order():

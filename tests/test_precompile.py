@@ -56,7 +56,8 @@ def test_after_precompile_a_new_process_compiles_nothing(small_snapshot, tmp_pat
     compiled = {name: k["misses"] for name, k in found.items() if k["misses"]}
     assert not compiled, f"compiled after precompile (a path hazleads/precompile.py does not run): {compiled}"
     # the kernels a training and a scoring run call were all loaded, not skipped
-    for name in ("features.fix_sort.table_order", "features.fix_kernels.gather_into", "features.stops_scan.scan_stops",
+    for name in ("features.fix_sort._scatter_table", "features.fix_sort._order_table_slots", "features.fix_sort._sort_groups",
+                 "features.fix_kernels._breaks", "features.fix_kernels.gather_into", "features.stops_scan.scan_stops",
                  "features.stops_kernel.stop_medians", "features.stops_asof._count_before", "features.trips._trip_kernel",
                  "features.driving_kernel.steps", "features.driving_kernel.drive_spells", "features.grouped._worst"):
         assert found[name]["hits"] >= 1, f"{name} did not run: {found.get(name)}"
