@@ -131,6 +131,18 @@ def compact(at, drop, r, c, t, la, lo):
 
 
 @njit(cache=True)
+def code_presence(raw, n):
+    """Which of the codes 0..n-1 occur in ``raw`` (-1, a missing value, is skipped): one pass, where
+    ``np.bincount`` would first widen a categorical's int8/int16 codes to int64 twice over."""
+    seen = np.zeros(n, dtype=np.bool_)
+    for i in range(raw.size):
+        c = raw[i]
+        if c >= 0:
+            seen[c] = True
+    return seen
+
+
+@njit(cache=True)
 def _breaks(vehicle, ts, gap_ns, out):
     """Write to ``out`` (when not empty) each fix that starts a run: the first fix, a fix of another
     vehicle than the one before it, or (``gap_ns`` ≥ 0) one more than ``gap_ns`` after it; return
@@ -145,18 +157,6 @@ def _breaks(vehicle, ts, gap_ns, out):
     return m
 
 
-@njit(cache=True)
-def _silent_gaps(vehicle, ts, gap_ns, out):
-    n = ts.size
-    m = 0
-    for i in range(n - 1):
-        if vehicle[i + 1] == vehicle[i] and ts[i + 1] - ts[i] > gap_ns:
-            if out.size:
-                out[m] = i
-            m += 1
-    return m
-
-
 def run_starts(vehicle: np.ndarray, ts: np.ndarray, gap_ns: int) -> np.ndarray:
     """The first fix of each run of fixes sorted by (vehicle, ts): a run ends where the vehicle
     changes or (``gap_ns`` ≥ 0) where consecutive fixes are more than ``gap_ns`` apart. Two passes
@@ -164,13 +164,4 @@ def run_starts(vehicle: np.ndarray, ts: np.ndarray, gap_ns: int) -> np.ndarray:
     empty = np.empty(0, dtype=np.int64)
     out = np.empty(_breaks(vehicle, ts, gap_ns, empty), dtype=np.int64)
     _breaks(vehicle, ts, gap_ns, out)
-    return out
-
-
-def silent_gaps(vehicle: np.ndarray, ts: np.ndarray, gap_ns: int) -> np.ndarray:
-    """Fixes i (sorted by (vehicle, ts)) whose next fix is the same vehicle's and more than
-    ``gap_ns`` later."""
-    empty = np.empty(0, dtype=np.int64)
-    out = np.empty(_silent_gaps(vehicle, ts, gap_ns, empty), dtype=np.int64)
-    _silent_gaps(vehicle, ts, gap_ns, out)
     return out

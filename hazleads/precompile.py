@@ -59,6 +59,7 @@ def exercise(snapshot_dir: Path, say: Callable[[str], None]) -> None:
     import pandas as pd
 
     from features import load_snapshot
+    from features.fix_kernels import code_presence
     from features.fix_sort import table_order
     from features.trajectories import StopIndex, detect_stops
     from training.dataset import build_dataset
@@ -78,6 +79,7 @@ def exercise(snapshot_dir: Path, say: Callable[[str], None]) -> None:
             codes, ts = np.array([0, 0, -1], dtype=dtype), np.array([2, 1, 3], dtype=np.int64)
             codes.flags.writeable = ts.flags.writeable = writeable
             table_order(codes, ts, 1)
+            code_presence(codes, 1)
     shuffled = fixes.sample(frac=1.0, random_state=0).reset_index(drop=True)
     shuffled["vehicle_id"] = shuffled["vehicle_id"].astype(str)
     StopIndex.build(shuffled)

@@ -425,4 +425,4 @@ def test_runs_break_at_a_new_vehicle_and_past_the_longest_gap_not_at_it():
     lat = np.array([25.0, 25.0, 25.0, 25.0, 25.0, 25.0, 25.0 + 150 / 111_195.0])  # the last: 150 m on
     a = FixArrays(vehicle, ts, lat, np.full(7, 110.0), np.array(["a", "b"], dtype=object))
     # 1→2: exactly the gap; 2→3: past it, in place; 4→5: past it, in place, another vehicle; 5→6: past it, 150 m away
-    assert _dark_pairs(a, TRUCK_STOPS).tolist() == [2]
+    assert _dark_pairs(a, TRUCK_STOPS, run_bounds(vehicle, ts, TRUCK_STOPS.max_gap_s)[0]).tolist() == [2]
