@@ -174,39 +174,61 @@ def _sort_groups(start, g0, g1, r, t, la, lo):
         lo[a:b] = buf_lo[:m]
 
 
+class _Blocks:
+    """Work cut into blocks for up to ``threads`` threads (the kernels release the GIL): rows
+    ``cuts[b]..cuts[b + 1]-1`` for block b; ``map`` runs a kernel over argument tuples in the
+    threads, or in this one for a single block."""
+
+    def __init__(self, n: int, threads: int):
+        self.k = max(1, min(int(threads), n))
+        self.cuts = np.linspace(0, n, self.k + 1).astype(np.int64)
+        self._pool = ThreadPoolExecutor(max_workers=self.k) if self.k > 1 else None
+
+    def map(self, fn, args: list[tuple]) -> list:
+        if self._pool is None:
+            return [fn(*a) for a in args]
+        return list(self._pool.map(lambda a: fn(*a), args))
+
+    def layout(self, counts: list[np.ndarray], slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """From each block's count per slot: where each slot starts, where each block writes in
+        each slot (block b after blocks 0..b-1: the order stays stable), and the slots cut into
+        blocks of about equal rows for the sorting (block j: slots ``bounds[j]..bounds[j + 1]-1``)."""
+        counts = np.asarray(counts).reshape(self.k, slots)
+        start = np.zeros(slots + 1, dtype=np.int64)
+        np.cumsum(counts.sum(axis=0), out=start[1:])
+        fills = start[:-1] + np.cumsum(counts, axis=0) - counts
+        n = start[-1]
+        bounds = np.unique(np.clip(np.concatenate([[0], np.searchsorted(start, n * np.arange(1, self.k) / self.k), [slots]]),
+                                   0, slots))
+        return start, fills, bounds
+
+    def __enter__(self) -> _Blocks:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
 def group_sort(rows, codes, ts, lat, lon, n_groups, threads: int = 1):
     """The fixes at ``rows`` (valid rows, in input order) in stable (vehicle code, ts) order.
 
     ``codes`` are in ``0..n_groups-1`` at every row of ``rows``. Returns the rows, vehicle codes
-    (int32), ts, lat and lon in that order. With ``threads`` > 1 the work runs in that many threads
-    (the kernels release the GIL): each counts and writes one block of the rows, block b's rows of
-    a vehicle after block b-1's (so the order stays stable), then each sorts the slices of a block
-    of vehicles holding about an equal share of the fixes. The arrays are the same for any number."""
+    (int32), ts, lat and lon in that order. With ``threads`` > 1 the work runs in that many threads:
+    each counts and writes one block of the rows, block b's rows of a vehicle after block b-1's (so
+    the order stays stable), then each sorts the slices of a block of vehicles holding about an
+    equal share of the fixes. The arrays are the same for any number."""
     n = rows.size
-    k = max(1, min(int(threads), n))
-    cuts = np.linspace(0, n, k + 1).astype(np.int64)
-    pool = ThreadPoolExecutor(max_workers=k) if k > 1 else None
-
-    def run(fn, args):
-        return list(pool.map(lambda a: fn(*a), args)) if pool is not None else [fn(*a) for a in args]
-
-    try:
-        counts = np.array(run(_count_codes, [(rows, codes, cuts[b], cuts[b + 1], n_groups) for b in range(k)]))
-        counts = counts.reshape(k, n_groups)
-        start = np.zeros(n_groups + 1, dtype=np.int64)
-        np.cumsum(counts.sum(axis=0), out=start[1:])
-        fills = start[:-1] + np.cumsum(counts, axis=0) - counts  # block b starts after blocks 0..b-1
+    with _Blocks(n, threads) as blocks:
+        cuts = blocks.cuts
+        start, fills, bounds = blocks.layout(blocks.map(_count_codes, [(rows, codes, cuts[b], cuts[b + 1], n_groups)
+                                                                       for b in range(blocks.k)]), n_groups)
         r = np.empty(n, dtype=np.int64)
         t = np.empty(n, dtype=np.int64)
         la = np.empty(n)
         lo = np.empty(n)
-        run(_scatter, [(rows, codes, ts, lat, lon, cuts[b], cuts[b + 1], fills[b], r, t, la, lo) for b in range(k)])
-        groups = np.unique(np.concatenate([[0], np.searchsorted(start, n * np.arange(1, k) / k), [n_groups]]))
-        groups = np.clip(groups, 0, n_groups)
-        run(_sort_groups, [(start, groups[j], groups[j + 1], r, t, la, lo) for j in range(groups.size - 1)])
-    finally:
-        if pool is not None:
-            pool.shutdown()
+        blocks.map(_scatter, [(rows, codes, ts, lat, lon, cuts[b], cuts[b + 1], fills[b], r, t, la, lo) for b in range(blocks.k)])
+        blocks.map(_sort_groups, [(start, bounds[j], bounds[j + 1], r, t, la, lo) for j in range(bounds.size - 1)])
     c = np.repeat(np.arange(n_groups, dtype=np.int32), np.diff(start))
     return r, c, t, la, lo
 
@@ -331,28 +353,14 @@ def table_order(codes, ts, n_groups, threads: int = 1):
     many rows came in the file after a later row of their vehicle (a descent of the row number
     between neighbours of one vehicle)."""
     n = codes.size
-    slots = n_groups + 1
-    k = max(1, min(int(threads), n))
-    cuts = np.linspace(0, n, k + 1).astype(np.int64)
-    pool = ThreadPoolExecutor(max_workers=k) if k > 1 else None
-
-    def run(fn, args):
-        return list(pool.map(lambda a: fn(*a), args)) if pool is not None else [fn(*a) for a in args]
-
-    try:
-        counts = np.array(run(_count_table, [(codes, cuts[b], cuts[b + 1], slots) for b in range(k)])).reshape(k, slots)
-        start = np.zeros(slots + 1, dtype=np.int64)
-        np.cumsum(counts.sum(axis=0), out=start[1:])
-        fills = start[:-1] + np.cumsum(counts, axis=0) - counts  # block b's rows after blocks 0..b-1's
-        del counts
+    with _Blocks(n, threads) as blocks:
+        cuts = blocks.cuts
+        start, fills, bounds = blocks.layout(blocks.map(_count_table, [(codes, cuts[b], cuts[b + 1], n_groups + 1)
+                                                                       for b in range(blocks.k)]), n_groups + 1)
         r = np.empty(n, dtype=np.int64)
         t = np.empty(n, dtype=np.int64)
-        run(_scatter_table, [(codes, ts, cuts[b], cuts[b + 1], fills[b], r, t) for b in range(k)])
-        bounds = np.unique(np.clip(np.concatenate([[0], np.searchsorted(start, n * np.arange(1, k) / k), [slots]]), 0, slots))
-        parts = run(_order_table_slots, [(start, bounds[j], bounds[j + 1], r, t) for j in range(bounds.size - 1)])
-    finally:
-        if pool is not None:
-            pool.shutdown()
+        blocks.map(_scatter_table, [(codes, ts, cuts[b], cuts[b + 1], fills[b], r, t) for b in range(blocks.k)])
+        parts = blocks.map(_order_table_slots, [(start, bounds[j], bounds[j + 1], r, t) for j in range(bounds.size - 1)])
     del t
     repeats = sum(int(p[1]) for p in parts)
     descents = sum(int(p[2]) for p in parts)

@@ -59,8 +59,9 @@ def test_group_sort_is_a_stable_sort_by_vehicle_then_time(seed, whole_seconds, s
 def test_group_sort_of_nothing_and_of_fewer_rows_than_threads():
     empty = np.empty(0, dtype=np.int64)
     for threads in (1, 2):
-        got = group_sort(empty, np.empty(0, dtype=np.int32), empty, np.empty(0), np.empty(0), 3, threads)
-        assert [g.size for g in got] == [0] * 5 and got[1].dtype == np.int32
+        for n_groups in (3, 0):
+            got = group_sort(empty, np.empty(0, dtype=np.int32), empty, np.empty(0), np.empty(0), n_groups, threads)
+            assert [g.size for g in got] == [0] * 5 and got[1].dtype == np.int32
     rows, codes, ts = np.array([1]), np.array([0, 1], dtype=np.int32), np.array([5, 4], dtype=np.int64)
     got = group_sort(rows, codes, ts, np.zeros(2), np.zeros(2), 2, 4)
     assert got[0].tolist() == [1] and got[1].tolist() == [1] and got[2].tolist() == [4]
@@ -147,8 +148,9 @@ def test_table_order_of_a_shuffled_feed_with_missing_vehicles_and_times(whole_se
 
 def test_table_order_of_nothing_and_of_fewer_rows_than_threads():
     for threads in (1, 2):
-        keep, repeats, late = table_order(np.empty(0, dtype=np.int16), np.empty(0, dtype=np.int64), 3, threads)
-        assert keep.size == 0 and (repeats, late) == (0, 0)
+        for n_groups in (3, 0):
+            keep, repeats, late = table_order(np.empty(0, dtype=np.int16), np.empty(0, dtype=np.int64), n_groups, threads)
+            assert keep.size == 0 and (repeats, late) == (0, 0)
     keep, repeats, late = table_order(np.array([0], dtype=np.int8), np.array([7], dtype=np.int64), 1, 4)
     assert keep.tolist() == [0] and (repeats, late) == (0, 0)
 
