@@ -10,9 +10,9 @@ detection on unsorted fixes), which compiles every kernel with the argument type
 gives it. Anything compiled later (a kernel whose source changed, a new signature) is compiled
 where it first runs, as before: precompiling only moves work, it changes no result.
 
-``kernels()`` lists the project's compiled functions and what their caches did in this process
-(hits: loaded from disk; misses: compiled here); the test of this module checks that after
-``warm`` a fresh process building features compiles nothing.
+``kernels()`` lists the project's compiled functions, the signatures this process holds and what
+their caches did (hits: loaded from disk; misses: compiled here); the test of this module checks
+that a process building features on another city holds no signature that ``warm`` did not.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Kernel:
     name: str  # module.function
     hits: int  # signatures loaded from the disk cache in this process
     misses: int  # signatures compiled in this process
-    signatures: int  # signatures this process holds
+    signatures: tuple[str, ...]  # the argument types of each signature this process holds
 
 
 def kernels() -> list[Kernel]:
@@ -48,7 +48,7 @@ def kernels() -> list[Kernel]:
                 continue  # imported from another module: counted there
             stats = obj.stats
             found[f"{mod_name}.{attr}"] = Kernel(f"{mod_name}.{attr}", sum(stats.cache_hits.values()),
-                                                 sum(stats.cache_misses.values()), len(obj.signatures))
+                                                 sum(stats.cache_misses.values()), tuple(sorted(map(str, obj.signatures))))
     return sorted(found.values(), key=lambda k: k.name)
 
 
