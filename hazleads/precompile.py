@@ -3,7 +3,7 @@
 The stop scan, the fix sort, the trip and driving kernels are Numba functions cached on disk
 (``cache=True``: ``__pycache__`` beside their source, or ``NUMBA_CACHE_DIR``). Each is compiled the
 first time it runs with a given signature, and that first compile costs about 40 CPU-seconds in all
-on these machines (a cold city training: 96 s on a fresh checkout, 52–60 s once compiled). So
+on these machines (a cold city training: 74–96 s on a fresh checkout, 52–63 s once compiled). So
 ``make install`` runs ``hazleads precompile``: the real pipeline on a three-month ``small`` city
 (the loader, the stop index, the features at two dates, the driving rules and vehicle leads, the
 detection on unsorted fixes), which compiles every kernel with the argument types the pipeline
