@@ -19,11 +19,20 @@ def valid_rows(codes, ts, lat, lon, drop_zero):
     """Rows with a vehicle, a time and a finite position (with ``drop_zero`` also in range and not
     (0, 0)), and whether they already come in (vehicle, ts) order (equal pairs allowed)."""
     rows = np.empty(codes.size, dtype=np.int64)
-    m = 0
+    m, in_order, _, _ = valid_rows_into(codes, ts, lat, lon, drop_zero, 0, codes.size, rows)
+    return rows[:m], in_order
+
+
+@njit(cache=True, nogil=True)
+def valid_rows_into(codes, ts, lat, lon, drop_zero, k0, k1, rows):
+    """``valid_rows`` of rows ``k0..k1-1``, written to ``rows`` from position ``k0`` on (one block
+    of ``features.fix_threads.valid_rows_threaded``): how many, whether they come in order, and the
+    first and the last of them (-1 when there is none)."""
+    m = k0
     in_order = True
     prev_c = -1
     prev_t = np.iinfo(np.int64).min
-    for i in range(codes.size):
+    for i in range(k0, k1):
         y = lat[i]
         x = lon[i]
         if codes[i] < 0 or ts[i] == np.iinfo(np.int64).min or not (np.isfinite(y) and np.isfinite(x)):
@@ -36,45 +45,70 @@ def valid_rows(codes, ts, lat, lon, drop_zero):
         prev_t = ts[i]
         rows[m] = i
         m += 1
-    return rows[:m], in_order
+    if m == k0:
+        return 0, in_order, -1, -1
+    return m - k0, in_order, rows[k0], rows[m - 1]
 
 
 @njit(cache=True)
 def first_of_repeats(rows, codes, ts):
     """Keep, in place, the first of ``rows`` (in (vehicle, ts) order) with equal (vehicle, ts);
     returns how many rows remain at the front of ``rows``."""
-    m = 0
-    for k in range(rows.size):
+    return first_of_repeats_block(rows, codes, ts, 0, rows.size, -1)
+
+
+@njit(cache=True, nogil=True)
+def first_of_repeats_block(rows, codes, ts, k0, k1, before):
+    """``first_of_repeats`` of ``rows[k0:k1]``, kept at the front of that block; ``before`` is the
+    row just before the block (-1: none). A row is a repeat when its (vehicle, ts) is its
+    predecessor's: in (vehicle, ts) order equal pairs are neighbours, so this is the same as
+    comparing with the last row kept, and blocks can be kept at once. Returns how many remain."""
+    m = k0
+    last = before
+    for k in range(k0, k1):
         r = rows[k]
-        if m > 0 and codes[r] == codes[rows[m - 1]] and ts[r] == ts[rows[m - 1]]:
+        if last >= 0 and codes[r] == codes[last] and ts[r] == ts[last]:
+            last = r
             continue
+        last = r
         rows[m] = r
         m += 1
-    return m
+    return m - k0
 
 
 @njit(cache=True)
 def jumps_at(rows, vehicle, ts, lat, lon, max_mps, min_jump_m):
     """For the fixes ``rows`` (in (vehicle, ts) order): whether each is more than ``max_mps`` and
     ``min_jump_m`` away from both its neighbours of the same vehicle (see ``jump_mask``)."""
-    n = rows.size
-    fast = np.zeros(n + 1, dtype=np.bool_)  # fast[k]: the step from fix k-1 to fix k is impossible
-    for k in range(1, n):
-        i = rows[k]
-        p = rows[k - 1]
-        if vehicle[i] != vehicle[p]:
-            continue
-        # the great circle is no longer than a meridian then a parallel: R·(|Δlat| + |Δlon|)
-        reach = max(min_jump_m, max_mps * (ts[i] - ts[p]) / 1e9)
-        if (abs(lat[i] - lat[p]) + abs(lon[i] - lon[p])) * ARC_M_PER_DEG <= reach * (1.0 - 1e-9):
-            continue
-        d = haversine_scalar(lat[p], lon[p], lat[i], lon[i])
-        if d > min_jump_m and d > max_mps * (ts[i] - ts[p]) / 1e9:
-            fast[k] = True
-    out = np.zeros(n, dtype=np.bool_)
-    for k in range(1, n - 1):
-        out[k] = fast[k] and fast[k + 1]
+    out = np.zeros(rows.size, dtype=np.bool_)
+    jumps_into(rows, vehicle, ts, lat, lon, max_mps, min_jump_m, 0, rows.size, out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def jumps_into(rows, vehicle, ts, lat, lon, max_mps, min_jump_m, k0, k1, out):
+    """``jumps_at`` of the fixes ``rows[k0:k1]`` into ``out[k0:k1]`` (one block of
+    ``features.fix_threads.jumps_threaded``; the neighbours are read across the block's ends).
+
+    ``fast`` is whether the step into fix k (from fix k-1, of the same vehicle) is impossible; there
+    is no step into the first fix nor out of the last, so they are never jumps. Written out in the
+    loop: a call per fix to a helper made the pass eight times slower."""
+    n = rows.size
+    prev = False
+    for k in range(k0, k1 + 1):
+        fast = False
+        if 0 < k < n:
+            i = rows[k]
+            p = rows[k - 1]
+            if vehicle[i] == vehicle[p]:
+                step = max_mps * (ts[i] - ts[p]) / 1e9
+                # the great circle is no longer than a meridian then a parallel: R·(|Δlat| + |Δlon|)
+                if (abs(lat[i] - lat[p]) + abs(lon[i] - lon[p])) * ARC_M_PER_DEG > max(min_jump_m, step) * (1.0 - 1e-9):
+                    d = haversine_scalar(lat[p], lon[p], lat[i], lon[i])
+                    fast = d > min_jump_m and d > step
+        if k > k0:
+            out[k - 1] = prev and fast
+        prev = fast
 
 
 @njit(cache=True)

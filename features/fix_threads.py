@@ -1,7 +1,10 @@
-"""Two per-fix passes of the stop index in threads: gathering the kept fixes and the stops'
-medians. Their compiled kernels release the GIL, so blocks run at once; the results are those of
-one pass. Gathering writes new arrays, and most of its time is the first touch of their pages: on
-5 M fixes two threads gather in a quarter of the time, on the city's 1.4 GB in about the same.
+"""The per-fix passes of the stop index in threads: finding the valid rows, dropping repeated
+(vehicle, time) pairs, marking impossible jumps, gathering the kept fixes and the stops' medians.
+Their compiled kernels release the GIL, so blocks of rows run at once; the results are those of one
+pass (a block reads its neighbours' rows across its ends, and blocks that kept fewer rows than they
+read are moved together afterwards, in order). Gathering writes new arrays, and most of its time is
+the first touch of their pages: on 5 M fixes two threads gather in a quarter of the time, on the
+city's 1.4 GB in about the same.
 
 The thread budget is the stop scan's (``features.stops_threads.threads_for``): one in a Dask
 worker, a pytest-xdist worker, or with ``NUMBA_NUM_THREADS=1``; small inputs stay on one thread.
@@ -13,11 +16,83 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from features.fix_kernels import gather, gather_into
+from features.fix_kernels import (
+    first_of_repeats,
+    first_of_repeats_block,
+    gather,
+    gather_into,
+    jumps_at,
+    jumps_into,
+    valid_rows,
+    valid_rows_into,
+)
 from features.stops_kernel import stop_medians
 from features.stops_threads import threads_for
 
 MIN_STOPS_PER_THREAD = 20_000
+
+
+def _blocks(n: int, k: int) -> np.ndarray:
+    return np.linspace(0, n, k + 1).astype(np.int64)
+
+
+def _close_up(rows: np.ndarray, cuts: np.ndarray, kept: list[int]) -> int:
+    """Move block b's ``kept[b]`` rows (at ``cuts[b]``) to follow block b-1's; how many in all."""
+    end = int(cuts[0]) + kept[0]
+    for b in range(1, len(kept)):
+        a, m = int(cuts[b]), kept[b]
+        if a != end and m:
+            rows[end:end + m] = rows[a:a + m]  # moves left: NumPy copies overlapping slices safely
+        end += m
+    return end - int(cuts[0])
+
+
+def valid_rows_threaded(codes, ts, lat, lon, drop_zero: bool, threads: int | None = None):
+    """``fix_kernels.valid_rows`` over blocks of rows in up to ``threads`` threads: the same rows and
+    the same answer to whether they come in (vehicle, ts) order."""
+    k = threads_for(codes.size, threads)
+    if k <= 1:
+        return valid_rows(codes, ts, lat, lon, drop_zero)
+    cuts = _blocks(codes.size, k)
+    rows = np.empty(codes.size, dtype=np.int64)
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        parts = list(pool.map(lambda b: valid_rows_into(codes, ts, lat, lon, drop_zero, cuts[b], cuts[b + 1], rows),
+                              range(k)))
+    in_order = all(p[1] for p in parts)
+    last = -1
+    for m, _, first, final in parts:  # each block is in order: is it after the one before?
+        if not m:
+            continue
+        if last >= 0 and (codes[first] < codes[last] or (codes[first] == codes[last] and ts[first] < ts[last])):
+            in_order = False
+        last = final
+    return rows[:_close_up(rows, cuts, [int(p[0]) for p in parts])], bool(in_order)
+
+
+def first_of_repeats_threaded(rows, codes, ts, threads: int | None = None) -> int:
+    """``fix_kernels.first_of_repeats`` (in place) over blocks of ``rows`` in up to ``threads`` threads."""
+    k = threads_for(rows.size, threads)
+    if k <= 1:
+        return first_of_repeats(rows, codes, ts)
+    cuts = _blocks(rows.size, k)
+    before = [int(rows[c - 1]) if c > 0 else -1 for c in cuts[:-1]]  # read before any block writes
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        kept = list(pool.map(lambda b: first_of_repeats_block(rows, codes, ts, cuts[b], cuts[b + 1], before[b]),
+                             range(k)))
+    return _close_up(rows, cuts, [int(m) for m in kept])
+
+
+def jumps_threaded(rows, vehicle, ts, lat, lon, max_mps: float, min_jump_m: float, threads: int | None = None):
+    """``fix_kernels.jumps_at`` over blocks of ``rows`` in up to ``threads`` threads: the same mask."""
+    k = threads_for(rows.size, threads)
+    if k <= 1:
+        return jumps_at(rows, vehicle, ts, lat, lon, max_mps, min_jump_m)
+    cuts = _blocks(rows.size, k)
+    out = np.zeros(rows.size, dtype=np.bool_)
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        list(pool.map(lambda b: jumps_into(rows, vehicle, ts, lat, lon, max_mps, min_jump_m, cuts[b], cuts[b + 1], out),
+                      range(k)))
+    return out
 
 
 def gather_threaded(rows, drop, codes, ts, lat, lon, threads: int | None = None):
@@ -25,7 +100,7 @@ def gather_threaded(rows, drop, codes, ts, lat, lon, threads: int | None = None)
     k = threads_for(rows.size, threads)
     if k <= 1:
         return gather(rows, drop, codes, ts, lat, lon)
-    cuts = np.linspace(0, rows.size, k + 1).astype(np.int64)
+    cuts = _blocks(rows.size, k)
     kept = np.diff(cuts) if not drop.size else np.array([cuts[b + 1] - cuts[b] - np.count_nonzero(drop[cuts[b]:cuts[b + 1]])
                                                          for b in range(k)])
     at = np.concatenate([[0], np.cumsum(kept)])
@@ -41,7 +116,7 @@ def medians_threaded(lat, lon, lo, hi, threads: int | None = None):
     k = threads_for(lo.size, threads, MIN_STOPS_PER_THREAD)
     if k <= 1:
         return stop_medians(lat, lon, lo, hi)
-    cuts = np.linspace(0, lo.size, k + 1).astype(np.int64)
+    cuts = _blocks(lo.size, k)
     with ThreadPoolExecutor(max_workers=k) as pool:
         parts = list(pool.map(lambda b: stop_medians(lat, lon, lo[cuts[b]:cuts[b + 1]], hi[cuts[b]:cuts[b + 1]]), range(k)))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

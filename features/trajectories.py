@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.fix_kernels import code_presence, compact, first_of_repeats, jumps_at, run_starts, valid_rows
+from features.fix_kernels import code_presence, compact, jumps_at, run_starts
 from features.fix_sort import group_sort
-from features.fix_threads import gather_threaded, medians_threaded
+from features.fix_threads import (
+    first_of_repeats_threaded,
+    gather_threaded,
+    jumps_threaded,
+    medians_threaded,
+    valid_rows_threaded,
+)
 from features.geo import haversine_m
 from features.stops_kernel import stop_medians
 from features.stops_threads import scan_stops_threaded, threads_for
@@ -145,13 +151,13 @@ def _ordered(codes: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray
     """The valid fixes in (vehicle, ts) order (see ``_Ordered``). Input already in order (the
     loader's) is not sorted; other input is sorted by vehicle and then by time within each vehicle
     (``features.fix_sort``, in up to ``threads`` threads), stable, so the first of equal rows stays first."""
-    rows, in_order = valid_rows(codes, ts, lat, lon, drop_zero)
+    rows, in_order = valid_rows_threaded(codes, ts, lat, lon, drop_zero, threads)
     invalid = int(codes.size - rows.size)
     row = None
     if not in_order:
         row, codes, ts, lat, lon = group_sort(rows, codes, ts, lat, lon, n_vehicles, threads_for(rows.size, threads))
         rows = np.arange(row.size)
-    kept = first_of_repeats(rows, codes, ts)
+    kept = first_of_repeats_threaded(rows, codes, ts, threads)
     return _Ordered(rows[:kept], row, codes, ts, lat, lon, invalid, int(rows.size - kept))
 
 
@@ -174,7 +180,7 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     codes, vehicles, ts, lat, lon = _columns(fixes)
     o = _ordered(codes, ts, lat, lon, len(vehicles), True, threads)
     rep.invalid_positions, rep.duplicates = o.invalid, o.duplicates
-    jumps = jumps_at(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m))
+    jumps = jumps_threaded(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m), threads)
     rep.jumps = int(jumps.sum())
     j = o.at[jumps]
     dropped = FixArrays(o.codes[j], o.ts[j], o.lat[j], o.lon[j], vehicles, o.input_rows(j))

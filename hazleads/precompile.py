@@ -83,6 +83,7 @@ def exercise(snapshot_dir: Path, say: Callable[[str], None]) -> None:
     shuffled = fixes.sample(frac=1.0, random_state=0).reset_index(drop=True)
     shuffled["vehicle_id"] = shuffled["vehicle_id"].astype(str)
     StopIndex.build(shuffled)
+    StopIndex.build(shuffled, threads=2)  # the cleaning passes' blocks on a sorted copy (writable columns)
     detect_stops(shuffled, 100.0, 300.0)  # without gaps: the same kernels' signatures as with them
 
 

@@ -1,15 +1,31 @@
-"""Gathering the kept fixes and the stops' medians in threads (``features.fix_threads``) gives the
-arrays of one pass: blocks of any size, with and without dropped fixes, and at least one thread
-per block boundary falling on a dropped fix."""
+"""The stop index's per-fix passes in threads (``features.fix_threads``) give the arrays of one
+pass: valid rows, repeats, jumps, gathering and the stops' medians, in blocks of any size, with
+what decides a row falling on a block's first or last row (an invalid row, a repeat or a jump
+there, a whole block invalid, an order broken only between two blocks). The valid rows, repeats
+and jumps are checked against plain NumPy statements of their rules, not against the kernels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from features.fix_kernels import gather
-from features.fix_threads import gather_threaded, medians_threaded
+from features.fix_kernels import ARC_M_PER_DEG, gather
+from features.fix_threads import (
+    first_of_repeats_threaded,
+    gather_threaded,
+    jumps_threaded,
+    medians_threaded,
+    valid_rows_threaded,
+)
 from features.stops_kernel import stop_medians
+
+NAT = np.iinfo(np.int64).min
+THREADS = [1, 2, 3, 7]
+
+
+def cuts(n: int, threads: int) -> np.ndarray:
+    """Where the blocks of ``threads`` threads start (as ``fix_threads`` cuts them)."""
+    return np.linspace(0, n, threads + 1).astype(np.int64)[1:-1]
 
 
 def columns(n: int, seed: int):
@@ -43,3 +59,113 @@ def test_medians_in_threads_are_one_pass(threads):
     got = medians_threaded(lat, lon, lo, hi, threads)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     assert np.array_equal(medians_threaded(lat, lon, lo[:0], hi[:0], threads)[0], np.empty(0))
+
+
+def valid_reference(codes, ts, lat, lon, drop_zero):
+    ok = (codes >= 0) & (ts != NAT) & np.isfinite(lat) & np.isfinite(lon)
+    if drop_zero:
+        with np.errstate(invalid="ignore"):
+            ok &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~((np.abs(lat) < 1e-9) & (np.abs(lon) < 1e-9))
+    rows = np.flatnonzero(ok)
+    c, t = codes[rows].astype(np.int64), ts[rows]
+    in_order = bool(np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1]))))
+    return rows, in_order
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("drop_zero", [False, True])
+def test_valid_rows_in_threads_are_the_rule(threads, drop_zero):
+    n = 9_001
+    codes, ts, lat, lon, rng = columns(n, 20 + threads)
+    codes = codes.astype(np.int32)
+    bad = rng.random(n) < 0.05
+    at = cuts(n, threads)
+    bad[np.r_[0, at, at - 1, n - 1]] = True  # a block's first and last row, the table's ends
+    kinds = rng.integers(0, 5, n)
+    codes[bad & (kinds == 0)] = -1
+    ts[bad & (kinds == 1)] = NAT
+    lat[bad & (kinds == 2)] = np.nan
+    lat[bad & (kinds == 3)] = 95.0
+    lat[bad & (kinds == 4)], lon[bad & (kinds == 4)] = 0.0, 0.0
+    if threads > 2:  # a whole block invalid
+        codes[at[0]:at[1]] = -1
+    want = valid_reference(codes, ts, lat, lon, drop_zero)
+    got = valid_rows_threaded(codes, ts, lat, lon, drop_zero, threads)
+    assert want[1] and got[1]
+    assert got[0].dtype == np.int64 and np.array_equal(got[0], want[0])
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_an_order_broken_only_between_two_blocks_is_seen(threads):
+    """Each block in order, the first valid row of a block before the last valid row of the one
+    before it: the table is not in order (it must then be sorted)."""
+    n = 6_000
+    codes = np.zeros(n, dtype=np.int32)
+    ts = np.arange(n, dtype=np.int64) * 10
+    lat, lon = np.full(n, 25.0), np.full(n, 110.0)
+    c = int(cuts(n, threads)[0])
+    ts[c:] -= 10 * c + 5  # the second block starts earlier than the first ended; each block stays in order
+    codes[c - 1] = -1  # the first block's last row is invalid: the one before it decides
+    assert not valid_reference(codes, ts, lat, lon, True)[1]
+    assert not valid_rows_threaded(codes, ts, lat, lon, True, threads)[1]
+    ts[c:] = ts[c:] + 10 * c  # now after it: in order again, equal pairs allowed
+    ts[c] = ts[c - 2]
+    assert valid_reference(codes, ts, lat, lon, True)[1]
+    assert valid_rows_threaded(codes, ts, lat, lon, True, threads)[1]
+
+
+@pytest.mark.parametrize("threads", THREADS)
+def test_repeats_in_threads_keep_the_first_of_each_pair(threads):
+    n = 8_003
+    rng = np.random.default_rng(threads)
+    codes = np.sort(rng.integers(0, 30, n)).astype(np.int32)
+    ts = np.sort(rng.integers(0, 3_000, n)).astype(np.int64)  # (vehicle, ts) order, many equal pairs
+    rows = np.sort(rng.choice(n, n - 500, replace=False)).astype(np.int64)
+    at = cuts(rows.size, threads)
+    run = [rows[k] for k in range(at[0] - 3, at[0] + 3)] if at.size else []
+    for r in run[1:]:  # a run of equal pairs across the first block boundary
+        codes[r], ts[r] = codes[run[0]], ts[run[0]]
+    for c in at[1:]:  # a repeat on each side of the other boundaries
+        r0, r1 = rows[c - 1], rows[c]
+        codes[r1], ts[r1] = codes[r0], ts[r0]
+    key = codes[rows].astype(np.int64) * 10_000 + ts[rows]
+    assert np.all(key[1:] >= key[:-1])
+    want = rows[np.r_[True, key[1:] != key[:-1]]]
+    got = rows.copy()
+    m = first_of_repeats_threaded(got, codes, ts, threads)
+    assert m == want.size < rows.size and np.array_equal(got[:m], want)
+
+
+def jumps_reference(rows, vehicle, ts, lat, lon, max_mps, min_jump_m):
+    from features.geo import haversine_m
+
+    i, p = rows[1:], rows[:-1]
+    d = haversine_m(lat[p], lon[p], lat[i], lon[i])
+    dt = (ts[i] - ts[p]) / 1e9
+    fast = np.r_[False, (vehicle[i] == vehicle[p]) & (d > min_jump_m) & (d > max_mps * dt), False]
+    out = fast[:-1] & fast[1:]
+    out[[0, -1]] = False
+    return out
+
+
+@pytest.mark.parametrize("threads", THREADS)
+def test_jumps_in_threads_are_the_rule(threads):
+    n = 10_007
+    codes, ts, lat, lon, rng = columns(n, 40 + threads)
+    ts = ts * 1_000_000_000
+    lat = 25.0 + np.cumsum(rng.normal(0, 1e-4, n))
+    lon = 110.0 + np.cumsum(rng.normal(0, 1e-4, n))
+    rows = np.sort(rng.choice(n, n - 300, replace=False)).astype(np.int64)
+    at = cuts(rows.size, threads)
+    edges = np.r_[at[0::2], at[1::2] - 1, 1, rows.size - 2]  # a block's first or last fix, the ends' neighbours
+    away = np.arange(5, rows.size - 5, 7)
+    away = away[np.min(np.abs(away[:, None] - np.r_[at, 0, rows.size][None, :]), axis=1) > 3]
+    spikes = np.r_[rng.choice(away, 60, replace=False), edges]
+    lat[rows[spikes]] += 0.5  # tens of kilometres away from both neighbours in seconds
+    want = jumps_reference(rows, codes, ts, lat, lon, 150 / 3.6, 100.0)
+    got = jumps_threaded(rows, codes, ts, lat, lon, 150 / 3.6, 100.0, threads)
+    v = codes[rows]
+    alone = (v[spikes - 1] == v[spikes]) & (v[spikes] == v[spikes + 1])  # a jump needs both neighbours of its vehicle
+    assert alone[-edges.size:].all() and want[spikes[alone]].all() and want.sum() == alone.sum() > 50
+    assert got.dtype == np.bool_ and np.array_equal(got, want)
+    assert ARC_M_PER_DEG > 0  # the kernel's cheap bound is in metres per degree of the same sphere
