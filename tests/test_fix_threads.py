@@ -169,3 +169,14 @@ def test_jumps_in_threads_are_the_rule(threads):
     assert alone[-edges.size:].all() and want[spikes[alone]].all() and want.sum() == alone.sum() > 50
     assert got.dtype == np.bool_ and np.array_equal(got, want)
     assert ARC_M_PER_DEG > 0  # the kernel's cheap bound is in metres per degree of the same sphere
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_no_rows_and_fewer_rows_than_threads(threads):
+    for n in (0, 1, 2):
+        codes, ts, lat, lon, _ = columns(n, 3)
+        codes = codes.astype(np.int32)
+        rows, in_order = valid_rows_threaded(codes, ts, lat, lon, True, threads)
+        assert np.array_equal(rows, np.arange(n)) and in_order
+        assert first_of_repeats_threaded(rows.copy(), codes, ts, threads) == n
+        assert not jumps_threaded(rows, codes, ts, lat, lon, 1.0, 0.0, threads).any()
