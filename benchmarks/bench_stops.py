@@ -342,7 +342,7 @@ def main() -> None:
     if compared:
         lines += ["", f"## Before and after: `StopIndex.build`, `{args.before}` against this checkout",
                   "", "Alternating, three rounds, best of each (each run best of five); fixes/s from CPU time. "
-                  "'before, 2 threads' and 'after, 2 threads': the sort of unsorted input, the cleaning passes, the scan and the gathers in two threads, alternated, best wall time of three (the CPU time counts both threads).", "", *compared]
+                  "'before, 2 threads' and 'after, 2 threads': the sort of unsorted input, the scan, the gathers (and, where the checkout has them, the cleaning passes) in two threads, alternated, best wall time of three (the CPU time counts both threads).", "", *compared]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines[-14:]))
