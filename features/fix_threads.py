@@ -32,8 +32,32 @@ from features.stops_threads import threads_for
 MIN_STOPS_PER_THREAD = 20_000
 
 
-def _blocks(n: int, k: int) -> np.ndarray:
-    return np.linspace(0, n, k + 1).astype(np.int64)
+class Blocks:
+    """Work cut into blocks for up to ``threads`` threads (the kernels release the GIL): rows
+    ``cuts[b]..cuts[b + 1]-1`` for block b of ``k`` (never more blocks than rows, at least one);
+    ``map`` runs a kernel over argument tuples in the threads, or in this one for a single block.
+    Used as a context manager (the threads end with it)."""
+
+    def __init__(self, n: int, threads: int):
+        self.k = max(1, min(int(threads), n))
+        self.cuts = np.linspace(0, n, self.k + 1).astype(np.int64)
+        self._pool = ThreadPoolExecutor(max_workers=self.k) if self.k > 1 else None
+
+    def map(self, fn, args: list[tuple]) -> list:
+        if self._pool is None:
+            return [fn(*a) for a in args]
+        return list(self._pool.map(lambda a: fn(*a), args))
+
+    def each(self, fn, *before, after: tuple = ()) -> list:
+        """``fn(*before, cuts[b], cuts[b + 1], *after)`` for every block b, in the threads."""
+        return self.map(fn, [(*before, self.cuts[b], self.cuts[b + 1], *after) for b in range(self.k)])
+
+    def __enter__(self) -> Blocks:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
 
 
 def _close_up(rows: np.ndarray, cuts: np.ndarray, kept: list[int]) -> int:
@@ -53,11 +77,9 @@ def valid_rows_threaded(codes, ts, lat, lon, drop_zero: bool, threads: int | Non
     k = threads_for(codes.size, threads)
     if k <= 1:
         return valid_rows(codes, ts, lat, lon, drop_zero)
-    cuts = _blocks(codes.size, k)
     rows = np.empty(codes.size, dtype=np.int64)
-    with ThreadPoolExecutor(max_workers=k) as pool:
-        parts = list(pool.map(lambda b: valid_rows_into(codes, ts, lat, lon, drop_zero, cuts[b], cuts[b + 1], rows),
-                              range(k)))
+    with Blocks(codes.size, k) as blocks:
+        parts = blocks.each(valid_rows_into, codes, ts, lat, lon, drop_zero, after=(rows,))
     in_order = all(p[1] for p in parts)
     last = -1
     for m, _, first, final in parts:  # each block is in order: is it after the one before?
@@ -66,7 +88,7 @@ def valid_rows_threaded(codes, ts, lat, lon, drop_zero: bool, threads: int | Non
         if last >= 0 and (codes[first] < codes[last] or (codes[first] == codes[last] and ts[first] < ts[last])):
             in_order = False
         last = final
-    return rows[:_close_up(rows, cuts, [int(p[0]) for p in parts])], bool(in_order)
+    return rows[:_close_up(rows, blocks.cuts, [int(p[0]) for p in parts])], bool(in_order)
 
 
 def first_of_repeats_threaded(rows, codes, ts, threads: int | None = None) -> int:
@@ -74,11 +96,10 @@ def first_of_repeats_threaded(rows, codes, ts, threads: int | None = None) -> in
     k = threads_for(rows.size, threads)
     if k <= 1:
         return first_of_repeats(rows, codes, ts)
-    cuts = _blocks(rows.size, k)
-    before = [int(rows[c - 1]) if c > 0 else -1 for c in cuts[:-1]]  # read before any block writes
-    with ThreadPoolExecutor(max_workers=k) as pool:
-        kept = list(pool.map(lambda b: first_of_repeats_block(rows, codes, ts, cuts[b], cuts[b + 1], before[b]),
-                             range(k)))
+    with Blocks(rows.size, k) as blocks:
+        cuts = blocks.cuts
+        before = [int(rows[c - 1]) if c > 0 else -1 for c in cuts[:-1]]  # read before any block writes
+        kept = blocks.map(first_of_repeats_block, [(rows, codes, ts, cuts[b], cuts[b + 1], before[b]) for b in range(blocks.k)])
     return _close_up(rows, cuts, [int(m) for m in kept])
 
 
@@ -87,11 +108,9 @@ def jumps_threaded(rows, vehicle, ts, lat, lon, max_mps: float, min_jump_m: floa
     k = threads_for(rows.size, threads)
     if k <= 1:
         return jumps_at(rows, vehicle, ts, lat, lon, max_mps, min_jump_m)
-    cuts = _blocks(rows.size, k)
     out = np.zeros(rows.size, dtype=np.bool_)
-    with ThreadPoolExecutor(max_workers=k) as pool:
-        list(pool.map(lambda b: jumps_into(rows, vehicle, ts, lat, lon, max_mps, min_jump_m, cuts[b], cuts[b + 1], out),
-                      range(k)))
+    with Blocks(rows.size, k) as blocks:
+        blocks.each(jumps_into, rows, vehicle, ts, lat, lon, max_mps, min_jump_m, after=(out,))
     return out
 
 
@@ -100,14 +119,14 @@ def gather_threaded(rows, drop, codes, ts, lat, lon, threads: int | None = None)
     k = threads_for(rows.size, threads)
     if k <= 1:
         return gather(rows, drop, codes, ts, lat, lon)
-    cuts = _blocks(rows.size, k)
-    kept = np.diff(cuts) if not drop.size else np.array([cuts[b + 1] - cuts[b] - np.count_nonzero(drop[cuts[b]:cuts[b + 1]])
-                                                         for b in range(k)])
-    at = np.concatenate([[0], np.cumsum(kept)])
-    m = int(at[-1])
-    out = (np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int64), np.empty(m), np.empty(m))
-    with ThreadPoolExecutor(max_workers=k) as pool:
-        list(pool.map(lambda b: gather_into(rows, drop, cuts[b], cuts[b + 1], at[b], codes, ts, lat, lon, *out), range(k)))
+    with Blocks(rows.size, k) as blocks:
+        cuts = blocks.cuts
+        kept = np.diff(cuts) if not drop.size else np.array([cuts[b + 1] - cuts[b] - np.count_nonzero(drop[cuts[b]:cuts[b + 1]])
+                                                             for b in range(blocks.k)])
+        at = np.concatenate([[0], np.cumsum(kept)])
+        m = int(at[-1])
+        out = (np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int64), np.empty(m), np.empty(m))
+        blocks.map(gather_into, [(rows, drop, cuts[b], cuts[b + 1], at[b], codes, ts, lat, lon, *out) for b in range(blocks.k)])
     return out
 
 
@@ -116,7 +135,7 @@ def medians_threaded(lat, lon, lo, hi, threads: int | None = None):
     k = threads_for(lo.size, threads, MIN_STOPS_PER_THREAD)
     if k <= 1:
         return stop_medians(lat, lon, lo, hi)
-    cuts = _blocks(lo.size, k)
-    with ThreadPoolExecutor(max_workers=k) as pool:
-        parts = list(pool.map(lambda b: stop_medians(lat, lon, lo[cuts[b]:cuts[b + 1]], hi[cuts[b]:cuts[b + 1]]), range(k)))
+    with Blocks(lo.size, k) as blocks:
+        cuts = blocks.cuts
+        parts = blocks.map(stop_medians, [(lat, lon, lo[cuts[b]:cuts[b + 1]], hi[cuts[b]:cuts[b + 1]]) for b in range(blocks.k)])
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
