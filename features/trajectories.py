@@ -18,10 +18,12 @@ import pandas as pd
 from features.fix_kernels import code_presence, compact, jumps_at, run_starts
 from features.fix_sort import group_sort
 from features.fix_threads import (
+    arrow_text,
     first_of_repeats_threaded,
     gather_threaded,
     jumps_threaded,
     medians_threaded,
+    sorted_codes_threaded,
     valid_rows_threaded,
 )
 from features.geo import haversine_m
@@ -101,12 +103,16 @@ def _ts_ns(values: pd.Series) -> np.ndarray:
     return ts.astype("datetime64[ns]").to_numpy().view("int64")
 
 
-def _columns(fixes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _columns(fixes: pd.DataFrame, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vehicle codes (int32, -1 where missing; codes follow sorted ids), the vehicle ids, ts (int64
-    ns), lat and lon of ``fixes``, in row order."""
+    ns), lat and lon of ``fixes``, in row order. Text ids held by Arrow are coded in up to
+    ``threads`` threads (``fix_threads.sorted_codes_threaded``)."""
     vid = fixes["vehicle_id"]
+    text = arrow_text(vid)
     if isinstance(vid.dtype, pd.CategoricalDtype):
         codes, vehicles = _category_codes(vid)
+    elif text is not None:
+        codes, vehicles = sorted_codes_threaded(text, threads)
     else:
         codes, uniques = pd.factorize(vid.astype(str).where(vid.notna()), sort=True)
         codes = codes.astype(np.int32)
@@ -177,7 +183,7 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     (vehicle, ts) order) and the report. The columns are read once and gathered once (in up to
     ``threads`` threads)."""
     rep = CleanReport(fixes_in=len(fixes))
-    codes, vehicles, ts, lat, lon = _columns(fixes)
+    codes, vehicles, ts, lat, lon = _columns(fixes, threads)
     o = _ordered(codes, ts, lat, lon, len(vehicles), True, threads)
     rep.invalid_positions, rep.duplicates = o.invalid, o.duplicates
     jumps = jumps_threaded(o.at, o.codes, o.ts, o.lat, o.lon, max_speed_kmh / 3.6, float(min_jump_m), threads)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.fix_sort import SHORT, group_sort, table_order
+from features.fix_sort import MAX_RADIX_BITS, MIN_RADIX_BITS, SHORT, _digit_bits, group_sort, table_order
 from features.trajectories import NS, clean_arrays, fix_arrays
 
 
@@ -54,6 +54,19 @@ def test_group_sort_is_a_stable_sort_by_vehicle_then_time(seed, whole_seconds, s
     want = lexsorted(rows, codes, ts, lat, lon)
     for g, w, what in zip(got, want, ("rows", "codes", "ts", "lat", "lon"), strict=True):
         assert np.array_equal(g, w), what
+
+
+@pytest.mark.parametrize("m", [SHORT + 1, 1_000, 20_000, 108_000, 10**7])
+@pytest.mark.parametrize("bits", [1, 8, 11, 17, 24, 27, 33, 62, 63])
+def test_radix_digits_cover_the_keys_in_as_few_passes_as_allowed(bits, m):
+    """Enough passes of digits for every bit of the largest key, each shift below 64 (a wider shift
+    is undefined), digits within their bounds and no more counts than half the keys."""
+    top = (1 << bits) - 1
+    digit, passes = _digit_bits(top, m)
+    assert digit * passes >= bits and digit * (passes - 1) < 64
+    assert digit <= MAX_RADIX_BITS and (digit <= MIN_RADIX_BITS or 1 << (digit + 1) <= m)
+    cap = max(MIN_RADIX_BITS, min(MAX_RADIX_BITS, m.bit_length() - 2))
+    assert passes == -(-bits // cap)  # no more passes than the widest allowed digit needs
 
 
 def test_group_sort_of_nothing_and_of_fewer_rows_than_threads():

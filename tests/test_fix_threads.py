@@ -7,14 +7,18 @@ and jumps are checked against plain NumPy statements of their rules, not against
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from features.fix_kernels import ARC_M_PER_DEG, gather
 from features.fix_threads import (
+    arrow_text,
     first_of_repeats_threaded,
     gather_threaded,
     jumps_threaded,
     medians_threaded,
+    sorted_codes_threaded,
     valid_rows_threaded,
 )
 from features.stops_kernel import stop_medians
@@ -180,3 +184,45 @@ def test_no_rows_and_fewer_rows_than_threads(threads):
         assert np.array_equal(rows, np.arange(n)) and in_order
         assert first_of_repeats_threaded(rows.copy(), codes, ts, threads) == n
         assert not jumps_threaded(rows, codes, ts, lat, lon, 1.0, 0.0, threads).any()
+
+
+def vehicle_ids(n: int, seed: int) -> list:
+    """Plates with missing values, an empty id, non-ASCII text and ids only one block holds."""
+    rng = np.random.default_rng(seed)
+    plates = np.array(["桂C12345", "桂C1234", "桂A00001", "", "x", "X", "桂C12345 ", "é", "e"], dtype=object)
+    ids = plates[rng.integers(0, plates.size, n)].tolist()
+    if n:
+        for i in rng.choice(n, size=max(1, n // 10), replace=False):
+            ids[i] = None
+        ids[-1] = "只在最后"  # held by the last block alone
+    return ids
+
+
+@pytest.mark.parametrize("dtype", ["str", pd.StringDtype("pyarrow"), pd.ArrowDtype(pa.string()), pd.ArrowDtype(pa.large_string())])
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("n", [0, 1, 5, 1_000])
+def test_text_ids_coded_in_threads_are_factorised_and_sorted(dtype, threads, n):
+    """The codes follow the sorted ids whichever block met an id first; missing ids are -1."""
+    ids = pd.Series(vehicle_ids(n, n + threads), dtype=dtype)
+    text = arrow_text(ids)
+    assert text is not None
+    codes, values = sorted_codes_threaded(text, threads)
+    want_codes, want_values = pd.factorize(pd.Series(vehicle_ids(n, n + threads), dtype=object), sort=True)
+    assert codes.dtype == np.int32 and values.dtype == object
+    assert values.tolist() == sorted(v for v in set(vehicle_ids(n, n + threads)) if v is not None)
+    assert np.array_equal(codes, want_codes) and values.tolist() == list(want_values)
+
+
+def test_text_ids_in_many_chunks_keep_their_rows():
+    """An Arrow column of several chunks (a Parquet file's row groups), blocks cutting across them."""
+    ids = vehicle_ids(900, 3)
+    chunked = pa.chunked_array([pa.array(ids[:100]), pa.array(ids[100:101]), pa.array(ids[101:], type=pa.string())])
+    for threads in (1, 2, 7):
+        codes, values = sorted_codes_threaded(chunked, threads)
+        assert [values[c] if c >= 0 else None for c in codes] == ids
+
+
+def test_only_arrow_text_takes_the_threaded_coding():
+    for values in (pd.Series(["a", "b"], dtype=object), pd.Series(["a", "b"], dtype=pd.StringDtype("python")),
+                   pd.Series(["a", "b"], dtype="category"), pd.Series([1, 2], dtype=pd.ArrowDtype(pa.int64()))):
+        assert arrow_text(values) is None
