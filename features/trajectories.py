@@ -107,16 +107,7 @@ def _columns(fixes: pd.DataFrame, threads: int | None = None) -> tuple[np.ndarra
     """Vehicle codes (int32, -1 where missing; codes follow sorted ids), the vehicle ids, ts (int64
     ns), lat and lon of ``fixes``, in row order. Text ids held by Arrow are coded in up to
     ``threads`` threads (``fix_threads.sorted_codes_threaded``)."""
-    vid = fixes["vehicle_id"]
-    text = arrow_text(vid)
-    if isinstance(vid.dtype, pd.CategoricalDtype):
-        codes, vehicles = _category_codes(vid)
-    elif text is not None:
-        codes, vehicles = sorted_codes_threaded(text, threads)
-    else:
-        codes, uniques = pd.factorize(vid.astype(str).where(vid.notna()), sort=True)
-        codes = codes.astype(np.int32)
-        vehicles = np.asarray(uniques, dtype=object)
+    codes, vehicles = text_codes(fixes["vehicle_id"], threads)
     ts = _ts_ns(fixes["ts"]) if len(fixes) else np.empty(0, dtype=np.int64)
     lat = fixes["lat"].to_numpy(dtype="float64", na_value=np.nan)
     lon = fixes["lon"].to_numpy(dtype="float64", na_value=np.nan)
@@ -193,6 +184,19 @@ def clean_arrays(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH,
     r, c, t, la, lo = o.kept(jumps, threads)
     rep.fixes_out = int(r.size)
     return FixArrays(c, t, la, lo, vehicles, r), dropped, rep
+
+
+def text_codes(values: pd.Series, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Int32 codes of an id column (-1 where missing) following its distinct ids as text, sorted,
+    and those ids: a categorical's codes renumbered, text held by Arrow coded in up to ``threads``
+    threads (``fix_threads.sorted_codes_threaded``), anything else through ``pd.factorize``."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _category_codes(values)
+    text = arrow_text(values)
+    if text is not None:
+        return sorted_codes_threaded(text, threads)
+    codes, uniques = pd.factorize(values.astype(str).where(values.notna()), sort=True)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
 
 
 def _category_codes(vid: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -232,6 +232,25 @@ def test_fatigue_is_per_driver_where_the_terminal_records_one():
     assert of(events(snapshot(fixes(unknown, second))), "fatigue").empty
 
 
+@pytest.mark.parametrize("dtype", ["category", "str", "object"])
+def test_drivers_read_the_same_from_any_column_type(dtype):
+    """The loader's categorical drivers (categories unsorted, some unused, some fixes without a
+    driver), Arrow text and Python objects give the same events: continuous driving per driver,
+    each named on its event."""
+    first = Track("V1", DAY + pd.Timedelta(hours=8), driver="D2").drive(150)
+    second = Track("V2", DAY + pd.Timedelta(hours=10, minutes=40), driver="D2", x=50_000).drive(120)
+    other = Track("V3", DAY + pd.Timedelta(hours=6), driver="D10", x=90_000).drive(250)
+    anon = Track("V4", DAY + pd.Timedelta(hours=6), x=150_000).drive(250)
+    f = fixes(first, second, other, anon)
+    if dtype == "category":
+        f["driver_id"] = pd.Categorical(f["driver_id"], categories=["Z9", "D2", "A0", "D10"])
+    else:
+        f["driver_id"] = f["driver_id"].astype(dtype)
+    fat = of(events(snapshot(f)), "fatigue")
+    got = sorted(zip(fat["vehicle_id"], fat["driver_id"].fillna("-"), fat["value"].round(2), strict=True))
+    assert got == [("V2", "D2", 4.5), ("V3", "D10", round(250 / 60, 2)), ("V4", "-", round(250 / 60, 2))]
+
+
 # ---------------------------------------------------------------------------------------------
 # restricted zones
 
