@@ -142,11 +142,13 @@ class Runtime:
         return fs.settle()
 
     def serve_features(self, fs) -> None:
-        """Serve ``fs`` as the evidence behind the detail pages, its lookups (``serving.lookup``)
-        built first, so that no page waits for them."""
-        from serving import lookup
+        """Serve ``fs`` as the evidence behind the detail pages, its lookups (``serving.lookup``) and
+        its vehicle index (``serving.chain.prepare``) built first, so that no page waits for them."""
+        from serving import chain, lookup
 
         lookup.for_features(fs)
+        if self.snapshot is not None and self.ctx is not None:
+            chain.prepare(fs, self.snapshot, self.ctx)  # the vehicles' counties and ranks
         self.features = fs
         # moved after the swap: whoever reads the version first then sees these features or newer ones
         self.features_version += 1

@@ -318,7 +318,11 @@ def test_the_vehicle_list_is_kept_per_reader_until_the_served_features_change(se
     assert service.get("inv", V).content == first.content and cache.hits == hits + 1
     # ... features served anew (here: at an earlier date) make it afresh
     earlier = rt.snapshot.last_day - pd.Timedelta(days=40)
-    rt.serve_features(rt.build_features(earlier))
+    fs = rt.build_features(earlier)
+    rt.serve_features(fs)
+    from serving import chain
+
+    assert chain._indexes[id(fs)][0] is fs  # its vehicle index built before it was served: no page waits for it
     after = service.get("inv", V).json()
     assert after["as_of"] == str(earlier.date()) != first.json()["as_of"]
 
