@@ -64,9 +64,9 @@ def _time_keys(ts, a, b, key):
 @njit(cache=True)
 def _digit_bits(top, m):
     """Bits per radix pass, and how many passes, for ``m`` keys up to ``top``: as few passes as the
-    keys' bits need with digits of at most ``MAX_RADIX_BITS`` bits and no more counts than half of
-    ``m`` (resetting the counts is then small beside a pass), at least ``MIN_RADIX_BITS``; the
-    passes' bits evened out. A truck's 24-bit span of seconds (194 days) in a slice of 100,000
+    keys' bits need with digits of ``MIN_RADIX_BITS`` bits, or wider (up to ``MAX_RADIX_BITS``)
+    while their counts stay within half of ``m`` (resetting the counts is then small beside a
+    pass); the passes' bits evened out. A truck's 24-bit span of seconds (194 days) in a slice of 100,000
     fixes: two passes of 12 bits, where fixed 11-bit digits took three."""
     bits = 1
     while (top >> bits) > 0:

@@ -93,19 +93,32 @@ def sorted_codes_threaded(text: pa.ChunkedArray, threads: int | None = None) -> 
     n = len(text)
     k = threads_for(n, threads)
     with Blocks(n, k) as blocks:
-        parts = blocks.map(lambda a, b: pc.dictionary_encode(text.slice(a, b - a)),
+        parts = blocks.map(lambda a, b: _one_dictionary(pc.dictionary_encode(text.slice(a, b - a))),
                            [(blocks.cuts[b], blocks.cuts[b + 1]) for b in range(blocks.k)])
-    chunks = [c for part in parts for c in part.chunks]
-    dicts = [c.dictionary.to_numpy(zero_copy_only=False).astype(object) for c in chunks]
+    dicts = [d.to_numpy(zero_copy_only=False).astype(object) for d, _ in parts]
     values = np.unique(np.concatenate(dicts)) if dicts else np.empty(0, dtype=object)
     codes = np.empty(n, dtype=np.int32)
     at = 0
-    for c, d in zip(chunks, dicts, strict=True):
+    for (_, indices), d in zip(parts, dicts, strict=True):
         remap = np.append(np.searchsorted(values, d).astype(np.int32), np.int32(-1))  # the last slot: missing
-        idx = pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False)
-        codes[at:at + len(c)] = remap[idx]
-        at += len(c)
+        for c in indices.chunks:
+            codes[at:at + len(c)] = remap[pc.fill_null(c, -1).to_numpy(zero_copy_only=False)]
+            at += len(c)
     return codes, values.astype(object)
+
+
+def _one_dictionary(encoded: pa.ChunkedArray) -> tuple[pa.Array, pa.ChunkedArray]:
+    """The dictionary and the indices of a dictionary-encoded column: one dictionary for all its
+    chunks (a table read from Parquet has a chunk per row group, each given the whole dictionary:
+    mapping every chunk's copy would cost chunks × ids)."""
+    chunks = encoded.chunks
+    if not chunks:
+        return pa.array([], type=encoded.type.value_type), pa.chunked_array([], type=encoded.type.index_type)
+    first = chunks[0].dictionary
+    if not all(c.dictionary.equals(first) for c in chunks[1:]):
+        encoded = encoded.unify_dictionaries()
+        chunks, first = encoded.chunks, encoded.chunks[0].dictionary
+    return first, pa.chunked_array([c.indices for c in chunks], type=encoded.type.index_type)
 
 
 def valid_rows_threaded(codes, ts, lat, lon, drop_zero: bool, threads: int | None = None):

@@ -62,12 +62,12 @@ class VehicleIndex:
         for v, c in self._counties(off).items():
             self.counties.setdefault(v, set()).update(c)
         veh = snap.vehicles
-        _add_pairs(self.counties, veh["vehicle_id"].astype(str), veh["transporter_id"].astype(str).map(ctx.county_of))
+        _add_pairs(self.counties, veh["vehicle_id"].astype(str), _county_of(veh["transporter_id"].astype(str), ctx.county_of))
         m = fs.manifest_checks
         vids = m["vehicle_id"].astype(str)
         for col in ("producer_id", "transporter_id", "receiver_id"):
             # by column, not by manifest: the city's 0.4 s of Python a row was the first detail page's wait
-            _add_pairs(self.counties, vids, m[col].map(ctx.county_of))
+            _add_pairs(self.counties, vids, _county_of(m[col], ctx.county_of))
         self.known = set(veh["vehicle_id"].astype(str))
 
     def county_at(self, lat, lon) -> np.ndarray:
@@ -90,6 +90,12 @@ class VehicleIndex:
 
     def visible(self, scope: Scope, vehicle_id: str) -> bool:
         return vehicle_id in self.known and (scope.city_wide or scope.county in self.counties.get(vehicle_id, set()))
+
+
+def _county_of(ids: pd.Series, county_of: dict) -> np.ndarray:
+    """The county of each enterprise id (None where unknown); a missing id has none, whatever the
+    dict holds (``Series.map`` would match it to a missing key)."""
+    return ids.map(county_of).where(ids.notna()).to_numpy(object)
 
 
 def _add_pairs(out: dict[str, set[str]], vehicles: pd.Series, counties) -> None:

@@ -148,7 +148,10 @@ class Runtime:
 
         lookup.for_features(fs)
         if self.snapshot is not None and self.ctx is not None:
-            chain.prepare(fs, self.snapshot, self.ctx)  # the vehicles' counties and ranks
+            try:
+                chain.prepare(fs, self.snapshot, self.ctx)  # the vehicles' counties and ranks
+            except Exception:  # the vehicle pages try again (and say so); the features are served anyway
+                log.exception("vehicle index not built; the vehicle pages will build it")
         self.features = fs
         # moved after the swap: whoever reads the version first then sees these features or newer ones
         self.features_version += 1

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from features.fix_kernels import ARC_M_PER_DEG, gather
 from features.fix_threads import (
+    _one_dictionary,
     arrow_text,
     first_of_repeats_threaded,
     gather_threaded,
@@ -220,6 +222,20 @@ def test_text_ids_in_many_chunks_keep_their_rows():
     for threads in (1, 2, 7):
         codes, values = sorted_codes_threaded(chunked, threads)
         assert [values[c] if c >= 0 else None for c in codes] == ids
+
+
+def test_chunks_with_their_own_dictionaries_are_read_through_one():
+    """Chunks of one column encoded apart (each its own dictionary) are unified; chunks sharing
+    the dictionary (what Arrow's encoding of a chunked column gives) are read through it once."""
+    a = pa.array(["b", None, "a"]).dictionary_encode()
+    b = pa.array(["c", "a", "c"]).dictionary_encode()
+    d, idx = _one_dictionary(pa.chunked_array([a, b]))
+    assert [d[i].as_py() if i is not None else None for i in idx.to_pylist()] == ["b", None, "a", "c", "a", "c"]
+    shared = pc.dictionary_encode(pa.chunked_array([pa.array(["x", "y"]), pa.array(["y", "z"])]))
+    d, idx = _one_dictionary(shared)
+    assert sorted(d.to_pylist()) == ["x", "y", "z"] and idx.num_chunks == 2
+    d, idx = _one_dictionary(pc.dictionary_encode(pa.chunked_array([], type=pa.string())))
+    assert len(d) == 0 and len(idx) == 0
 
 
 def test_only_arrow_text_takes_the_threaded_coding():

@@ -60,6 +60,20 @@ def test_a_county_reader_sees_the_vehicles_of_their_county_and_none_unknown_to_t
     assert {v for v in ("V1", "V2", "V3", "V4", "V5", "V9") if idx.visible(city, v)} == {"V1", "V2", "V3", "V4", "V5"}
 
 
+def test_a_missing_party_never_takes_the_county_of_an_enterprise_without_an_id():
+    """An enterprise row without an id (a snapshot that was not validated) must not lend its county
+    to every manifest with a missing party: the lookup of a missing id finds nothing."""
+    fs, snap, _ = world()
+    nameless = pd.concat([ENTERPRISES, pd.DataFrame({"enterprise_id": [None], "name": ["无名"], "county": ["灵川县"],
+                                                     "industry_code": ["2614"], "lat": [20.0], "lon": [100.0]})],
+                         ignore_index=True)
+    snap.enterprises = nameless
+    ctx = SnapshotContext(snap)
+    assert any(k is None or k != k for k in ctx.county_of)  # the missing id is a key
+    idx = VehicleIndex(fs, snap, ctx)
+    assert "V4" not in idx.counties and all("灵川县" not in c for c in idx.counties.values())
+
+
 def test_the_index_is_built_once_per_feature_set():
     fs, snap, ctx = world()
     first = prepare(fs, snap, ctx)
