@@ -81,3 +81,25 @@ def test_the_index_is_built_once_per_feature_set():
     other = SimpleNamespace(**{**vars(fs), "manifest_checks": fs.manifest_checks.iloc[:0]})
     assert prepare(other, snap, ctx) is not first and "V9" not in prepare(other, snap, ctx).counties
     assert first.county_at([24.781, np.nan], [110.491, 110.0]).tolist() == ["阳朔县", None]
+
+
+def test_features_are_served_even_when_their_vehicle_index_fails(service, monkeypatch):
+    """Building the index when features are served must not cost the service its features: a
+    failure there leaves the vehicle pages to build it (and fail as they did before), every other
+    page reads the new features."""
+    import serving.chain as chain
+
+    rt = service.rt
+    fs = rt.build_features(rt.snapshot.last_day - pd.Timedelta(days=40))
+
+    def broken(*_):
+        raise RuntimeError("planted")
+
+    monkeypatch.setattr(chain, "VehicleIndex", broken)
+    rt.serve_features(fs)
+    assert rt.features is fs and id(fs) not in chain._indexes
+    assert service.get("inv", "/v1/leads/enterprises").status_code == 200
+    monkeypatch.undo()
+    vehicles = service.get("inv", "/v1/vehicles")
+    assert vehicles.status_code == 200 and vehicles.json()["as_of"] == str(fs.as_of.date())
+    assert chain._indexes[id(fs)][0] is fs  # built by the first page that needed it
