@@ -66,8 +66,8 @@ def _digit_bits(top, m):
     """Bits per radix pass, and how many passes, for ``m`` keys up to ``top``: as few passes as the
     keys' bits need with digits of ``MIN_RADIX_BITS`` bits, or wider (up to ``MAX_RADIX_BITS``)
     while their counts stay within half of ``m`` (resetting the counts is then small beside a
-    pass); the passes' bits evened out. A truck's 24-bit span of seconds (194 days) in a slice of 100,000
-    fixes: two passes of 12 bits, where fixed 11-bit digits took three."""
+    pass); the passes' bits evened out. A truck's 24-bit span of seconds (194 days) in a slice of
+    100,000 fixes: two passes of 12 bits, where fixed 11-bit digits took three."""
     bits = 1
     while (top >> bits) > 0:
         bits += 1
