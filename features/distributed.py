@@ -26,8 +26,28 @@ from features.trajectories import TRUCK_STOPS, CleanReport, StopIndex, StopParam
 GPS_COLUMNS = ["has_gps", "n_fixes", "gps_gap_max_h", "gps_gaps_over_10min", "path_km", "receiver_min_m", "gps_gap_at"]
 
 
+WAIT_FOR_WORKERS_S = 60.0
+
+
+def worker_addresses(client, wait_s: float = WAIT_FOR_WORKERS_S) -> list[str]:
+    """The addresses of the cluster's workers, sorted. With none registered (a cluster still
+    starting, or workers that missed their heartbeats on a busy machine and are reconnecting) it
+    waits up to ``wait_s`` seconds for one before answering; then raises ``RuntimeError``."""
+    workers = sorted(client.scheduler_info().get("workers", {}))
+    if workers:
+        return workers
+    try:
+        client.wait_for_workers(1, timeout=wait_s)
+    except TimeoutError:
+        raise RuntimeError(f"the Dask cluster has no workers (waited {wait_s:.0f} s)") from None
+    workers = sorted(client.scheduler_info().get("workers", {}))
+    if not workers:
+        raise RuntimeError("the Dask cluster has no workers")
+    return workers
+
+
 def n_workers(client) -> int:
-    return max(1, len(client.scheduler_info().get("workers", {})))
+    return len(worker_addresses(client))
 
 
 def vehicle_groups(ids, k: int) -> list[np.ndarray]:

@@ -100,7 +100,9 @@ def build_stop_index(snapshot: Snapshot, params: StopParams = TRUCK_STOPS, clien
         return StopIndex.build(fixes, params)
     vid = fixes["vehicle_id"].astype("str")
     ids = np.sort(vid.unique())
-    k = partitions or max(1, 2 * len(client.scheduler_info().get("workers", {})))
+    from features.distributed import n_workers
+
+    k = partitions or 2 * n_workers(client)
     groups = [g for g in np.array_split(ids, min(k, max(len(ids), 1))) if len(g)]
     if not groups:
         return StopIndex.build(fixes, params)

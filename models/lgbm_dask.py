@@ -48,11 +48,11 @@ class DaskLeadClassifier(LeadClassifier):
         import lightgbm as lgb
         from distributed import get_client
 
+        from features.distributed import worker_addresses
+
         client = get_client()
         frame, y01, sample_weight, params = self._prepare(X, y, sample_weight)
-        workers = sorted(client.scheduler_info().get("workers", {}))
-        if not workers:
-            raise RuntimeError("the Dask cluster has no workers")
+        workers = worker_addresses(client)  # waits for a worker reconnecting, else raises
         k = self.n_partitions or min(len(workers), max(1, len(frame) // self.min_rows_per_partition))
         if self.objective == "lambdarank":
             order = np.argsort(np.asarray(groups) if groups is not None else np.zeros(len(y01)), kind="stable")
